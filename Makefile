@@ -1,0 +1,216 @@
+# SPDX-License-Identifier: MIT
+# Makefile - the only build file of leakcheck (GNU make, no recursion).
+#
+#   make leakcheck   install missing packages, build, run the shipped scenarios
+#   make test        install missing packages, build, run every test
+#   make all         build the agent, the harness, test programs and scenarios
+#   make bench       agent overhead against heaptrack and valgrind massif
+#   make asan|tsan|valgrind|check-agent|format|format-check|clean
+#
+# Objects go to $(B) (build/debug by default); `make B=build/asan SAN=address,undefined`
+# builds a sanitized copy beside it.
+
+B ?= build/debug
+CC ?= gcc
+CXX ?= g++
+V ?= 0
+WERROR ?= 1
+SAN ?=
+OPT ?= -O2
+
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+say =
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes \
+        -Wold-style-definition -Wwrite-strings -Wformat=2 -Wvla -Wundef -Wcast-qual -fno-common
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags libunwind libcjson libdw libcurl cmocka 2>/dev/null)
+BASE_CFLAGS := -std=gnu11 -g $(OPT) -D_GNU_SOURCE -DLEAKCHECK_VERSION='"$(VERSION)"' \
+               -MMD -MP $(WARN) $(PKG_CFLAGS)
+ifneq ($(SAN),)
+BASE_CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
+SAN_LDFLAGS := -fsanitize=$(SAN)
+endif
+CFLAGS_EXTRA ?=
+CFLAGS := $(BASE_CFLAGS) $(CFLAGS_EXTRA)
+AGENT_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+                -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
+                -fno-omit-frame-pointer
+
+# ---------------------------------------------------------------- sources
+COMMON_SRC := $(filter-out %_test.c,$(wildcard common/*.c))
+AGENT_SRC := $(filter-out %_test.c,$(wildcard agent/ag_*.c))
+AGENT_CORE_SRC := $(filter-out agent/ag_hook.c,$(AGENT_SRC))
+HARNESS_SRC := $(filter-out %_test.c harness/main.c,$(wildcard harness/*.c))
+REPORTS_SRC := $(filter-out %_test.c,$(wildcard reports/*.c))
+LIB_SRC := $(filter-out %_test.c,$(wildcard lib/*.c))
+
+AGENT_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(AGENT_SRC) $(COMMON_SRC))
+AGENT_CORE_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(AGENT_CORE_SRC) $(COMMON_SRC))
+HARNESS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(HARNESS_SRC) $(REPORTS_SRC) $(COMMON_SRC))
+REPORTS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(REPORTS_SRC))
+
+AGENT_SO := $(B)/libleakcheck-agent.so
+LEAKCHECK := $(B)/leakcheck
+HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lz -lm -lpthread
+
+# Unit tests: x_test.c beside each module, linked with the objects of its folder.
+UNIT_SRC := $(wildcard common/*_test.c agent/*_test.c harness/*_test.c reports/*_test.c)
+UNIT_BIN := $(patsubst %.c,$(B)/unit/%,$(UNIT_SRC))
+
+# Test targets: tests/targets/NAME.c or NAME.cc -> $(B)/targets/NAME (debug info, no inlining,
+# frame pointers, so culprits and lines are exact). Extra libraries: TARGET_LIBS_NAME.
+TGT_C := $(wildcard tests/targets/*.c)
+TGT_CXX := $(wildcard tests/targets/*.cc)
+TGT_LIB_SRC := $(wildcard tests/targets/lib/*.c)
+TGT_BIN := $(patsubst tests/targets/%.c,$(B)/targets/%,$(TGT_C)) \
+           $(patsubst tests/targets/%.cc,$(B)/targets/%,$(TGT_CXX))
+TGT_LIBS := $(patsubst tests/targets/lib/%.c,$(B)/targets/lib%.so,$(TGT_LIB_SRC))
+TGT_CFLAGS := -std=gnu11 -g -O0 -fno-omit-frame-pointer -fno-inline -D_GNU_SOURCE -Wall -Wextra \
+              -pthread $(PKG_CFLAGS)
+TGT_CXXFLAGS := -std=gnu++17 -g -O0 -fno-omit-frame-pointer -fno-inline -Wall -Wextra -pthread
+TARGET_LIBS_sqlite_stmt_leak := -lsqlite3
+TARGET_LIBS_sqlite_stmt_fixed := -lsqlite3
+TARGET_LIBS_cjson_tree_leak := -lcjson
+TARGET_LIBS_cjson_tree_fixed := -lcjson
+TARGET_LIBS_agent_dlopen := -ldl
+
+# Integration tests: tests/it_*.c, cmocka programs that run real targets under the harness.
+IT_SRC := $(wildcard tests/it_*.c)
+IT_BIN := $(patsubst tests/%.c,$(B)/it/%,$(IT_SRC))
+
+# Scenarios: scenarios/NAME/*.c -> $(B)/scenarios/NAME (one program per folder).
+SCN_DIRS := $(patsubst %/,%,$(dir $(wildcard scenarios/*/*.c)))
+SCN_NAMES := $(sort $(notdir $(SCN_DIRS)))
+SCN_BIN := $(patsubst %,$(B)/scenarios/%,$(SCN_NAMES))
+SCN_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
+SCN_LIBS_uploads := -lmicrohttpd
+SCN_LIBS_inserts := -lsqlite3
+SCN_LIBS_cache :=
+SCN_LIBS_pool :=
+
+# Benchmarks
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+
+.PHONY: all build deps leakcheck test unit it bench asan tsan valgrind check-agent format \
+        format-check clean install
+.DEFAULT_GOAL := all
+
+all: build
+build: $(AGENT_SO) $(LEAKCHECK) $(TGT_BIN) $(TGT_LIBS) $(SCN_BIN) $(UNIT_BIN) $(IT_BIN) $(BENCH_BIN)
+
+deps:
+	$(Q)bash ci/install-deps.sh
+
+# ---------------------------------------------------------------- rules
+$(B)/pic/%.o: %.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(AGENT_CFLAGS) -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -c $< -o $@
+
+$(AGENT_SO): $(AGENT_OBJ) agent/agent.map
+	$(call say,LD,$@)$(CC) -shared -o $@ $(AGENT_OBJ) -Wl,--version-script=agent/agent.map \
+	    -Wl,-z,now -Wl,-z,nodelete $(SAN_LDFLAGS) -lunwind -ldl -lpthread
+
+$(LEAKCHECK): $(B)/obj/harness/main.o $(HARNESS_OBJ)
+	$(call say,LD,$@)$(CC) -o $@ $^ $(SAN_LDFLAGS) $(HARNESS_LIBS)
+
+$(B)/unit/agent/%: agent/%.c $(AGENT_CORE_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(AGENT_CFLAGS) -o $@ $< $(AGENT_CORE_OBJ) \
+	    $(SAN_LDFLAGS) -lcmocka -lunwind -ldl -lpthread
+
+$(B)/unit/common/%: common/%.c $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC))
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka
+
+$(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	    $(HARNESS_LIBS)
+
+$(B)/unit/reports/%: reports/%.c $(HARNESS_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	    $(HARNESS_LIBS)
+
+$(B)/targets/%: tests/targets/%.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -o $@ $< $(TARGET_LIBS_$*) -ldl
+
+$(B)/targets/%: tests/targets/%.cc
+	$(call say,CXX,$@)mkdir -p $(@D) && $(CXX) $(TGT_CXXFLAGS) -o $@ $< $(TARGET_LIBS_$*)
+
+$(B)/targets/lib%.so: tests/targets/lib/%.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -fPIC -shared -o $@ $<
+
+$(B)/it/%: tests/%.c tests/it_util.h $(HARNESS_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $< $(HARNESS_OBJ) $(SAN_LDFLAGS) \
+	    -lcmocka $(HARNESS_LIBS)
+
+.SECONDEXPANSION:
+$(B)/scenarios/%: $$(wildcard scenarios/$$*/*.c) $$(wildcard scenarios/$$*/*.h)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(SCN_CFLAGS) -o $@ $(filter %.c,$^) $(SCN_LIBS_$*)
+
+$(B)/bench/%: bench/%.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) -std=gnu11 -g -O2 -fno-omit-frame-pointer \
+	    -D_GNU_SOURCE -Wall -Wextra -pthread -o $@ $<
+
+# ---------------------------------------------------------------- user-facing targets
+leakcheck: deps
+	$(Q)$(MAKE) --no-print-directory build
+	$(Q)bash ci/run-scenarios.sh $(B)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory build
+	$(Q)B=$(B) bash tests/run-all.sh
+
+unit: build
+	$(Q)B=$(B) ONLY=unit bash tests/run-all.sh
+
+it: build
+	$(Q)B=$(B) ONLY=it bash tests/run-all.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory build OPT=-O2
+	$(Q)bash bench/run.sh $(B)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 \
+	    $(patsubst $(B)/%,build/asan/%,$(UNIT_BIN) $(LEAKCHECK))
+	$(Q)B=build/asan ONLY=unit bash tests/run-all.sh
+
+tsan:
+	$(Q)$(MAKE) --no-print-directory B=build/tsan SAN=thread OPT=-O1 \
+	    $(patsubst $(B)/%,build/tsan/%,$(filter $(B)/unit/agent/%,$(UNIT_BIN)))
+	$(Q)B=build/tsan ONLY=unit-agent bash tests/run-all.sh
+
+valgrind: build
+	$(Q)B=$(B) VALGRIND=1 ONLY=unit bash tests/run-all.sh
+
+check-agent: $(AGENT_SO)
+	$(Q)bash ci/check-agent.sh $(AGENT_SO)
+
+format:
+	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' '*.cc')
+
+PREFIX ?= /usr/local
+install: $(AGENT_SO) $(LEAKCHECK)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/leakcheck $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LEAKCHECK) $(DESTDIR)$(PREFIX)/bin/leakcheck
+	install -m 755 $(AGENT_SO) $(DESTDIR)$(PREFIX)/lib/leakcheck/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
