@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* diag.c - filling a struct diag. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int diag_set(struct diag *d, int err, const char *fmt, ...)
+{
+    if (d) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
