@@ -45,4 +45,13 @@ struct drv {
  * (scenario validation rejects them first). */
 char *drv_expand(const char *tmpl, uint16_t port, uint32_t round, uint32_t i);
 
+struct scn;
+
+/* Creates the driver the scenario asks for (drv_stdio_new, drv_http_new or drv_cmd_new).
+ * Returns it, or NULL with `d` filled. Caller frees with drv_free(). */
+struct drv *drv_new(const struct scn *s, struct diag *d);
+
+/* Frees a driver through its ops. drv_free(NULL) is a no-op. */
+void drv_free(struct drv *drv);
+
 #endif

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* scn.h - scenario files: loading and validating the JSON contract users write against.
+ *
+ * A scenario names a target (argv, env, cwd, readiness probe), a driver (stdio, http, command)
+ * and how to judge it (rounds, warm-up, thresholds, expectation, suppressions). Every key is
+ * documented in docs/SCENARIOS.md. Loading is strict: unknown keys, wrong types and missing
+ * values fail with a message naming the file, the JSON path, what was found and what was
+ * expected, and for a misspelt key the nearest known one. Not thread-safe per object; no
+ * globals.
+ */
+#ifndef HARNESS_SCN_H
+#define HARNESS_SCN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../reports/rpt.h"
+#include "diag.h"
+
+#define SCN_DEFAULT_ROUNDS 20u
+#define SCN_DEFAULT_WARMUP 3u
+#define SCN_DEFAULT_READY_TIMEOUT_MS 10000
+#define SCN_DEFAULT_ROUND_TIMEOUT_MS 60000
+#define SCN_DEFAULT_REPLY_TIMEOUT_MS 10000
+#define SCN_DEFAULT_REQUESTS_PER_ROUND 10u
+#define SCN_MAX_ROUNDS 100000u
+
+enum scn_ready_kind {
+    SCN_READY_NONE,   /* ready when the agent said HELLO */
+    SCN_READY_STDOUT, /* a stdout line matches `ready_value` (POSIX extended regex) */
+    SCN_READY_TCP,    /* a TCP connect to 127.0.0.1:ready_port succeeds */
+    SCN_READY_HTTP,   /* GET ready_value answers 2xx */
+};
+
+enum scn_driver_kind {
+    SCN_DRIVER_STDIO,
+    SCN_DRIVER_HTTP,
+    SCN_DRIVER_COMMAND,
+};
+
+/* stdio driver: one request line on stdin, one reply line on stdout. Exactly one source of
+ * requests is set: `requests` (templates used in turn), `requests_file` (absolute or relative
+ * to the current directory once loaded: read on through the run, K lines per round, wrapping),
+ * or `requests_command` (argv run once per round, its stdout lines are the requests). */
+struct scn_stdio {
+    char **requests;
+    size_t n_requests;
+    char *requests_file;
+    char **requests_command; /* NULL-terminated argv, or NULL */
+    unsigned requests_per_round;
+    int reply_timeout_ms;
+};
+
+/* command driver: argv run once per round (no shell), LEAKCHECK_ROUND and LEAKCHECK_PORT set. */
+struct scn_cmd {
+    char **argv; /* NULL-terminated */
+    char **env;  /* NULL-terminated "KEY=VALUE" entries added to the environment, or NULL */
+    int timeout_ms;
+};
+
+/* http driver settings, as drv_http_new() takes them. Strings may hold {port}, {round}, {i}.
+ * headers are "Name: value" lines. body_bytes > 0 sends a body of that many bytes;
+ * multipart_bytes > 0 sends a multipart/form-data upload instead. */
+struct scn_http {
+    char *url, *method;
+    char **headers;
+    size_t n_headers;
+    size_t body_bytes;
+    char *multipart_field, *multipart_filename, *multipart_content_type;
+    size_t multipart_bytes;
+    unsigned requests_per_round, concurrency;
+    int timeout_ms;
+    int expect_status; /* 0 = any 2xx */
+};
+
+/* One suppression: every set field must match (globs). */
+struct scn_supp {
+    char *function;
+    char *object;
+    char **stack; /* globs matched against consecutive frames from the culprit on */
+    size_t n_stack;
+};
+
+struct scn {
+    char *name;
+    char *file; /* the scenario file, or NULL for a command-line scenario */
+    /* target */
+    char **argv; /* NULL-terminated; argv[0] resolved against the current directory if relative */
+    char **env;  /* NULL-terminated "KEY=VALUE" entries, or NULL */
+    char *cwd;   /* or NULL */
+    enum scn_ready_kind ready;
+    char *ready_value;     /* regex or URL */
+    uint16_t ready_port;   /* for SCN_READY_TCP; 0 with ready_port_is_placeholder */
+    bool ready_port_is_placeholder;
+    int ready_timeout_ms;
+    /* driver */
+    enum scn_driver_kind driver;
+    struct scn_stdio stdio;
+    struct scn_cmd cmd;
+    struct scn_http http;
+    /* judging */
+    uint32_t rounds; /* measured rounds, after the warm-up */
+    uint32_t warmup;
+    int round_timeout_ms;
+    double threshold_bytes_per_round;
+    double threshold_blocks_per_round; /* 0 = not used */
+    enum rpt_expect expect;
+    char *expect_culprit;
+    struct scn_supp *supp;
+    size_t n_supp;
+    char **wrappers; /* extra allocator-wrapper globs */
+    size_t n_wrappers;
+    bool uses_port; /* some string holds {port}: the harness picks a free port */
+};
+
+/* Returns an empty scenario with every default set (name "scenario", stdio driver), or NULL
+ * when out of memory. Caller frees with scn_free(). */
+struct scn *scn_new(void);
+void scn_free(struct scn *s);
+
+/* Parses scenario JSON `text` (len bytes). `path` names it in messages and anchors relative
+ * requests_file paths (may be NULL: the current directory). On success *out is owned by the
+ * caller (scn_free). Returns 0, -EINVAL with `d` filled for invalid input, or -ENOMEM. */
+int scn_parse(const char *text, size_t len, const char *path, struct scn **out, struct diag *d);
+
+/* Reads and parses the file at `path`. Returns 0, -EINVAL (bad content), -errno (unreadable),
+ * with `d` filled. */
+int scn_load(const char *path, struct scn **out, struct diag *d);
+
+/* Checks a string for placeholders: only {port}, {round}, {i} (and {{ }}) are allowed. Returns
+ * 0, or -EINVAL with `d` naming `where` and the bad placeholder. Sets *uses_port when {port}
+ * occurs. */
+int scn_check_placeholders(const char *s, const char *where, bool *uses_port, struct diag *d);
+
+/* Finishes a scenario built in code (command line): checks it like a file and computes
+ * uses_port. Returns 0 or -EINVAL with `d` filled. */
+int scn_finish(struct scn *s, struct diag *d);
+
+/* Writes the scenario as JSON (the file format) to `path`, so a recording can be analysed again
+ * with the same settings. Returns 0 or -errno. */
+int scn_save(const struct scn *s, const char *path);
+
+/* Levenshtein distance between two short strings (capped at 64 characters). Can't fail. */
+size_t scn_edit_distance(const char *a, const char *b);
+
+#endif
