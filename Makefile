@@ -138,7 +138,7 @@ $(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS)
 
-$(B)/unit/reports/%: reports/%.c $(HARNESS_OBJ)
+$(B)/unit/reports/%: reports/%.c $(REPORTS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS)
 

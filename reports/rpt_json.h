@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* rpt_json.h - the JSON report (format "leakcheck-report/1"): writer and reader.
+ *
+ * The layout is documented in docs/REPORT-FORMAT.md and reports/report.schema.json. Addresses
+ * are written as "0x..." strings (JSON numbers lose precision past 2^53); unknown strings are
+ * null. The reader is rpt_json_read() in rpt_write.h; rpt_json_parse() is its in-memory core.
+ */
+#ifndef REPORTS_RPT_JSON_H
+#define REPORTS_RPT_JSON_H
+
+#include <stddef.h>
+
+#include "rpt.h"
+
+/* Caps the reader enforces on untrusted reports; past one, the input is rejected. */
+#define RPT_JSON_MAX_FILE (256u << 20)
+#define RPT_JSON_MAX_SCENARIOS 4096
+#define RPT_JSON_MAX_ROUNDS 100000
+#define RPT_JSON_MAX_SITES 100000
+#define RPT_JSON_MAX_FRAMES 1024
+#define RPT_JSON_MAX_STRING 65536
+
+/* Renders `run` as indented JSON text. On success stores a NUL-terminated string in *out
+ * (caller frees with free()) and returns 0; -ENOMEM on failure. */
+int rpt_json_render(const struct rpt_run *run, char **out);
+
+/* Writes the JSON report to `path` atomically. Returns 0 or -errno with a message in `err`. */
+int rpt_json_write(const struct rpt_run *run, const char *path, char *err, size_t err_len);
+
+/* Parses JSON `text` (named `name` in messages) into a new run (caller frees with
+ * rpt_run_free()). Returns 0, or -EINVAL / -ENOMEM with "NAME: JSON.PATH: expected ..." in `err`;
+ * *out is written only on success. */
+int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, char *err,
+                   size_t err_len);
+
+#endif

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/* rpt_json_test.c - tests of the JSON report: round trip, reader errors and caps, and the
+ * report validated against reports/report.schema.json by a real JSON Schema validator (ajv). */
+#include "rpt_json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "rpt_fixture.h"
+#include "rpt_testenv.h"
+#include "rpt_write.h"
+
+/* Writes the fixture and reads it back: every field survives. */
+static void test_rpt_json_round_trip(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], path[PATH_MAX], err[512] = "";
+    env_tmpdir(dir, "json");
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    struct rpt_run *run = fix_run();
+    assert_int_equal(rpt_json_write(run, path, err, sizeof(err)), 0);
+    struct rpt_run *back = NULL;
+    assert_int_equal(rpt_json_read(path, &back, err, sizeof(err)), 0);
+    assert_non_null(back);
+    assert_string_equal(back->commit, run->commit);
+    assert_string_equal(back->commit_message, run->commit_message);
+    assert_int_equal(back->n_scenarios, run->n_scenarios);
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *a = &run->scenarios[i], *b = &back->scenarios[i];
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(a->verdict, b->verdict);
+        assert_int_equal(a->expect, b->expect);
+        assert_int_equal(a->ok, b->ok);
+        assert_int_equal(a->n_rounds, b->n_rounds);
+        assert_int_equal(a->n_sites, b->n_sites);
+        assert_int_equal(a->exit_code, b->exit_code);
+        assert_int_equal(a->term_signal, b->term_signal);
+        assert_true(fabs(a->growth_bytes_per_round - b->growth_bytes_per_round) < 1e-9);
+        for (size_t r = 0; r < a->n_rounds; r++) {
+            assert_int_equal(a->rounds[r].live_bytes, b->rounds[r].live_bytes);
+            assert_int_equal(a->rounds[r].warmup, b->rounds[r].warmup);
+            assert_int_equal(a->rounds[r].rss_bytes, b->rounds[r].rss_bytes);
+        }
+        for (size_t k = 0; k < a->n_sites; k++) {
+            const struct rpt_site *x = &a->sites[k], *y = &b->sites[k];
+            assert_string_equal(x->function, y->function);
+            assert_string_equal(x->file, y->file);
+            assert_int_equal(x->kind, y->kind);
+            assert_int_equal(x->suspect, y->suspect);
+            assert_int_equal(x->suppressed, y->suppressed);
+            assert_int_equal(x->growth_bytes_signed, y->growth_bytes_signed);
+            assert_int_equal(x->n_frames, y->n_frames);
+            for (size_t r = 0; r < a->n_rounds; r++) {
+                assert_int_equal(x->live_bytes[r], y->live_bytes[r]);
+            }
+            for (size_t f = 0; f < x->n_frames; f++) {
+                assert_int_equal(x->frames[f].address, y->frames[f].address);
+                assert_int_equal(x->frames[f].inlined, y->frames[f].inlined);
+                assert_int_equal(x->frames[f].line, y->frames[f].line);
+            }
+        }
+    }
+    assert_string_equal(back->scenarios[0].sites[1].frames[0].system_name, "_Znwm");
+    assert_null(back->scenarios[0].sites[0].frames[0].file);
+    // Writing the read-back model gives the same bytes: nothing lost, output deterministic.
+    char *t1 = NULL, *t2 = NULL;
+    assert_int_equal(rpt_json_render(run, &t1), 0);
+    assert_int_equal(rpt_json_render(back, &t2), 0);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    rpt_run_free(back);
+    rpt_run_free(run);
+    env_rmrf(dir);
+}
+
+/* The report carries the contract's keys, suspects only for suspect sites. */
+static void test_rpt_json_contract_keys(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    char *text = NULL;
+    assert_int_equal(rpt_json_render(run, &text), 0);
+    assert_non_null(strstr(text, "\"format\":\t\"leakcheck-report/1\""));
+    assert_non_null(strstr(text, "\"suspects\""));
+    assert_non_null(strstr(text, "\"address\":\t\"0x55d0c3a0b1c1\""));
+    // Suspects: keep_upload in scenarios 0 and 2; none in 1 and 3.
+    assert_int_equal(env_count(text, "\"bytes_per_round\":\t32768"), 4);
+    free(text);
+    rpt_run_free(run);
+}
+
+/* Parses text expecting failure; checks the message mentions `want`. */
+static void expect_parse_error(const char *text, const char *want)
+{
+    char err[512] = "";
+    struct rpt_run *run = (struct rpt_run *)(uintptr_t)1;
+    int rc = rpt_json_parse(text, "r.json", &run, err, sizeof(err));
+    if (rc == 0 || !strstr(err, want)) {
+        print_error("text %s: rc %d, message '%s', wanted '%s'\n", text, rc, err, want);
+    }
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err, want));
+    assert_ptr_equal(run, (struct rpt_run *)(uintptr_t)1);
+}
+
+/* Malformed reports are rejected with file and JSON path. */
+static void test_rpt_json_read_errors(void **state)
+{
+    (void)state;
+    expect_parse_error("{", "r.json:1: not valid JSON");
+    expect_parse_error("[]", "expected an object");
+    expect_parse_error("{\"scenarios\":[]}", "r.json: format: missing");
+    expect_parse_error("{\"format\":\"leakcheck-report/2\",\"scenarios\":[]}",
+                       "unsupported format 'leakcheck-report/2'");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\"}", "r.json: scenarios: expected an array");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
+                       "\"verdict\":\"leaky\",\"ok\":true}]}",
+                       "r.json: scenarios[0].verdict: expected one of 'no-leak', 'leak'");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
+                       "\"verdict\":\"leak\",\"ok\":true,\"rounds\":[{\"round\":1,"
+                       "\"live_bytes\":-5}]}]}",
+                       "scenarios[0].rounds[0].live_bytes: expected an integer");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
+                       "\"verdict\":\"leak\",\"ok\":true,\"rounds\":[{\"round\":1}],"
+                       "\"sites\":[{\"live_bytes\":[1,2]}]}]}",
+                       "scenarios[0].sites[0].live_bytes: expected 1 values");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
+                       "\"verdict\":\"leak\",\"ok\":true,\"sites\":[{\"stack\":[{\"address\":"
+                       "\"12\"}]}]}]}",
+                       "scenarios[0].sites[0].stack[0].address: expected a hexadecimal");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
+                       "\"verdict\":\"leak\"}]}",
+                       "scenarios[0].ok: expected true or false");
+}
+
+/* A report with only the contract's minimum keys (suspects, no sites) is read. */
+static void test_rpt_json_read_minimal(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"format\":\"leakcheck-report/1\",\"commit\":\"abc\",\"started_at\":\"x\","
+        "\"scenarios\":[{\"name\":\"up\",\"verdict\":\"leak\",\"expect\":\"leak\",\"ok\":true,"
+        "\"reason\":\"r\",\"growth_bytes_per_round\":33554.0,\"threshold_bytes_per_round\":1024,"
+        "\"rounds\":[{\"round\":1,\"warmup\":true,\"live_bytes\":123,\"live_blocks\":4,"
+        "\"rss_bytes\":5}],\"suspects\":[{\"function\":\"keep_upload\",\"file\":\"s.c\","
+        "\"line\":88,\"bytes_per_round\":33554.0,\"blocks_per_round\":2.0,\"stack\":[{"
+        "\"function\":\"f\",\"file\":\"g\",\"line\":1,\"object\":\"o\"}]}]}],\"extra\":1}";
+    struct rpt_run *run = NULL;
+    char err[256] = "";
+    assert_int_equal(rpt_json_parse(text, "m.json", &run, err, sizeof(err)), 0);
+    assert_int_equal(run->n_scenarios, 1);
+    assert_int_equal(run->scenarios[0].n_sites, 1);
+    assert_true(run->scenarios[0].sites[0].suspect);
+    assert_int_equal(run->scenarios[0].sites[0].kind, RPT_KIND_LEAK);
+    assert_string_equal(run->scenarios[0].sites[0].frames[0].function, "f");
+    rpt_run_free(run);
+}
+
+/* Counts over a cap are refused, not allocated. */
+static void test_rpt_json_read_caps(void **state)
+{
+    (void)state;
+    size_t n = RPT_JSON_MAX_FRAMES + 1;
+    char *text = malloc(n * 3 + 512);
+    assert_non_null(text);
+    size_t len = (size_t)snprintf(text, 512,
+                                  "{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":"
+                                  "\"a\",\"verdict\":\"leak\",\"ok\":true,\"sites\":[{\"stack\":[");
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(text + len, 4, "%s{}", i ? "," : "");
+    }
+    snprintf(text + len, 8, "]}]}]}");
+    char err[256] = "";
+    struct rpt_run *run = NULL;
+    assert_int_equal(rpt_json_parse(text, "c.json", &run, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "more than the limit of 1024"));
+    free(text);
+}
+
+/* The written report validates against the JSON Schema with ajv (skipped when npx or the
+ * registry cannot be reached, never passed silently). */
+static void test_rpt_json_schema_ajv(void **state)
+{
+    (void)state;
+    char schema[PATH_MAX];
+    assert_int_equal(env_find("reports/report.schema.json", schema), 0);
+    if (!env_have("npx")) {
+        print_message("SKIPPED: npx not found; the schema check needs Node.js\n");
+        skip();
+    }
+    char dir[PATH_MAX], err[512] = "", cmd[PATH_MAX * 3];
+    env_tmpdir(dir, "ajv");
+    struct rpt_run *run = fix_run();
+    assert_int_equal(rpt_write_all(run, dir, err, sizeof(err)), 0);
+    rpt_run_free(run);
+    // ajv-cli is fetched by npx; keep its cache inside the temporary folder.
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && npm_config_cache=\"${LEAKCHECK_NPM_CACHE:-$HOME/.npm}\" timeout 120 "
+             "npx --yes ajv-cli@5.0.0 validate --spec=draft2020 --strict=false -s '%s%s' -d "
+             "report.json",
+             dir, schema[0] == '/' ? "" : "$OLDPWD/", schema);
+    char *out = NULL;
+    int st = env_run(cmd, &out);
+    if (st != 0 && (strstr(out, "ENOTFOUND") || strstr(out, "EAI_AGAIN") ||
+                    strstr(out, "ECONNREFUSED") || strstr(out, "ETIMEDOUT") ||
+                    strstr(out, "network") || strstr(out, "E404") || st == 124)) {
+        print_message("SKIPPED: npx could not fetch ajv-cli (offline?): %s\n", out);
+        free(out);
+        env_rmrf(dir);
+        skip();
+    }
+    if (st != 0) {
+        print_error("ajv failed (%d): %s\n", st, out);
+    }
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "valid"));
+    free(out);
+
+    // A broken report must fail the same check, so the check itself can fail.
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && sed -i 's/\"verdict\":\\t\"leak\"/\"verdict\":\\t\"leaky\"/' report.json "
+             "&& npm_config_cache=\"${LEAKCHECK_NPM_CACHE:-$HOME/.npm}\" timeout 120 npx --yes "
+             "ajv-cli@5.0.0 validate --spec=draft2020 --strict=false -s '%s%s' -d report.json",
+             dir, schema[0] == '/' ? "" : "$OLDPWD/", schema);
+    st = env_run(cmd, &out);
+    assert_int_not_equal(st, 0);
+    free(out);
+    env_rmrf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rpt_json_round_trip),   cmocka_unit_test(test_rpt_json_contract_keys),
+        cmocka_unit_test(test_rpt_json_read_errors),  cmocka_unit_test(test_rpt_json_read_minimal),
+        cmocka_unit_test(test_rpt_json_read_caps),    cmocka_unit_test(test_rpt_json_schema_ajv),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
