@@ -19,7 +19,7 @@
 #include "../reports/rpt.h"
 
 /* Default threshold: see docs/ANALYSIS.md for why. */
-#define GROWTH_DEFAULT_BYTES_PER_ROUND 256.0
+#define GROWTH_DEFAULT_BYTES_PER_ROUND 128.0
 
 struct growth_site_in {
     const uint64_t *live_bytes;  /* n_rounds entries: after round 1..n_rounds */
@@ -30,6 +30,9 @@ struct growth_site_in {
     const uint64_t *surv_blocks;
     const uint64_t *surv_bytes;
     bool suppressed;
+    /* Sites sharing a non-zero group (e.g. the same culprit frame) are judged together against
+     * the thresholds: their leaking sites' slopes add up. 0 = judged alone. */
+    uint32_t group;
 };
 
 struct growth_in {
@@ -50,6 +53,7 @@ struct growth_site_out {
     double blocks_per_round;
     uint32_t rounds_with_survivors;
     uint32_t measured_rounds;
+    double trend_p_value;         /* Mann-Kendall p of the site's live bytes (measured rounds) */
 };
 
 struct growth_out {
