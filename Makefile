@@ -96,7 +96,7 @@ SCN_BIN := $(patsubst %,$(B)/scenarios/%,$(SCN_NAMES))
 SCN_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
 SCN_LIBS_uploads := -lmicrohttpd
 SCN_LIBS_inserts := -lsqlite3
-SCN_LIBS_cache :=
+SCN_LIBS_cache := -lmicrohttpd
 SCN_LIBS_pool :=
 
 # Benchmarks
