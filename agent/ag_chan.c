@@ -240,7 +240,9 @@ static uint32_t put_new_stacks(struct chan *c, uint32_t upto)
  * what fits in the buffer; epochs beyond the cap are folded into the last entry. */
 static void put_site(struct chan *c, uint32_t id, const struct rec *r, size_t n)
 {
-    const struct ag_stack_entry *e = ag_stack_get(&c->st->stacks, id);
+    uint64_t alloc_blocks;
+    uint64_t alloc_bytes;
+    ag_stack_allocs(&c->st->stacks, id, &alloc_blocks, &alloc_bytes);
     uint64_t live_bytes = 0;
     uint32_t births = 0;
     for (size_t i = 0; i < n; i++) {
@@ -259,8 +261,8 @@ static void put_site(struct chan *c, uint32_t id, const struct rec *r, size_t n)
     proto_put_u32(&c->out, births);
     proto_put_u64(&c->out, live_bytes);
     proto_put_u64(&c->out, n);
-    proto_put_u64(&c->out, e ? atomic_load_explicit(&e->alloc_blocks, memory_order_relaxed) : 0);
-    proto_put_u64(&c->out, e ? atomic_load_explicit(&e->alloc_bytes, memory_order_relaxed) : 0);
+    proto_put_u64(&c->out, alloc_blocks);
+    proto_put_u64(&c->out, alloc_bytes);
     size_t i = 0;
     for (uint32_t b = 0; b < births; b++) {
         uint32_t epoch = (uint32_t)r[i].key;
@@ -289,9 +291,10 @@ static uint32_t put_sites(struct chan *c, const struct rec *r, size_t n, uint32_
         while (i < n && (uint32_t)(r[i].key >> 32) == id) {
             i++;
         }
-        const struct ag_stack_entry *e = ag_stack_get(&c->st->stacks, id);
-        bool allocated = e && atomic_load_explicit(&e->alloc_blocks, memory_order_relaxed) > 0;
-        if (i > start || allocated) {
+        uint64_t alloc_blocks;
+        uint64_t alloc_bytes;
+        ag_stack_allocs(&c->st->stacks, id, &alloc_blocks, &alloc_bytes);
+        if (i > start || alloc_blocks > 0) {
             put_site(c, id, r + start, i - start);
             sites++;
         }

@@ -34,11 +34,7 @@
 #include "ag_chan.h"
 #include "ag_core.h"
 
-#define DEFAULT_DEPTH 32u
 #define SKIP_MAX 4u /* the agent's own frames at the top of a capture */
-
-struct ag_state ag_state = {.chan_fd = -1, .depth = DEFAULT_DEPTH};
-__thread int ag_guard __attribute__((tls_model("initial-exec")));
 
 static inline bool tracking(void)
 {
@@ -79,10 +75,7 @@ static __attribute__((noinline)) void record_alloc(void *p, size_t size)
     int saved = errno;
     ag_guard = 1;
     uint32_t id = capture();
-    struct ag_stack_entry *e = ag_stack_get(&ag_state.stacks, id);
-    if (e) {
-        ag_stack_count_alloc(e, size);
-    }
+    ag_stack_count_alloc(&ag_state.stacks, id, size);
     /* A block whose stack could not be stored is still counted, under stack 0. */
     (void)ag_table_insert(&ag_state.table, (uintptr_t)p, size, id,
                           atomic_load_explicit(&ag_state.epoch, memory_order_relaxed));

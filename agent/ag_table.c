@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ag_table.c - sharded open-addressing table of live blocks.
  *
- * The shard is chosen from the high bits of a multiplicative hash of the address, the slot from
- * its low bits, so the two are independent. Deletion shifts the following cluster back instead
+ * The shard is chosen from the address's 1 MiB region, the slot from a hash of the whole
+ * address. Deletion shifts the following cluster back instead
  * of leaving tombstones: a table under steady churn never degrades and never needs a rehash.
  * Growing and shrinking map a new region and rehash under the shard lock; mmap is a system call,
  * not the allocator, so holding the lock across it cannot deadlock with the target.
@@ -23,9 +23,14 @@ static inline uint64_t hash_ptr(uintptr_t p)
     return h;
 }
 
-static inline struct ag_shard *shard_of(struct ag_table *t, uint64_t h)
+/* The shard comes from the block's 1 MiB region, not from the whole address: glibc gives each
+ * thread its own arena, so a thread's blocks land in shards no other thread touches, and the
+ * shard locks and counters stay in that core's cache. */
+static inline struct ag_shard *shard_of(struct ag_table *t, uintptr_t p)
 {
-    return &t->shards[(h >> 56) & (AG_TABLE_SHARDS - 1)];
+    uint64_t r = (uint64_t)p >> 20;
+    r *= 0x9e3779b97f4a7c15ull;
+    return &t->shards[(r >> 56) & (AG_TABLE_SHARDS - 1)];
 }
 
 /* Moves every entry of `s` into a fresh region of `cap` slots. Returns 0 or -ENOMEM (then the
@@ -58,7 +63,7 @@ int ag_table_insert(struct ag_table *t, uintptr_t ptr, uint64_t size, uint32_t s
                     uint32_t epoch)
 {
     uint64_t h = hash_ptr(ptr);
-    struct ag_shard *s = shard_of(t, h);
+    struct ag_shard *s = shard_of(t, ptr);
     int rc = 0;
 
     ag_lock_take(&s->lock);
@@ -113,7 +118,7 @@ static uint32_t shard_find(const struct ag_shard *s, uintptr_t ptr, uint64_t h)
 bool ag_table_remove(struct ag_table *t, uintptr_t ptr, struct ag_block *out)
 {
     uint64_t h = hash_ptr(ptr);
-    struct ag_shard *s = shard_of(t, h);
+    struct ag_shard *s = shard_of(t, ptr);
 
     ag_lock_take(&s->lock);
     uint32_t i = shard_find(s, ptr, h);
@@ -153,7 +158,7 @@ bool ag_table_remove(struct ag_table *t, uintptr_t ptr, struct ag_block *out)
 bool ag_table_contains(struct ag_table *t, uintptr_t ptr)
 {
     uint64_t h = hash_ptr(ptr);
-    struct ag_shard *s = shard_of(t, h);
+    struct ag_shard *s = shard_of(t, ptr);
     ag_lock_take(&s->lock);
     bool found = shard_find(s, ptr, h) != UINT32_MAX;
     ag_lock_release(&s->lock);
