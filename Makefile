@@ -79,10 +79,8 @@ TGT_LIBS := $(patsubst tests/targets/lib/%.c,$(B)/targets/lib%.so,$(TGT_LIB_SRC)
 TGT_CFLAGS := -std=gnu11 -g -O0 -fno-omit-frame-pointer -fno-inline -D_GNU_SOURCE -Wall -Wextra \
               -pthread $(PKG_CFLAGS)
 TGT_CXXFLAGS := -std=gnu++17 -g -O0 -fno-omit-frame-pointer -fno-inline -Wall -Wextra -pthread
-TARGET_LIBS_sqlite_stmt_leak := -lsqlite3
-TARGET_LIBS_sqlite_stmt_fixed := -lsqlite3
-TARGET_LIBS_cjson_tree_leak := -lcjson
-TARGET_LIBS_cjson_tree_fixed := -lcjson
+TARGET_LIBS_sqlite_stmt := -lsqlite3
+TARGET_LIBS_cjson_tree := -lcjson
 TARGET_LIBS_agent_dlopen := -ldl
 
 # Integration tests: tests/it_*.c, cmocka programs that run real targets under the harness.
