@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* target.h - the life of the program under test: spawn, readiness, stop.
+ *
+ * The target runs with the agent preloaded and one end of a socketpair inherited as the control
+ * channel (LEAKCHECK_FD). Its stderr (and its stdout when the driver does not read it) goes to a
+ * log file; the tail of that log is shown when the target fails. Every wait has a timeout (poll),
+ * nothing blocks forever. One thread per target at most (the stdout drain).
+ */
+#ifndef HARNESS_TARGET_H
+#define HARNESS_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+
+struct target_opts {
+    char *const *argv;    /* NULL-terminated, placeholders already expanded */
+    char *const *env_add; /* NULL-terminated "KEY=VALUE" entries, or NULL */
+    const char *cwd;      /* or NULL */
+    const char *agent_path; /* preloaded (prepended to LD_PRELOAD), or NULL for none */
+    bool pipe_stdin;      /* else stdin is /dev/null */
+    bool pipe_stdout;     /* else stdout goes to the log */
+    const char *log_path; /* stderr goes here (created, truncated); NULL = inherit stderr */
+    bool channel;         /* create the control channel */
+    bool inherit_stdio;   /* stdin, stdout and stderr are the harness's own (overrides the rest) */
+};
+
+struct target {
+    pid_t pid;
+    int stdin_fd;  /* write end, or -1 */
+    int stdout_fd; /* read end, or -1 */
+    int chan_fd;   /* harness end of the control channel, or -1 */
+    bool exited;
+    int status; /* waitpid status, valid when exited */
+    char *log_path;
+    /* private */
+    int log_fd;
+    bool drain_started;
+    unsigned long drain_thread;
+};
+
+/* Starts the target. Returns 0 with *out owned by the caller (target_free), or a negative errno
+ * with `d` filled: -ENOENT when the program does not exist or is not executable. */
+int target_start(const struct target_opts *o, struct target **out, struct diag *d);
+
+/* Waits until a stdout line matches `regex` (POSIX extended). Lines are read one byte at a time
+ * so nothing after the matching line is consumed. Returns 0, -ETIMEDOUT, -EPIPE (target ended
+ * or closed stdout), with `d` filled. */
+int target_wait_stdout(struct target *t, const char *regex, int timeout_ms, struct diag *d);
+
+/* Waits until 127.0.0.1:port accepts a TCP connection. Returns 0, -ETIMEDOUT or -EPIPE. */
+int target_wait_tcp(struct target *t, uint16_t port, int timeout_ms, struct diag *d);
+
+/* Waits until GET `url` (http://host[:port]/path) answers 2xx. Returns 0, -ETIMEDOUT, -EPIPE
+ * or -EINVAL (bad URL). */
+int target_wait_http(struct target *t, const char *url, int timeout_ms, struct diag *d);
+
+/* Copies the target's stdout into the log from now on (a thread), so a target whose stdout is
+ * piped but no longer read never blocks. Returns 0 or -errno. */
+int target_drain_stdout(struct target *t);
+
+/* Non-blocking: true while the process has not exited (reaps it when it has). */
+bool target_alive(struct target *t);
+
+/* Stops the target: closes its stdin, waits up to grace_ms for it to exit, then SIGTERM, waits
+ * grace_ms again, then SIGKILL. Records the exit status. Returns 0, or -errno if waitpid failed.
+ * Safe to call after the target has exited. */
+int target_stop(struct target *t, int grace_ms);
+
+/* Describes how the target ended ("exited with code 1", "was killed by signal 11 (Segmentation
+ * fault)", "is still running") into buf. Can't fail. */
+void target_describe_exit(const struct target *t, char *buf, size_t len);
+
+/* Exit code (or -1) and terminating signal (or 0). */
+int target_exit_code(const struct target *t);
+int target_term_signal(const struct target *t);
+
+/* Frees the target (stopping it first with SIGKILL if still running). target_free(NULL) is a
+ * no-op. */
+void target_free(struct target *t);
+
+/* Picks a free TCP port on 127.0.0.1 (bind port 0, read it, close). Returns 0 or -errno. */
+int target_free_port(uint16_t *port, struct diag *d);
+
+/* Copies the last `lines` lines of the file at `path` into buf (NUL-terminated, each line
+ * prefixed with "  | "). Returns the number of bytes written (0 when unreadable or empty). */
+size_t target_log_tail(const char *path, size_t lines, char *buf, size_t len);
+
+#endif
