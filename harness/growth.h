@@ -65,8 +65,9 @@ struct growth_out {
     char reason[256];             /* one line, no final full stop */
 };
 
-/* Analyses `in`. `site_out` has in->n_sites entries, written on success. Returns 0, or -EINVAL
- * when the input is unusable (no measured round, NULL series); then nothing is written. */
+/* Analyses `in`. `site_out` has in->n_sites entries, written on success. Returns 0, -EINVAL
+ * when the input is unusable (no measured round, NULL series, threshold <= 0) or -ENOMEM; then
+ * nothing is written. */
 int growth_analyze(const struct growth_in *in, struct growth_out *out,
                    struct growth_site_out *site_out);
 
