@@ -352,7 +352,7 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 /* Removes this library from LD_PRELOAD (by file name), so exec'd programs start without it. */
 static void strip_preload(void)
 {
-    const char *pre = getenv("LD_PRELOAD");
+    const char *pre = secure_getenv("LD_PRELOAD");
     if (!pre) {
         return;
     }
