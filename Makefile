@@ -176,6 +176,12 @@ unit: build
 it: build
 	$(Q)B=$(B) ONLY=it bash tests/run-all.sh
 
+# Every tests/cases scenario RUNS times: verdict counts, false alarms, misses per case.
+RUNS ?= 10
+.PHONY: flake
+flake: build
+	$(Q)B=$(B) $(B)/it/it_cases --flake $(RUNS)
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory build OPT=-O2
 	$(Q)bash bench/run.sh $(B)

@@ -4,9 +4,9 @@
  * stdio target: reads "conn ID" lines and answers "using N idle M". Each request takes a
  * 512-byte connection object from the pool (or allocates one when the pool is empty) and puts
  * it in flight; then the oldest in-flight objects finish and go back to the pool until no more
- * than a seeded random number (0..MAX_FLIGHT-1) stay in flight. The pool keeps at most CAP idle objects and
- * frees the rest, so the memory held is bounded by MAX_FLIGHT + CAP objects.
- * Usage: capped_pool CAP
+ * than a seeded random number (0..MAX_FLIGHT-1) stay in flight. The pool keeps at most CAP idle
+ * objects and frees the rest, so the memory held is bounded by MAX_FLIGHT + CAP objects. Usage:
+ * capped_pool CAP
  */
 #include <errno.h>
 #include <stdint.h>

@@ -17,9 +17,12 @@
 
 static const std::size_t KEEP = 32;
 
-class MapSession {
+class MapSession
+{
   public:
-    explicit MapSession(bool leak) : leak_(leak) {}
+    explicit MapSession(bool leak) : leak_(leak)
+    {
+    }
 
     // Records one message; returns how many are kept.
     std::size_t record(const std::string &text)
@@ -38,9 +41,12 @@ class MapSession {
     std::map<int, std::string> history_;
 };
 
-class VectorSession {
+class VectorSession
+{
   public:
-    explicit VectorSession(bool leak) : leak_(leak) {}
+    explicit VectorSession(bool leak) : leak_(leak)
+    {
+    }
 
     // Records one message; returns how many are kept.
     std::size_t record(const std::string &text)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define N_TABLES 256u
+#define N_TABLES    256u
 #define TABLE_BYTES 256u
 
 static uint8_t **tables;

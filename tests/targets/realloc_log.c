@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLUSH_AT 4096u
+#define FLUSH_AT  4096u
 #define SHRINK_TO 256u
 
 static char *log_buf;
