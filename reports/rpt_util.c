@@ -7,6 +7,8 @@
  */
 #include "rpt_util.h"
 
+#include "rpt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -169,7 +171,20 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
+/* Escapes for XML; `text` keeps newlines and tabs as they are (element text). */
+static void xml_escape(struct rpt_buf *b, const char *s, const char *null_as, bool text);
+
 void rpt_buf_xml(struct rpt_buf *b, const char *s, const char *null_as)
+{
+    xml_escape(b, s, null_as, false);
+}
+
+void rpt_buf_xml_text(struct rpt_buf *b, const char *s, const char *null_as)
+{
+    xml_escape(b, s, null_as, true);
+}
+
+static void xml_escape(struct rpt_buf *b, const char *s, const char *null_as, bool text)
 {
     if (!s) {
         s = null_as;
@@ -201,11 +216,11 @@ void rpt_buf_xml(struct rpt_buf *b, const char *s, const char *null_as)
             p++;
             continue;
         case '\n':
-            rpt_buf_puts(b, "&#10;");
+            rpt_buf_puts(b, text ? "\n" : "&#10;");
             p++;
             continue;
         case '\t':
-            rpt_buf_puts(b, "&#9;");
+            rpt_buf_puts(b, text ? "\t" : "&#9;");
             p++;
             continue;
         default:
@@ -502,4 +517,24 @@ int rpt_buf_write(const struct rpt_buf *b, const char *path, char *err, size_t e
         return rpt_err(err, err_len, b->err, "%s: cannot render: %s", path, strerror(-b->err));
     }
     return rpt_file_write(path, b->data ? b->data : "", b->len, err, err_len);
+}
+
+size_t rpt_first_measured(const struct rpt_scenario *s)
+{
+    size_t i = 0;
+    while (i < s->n_rounds && s->rounds[i].warmup) {
+        i++;
+    }
+    return i;
+}
+
+void rpt_fmt_where(char *out, size_t len, const char *function, const char *file, uint32_t line)
+{
+    if (file && line) {
+        rpt_fmt(out, len, "%s (%s:%u)", function ? function : "?", file, line);
+    } else if (file) {
+        rpt_fmt(out, len, "%s (%s)", function ? function : "?", file);
+    } else {
+        rpt_fmt(out, len, "%s", function ? function : "?");
+    }
 }

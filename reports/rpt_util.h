@@ -36,6 +36,8 @@ void rpt_buf_printf(struct rpt_buf *b, const char *fmt, ...) __attribute__((form
 /* Appends `s` escaped for XML/HTML text and attribute values (&<>"' and control characters;
  * invalid UTF-8 bytes become '?'). NULL appends `null_as`. */
 void rpt_buf_xml(struct rpt_buf *b, const char *s, const char *null_as);
+/* Like rpt_buf_xml() but keeps newlines and tabs (for element text). */
+void rpt_buf_xml_text(struct rpt_buf *b, const char *s, const char *null_as);
 /* Appends `s` for a Markdown table cell: one line, `|` and Markdown specials backslash-escaped,
  * HTML specials as entities. NULL appends `null_as`. */
 void rpt_buf_md(struct rpt_buf *b, const char *s, const char *null_as);
@@ -69,6 +71,13 @@ int rpt_file_read(const char *path, size_t max, char **out, size_t *out_len, cha
 /* Sets `err` printf-style (may be NULL) and returns `code`. */
 int rpt_err(char *err, size_t err_len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Number of warm-up rounds among the completed ones, and the index of the first measured round
+ * (n_rounds when there is none). */
+struct rpt_scenario;
+size_t rpt_first_measured(const struct rpt_scenario *s);
+/* "function (file:line)" of a site or frame for people, with "?" for unknown parts. */
+void rpt_fmt_where(char *out, size_t len, const char *function, const char *file, uint32_t line);
 
 /* Median of `n` values; `vals` is sorted in place. Can't fail (0 for n == 0). */
 double rpt_median(double *vals, size_t n);

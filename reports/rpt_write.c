@@ -12,7 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpt_folded.h"
 #include "rpt_json.h"
+#include "rpt_junit.h"
+#include "rpt_md.h"
+#include "rpt_pprof.h"
+#include "rpt_svg.h"
+#include "rpt_html.h"
 #include "rpt_util.h"
 
 void rpt_write_dirname(const struct rpt_run *run, size_t index, char *out, size_t len)
@@ -32,6 +38,53 @@ void rpt_write_dirname(const struct rpt_run *run, size_t index, char *out, size_
     }
 }
 
+/* Renders one file with `render` into dir/name. */
+static int write_one(const char *dir, const char *name, struct rpt_buf *b, char *err,
+                     size_t err_len)
+{
+    char path[PATH_MAX];
+    int rc;
+    if (rpt_fmt(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+        rc = rpt_err(err, err_len, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
+    } else {
+        rc = rpt_buf_write(b, path, err, err_len);
+    }
+    rpt_buf_cleanup(b);
+    return rc;
+}
+
+/* Writes the per-scenario files of scenario `i` into dir/<safe-name>/. */
+static int write_scenario(const struct rpt_run *run, size_t i, const char *dir, char *err,
+                          size_t err_len)
+{
+    const struct rpt_scenario *s = &run->scenarios[i];
+    char sub[96], path[PATH_MAX];
+    rpt_write_dirname(run, i, sub, sizeof(sub));
+    if (rpt_fmt(path, sizeof(path), "%s/%s", dir, sub) >= (int)sizeof(path)) {
+        return rpt_err(err, err_len, -ENAMETOOLONG, "%s/%s: path too long", dir, sub);
+    }
+    int rc = rpt_mkdirs(path);
+    if (rc) {
+        return rpt_err(err, err_len, rc, "%s: cannot create: %s", path, strerror(-rc));
+    }
+    struct rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_render(s, true, &b);
+    if ((rc = write_one(path, "heap.svg", &b, err, err_len))) {
+        return rc;
+    }
+    rpt_pprof_render(run, s, RPT_PPROF_HEAP, &b);
+    if ((rc = write_one(path, "heap.pb.gz", &b, err, err_len))) {
+        return rc;
+    }
+    rpt_pprof_render(run, s, RPT_PPROF_GROWTH, &b);
+    if ((rc = write_one(path, "growth.pb.gz", &b, err, err_len))) {
+        return rc;
+    }
+    rpt_folded_render(s, &b);
+    return write_one(path, "growth.folded", &b, err, err_len);
+}
+
 int rpt_write_all(const struct rpt_run *run, const char *dir, char *err, size_t err_len)
 {
     char path[PATH_MAX];
@@ -41,15 +94,28 @@ int rpt_write_all(const struct rpt_run *run, const char *dir, char *err, size_t 
                        strerror(-rc));
     }
     for (size_t i = 0; i < run->n_scenarios; i++) {
-        char sub[96];
-        rpt_write_dirname(run, i, sub, sizeof(sub));
-        if (rpt_fmt(path, sizeof(path), "%s/%s", dir, sub) >= (int)sizeof(path)) {
-            return rpt_err(err, err_len, -ENAMETOOLONG, "%s/%s: path too long", dir, sub);
+        if ((rc = write_scenario(run, i, dir, err, err_len))) {
+            return rc;
         }
-        rc = rpt_mkdirs(path);
-        if (rc) {
-            return rpt_err(err, err_len, rc, "%s: cannot create: %s", path, strerror(-rc));
-        }
+    }
+    struct rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_junit_render(run, &b);
+    if ((rc = write_one(dir, "junit.xml", &b, err, err_len))) {
+        return rc;
+    }
+    b.max = RPT_MD_MAX + 4096;
+    rpt_md_render(run, &b);
+    if ((rc = write_one(dir, "summary.md", &b, err, err_len))) {
+        return rc;
+    }
+    rpt_html_index(run, &b);
+    if ((rc = write_one(dir, "index.html", &b, err, err_len))) {
+        return rc;
+    }
+    rpt_html_bench_json(run, &b);
+    if ((rc = write_one(dir, "benchmark.json", &b, err, err_len))) {
+        return rc;
     }
     if (rpt_fmt(path, sizeof(path), "%s/report.json", dir) >= (int)sizeof(path)) {
         return rpt_err(err, err_len, -ENAMETOOLONG, "%s: path too long", dir);

@@ -3,6 +3,7 @@
  *
  * Layout written by rpt_write_all() under `dir` (created if missing, parents included):
  *   report.json  junit.xml  summary.md  index.html
+ *   benchmark.json (github-action-benchmark customSmallerIsBetter: growth per scenario)
  *   <safe-name>/heap.svg  heap.pb.gz  growth.pb.gz  growth.folded   (one folder per scenario)
  * <safe-name> is the scenario name reduced to [A-Za-z0-9._-] (no leading dot, no ".."), made
  * unique within the run; rpt_write_dirname() gives it. Every file is written atomically (a

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/* rpt_history.c - JSON Lines history of per-commit results (see rpt_history.h). Each line is
+ * one cJSON object printed unformatted (newlines inside strings are escaped, so a record is
+ * always one line). */
+#include "rpt_history.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpt_util.h"
+
+/* Frees one record's strings and series. */
+static void rec_cleanup(struct rpt_history_rec *r)
+{
+    free(r->commit);
+    free(r->short_sha);
+    free(r->date);
+    free(r->message);
+    free(r->scenario);
+    free(r->verdict);
+    free(r->live_bytes);
+    memset(r, 0, sizeof(*r));
+}
+
+void rpt_history_cleanup(struct rpt_history *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        rec_cleanup(&h->recs[i]);
+    }
+    free(h->recs);
+    h->recs = NULL;
+    h->n = 0;
+}
+
+/* Appends a record (takes ownership of its contents, also on failure). */
+static int hist_push(struct rpt_history *h, struct rpt_history_rec *r)
+{
+    struct rpt_history_rec *nr = realloc(h->recs, (h->n + 1) * sizeof(*nr));
+    if (!nr) {
+        rec_cleanup(r);
+        return -ENOMEM;
+    }
+    h->recs = nr;
+    h->recs[h->n++] = *r;
+    return 0;
+}
+
+/* Copies a string member (required or optional) of a line object. */
+static int line_str(const cJSON *o, const char *key, bool required, char **out, const char **why)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NULL;
+    if (!v || cJSON_IsNull(v)) {
+        if (required) {
+            *why = "missing";
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!cJSON_IsString(v) || strlen(v->valuestring) > 65536) {
+        *why = "expected a string";
+        return -EINVAL;
+    }
+    *out = strdup(v->valuestring);
+    return *out ? 0 : -ENOMEM;
+}
+
+/* Parses one line into `r`; on failure sets *key and *why, and returns -EINVAL (or -ENOMEM). */
+static int line_parse(const char *text, struct rpt_history_rec *r, const char **key,
+                      const char **why)
+{
+    int rc = -EINVAL;
+    cJSON *o = cJSON_Parse(text);
+    *key = "";
+    if (!o || !cJSON_IsObject(o)) {
+        *why = "not a JSON object";
+        goto out;
+    }
+    static const char *const req[] = {"commit", "scenario", "verdict"};
+    char **dst[] = {&r->commit, &r->scenario, &r->verdict};
+    for (int i = 0; i < 3; i++) {
+        *key = req[i];
+        if ((rc = line_str(o, req[i], true, dst[i], why))) {
+            goto out;
+        }
+    }
+    static const char *const opt[] = {"short", "date", "message"};
+    char **odst[] = {&r->short_sha, &r->date, &r->message};
+    for (int i = 0; i < 3; i++) {
+        *key = opt[i];
+        if ((rc = line_str(o, opt[i], false, odst[i], why))) {
+            goto out;
+        }
+    }
+    rc = -EINVAL;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "ok");
+    *key = "ok";
+    if (v && !cJSON_IsBool(v)) {
+        *why = "expected true or false";
+        goto out;
+    }
+    r->ok = cJSON_IsTrue(v);
+    static const char *const nums[] = {"growth_bytes_per_round", "threshold_bytes_per_round",
+                                       "final_live_bytes"};
+    double vals[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        *key = nums[i];
+        v = cJSON_GetObjectItemCaseSensitive(o, nums[i]);
+        if (!v || cJSON_IsNull(v)) {
+            continue;
+        }
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+            (i == 2 && (v->valuedouble < 0 || v->valuedouble > 9007199254740992.0))) {
+            *why = i == 2 ? "expected a non-negative integer" : "expected a number";
+            goto out;
+        }
+        vals[i] = v->valuedouble;
+    }
+    r->growth_bytes_per_round = vals[0];
+    r->threshold_bytes_per_round = vals[1];
+    r->final_live_bytes = (uint64_t)vals[2];
+    *key = "live_bytes";
+    v = cJSON_GetObjectItemCaseSensitive(o, "live_bytes");
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 100000) {
+            *why = "expected an array of at most 100000 numbers";
+            goto out;
+        }
+        size_t n = (size_t)cJSON_GetArraySize(v);
+        r->live_bytes = calloc(n ? n : 1, sizeof(uint64_t));
+        if (!r->live_bytes) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        const cJSON *x;
+        cJSON_ArrayForEach(x, v)
+        {
+            if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) ||
+                x->valuedouble > 9007199254740992.0) {
+                *why = "expected non-negative numbers";
+                goto out;
+            }
+            r->live_bytes[r->n_live++] = (uint64_t)x->valuedouble;
+        }
+    }
+    if (!r->short_sha) {
+        r->short_sha = strndup(r->commit, 7);
+        if (!r->short_sha) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    if (rc) {
+        rec_cleanup(r);
+    }
+    return rc;
+}
+
+int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = rpt_file_read(path, RPT_HISTORY_MAX_FILE, &text, &len, err, err_len);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    size_t lineno = 0;
+    char *p = text;
+    while (p < text + len) {
+        char *nl = memchr(p, '\n', (size_t)(text + len - p));
+        char *end = nl ? nl : text + len;
+        lineno++;
+        *end = '\0';
+        size_t n = (size_t)(end - p);
+        bool blank = true;
+        for (size_t i = 0; i < n && blank; i++) {
+            blank = p[i] == ' ' || p[i] == '\t' || p[i] == '\r';
+        }
+        if (!blank) {
+            struct rpt_history_rec r = {0};
+            const char *key = "", *why = "";
+            if (n > RPT_HISTORY_MAX_LINE) {
+                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: line longer than %u bytes", path,
+                             lineno, RPT_HISTORY_MAX_LINE);
+                break;
+            }
+            if (strlen(p) != n) {
+                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: contains a NUL byte", path, lineno);
+                break;
+            }
+            rc = line_parse(p, &r, &key, &why);
+            if (rc == -ENOMEM) {
+                rpt_err(err, err_len, rc, "%s:%zu: out of memory", path, lineno);
+                break;
+            }
+            if (rc) {
+                rpt_err(err, err_len, rc,
+                        "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)",
+                        path, lineno, key[0] ? key : "", key[0] ? ": " : "", why);
+                break;
+            }
+            if ((rc = hist_push(h, &r))) {
+                rpt_err(err, err_len, rc, "%s:%zu: out of memory", path, lineno);
+                break;
+            }
+        }
+        p = end + 1;
+    }
+    free(text);
+    if (rc) {
+        rpt_history_cleanup(h);
+    }
+    return rc;
+}
+
+/* strdup that accepts NULL. Sets *failed on allocation failure. */
+static char *dup_or_null(const char *s, bool *failed)
+{
+    if (!s) {
+        return NULL;
+    }
+    char *p = strdup(s);
+    if (!p) {
+        *failed = true;
+    }
+    return p;
+}
+
+int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
+                    const char *message, const char *date, size_t max_commits, char *err,
+                    size_t err_len)
+{
+    if (!commit) {
+        commit = run->commit;
+    }
+    if (!message) {
+        message = run->commit_message;
+    }
+    if (!date) {
+        date = run->started_at;
+    }
+    if (!commit || !commit[0]) {
+        return rpt_err(err, err_len, -EINVAL,
+                       "the report names no commit; pass --commit SHA");
+    }
+    if (max_commits == 0) {
+        max_commits = RPT_HISTORY_DEFAULT_COMMITS;
+    }
+    // Drop the records of this commit (a re-run replaces them).
+    size_t w = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcmp(h->recs[i].commit, commit) == 0) {
+            rec_cleanup(&h->recs[i]);
+        } else {
+            h->recs[w++] = h->recs[i];
+        }
+    }
+    h->n = w;
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *s = &run->scenarios[i];
+        struct rpt_history_rec r = {0};
+        bool failed = false;
+        r.commit = dup_or_null(commit, &failed);
+        r.short_sha = strndup(commit, 7);
+        failed |= !r.short_sha;
+        r.date = dup_or_null(date, &failed);
+        if (message) {
+            // First line only.
+            r.message = strndup(message, strcspn(message, "\r\n"));
+            failed |= !r.message;
+        }
+        r.scenario = dup_or_null(s->name ? s->name : "(unnamed)", &failed);
+        r.verdict = dup_or_null(rpt_verdict_name(s->verdict), &failed);
+        r.ok = s->ok;
+        r.growth_bytes_per_round = isfinite(s->growth_bytes_per_round) ? s->growth_bytes_per_round : 0;
+        r.threshold_bytes_per_round = s->threshold_bytes_per_round;
+        r.final_live_bytes = s->n_rounds ? s->rounds[s->n_rounds - 1].live_bytes : 0;
+        r.n_live = s->n_rounds;
+        r.live_bytes = calloc(s->n_rounds ? s->n_rounds : 1, sizeof(uint64_t));
+        failed |= !r.live_bytes;
+        for (size_t k = 0; r.live_bytes && k < s->n_rounds; k++) {
+            r.live_bytes[k] = s->rounds[k].live_bytes;
+        }
+        if (failed) {
+            rec_cleanup(&r);
+            return rpt_err(err, err_len, -ENOMEM, "out of memory adding to the history");
+        }
+        if (hist_push(h, &r)) {
+            return rpt_err(err, err_len, -ENOMEM, "out of memory adding to the history");
+        }
+    }
+    // Keep the last max_commits distinct commits (records are grouped in insertion order).
+    size_t commits = 0;
+    size_t keep_from = 0;
+    for (size_t i = h->n; i-- > 0;) {
+        if (i + 1 == h->n || strcmp(h->recs[i].commit, h->recs[i + 1].commit) != 0) {
+            if (++commits > max_commits) {
+                keep_from = i + 1;
+                break;
+            }
+        }
+    }
+    if (keep_from) {
+        for (size_t i = 0; i < keep_from; i++) {
+            rec_cleanup(&h->recs[i]);
+        }
+        memmove(h->recs, h->recs + keep_from, (h->n - keep_from) * sizeof(*h->recs));
+        h->n -= keep_from;
+    }
+    return 0;
+}
+
+int rpt_history_write(const struct rpt_history *h, const char *path, char *err, size_t err_len)
+{
+    struct rpt_buf b;
+    rpt_buf_init(&b);
+    for (size_t i = 0; i < h->n && !b.err; i++) {
+        const struct rpt_history_rec *r = &h->recs[i];
+        cJSON *o = cJSON_CreateObject();
+        bool ok = o != NULL;
+        ok = ok && cJSON_AddStringToObject(o, "commit", r->commit);
+        ok = ok && cJSON_AddStringToObject(o, "short", r->short_sha ? r->short_sha : "");
+        ok = ok && (r->date ? cJSON_AddStringToObject(o, "date", r->date)
+                            : cJSON_AddNullToObject(o, "date"));
+        ok = ok && (r->message ? cJSON_AddStringToObject(o, "message", r->message)
+                               : cJSON_AddNullToObject(o, "message"));
+        ok = ok && cJSON_AddStringToObject(o, "scenario", r->scenario);
+        ok = ok && cJSON_AddStringToObject(o, "verdict", r->verdict);
+        ok = ok && cJSON_AddBoolToObject(o, "ok", r->ok);
+        ok = ok && cJSON_AddNumberToObject(o, "growth_bytes_per_round", r->growth_bytes_per_round);
+        ok = ok && cJSON_AddNumberToObject(o, "final_live_bytes", (double)r->final_live_bytes);
+        ok = ok && cJSON_AddNumberToObject(o, "threshold_bytes_per_round",
+                                           r->threshold_bytes_per_round);
+        cJSON *arr = ok ? cJSON_AddArrayToObject(o, "live_bytes") : NULL;
+        ok = ok && arr;
+        for (size_t k = 0; ok && k < r->n_live; k++) {
+            cJSON *x = cJSON_CreateNumber((double)r->live_bytes[k]);
+            ok = x != NULL;
+            if (x) {
+                cJSON_AddItemToArray(arr, x);
+            }
+        }
+        char *line = ok ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!line) {
+            b.err = -ENOMEM;
+            break;
+        }
+        rpt_buf_puts(&b, line);
+        rpt_buf_puts(&b, "\n");
+        free(line);
+    }
+    int rc = rpt_buf_write(&b, path, err, err_len);
+    rpt_buf_cleanup(&b);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* rpt_history.h - per-commit history of results, as JSON Lines (one record per commit and
+ * scenario), kept on a branch by the CI action and drawn by the dashboard (rpt_html.h).
+ *
+ * Records stay in the order commits were added (oldest first). Adding a commit that is already
+ * there replaces its records (a re-run); only the last `max_commits` commits are kept. The file
+ * is rewritten atomically. Reading rejects malformed lines with "FILE:LINE: what is wrong".
+ */
+#ifndef REPORTS_RPT_HISTORY_H
+#define REPORTS_RPT_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpt.h"
+
+#define RPT_HISTORY_MAX_FILE (64u << 20)
+#define RPT_HISTORY_MAX_LINE (4u << 20)
+#define RPT_HISTORY_DEFAULT_COMMITS 100
+
+struct rpt_history_rec {
+    char *commit;   /* full sha */
+    char *short_sha; /* first 7 characters */
+    char *date;     /* as given (RFC 3339 or git's %cI), or NULL */
+    char *message;  /* first line of the commit message, or NULL */
+    char *scenario;
+    char *verdict;  /* rpt_verdict_name() */
+    bool ok;
+    double growth_bytes_per_round;
+    uint64_t final_live_bytes;
+    double threshold_bytes_per_round;
+    size_t n_live;
+    uint64_t *live_bytes; /* per round */
+};
+
+struct rpt_history {
+    size_t n;
+    struct rpt_history_rec *recs;
+};
+
+/* Reads `path` into `h` (initialized by the caller with {0}); a missing file is an empty
+ * history. Returns 0, or -EINVAL with "PATH:LINE: ..." / -errno in `err`; on failure `h` is
+ * left empty. */
+int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len);
+
+/* Adds the records of `run` under `commit` (NULL: run->commit), `message` and `date` (NULL:
+ * from the run), replacing any records of the same commit, then keeps the last `max_commits`
+ * commits (0 = RPT_HISTORY_DEFAULT_COMMITS). Returns 0, -EINVAL when there is no commit, or
+ * -ENOMEM, with a message in `err`. */
+int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
+                    const char *message, const char *date, size_t max_commits, char *err,
+                    size_t err_len);
+
+/* Writes `h` to `path` atomically. Returns 0 or -errno with a message in `err`. */
+int rpt_history_write(const struct rpt_history *h, const char *path, char *err, size_t err_len);
+
+/* Frees everything `h` owns; `h` is empty again. Can't fail. */
+void rpt_history_cleanup(struct rpt_history *h);
+
+#endif

@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+/* rpt_pprof.c - hand-encoded profile.proto writer (see rpt_pprof.h and
+ * docs pprof-format.md sections 1-3c).
+ *
+ * Wire format: varint keys, wire type 0 for every integer and bool, 2 for strings, messages
+ * and packed repeated scalars; never fixed32/64. Sub-messages are encoded into a scratch buffer
+ * and copied in after their length. The string table is written last, "" first. Ids of
+ * mappings, locations and functions are dense, starting at 1, in order of first use, so the
+ * output is deterministic for a given model.
+ */
+#include "rpt_pprof.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------------------ wire helpers */
+
+static void pb_varint(struct rpt_buf *b, uint64_t v)
+{
+    unsigned char tmp[10];
+    size_t n = 0;
+    do {
+        unsigned char c = v & 0x7f;
+        v >>= 7;
+        tmp[n++] = c | (v ? 0x80 : 0);
+    } while (v);
+    rpt_buf_add(b, tmp, n);
+}
+
+static void pb_key(struct rpt_buf *b, unsigned field, unsigned wire)
+{
+    pb_varint(b, ((uint64_t)field << 3) | wire);
+}
+
+/* Integer field; zero is left out (proto3 default). */
+static void pb_int(struct rpt_buf *b, unsigned field, uint64_t v)
+{
+    if (v) {
+        pb_key(b, field, 0);
+        pb_varint(b, v);
+    }
+}
+
+/* Length-delimited field holding `m`'s bytes. */
+static void pb_bytes(struct rpt_buf *b, unsigned field, const void *p, size_t n)
+{
+    pb_key(b, field, 2);
+    pb_varint(b, n);
+    rpt_buf_add(b, p, n);
+}
+
+/* Embedded message from a scratch buffer; the scratch is reset for reuse. */
+static void pb_msg(struct rpt_buf *b, unsigned field, struct rpt_buf *m)
+{
+    if (m->err && !b->err) {
+        b->err = m->err;
+    }
+    pb_bytes(b, field, m->data ? m->data : "", m->len);
+    m->len = 0;
+}
+
+/* ------------------------------------------------------------------ tables */
+
+/* String table with an open-addressing index. */
+struct strtab {
+    char **s;
+    size_t n, cap;
+    size_t *idx; /* slot -> string number + 1, 0 = empty */
+    size_t slots;
+    bool failed;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* Grows the index when it is more than half full. */
+static bool strtab_grow(struct strtab *t)
+{
+    if (t->n + 1 < t->slots / 2) {
+        return true;
+    }
+    size_t slots = t->slots ? t->slots * 2 : 256;
+    size_t *idx = calloc(slots, sizeof(*idx));
+    if (!idx) {
+        return false;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        size_t h = hash_str(t->s[i]) & (slots - 1);
+        while (idx[h]) {
+            h = (h + 1) & (slots - 1);
+        }
+        idx[h] = i + 1;
+    }
+    free(t->idx);
+    t->idx = idx;
+    t->slots = slots;
+    return true;
+}
+
+/* Index of `s` in the table, adding it if new. NULL is "". On allocation failure sets
+ * t->failed and returns 0. */
+static uint64_t strtab_get(struct strtab *t, const char *s)
+{
+    if (!s) {
+        s = "";
+    }
+    if (t->failed || !strtab_grow(t)) {
+        t->failed = true;
+        return 0;
+    }
+    size_t h = hash_str(s) & (t->slots - 1);
+    while (t->idx[h]) {
+        if (strcmp(t->s[t->idx[h] - 1], s) == 0) {
+            return t->idx[h] - 1;
+        }
+        h = (h + 1) & (t->slots - 1);
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        char **ns = realloc(t->s, cap * sizeof(*ns));
+        if (!ns) {
+            t->failed = true;
+            return 0;
+        }
+        t->s = ns;
+        t->cap = cap;
+    }
+    char *copy = strdup(s);
+    if (!copy) {
+        t->failed = true;
+        return 0;
+    }
+    t->s[t->n] = copy;
+    t->idx[h] = t->n + 1;
+    return t->n++;
+}
+
+static void strtab_free(struct strtab *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->s[i]);
+    }
+    free(t->s);
+    free(t->idx);
+}
+
+struct pp_func {
+    uint64_t name, system_name, file;
+};
+
+struct pp_map {
+    const char *object;
+    uint64_t start, limit;
+    bool all_functions, all_files, all_lines;
+};
+
+struct pp_loc {
+    uint64_t address;
+    uint64_t mapping; /* 1-based, 0 = none */
+    size_t first;     /* first frame of the group in `site` */
+    size_t n_lines;
+    const struct rpt_site *site;
+};
+
+struct pp {
+    struct strtab st;
+    struct pp_func *funcs;
+    size_t n_funcs, cap_funcs;
+    struct pp_map *maps;
+    size_t n_maps;
+    struct pp_loc *locs;
+    size_t n_locs, cap_locs;
+    bool failed;
+};
+
+/* Function id (1-based) for a frame, added if new. Linear in the number of distinct functions
+ * of the same name hash bucket is not needed: functions are few compared with samples. */
+static uint64_t pp_func(struct pp *p, const struct rpt_frame *f)
+{
+    uint64_t name = strtab_get(&p->st, f->function);
+    uint64_t sys = strtab_get(&p->st, f->system_name ? f->system_name : f->function);
+    uint64_t file = strtab_get(&p->st, f->file);
+    for (size_t i = 0; i < p->n_funcs; i++) {
+        if (p->funcs[i].name == name && p->funcs[i].system_name == sys &&
+            p->funcs[i].file == file) {
+            return i + 1;
+        }
+    }
+    if (p->n_funcs == p->cap_funcs) {
+        size_t cap = p->cap_funcs ? p->cap_funcs * 2 : 64;
+        struct pp_func *nf = realloc(p->funcs, cap * sizeof(*nf));
+        if (!nf) {
+            p->failed = true;
+            return 1;
+        }
+        p->funcs = nf;
+        p->cap_funcs = cap;
+    }
+    p->funcs[p->n_funcs] = (struct pp_func){name, sys, file};
+    return ++p->n_funcs;
+}
+
+/* Mapping id (1-based) of an object path, 0 for NULL. */
+static uint64_t pp_map_of(const struct pp *p, const char *object)
+{
+    if (!object) {
+        return 0;
+    }
+    for (size_t i = 0; i < p->n_maps; i++) {
+        if (strcmp(p->maps[i].object, object) == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Location id for the frame group starting at frames[first] (inlined frames, then the frame
+ * they were inlined into); *next is set past the group. */
+static uint64_t pp_loc(struct pp *p, const struct rpt_site *site, size_t first, size_t *next)
+{
+    size_t end = first;
+    while (end + 1 < site->n_frames && site->frames[end].inlined &&
+           site->frames[end + 1].address == site->frames[first].address) {
+        end++;
+    }
+    *next = end + 1;
+    uint64_t addr = site->frames[first].address;
+    for (size_t i = 0; addr && i < p->n_locs; i++) {
+        if (p->locs[i].address == addr) {
+            return i + 1;
+        }
+    }
+    if (p->n_locs == p->cap_locs) {
+        size_t cap = p->cap_locs ? p->cap_locs * 2 : 256;
+        struct pp_loc *nl = realloc(p->locs, cap * sizeof(*nl));
+        if (!nl) {
+            p->failed = true;
+            return 1;
+        }
+        p->locs = nl;
+        p->cap_locs = cap;
+    }
+    p->locs[p->n_locs] = (struct pp_loc){
+        .address = addr,
+        .mapping = pp_map_of(p, site->frames[first].object),
+        .first = first,
+        .n_lines = end - first + 1,
+        .site = site,
+    };
+    return ++p->n_locs;
+}
+
+/* Collects the objects (mappings): the main program first (the first object that is not a
+ * shared library), then the others in order of first appearance. */
+static void pp_collect_maps(struct pp *p, const struct rpt_scenario *s)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        cap += s->sites[i].n_frames;
+    }
+    p->maps = calloc(cap ? cap : 1, sizeof(*p->maps));
+    if (!p->maps) {
+        p->failed = true;
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < s->n_sites; i++) {
+            for (size_t f = 0; f < s->sites[i].n_frames; f++) {
+                const struct rpt_frame *fr = &s->sites[i].frames[f];
+                if (!fr->object || pp_map_of(p, fr->object)) {
+                    continue;
+                }
+                bool lib = strstr(fr->object, ".so") != NULL;
+                if (pass == 0 && (lib || p->n_maps > 0)) {
+                    continue;
+                }
+                p->maps[p->n_maps++] =
+                    (struct pp_map){fr->object, UINT64_MAX, 0, true, true, true};
+            }
+        }
+    }
+    for (size_t i = 0; i < s->n_sites; i++) {
+        for (size_t f = 0; f < s->sites[i].n_frames; f++) {
+            const struct rpt_frame *fr = &s->sites[i].frames[f];
+            uint64_t m = pp_map_of(p, fr->object);
+            if (!m) {
+                continue;
+            }
+            struct pp_map *mp = &p->maps[m - 1];
+            // The model has addresses, not the /proc/self/maps range: cover what was seen.
+            uint64_t base = fr->address - fr->object_offset;
+            if (fr->object_offset <= fr->address && base < mp->start) {
+                mp->start = base;
+            }
+            if (fr->address + 1 > mp->limit) {
+                mp->limit = fr->address + 1;
+            }
+            mp->all_functions &= fr->function != NULL;
+            mp->all_files &= fr->file != NULL;
+            mp->all_lines &= fr->line != 0;
+        }
+    }
+}
+
+/* pprof simplifies C++ names before matching drop_frames: cut the argument list at the first
+ * '(' (internal/... profile/prune.go simplifyFunc), keeping "(anonymous namespace)". */
+static void pp_simplify(const char *name, struct rpt_buf *out)
+{
+    const char *cut = NULL;
+    for (const char *p = name; *p; p++) {
+        if (*p == '(' && strncmp(p, "(anonymous namespace)", 21) != 0) {
+            cut = p;
+            break;
+        }
+    }
+    size_t n = cut ? (size_t)(cut - name) : strlen(name);
+    for (size_t i = 0; i < n; i++) {
+        // RE2 QuoteMeta: escape every punctuation character.
+        if (strchr("\\.+*?()|[]{}^$", name[i])) {
+            rpt_buf_add(out, "\\", 1);
+        }
+        rpt_buf_add(out, &name[i], 1);
+    }
+}
+
+/* Builds drop_frames: the distinct names of the frames leaf-side of each site's culprit. */
+static void pp_drop_frames(const struct rpt_scenario *s, struct rpt_buf *out)
+{
+    struct strtab seen = {0};
+    for (size_t i = 0; i < s->n_sites; i++) {
+        const struct rpt_site *site = &s->sites[i];
+        if (!site->function) {
+            continue;
+        }
+        size_t culprit = site->n_frames;
+        for (size_t f = 0; f < site->n_frames; f++) {
+            if (site->frames[f].function && strcmp(site->frames[f].function, site->function) == 0) {
+                culprit = f;
+                break;
+            }
+        }
+        if (culprit == site->n_frames) {
+            continue;
+        }
+        // Frames inlined into the culprit belong to it; only whole wrappers are dropped.
+        while (culprit > 0 && site->frames[culprit - 1].inlined &&
+               site->frames[culprit - 1].address == site->frames[culprit].address) {
+            culprit--;
+        }
+        for (size_t f = 0; f < culprit; f++) {
+            const char *fn = site->frames[f].function;
+            if (!fn) {
+                continue;
+            }
+            size_t before = seen.n;
+            strtab_get(&seen, fn);
+            if (seen.n == before) {
+                continue;
+            }
+            if (out->len) {
+                rpt_buf_add(out, "|", 1);
+            }
+            pp_simplify(fn, out);
+        }
+    }
+    if (seen.failed && !out->err) {
+        out->err = -ENOMEM;
+    }
+    strtab_free(&seen);
+}
+
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac]Z" to nanoseconds; 0 when it can't. */
+static int64_t pp_time_ns(const char *s)
+{
+    struct tm tm = {0};
+    if (!s) {
+        return 0;
+    }
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end) {
+        return 0;
+    }
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) {
+        return 0;
+    }
+    return (int64_t)t * 1000000000;
+}
+
+/* Appends a ValueType message. */
+static void pp_value_type(struct rpt_buf *b, struct pp *p, unsigned field, const char *type,
+                          const char *unit)
+{
+    struct rpt_buf m;
+    rpt_buf_init(&m);
+    pb_int(&m, 1, strtab_get(&p->st, type));
+    pb_int(&m, 2, strtab_get(&p->st, unit));
+    pb_msg(b, field, &m);
+    rpt_buf_cleanup(&m);
+}
+
+void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
+                      enum rpt_pprof_kind kind, struct rpt_buf *b)
+{
+    struct pp p = {0};
+    struct rpt_buf m, sub;
+    rpt_buf_init(&m);
+    rpt_buf_init(&sub);
+    strtab_get(&p.st, ""); // string_table[0] must be ""
+
+    pp_value_type(b, &p, 1, "alloc_objects", "count");
+    pp_value_type(b, &p, 1, "alloc_space", "bytes");
+    pp_value_type(b, &p, 1, "inuse_objects", "count");
+    pp_value_type(b, &p, 1, "inuse_space", "bytes");
+    pp_collect_maps(&p, s);
+
+    uint64_t key_bytes = strtab_get(&p.st, "bytes");
+    for (size_t i = 0; i < s->n_sites && !p.failed; i++) {
+        const struct rpt_site *site = &s->sites[i];
+        int64_t v[4];
+        if (kind == RPT_PPROF_HEAP) {
+            v[0] = (int64_t)site->alloc_blocks;
+            v[1] = (int64_t)site->alloc_bytes;
+            v[2] = (int64_t)site->final_blocks;
+            v[3] = (int64_t)site->final_bytes;
+        } else {
+            if (site->growth_bytes_signed <= 0) {
+                continue;
+            }
+            // Only live growth is known per round; the alloc pair carries the same figures so
+            // that the four types match the heap profile's (needed for -base/-diff_base).
+            v[3] = site->growth_bytes_signed;
+            v[2] = site->growth_blocks_signed > 0 ? site->growth_blocks_signed : 0;
+            v[0] = v[2];
+            v[1] = v[3];
+        }
+        if (!v[0] && !v[1] && !v[2] && !v[3]) {
+            continue;
+        }
+        // Location ids, leaf first (the model lists the allocator side first).
+        for (size_t f = 0; f < site->n_frames;) {
+            size_t next;
+            pb_varint(&sub, pp_loc(&p, site, f, &next));
+            f = next;
+        }
+        if (site->n_frames) {
+            pb_key(&m, 1, 2);
+            pb_varint(&m, sub.len);
+            rpt_buf_add(&m, sub.data, sub.len);
+        }
+        sub.len = 0;
+        for (int k = 0; k < 4; k++) {
+            pb_varint(&sub, (uint64_t)v[k]);
+        }
+        pb_key(&m, 2, 2);
+        pb_varint(&m, sub.len);
+        rpt_buf_add(&m, sub.data, sub.len);
+        sub.len = 0;
+        // Label bytes = object size (average when sizes vary).
+        uint64_t blocks = kind == RPT_PPROF_HEAP ? site->alloc_blocks : (uint64_t)v[2];
+        uint64_t bytes = kind == RPT_PPROF_HEAP ? site->alloc_bytes : (uint64_t)v[3];
+        if (!blocks) {
+            blocks = site->final_blocks;
+            bytes = site->final_bytes;
+        }
+        if (blocks && bytes / blocks) {
+            pb_int(&sub, 1, key_bytes);
+            pb_int(&sub, 3, bytes / blocks);
+            pb_msg(&m, 3, &sub);
+        }
+        pb_msg(b, 2, &m);
+    }
+
+    for (size_t i = 0; i < p.n_maps; i++) {
+        const struct pp_map *mp = &p.maps[i];
+        pb_int(&m, 1, i + 1);
+        pb_int(&m, 2, mp->start == UINT64_MAX ? 0 : mp->start);
+        pb_int(&m, 3, mp->limit);
+        pb_int(&m, 5, strtab_get(&p.st, mp->object));
+        pb_int(&m, 7, mp->all_functions);
+        pb_int(&m, 8, mp->all_functions && mp->all_files);
+        pb_int(&m, 9, mp->all_functions && mp->all_lines);
+        pb_int(&m, 10, mp->all_functions);
+        pb_msg(b, 3, &m);
+    }
+    for (size_t i = 0; i < p.n_locs && !p.failed; i++) {
+        const struct pp_loc *l = &p.locs[i];
+        pb_int(&m, 1, i + 1);
+        pb_int(&m, 2, l->mapping);
+        pb_int(&m, 3, l->address);
+        for (size_t k = 0; k < l->n_lines; k++) {
+            const struct rpt_frame *f = &l->site->frames[l->first + k];
+            if (!f->function) {
+                continue;
+            }
+            pb_int(&sub, 1, pp_func(&p, f));
+            pb_int(&sub, 2, f->line);
+            pb_msg(&m, 4, &sub);
+        }
+        pb_msg(b, 4, &m);
+    }
+    for (size_t i = 0; i < p.n_funcs; i++) {
+        pb_int(&m, 1, i + 1);
+        pb_int(&m, 2, p.funcs[i].name);
+        pb_int(&m, 3, p.funcs[i].system_name);
+        pb_int(&m, 4, p.funcs[i].file);
+        pb_msg(b, 5, &m);
+    }
+
+    rpt_buf_init(&sub);
+    pp_drop_frames(s, &sub);
+    if (sub.len) {
+        pb_int(b, 7, strtab_get(&p.st, sub.data));
+    }
+    if (sub.err && !b->err) {
+        b->err = sub.err;
+    }
+    rpt_buf_cleanup(&sub);
+    pb_int(b, 9, (uint64_t)pp_time_ns(run->started_at));
+    pp_value_type(b, &p, 11, "space", "bytes");
+    pb_int(b, 12, 1);
+
+    char c[512];
+    size_t fm = rpt_first_measured(s);
+    rpt_fmt(c, sizeof(c), "leakcheck scenario: %.200s", s->name ? s->name : "(unnamed)");
+    pb_int(b, 13, strtab_get(&p.st, c));
+    if (run->commit) {
+        rpt_fmt(c, sizeof(c), "commit: %.100s", run->commit);
+        pb_int(b, 13, strtab_get(&p.st, c));
+    }
+    if (kind == RPT_PPROF_HEAP) {
+        rpt_fmt(c, sizeof(c), "final heap after round %zu: every allocation counted (period 1)",
+                s->n_rounds);
+    } else if (fm < s->n_rounds) {
+        rpt_fmt(c, sizeof(c),
+                "growth of live heap: round %u (first measured) to round %u (last measured); "
+                "positive growth only",
+                s->rounds[fm].round, s->rounds[s->n_rounds - 1].round);
+    } else {
+        rpt_fmt(c, sizeof(c), "growth: no measured rounds completed");
+    }
+    pb_int(b, 13, strtab_get(&p.st, c));
+
+    for (size_t i = 0; i < p.st.n; i++) {
+        pb_bytes(b, 6, p.st.s[i], strlen(p.st.s[i]));
+    }
+    if ((p.failed || p.st.failed) && !b->err) {
+        b->err = -ENOMEM;
+    }
+    if (m.err && !b->err) {
+        b->err = m.err;
+    }
+    rpt_buf_cleanup(&m);
+    strtab_free(&p.st);
+    free(p.funcs);
+    free(p.maps);
+    free(p.locs);
+}
+
+void rpt_pprof_render(const struct rpt_run *run, const struct rpt_scenario *s,
+                      enum rpt_pprof_kind kind, struct rpt_buf *b)
+{
+    struct rpt_buf raw;
+    rpt_buf_init(&raw);
+    rpt_pprof_encode(run, s, kind, &raw);
+    if (raw.err) {
+        b->err = b->err ? b->err : raw.err;
+        rpt_buf_cleanup(&raw);
+        return;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    // windowBits 15 + 16: a gzip wrapper with mtime 0, so the output is reproducible.
+    if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        b->err = b->err ? b->err : -EIO;
+        rpt_buf_cleanup(&raw);
+        return;
+    }
+    z.next_in = (unsigned char *)raw.data;
+    z.avail_in = (uInt)raw.len;
+    unsigned char out[16384];
+    int zr;
+    do {
+        z.next_out = out;
+        z.avail_out = sizeof(out);
+        zr = deflate(&z, Z_FINISH);
+        if (zr == Z_STREAM_ERROR) {
+            b->err = b->err ? b->err : -EIO;
+            break;
+        }
+        rpt_buf_add(b, out, sizeof(out) - z.avail_out);
+    } while (zr != Z_STREAM_END);
+    deflateEnd(&z);
+    rpt_buf_cleanup(&raw);
+}
