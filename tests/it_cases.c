@@ -18,6 +18,9 @@
  * runs gave each verdict, the false alarms (leak when no-leak was expected), the misses (no
  * leak found when a leak was expected), wrong culprits and run errors; it exits 1 when any case
  * was not right every time. `make flake RUNS=10` calls it.
+ *
+ * `it_cases --min-rounds MAX` runs each leak case with `--rounds 2`, 3, ... MAX and prints the
+ * fewest measured rounds after which the leak was found with the right culprit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +60,8 @@ struct it_case {
     pid_t pid;
     int status; /* wait status of the last run */
     bool ran;
+    bool skip;         /* not run by run_all (--min-rounds: already found) */
+    unsigned found_at; /* --min-rounds: fewest measured rounds that found the leak, or 0 */
     double seconds;
     /* --flake counters */
     unsigned n_leak, n_no_leak, n_inconclusive, n_error, n_wrong_culprit, n_bad_exit;
@@ -66,6 +71,7 @@ static struct it_case cases[MAX_CASES];
 static size_t n_cases;
 static char leakcheck_path[PATH_MAX];
 static unsigned jobs = 2;
+static char rounds_override[16]; /* "--rounds" value for --min-rounds, or "" */
 
 /* Monotonic clock in seconds. Can't fail. */
 static double now_s(void)
@@ -238,8 +244,13 @@ static int start_case(struct it_case *c)
         if (null >= 0) {
             dup2(null, STDIN_FILENO);
         }
-        static char arg_run[] = "run", arg_dir[] = "--report-dir";
-        char *argv[] = {leakcheck_path, arg_run, arg_dir, c->report_dir, c->file, NULL};
+        static char arg_run[] = "run", arg_dir[] = "--report-dir", arg_rounds[] = "--rounds";
+        char *argv[] = {leakcheck_path, arg_run, arg_dir, c->report_dir, c->file, NULL, NULL, NULL};
+        if (rounds_override[0]) {
+            argv[4] = arg_rounds;
+            argv[5] = rounds_override;
+            argv[6] = c->file;
+        }
         execv(leakcheck_path, argv);
         dprintf(STDERR_FILENO, "it_cases: cannot run %s: %s\n", leakcheck_path, strerror(errno));
         _exit(127);
@@ -259,6 +270,9 @@ static int run_all(const char *out_root, const char *tag)
     while (next < n_cases || running > 0) {
         while (rc == 0 && next < n_cases && running < jobs) {
             struct it_case *c = &cases[next++];
+            if (c->skip) {
+                continue;
+            }
             snprintf(c->report_dir, sizeof(c->report_dir), "%s/%s%s%s", out_root, c->name,
                      tag ? "/" : "", tag ? tag : "");
             snprintf(c->log, sizeof(c->log), "%s/harness.log", c->report_dir);
@@ -477,10 +491,63 @@ static int flake(unsigned runs)
     return bad_cases ? 1 : 0;
 }
 
+/* The --min-rounds mode: for each leak case, the fewest measured rounds (2..max) after which
+ * the harness finds the leak with the right culprit. Returns the exit status. */
+static int min_rounds(unsigned max)
+{
+    for (size_t i = 0; i < n_cases; i++) {
+        cases[i].skip = strcmp(cases[i].expect, "leak") != 0;
+    }
+    for (unsigned n = 2; n <= max; n++) {
+        snprintf(rounds_override, sizeof(rounds_override), "%u", n);
+        if (run_all("build/min-rounds", rounds_override) != 0) {
+            return 3;
+        }
+        for (size_t i = 0; i < n_cases; i++) {
+            struct it_case *c = &cases[i];
+            if (c->skip) {
+                continue;
+            }
+            struct case_result res;
+            const cJSON *scn = NULL;
+            cJSON *root = read_report(c, &res, &scn);
+            if (root && strcmp(res.verdict, "leak") == 0 && culprit_ok(c, &res)) {
+                c->found_at = n;
+                c->skip = true;
+            }
+            cJSON_Delete(root);
+        }
+    }
+    unsigned missed = 0;
+    for (size_t i = 0; i < n_cases; i++) {
+        const struct it_case *c = &cases[i];
+        if (strcmp(c->expect, "leak") != 0) {
+            continue;
+        }
+        if (c->found_at) {
+            printf("%-28s found within %u measured rounds\n", c->name, c->found_at);
+        } else {
+            printf("%-28s not found within %u measured rounds\n", c->name, max);
+            missed++;
+        }
+    }
+    return missed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    unsigned runs = 0;
-    if (argc == 3 && strcmp(argv[1], "--flake") == 0) {
+    unsigned runs = 0, max_rounds = 0;
+    if (argc == 3 && strcmp(argv[1], "--min-rounds") == 0) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long v = strtoul(argv[2], &end, 10);
+        if (errno || !end || *end || v < 2 || v > 100) {
+            fprintf(stderr, "it_cases: --min-rounds wants a number of rounds (2..100), got '%s'\n",
+                    argv[2]);
+            return 2;
+        }
+        max_rounds = (unsigned)v;
+    } else if (argc == 3 && strcmp(argv[1], "--flake") == 0) {
         char *end = NULL;
         errno = 0;
         unsigned long v = strtoul(argv[2], &end, 10);
@@ -491,7 +558,7 @@ int main(int argc, char **argv)
         }
         runs = (unsigned)v;
     } else if (argc != 1) {
-        fprintf(stderr, "usage: it_cases [--flake RUNS]\n");
+        fprintf(stderr, "usage: it_cases [--flake RUNS | --min-rounds MAX]\n");
         return 2;
     }
     if (find_root() != 0) {
@@ -521,6 +588,9 @@ int main(int argc, char **argv)
     }
     if (runs) {
         return flake(runs);
+    }
+    if (max_rounds) {
+        return min_rounds(max_rounds);
     }
     struct CMUnitTest *tests = calloc(n_cases, sizeof(*tests));
     if (!tests) {
