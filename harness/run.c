@@ -448,7 +448,7 @@ static size_t find_id(const uint32_t *ids, size_t n, uint32_t id)
 
 static void frames_free(struct rpt_frame *f, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; f && i < n; i++) {
         free(f[i].function);
         free(f[i].system_name);
         free(f[i].file);
@@ -775,6 +775,7 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
         site->frames = w[k].frames;
         site->n_frames = w[k].n_frames;
         w[k].frames = NULL;
+        w[k].n_frames = 0;
         site->truncated = stk && stk->truncated;
         if (site->n_frames) {
             const struct rpt_frame *f = &site->frames[w[k].culprit];
