@@ -62,7 +62,7 @@ REPORTS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(REPORTS_SRC))
 
 AGENT_SO := $(B)/libleakcheck-agent.so
 LEAKCHECK := $(B)/leakcheck
-HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lz -lm -lpthread
+HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lstdc++ -lz -lm -lpthread
 
 # Unit tests: x_test.c beside each module, linked with the objects of its folder.
 UNIT_SRC := $(wildcard common/*_test.c agent/*_test.c harness/*_test.c reports/*_test.c)
@@ -157,9 +157,9 @@ $(B)/it/%: tests/%.c tests/it_util.h $(HARNESS_OBJ)
 $(B)/scenarios/%: $$(wildcard scenarios/$$*/*.c) $$(wildcard scenarios/$$*/*.h)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(SCN_CFLAGS) -o $@ $(filter %.c,$^) $(SCN_LIBS_$*)
 
-$(B)/bench/%: bench/%.c
+$(B)/bench/%: bench/%.c common/proto.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) -std=gnu11 -g -O2 -fno-omit-frame-pointer \
-	    -D_GNU_SOURCE -Wall -Wextra -pthread -o $@ $<
+	    -D_GNU_SOURCE -Wall -Wextra -pthread -o $@ $^
 
 # ---------------------------------------------------------------- user-facing targets
 leakcheck: deps

@@ -389,6 +389,8 @@ static void snapshot(struct chan *c, uint32_t round)
     /* Whatever is allocated from now on belongs to the next round. */
     atomic_store_explicit(&st->epoch, round + 1, memory_order_relaxed);
 
+    /* The agent's own memory as it stands between snapshots, before the scratch below. */
+    uint64_t agent_bytes = ag_mem_mapped();
     struct collect col = {.canary = st->canary};
     struct rec *tmp = NULL;
     size_t map_size = 0;
@@ -438,7 +440,7 @@ static void snapshot(struct chan *c, uint32_t round)
     counters[PROTO_C_HEAP_MMAP] = mi.hblkhd;
     counters[PROTO_C_HEAP_INUSE] = mi.uordblks;
     counters[PROTO_C_HEAP_FREE] = mi.fordblks;
-    counters[PROTO_C_AGENT_BYTES] = ag_mem_mapped();
+    counters[PROTO_C_AGENT_BYTES] = agent_bytes;
     counters[PROTO_C_ALLOCS] = tot.allocs;
     counters[PROTO_C_FREES] = tot.frees;
     counters[PROTO_C_UNKNOWN_FREES] = tot.unknown;

@@ -2,11 +2,14 @@
 /* churn.c - allocation-churn benchmark: a few thousand live blocks, millions of malloc/free
  * pairs from stacks 4-12 frames deep, on 1 or more threads.
  *
- * usage: churn THREADS PAIRS_PER_THREAD [LIVE_BLOCKS]
+ * usage: churn THREADS PAIRS_PER_THREAD [LIVE_BLOCKS [HOLD_MS]]
+ * HOLD_MS: sleep that long with every block live before freeing them (to measure the tool's
+ * memory per live block).
  * Each thread keeps LIVE_BLOCKS (default 4096) slots; every step frees one slot and allocates
  * a new block of a pseudo-random size into it, through a call chain whose depth varies with
  * the step (4..12 frames), so many distinct stacks are live at once.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +18,7 @@
 
 struct worker {
     unsigned long pairs;
+    unsigned hold_ms;
     unsigned live;
     uint64_t seed;
     uint64_t checksum;
@@ -75,6 +79,14 @@ static void *run(void *arg)
         slots[k] = alloc_at(depth, 16 + (size_t)((r >> 32) % 240));
         w->checksum += (uintptr_t)slots[k] & 0xff;
     }
+    if (w->hold_ms > 0) {
+        for (unsigned k = 0; k < w->live; k++) {
+            if (!slots[k]) {
+                slots[k] = alloc_at(4, 64);
+            }
+        }
+        poll(NULL, 0, (int)w->hold_ms);
+    }
     for (unsigned k = 0; k < w->live; k++) {
         free(slots[k]);
     }
@@ -85,20 +97,22 @@ static void *run(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: churn THREADS PAIRS_PER_THREAD [LIVE_BLOCKS]\n");
+        fprintf(stderr, "usage: churn THREADS PAIRS_PER_THREAD [LIVE_BLOCKS [HOLD_MS]]\n");
         return 2;
     }
     unsigned threads = (unsigned)strtoul(argv[1], NULL, 10);
     unsigned long pairs = strtoul(argv[2], NULL, 10);
     unsigned live = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 4096;
-    if (threads == 0 || threads > 64 || live == 0) {
+    unsigned hold_ms = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 0;
+    if (threads == 0 || threads > 64 || live == 0 || live > 100000000) {
         fprintf(stderr, "churn: bad arguments\n");
         return 2;
     }
     pthread_t tid[64];
     struct worker w[64];
     for (unsigned t = 0; t < threads; t++) {
-        w[t] = (struct worker){.pairs = pairs, .live = live, .seed = 0x9e3779b97f4a7c15ull + t};
+        w[t] = (struct worker){
+            .pairs = pairs, .hold_ms = hold_ms, .live = live, .seed = 0x9e3779b97f4a7c15ull + t};
         pthread_create(&tid[t], NULL, run, &w[t]);
     }
     uint64_t sum = 0;
