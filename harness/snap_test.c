@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* snap_test.c - unit tests of the snapshot stream parser: feeding byte by byte, truncation,
+ * corrupt and oversize frames, a target that dies mid-snapshot. */
+#include "snap.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static uint8_t g_buf[1 << 16];
+
+/* Appends one full snapshot of `round` to b: one new stack (id = round + 1), one site per
+ * stack so far, one object. */
+static void put_snapshot(struct proto_wbuf *b, uint32_t round, uint32_t flags)
+{
+    proto_frame_begin(b, PROTO_SNAP_BEGIN);
+    proto_put_u32(b, round);
+    proto_put_u32(b, flags);
+    for (int i = 0; i < PROTO_NCOUNTERS; i++) {
+        proto_put_u64(b, i == PROTO_C_LIVE_BYTES ? 1000 + round * 100 : (uint64_t)i);
+    }
+    proto_frame_end(b);
+    proto_frame_begin(b, PROTO_STACK);
+    proto_put_u32(b, round + 1);
+    proto_put_u16(b, 2);
+    proto_put_u16(b, 0);
+    proto_put_u64(b, 0x1000 + round);
+    proto_put_u64(b, 0x2000 + round);
+    proto_frame_end(b);
+    for (uint32_t s = 0; s <= round; s++) {
+        proto_frame_begin(b, PROTO_SITE);
+        proto_put_u32(b, s + 1);
+        proto_put_u32(b, 1);
+        proto_put_u64(b, 10 * (round + 1));
+        proto_put_u64(b, round + 1);
+        proto_put_u64(b, 7);
+        proto_put_u64(b, 70);
+        proto_put_u32(b, round);
+        proto_put_u32(b, 0);
+        proto_put_u64(b, 1);
+        proto_put_u64(b, 10);
+        proto_frame_end(b);
+    }
+    proto_frame_begin(b, PROTO_OBJECT);
+    proto_put_u64(b, 0x400000);
+    proto_put_u16(b, 1);
+    proto_put_u16(b, 0);
+    proto_put_u32(b, 0);
+    proto_put_u64(b, 0x401000);
+    proto_put_u64(b, 0x402000);
+    proto_put_u64(b, 0x1000);
+    proto_put_str(b, "/bin/x", 6);
+    proto_put_str(b, "\x01\x02", 2);
+    proto_frame_end(b);
+    proto_frame_begin(b, PROTO_SNAP_END);
+    proto_put_u32(b, round);
+    proto_put_u32(b, 1);
+    proto_put_u32(b, round + 1);
+    proto_put_u32(b, 1);
+    proto_frame_end(b);
+}
+
+static void put_hello(struct proto_wbuf *b)
+{
+    proto_frame_begin(b, PROTO_HELLO);
+    proto_put_u32(b, 42);
+    proto_put_u32(b, PROTO_HELLO_UNWIND);
+    proto_put_u64(b, PROTO_CANARY_SIZE);
+    proto_put_str(b, "0.1.0", 5);
+    proto_put_str(b, "/bin/x", 6);
+    proto_frame_end(b);
+}
+
+/* A stream: HELLO and snapshots 0..n-1. */
+static size_t make_stream(size_t n)
+{
+    struct proto_wbuf b = {.data = g_buf, .cap = sizeof(g_buf)};
+    put_hello(&b);
+    for (uint32_t r = 0; r < n; r++) {
+        put_snapshot(&b, r, PROTO_SNAP_CANARY_LIVE);
+    }
+    assert_false(b.overflow);
+    return b.len;
+}
+
+static void check_full(const struct snap_stream *st, size_t n)
+{
+    assert_true(st->have_hello);
+    assert_int_equal(st->pid, 42);
+    assert_string_equal(st->agent_version, "0.1.0");
+    assert_int_equal(st->n_snaps, n);
+    assert_int_equal(st->n_stacks, n);
+    for (size_t r = 0; r < n; r++) {
+        const struct snap_snapshot *sn = snap_stream_find(st, (uint32_t)r);
+        assert_non_null(sn);
+        assert_int_equal(sn->counters[PROTO_C_LIVE_BYTES], 1000 + r * 100);
+        assert_int_equal(sn->n_sites, r + 1);
+        assert_int_equal(sn->n_objects, 1);
+        assert_string_equal(sn->objects[0].path, "/bin/x");
+        assert_int_equal(sn->objects[0].segs[0].start, 0x401000);
+        assert_int_equal(sn->sites[0].births[0].epoch, r);
+    }
+    const struct snap_stack *stk = snap_stream_stack(st, 2);
+    assert_non_null(stk);
+    assert_int_equal(stk->depth, 2);
+    assert_int_equal(stk->pcs[1], 0x2001);
+    assert_null(snap_stream_stack(st, 999));
+}
+
+static void test_snap_feed_whole(void **state)
+{
+    (void)state;
+    size_t len = make_stream(3);
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, len, &d), 0);
+    check_full(&st, 3);
+    assert_false(snap_stream_partial(&st));
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_feed_byte_at_a_time(void **state)
+{
+    (void)state;
+    size_t len = make_stream(4);
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    for (size_t i = 0; i < len; i++) {
+        assert_int_equal(snap_stream_feed(&st, g_buf + i, 1, &d), 0);
+    }
+    check_full(&st, 4);
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_truncated_everywhere_keeps_complete(void **state)
+{
+    (void)state;
+    size_t one = make_stream(1);
+    size_t len = make_stream(2);
+    /* Every cut point inside the second snapshot keeps exactly the first. */
+    for (size_t cut = one; cut < len; cut++) {
+        struct snap_stream st;
+        struct diag d = {{0}};
+        snap_stream_init(&st);
+        assert_int_equal(snap_stream_feed(&st, g_buf, cut, &d), 0);
+        assert_int_equal(st.n_snaps, 1);
+        assert_int_equal(st.snaps[0].round, 0);
+        assert_int_equal(snap_stream_partial(&st), cut > one);
+        snap_stream_cleanup(&st);
+    }
+}
+
+static void test_snap_corrupt_magic(void **state)
+{
+    (void)state;
+    size_t len = make_stream(2);
+    size_t one = make_stream(1);
+    (void)len;
+    make_stream(2);
+    g_buf[one] ^= 0xff; /* first byte of the second snapshot's header */
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, len, &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "wrong magic"));
+    assert_int_equal(st.n_snaps, 1);
+    /* Sticky: further input is refused. */
+    assert_int_equal(snap_stream_feed(&st, g_buf, 1, &d), -EBADMSG);
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_oversize_frame(void **state)
+{
+    (void)state;
+    uint8_t h[PROTO_HEADER_SIZE];
+    struct proto_wbuf b = {.data = h, .cap = sizeof(h)};
+    proto_put_u32(&b, PROTO_MAGIC);
+    proto_put_u16(&b, PROTO_VERSION);
+    proto_put_u16(&b, PROTO_SITE);
+    proto_put_u32(&b, PROTO_MAX_PAYLOAD + 1);
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, h, sizeof(h), &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "larger than the limit"));
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_depth_over_limit(void **state)
+{
+    (void)state;
+    struct proto_wbuf b = {.data = g_buf, .cap = sizeof(g_buf)};
+    proto_frame_begin(&b, PROTO_SNAP_BEGIN);
+    proto_put_u32(&b, 0);
+    proto_put_u32(&b, 0);
+    for (int i = 0; i < PROTO_NCOUNTERS; i++) {
+        proto_put_u64(&b, 0);
+    }
+    proto_frame_end(&b);
+    proto_frame_begin(&b, PROTO_STACK);
+    proto_put_u32(&b, 1);
+    proto_put_u16(&b, PROTO_MAX_DEPTH + 1);
+    proto_put_u16(&b, 0);
+    for (unsigned i = 0; i <= PROTO_MAX_DEPTH; i++) {
+        proto_put_u64(&b, i);
+    }
+    proto_frame_end(&b);
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, b.len, &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "over the limit of 64"));
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_short_payload_and_order(void **state)
+{
+    (void)state;
+    struct proto_wbuf b = {.data = g_buf, .cap = sizeof(g_buf)};
+    proto_frame_begin(&b, PROTO_HELLO);
+    proto_put_u32(&b, 1);
+    proto_frame_end(&b);
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, b.len, &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "HELLO frame at byte 0: payload too short"));
+    snap_stream_cleanup(&st);
+
+    /* A SITE outside a snapshot. */
+    b.len = 0;
+    proto_frame_begin(&b, PROTO_SITE);
+    proto_put_u32(&b, 1);
+    proto_frame_end(&b);
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, b.len, &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "outside a snapshot"));
+    snap_stream_cleanup(&st);
+
+    /* An unknown frame type. */
+    b.len = 0;
+    proto_frame_begin(&b, (enum proto_type)99);
+    proto_frame_end(&b);
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, b.len, &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "unexpected frame type 99"));
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_end_count_mismatch(void **state)
+{
+    (void)state;
+    size_t len = make_stream(1);
+    /* The last frame is SNAP_END: announce one more site than arrived. */
+    g_buf[len - 8] = 9;
+    struct snap_stream st;
+    struct diag d = {{0}};
+    snap_stream_init(&st);
+    assert_int_equal(snap_stream_feed(&st, g_buf, len, &d), -EBADMSG);
+    assert_non_null(strstr(d.msg, "announces 9 sites"));
+    assert_int_equal(st.n_snaps, 0);
+    snap_stream_cleanup(&st);
+}
+
+static void test_snap_random_corruption_never_crashes(void **state)
+{
+    (void)state;
+    size_t len = make_stream(3);
+    uint8_t copy[sizeof(g_buf)];
+    srand(1234);
+    for (int iter = 0; iter < 2000; iter++) {
+        memcpy(copy, g_buf, len);
+        for (int k = 0; k < 3; k++) {
+            copy[(size_t)rand() % len] = (uint8_t)rand();
+        }
+        struct snap_stream st;
+        struct diag d = {{0}};
+        snap_stream_init(&st);
+        size_t pos = 0;
+        while (pos < len) {
+            size_t n = 1 + (size_t)rand() % 64;
+            if (n > len - pos) {
+                n = len - pos;
+            }
+            if (snap_stream_feed(&st, copy + pos, n, &d) < 0) {
+                break;
+            }
+            pos += n;
+        }
+        assert_true(st.n_snaps <= 3);
+        snap_stream_cleanup(&st);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snap_feed_whole),
+        cmocka_unit_test(test_snap_feed_byte_at_a_time),
+        cmocka_unit_test(test_snap_truncated_everywhere_keeps_complete),
+        cmocka_unit_test(test_snap_corrupt_magic),
+        cmocka_unit_test(test_snap_oversize_frame),
+        cmocka_unit_test(test_snap_depth_over_limit),
+        cmocka_unit_test(test_snap_short_payload_and_order),
+        cmocka_unit_test(test_snap_end_count_mismatch),
+        cmocka_unit_test(test_snap_random_corruption_never_crashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
