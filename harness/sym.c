@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/* sym.c - symbolization of captured return addresses with elfutils libdw.
+ *
+ * Every object the agent listed is reported to one Dwfl at its load bias with
+ * dwfl_report_elf() (ET_DYN at the bias, ET_EXEC at 0), which covers PIE executables, shared
+ * libraries, dlopen'ed ones and non-PIE executables alike; separate debug info is found through
+ * dwfl_standard_find_debuginfo() (build-id and .debug paths). Objects that cannot be opened
+ * (vdso, deleted files) keep their segments, so an address inside them still names its object.
+ *
+ * For a pc (return address - 1): the function comes from the DWARF subprogram (linkage name,
+ * demangled, or name), else from the ELF symbol table (.symtab, then .dynsym); file:line from
+ * the line table; inlined frames from the DWARF scopes containing the pc, innermost first, each
+ * outer frame placed at the call site (DW_AT_call_file/line) of the frame inside it. Results are
+ * cached per pc. Not thread-safe.
+ */
+#include "sym.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The C++ runtime's demangler (libstdc++, linked with -lstdc++). */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+#define SYM_MAX_INLINE 32
+
+struct sym_object {
+    char *path;
+    uint64_t bias;
+    struct sym_segment *segs;
+    size_t n_segs;
+    bool reported; /* known to the Dwfl */
+};
+
+struct sym_cached {
+    uint64_t pc;
+    size_t n;
+    struct rpt_frame *frames; /* owned */
+    struct sym_cached *next;
+};
+
+#define SYM_BUCKETS 4096
+
+struct sym {
+    Dwfl *dwfl;
+    Dwfl_Callbacks callbacks;
+    char *debuginfo_path;
+    struct sym_object *objs;
+    size_t n_objs, cap_objs;
+    struct sym_cached *cache[SYM_BUCKETS];
+};
+
+struct sym *sym_new(void)
+{
+    struct sym *s = calloc(1, sizeof(*s));
+    if (!s) {
+        return NULL;
+    }
+    s->callbacks.find_elf = dwfl_build_id_find_elf;
+    s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    s->callbacks.section_address = dwfl_offline_section_address;
+    s->callbacks.debuginfo_path = &s->debuginfo_path;
+    s->dwfl = dwfl_begin(&s->callbacks);
+    if (!s->dwfl) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Frees the strings of one frame. */
+static void frame_cleanup(struct rpt_frame *f)
+{
+    free(f->function);
+    free(f->system_name);
+    free(f->file);
+    free(f->object);
+    memset(f, 0, sizeof(*f));
+}
+
+void sym_free(struct sym *s)
+{
+    if (!s) {
+        return;
+    }
+    for (size_t b = 0; b < SYM_BUCKETS; b++) {
+        struct sym_cached *c = s->cache[b];
+        while (c) {
+            struct sym_cached *next = c->next;
+            for (size_t i = 0; i < c->n; i++) {
+                frame_cleanup(&c->frames[i]);
+            }
+            free(c->frames);
+            free(c);
+            c = next;
+        }
+    }
+    for (size_t i = 0; i < s->n_objs; i++) {
+        free(s->objs[i].path);
+        free(s->objs[i].segs);
+    }
+    free(s->objs);
+    dwfl_end(s->dwfl);
+    free(s);
+}
+
+int sym_add_object(struct sym *s, const char *path, uint64_t bias, const struct sym_segment *segs,
+                   size_t n_segs, const uint8_t *build_id, size_t build_id_len)
+{
+    (void)build_id;
+    (void)build_id_len;
+    if (!s || !path) {
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < s->n_objs; i++) {
+        if (s->objs[i].bias == bias && strcmp(s->objs[i].path, path) == 0) {
+            return 0;
+        }
+    }
+    if (s->n_objs == s->cap_objs) {
+        size_t ncap = s->cap_objs ? s->cap_objs * 2 : 16;
+        struct sym_object *no = realloc(s->objs, ncap * sizeof(*no));
+        if (!no) {
+            return -ENOMEM;
+        }
+        s->objs = no;
+        s->cap_objs = ncap;
+    }
+    struct sym_object o = {0};
+    o.path = strdup(path);
+    if (!o.path) {
+        return -ENOMEM;
+    }
+    o.bias = bias;
+    if (n_segs > 0 && segs) {
+        o.segs = malloc(n_segs * sizeof(*o.segs));
+        if (!o.segs) {
+            free(o.path);
+            return -ENOMEM;
+        }
+        memcpy(o.segs, segs, n_segs * sizeof(*o.segs));
+        o.n_segs = n_segs;
+    }
+    /* Pseudo-objects ("linux-vdso.so.1", "[vdso]") and unreadable files fail here; they keep
+     * their segments for naming the object. */
+    if (path[0] == '/') {
+        dwfl_report_begin_add(s->dwfl);
+        Dwfl_Module *m = dwfl_report_elf(s->dwfl, path, path, -1, bias, false);
+        dwfl_report_end(s->dwfl, NULL, NULL);
+        o.reported = m != NULL;
+    }
+    s->objs[s->n_objs++] = o;
+    return 0;
+}
+
+char *sym_demangle(const char *name)
+{
+    if (!name || strncmp(name, "_Z", 2) != 0) {
+        return NULL;
+    }
+    int status = 0;
+    char *d = __cxa_demangle(name, NULL, NULL, &status);
+    if (status != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Sets f->function (demangled) and f->system_name (mangled, only when different) from `name`.
+ * Returns 0 or -ENOMEM. */
+static int set_name(struct rpt_frame *f, const char *name)
+{
+    if (!name) {
+        return 0;
+    }
+    char *d = sym_demangle(name);
+    if (d) {
+        f->function = d;
+        f->system_name = strdup(name);
+        return f->system_name ? 0 : -ENOMEM;
+    }
+    f->function = strdup(name);
+    return f->function ? 0 : -ENOMEM;
+}
+
+/* Copies `str` into *dst (NULL stays NULL). Returns 0 or -ENOMEM. */
+static int dup_into(char **dst, const char *str)
+{
+    if (!str) {
+        *dst = NULL;
+        return 0;
+    }
+    *dst = strdup(str);
+    return *dst ? 0 : -ENOMEM;
+}
+
+/* The object a pc falls into, by segments, or NULL. */
+static const struct sym_object *object_of(const struct sym *s, uint64_t pc)
+{
+    for (size_t i = 0; i < s->n_objs; i++) {
+        for (size_t k = 0; k < s->objs[i].n_segs; k++) {
+            if (pc >= s->objs[i].segs[k].start && pc < s->objs[i].segs[k].end) {
+                return &s->objs[i];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Name of a subprogram or inlined-subroutine DIE: its linkage name if any (following
+ * DW_AT_abstract_origin and DW_AT_specification), else its name. NULL when it has none. */
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    const char *name = NULL;
+    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+        dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr)) {
+        name = dwarf_formstring(&attr);
+    }
+    if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr)) {
+        name = dwarf_formstring(&attr);
+    }
+    return name;
+}
+
+/* Call site of an inlined-subroutine DIE: its file (from the CU's file table) and line. */
+static void call_site(Dwarf_Die *cudie, Dwarf_Die *die, const char **file, int *line)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word v;
+    *file = NULL;
+    *line = 0;
+    if (dwarf_attr(die, DW_AT_call_line, &attr) && dwarf_formudata(&attr, &v) == 0) {
+        *line = (int)v;
+    }
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (dwarf_attr(die, DW_AT_call_file, &attr) && dwarf_formudata(&attr, &v) == 0 &&
+        dwarf_getsrcfiles(cudie, &files, &nfiles) == 0 && v < nfiles) {
+        *file = dwarf_filesrc(files, v, NULL, NULL);
+    }
+}
+
+/* One frame before its strings are copied. */
+struct raw_frame {
+    const char *name;
+    const char *file;
+    int line;
+    bool inlined;
+};
+
+/* Symbolizes pc (already minus one) into frames[0..max-1], strings owned by the array. Returns
+ * the number of frames, or -ENOMEM. */
+static int resolve_uncached(struct sym *s, uint64_t pc, struct rpt_frame *frames, size_t max)
+{
+    struct raw_frame raw[SYM_MAX_INLINE];
+    size_t n_raw = 0;
+    const char *object = NULL;
+    uint64_t object_offset = 0;
+    Dwarf_Die *scopes = NULL;
+    int rc = 0;
+
+    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+    if (mod) {
+        const char *mainfile = NULL;
+        Dwarf_Addr start = 0;
+        const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile,
+                                               NULL);
+        object = mainfile ? mainfile : modname;
+        const struct sym_object *o = object_of(s, pc);
+        Dwarf_Addr bias = 0;
+        if (o) {
+            object = o->path;
+            bias = o->bias;
+        } else {
+            /* the Dwfl's own bias of the module */
+            Elf *elf = dwfl_module_getelf(mod, &bias);
+            (void)elf;
+        }
+        object_offset = pc - bias;
+
+        /* line of the innermost frame */
+        const char *file = NULL;
+        int line = 0;
+        Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+        if (dl) {
+            file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+        }
+        /* DWARF scopes: inlined subroutines innermost first, then the subprogram */
+        Dwarf_Addr dwbias = 0;
+        Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &dwbias);
+        int nscopes = cudie ? dwarf_getscopes(cudie, pc - dwbias, &scopes) : 0;
+        /* Past an inlined instance, dwarf_getscopes() follows the abstract definition; the
+         * concrete callers are the DIE-tree parents of the innermost function scope. */
+        int inner = 0;
+        while (inner < nscopes && dwarf_tag(&scopes[inner]) != DW_TAG_inlined_subroutine &&
+               dwarf_tag(&scopes[inner]) != DW_TAG_subprogram) {
+            inner++;
+        }
+        if (inner < nscopes) {
+            Dwarf_Die *chain = NULL;
+            int nchain = dwarf_getscopes_die(&scopes[inner], &chain);
+            if (nchain > 0) {
+                free(scopes);
+                scopes = chain;
+                nscopes = nchain;
+            } else {
+                free(chain);
+            }
+        }
+        bool have_sub = false;
+        for (int i = 0; i < nscopes && n_raw < SYM_MAX_INLINE; i++) {
+            int tag = dwarf_tag(&scopes[i]);
+            if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
+                continue;
+            }
+            raw[n_raw].name = die_name(&scopes[i]);
+            raw[n_raw].file = file;
+            raw[n_raw].line = line;
+            raw[n_raw].inlined = tag == DW_TAG_inlined_subroutine;
+            n_raw++;
+            if (tag == DW_TAG_subprogram) {
+                have_sub = true;
+                break;
+            }
+            /* the next outer frame is at this inline's call site */
+            call_site(cudie, &scopes[i], &file, &line);
+        }
+        if (!have_sub || n_raw == 0 || !raw[n_raw - 1].name) {
+            /* no DWARF subprogram: the symbol table names the physical function */
+            GElf_Off off;
+            GElf_Sym elfsym;
+            const char *symname = dwfl_module_addrinfo(mod, pc, &off, &elfsym, NULL, NULL, NULL);
+            if (n_raw > 0 && !have_sub && n_raw < SYM_MAX_INLINE) {
+                raw[n_raw].name = symname;
+                raw[n_raw].file = file;
+                raw[n_raw].line = line;
+                raw[n_raw].inlined = false;
+                n_raw++;
+            } else if (n_raw > 0) {
+                raw[n_raw - 1].name = symname;
+            } else {
+                raw[0].name = symname;
+                raw[0].file = file;
+                raw[0].line = line;
+                raw[0].inlined = false;
+                n_raw = 1;
+            }
+        }
+    } else {
+        const struct sym_object *o = object_of(s, pc);
+        if (o) {
+            object = o->path;
+            object_offset = pc - o->bias;
+        }
+    }
+    if (n_raw == 0) {
+        raw[0] = (struct raw_frame){0};
+        n_raw = 1;
+    }
+
+    size_t n = n_raw < max ? n_raw : max;
+    memset(frames, 0, n * sizeof(*frames));
+    for (size_t i = 0; i < n; i++) {
+        struct rpt_frame *f = &frames[i];
+        f->address = pc;
+        f->line = raw[i].line > 0 ? (uint32_t)raw[i].line : 0;
+        f->inlined = raw[i].inlined;
+        f->object_offset = object_offset;
+        if (set_name(f, raw[i].name) < 0 || dup_into(&f->file, raw[i].file) < 0 ||
+            dup_into(&f->object, object) < 0) {
+            for (size_t k = 0; k <= i; k++) {
+                frame_cleanup(&frames[k]);
+            }
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    rc = (int)n;
+out:
+    free(scopes);
+    return rc;
+}
+
+/* Copies n frames with their strings. Returns 0 or -ENOMEM (nothing left allocated). */
+static int copy_frames(struct rpt_frame *dst, const struct rpt_frame *src, size_t n)
+{
+    memset(dst, 0, n * sizeof(*dst));
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = src[i];
+        dst[i].function = NULL;
+        dst[i].system_name = NULL;
+        dst[i].file = NULL;
+        dst[i].object = NULL;
+        if (dup_into(&dst[i].function, src[i].function) < 0 ||
+            dup_into(&dst[i].system_name, src[i].system_name) < 0 ||
+            dup_into(&dst[i].file, src[i].file) < 0 ||
+            dup_into(&dst[i].object, src[i].object) < 0) {
+            for (size_t k = 0; k <= i; k++) {
+                frame_cleanup(&dst[k]);
+            }
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int sym_resolve(struct sym *s, uint64_t pc, struct rpt_frame *out, size_t max)
+{
+    if (!s || !out || max == 0) {
+        return 0;
+    }
+    uint64_t call = pc > 0 ? pc - 1 : 0;
+    size_t b = (size_t)((call * 0x9e3779b97f4a7c15u) >> 52) % SYM_BUCKETS;
+    for (struct sym_cached *c = s->cache[b]; c; c = c->next) {
+        if (c->pc == call) {
+            size_t n = c->n < max ? c->n : max;
+            int rc = copy_frames(out, c->frames, n);
+            return rc < 0 ? rc : (int)n;
+        }
+    }
+    struct sym_cached *c = calloc(1, sizeof(*c));
+    struct rpt_frame *all = calloc(SYM_MAX_INLINE, sizeof(*all));
+    if (!c || !all) {
+        free(c);
+        free(all);
+        return -ENOMEM;
+    }
+    int n = resolve_uncached(s, call, all, SYM_MAX_INLINE);
+    if (n < 0) {
+        free(c);
+        free(all);
+        return n;
+    }
+    c->pc = call;
+    c->n = (size_t)n;
+    c->frames = all;
+    c->next = s->cache[b];
+    s->cache[b] = c;
+    size_t w = c->n < max ? c->n : max;
+    int rc = copy_frames(out, c->frames, w);
+    return rc < 0 ? rc : (int)w;
+}
