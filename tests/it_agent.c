@@ -316,6 +316,7 @@ static void test_agent_edges_and_errno(void **state)
     (void)state;
     struct session x;
     session_start(&x, "targets/agent_family", NULL);
+    request(&x, "release"); /* stdio's own buffers come with the first request */
     const struct snap_snapshot *sn = snapshot(&x);
     uint64_t unknown_before = sn->counters[PROTO_C_UNKNOWN_FREES];
     uint64_t live_before = sn->counters[PROTO_C_LIVE_BLOCKS];
@@ -331,6 +332,7 @@ static void test_agent_signal_handlers_allocate(void **state)
     (void)state;
     struct session x;
     session_start(&x, "targets/agent_family", NULL);
+    request(&x, "release");
     const struct snap_snapshot *sn = snapshot(&x);
     uint64_t live_before = sn->counters[PROTO_C_LIVE_BLOCKS];
     request(&x, "signals");
@@ -350,7 +352,7 @@ static void test_agent_without_channel_passes_through(void **state)
     snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", agent_path);
     char *argv[] = {prog, NULL};
     char *env[] = {pre, NULL};
-    struct it_result r;
+    struct it_result r = {0};
     assert_int_equal(it_run(argv, env, "malloc\nedges\nthreads\nfork\nrelease\n", 30, &r), 0);
     assert_int_equal(r.exit_code, 0);
     assert_string_equal(r.out, "ok\nok\nok\nok\nok\n");

@@ -88,6 +88,7 @@ static IT_UNUSED int it_run(char *const argv[], char *const env_add[], const cha
 {
     int out[2];
     int in[2];
+    memset(r, 0, sizeof(*r));
     if (pipe(out) < 0 || pipe(in) < 0) {
         return -errno;
     }
