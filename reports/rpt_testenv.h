@@ -162,4 +162,35 @@ __attribute__((unused)) static char *env_slurp(const char *path, size_t *len_out
     return buf;
 }
 
+/* Runs a command with the environment a headless Chromium needs, writing nothing outside a
+ * fresh profile folder. `what` is "--screenshot=PNG --window-size=900,500" or "--dump-dom".
+ * Returns the exit status; the output (DOM or log) in *out. */
+__attribute__((unused)) static int env_chromium(const char *what, const char *file, char **out)
+{
+    char prof[PATH_MAX], cmd[PATH_MAX * 3];
+    env_tmpdir(prof, "chromium");
+    snprintf(cmd, sizeof(cmd),
+             "HOME='%s' timeout 120 chromium --headless --no-sandbox --disable-gpu "
+             "--disable-quic --no-first-run --disable-background-networking "
+             "--disable-component-update --disable-sync --disable-dev-shm-usage "
+             "--user-data-dir='%s' %s 'file://%s' 2>/dev/null",
+             prof, prof, what, file);
+    int st = env_run(cmd, out);
+    env_rmrf(prof);
+    return st;
+}
+
+/* Writes every report of the fixture into a fresh temporary folder (stored in dir). */
+#define ENV_WRITE_FIXTURE(dir)                                                                  \
+    do {                                                                                        \
+        char err_[512] = "";                                                                    \
+        struct rpt_run *run_ = fix_run();                                                       \
+        env_tmpdir(dir, "rpt");                                                                 \
+        if (rpt_write_all(run_, dir, err_, sizeof(err_)) != 0) {                                \
+            print_error("rpt_write_all: %s\n", err_);                                           \
+            fail();                                                                             \
+        }                                                                                       \
+        rpt_run_free(run_);                                                                     \
+    } while (0)
+
 #endif
