@@ -654,7 +654,7 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
                          in->threshold_bytes_per_round);
             } else {
                 snprintf(res.reason, sizeof(res.reason),
-                         "live heap %s B/round without a steady trend (p=%.2g)", hr, sh.p);
+                         "live heap %s B/round, not a steady rise (p=%.2g)", hr, sh.p);
             }
         }
     }
