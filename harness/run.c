@@ -325,6 +325,12 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
         if (rc < 0) {
             char how[128];
             bool alive = target_alive(t);
+            /* A closed pipe usually means the process is ending: give it a moment to be reaped
+             * so the message can say how it ended. */
+            for (int k = 0; alive && rc == -EPIPE && k < 100; k++) {
+                poll(NULL, 0, 10);
+                alive = target_alive(t);
+            }
             target_describe_exit(t, how, sizeof(how));
             if (!alive) {
                 snprintf(err, sizeof(err), "target %s during round %u (%s)", how, r, rd.msg);
