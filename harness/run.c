@@ -24,14 +24,6 @@
 #include "sym.h"
 #include "target.h"
 
-/* TODO(#1): temporary weak references until harness/growth.c and harness/sym.c land; remove
- * these pragmas then. A missing module makes the verdict inconclusive, never "no leak". */
-#pragma weak growth_analyze
-#pragma weak sym_new
-#pragma weak sym_free
-#pragma weak sym_add_object
-#pragma weak sym_resolve
-
 #define RUN_SNAPSHOT_TIMEOUT_MS 30000
 #define RUN_STOP_GRACE_MS 3000
 #define RUN_MAX_FRAMES_PER_PC 8
@@ -629,7 +621,7 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
     }
 
     /* Symbolize (objects: union over every snapshot), pick culprits, match suppressions. */
-    sy = sym_new ? sym_new() : NULL;
+    sy = sym_new();
     if (sy) {
         for (size_t i = 0; i < st->n_snaps; i++) {
             for (size_t j = 0; j < st->snaps[i].n_objects; j++) {
@@ -726,7 +718,7 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
                                              : GROWTH_DEFAULT_BYTES_PER_ROUND,
             .threshold_blocks_per_round = s->threshold_blocks_per_round,
         };
-        if (growth_analyze && growth_analyze(&in, &go, gout) == 0) {
+        if (growth_analyze(&in, &go, gout) == 0) {
             analysed = true;
             for (size_t k = 0; k < n_ids; k++) {
                 w[k].g = gout[k];
@@ -844,9 +836,7 @@ out:
     free(snaps);
     free(supp);
     culprit_rules_free(rules);
-    if (sy) {
-        sym_free(sy);
-    }
+    sym_free(sy);
     return rc;
 }
 
