@@ -34,16 +34,22 @@ struct rec {
 
 struct chan {
     struct ag_state *st;
+    int fd;                /* where snapshots go */
     struct proto_wbuf out;
     uint32_t stacks_sent; /* ids 1..stacks_sent have been sent */
     bool failed;          /* the channel broke: stop writing */
 };
 
-/* Writes all of buf, looping on EINTR and short writes. Returns 0 or a negative errno. */
+/* Writes all of buf, looping on EINTR and short writes. send(MSG_NOSIGNAL) on a socket, so a
+ * vanished reader never raises SIGPIPE; write(2) on anything else (a pipe or file given to
+ * ag_chan_snapshot_to). Returns 0 or a negative errno. */
 static int send_all(int fd, const uint8_t *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK) {
+            n = write(fd, buf, len);
+        }
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -58,7 +64,7 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 
 static void flush(struct chan *c)
 {
-    if (!c->failed && c->out.len > 0 && send_all(c->st->chan_fd, c->out.data, c->out.len) < 0) {
+    if (!c->failed && c->out.len > 0 && send_all(c->fd, c->out.data, c->out.len) < 0) {
         c->failed = true;
     }
     c->out.len = 0;
@@ -483,6 +489,7 @@ static void snapshot(struct chan *c, uint32_t round)
 static void *serve(void *arg)
 {
     struct chan c = {.st = arg};
+    c.fd = c.st->chan_fd;
     ag_guard = 1;
     c.out.data = ag_mem_map(OUT_CAP);
     c.out.cap = OUT_CAP;
@@ -529,4 +536,17 @@ int ag_chan_start(struct ag_state *st)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return -rc;
+}
+
+int ag_chan_snapshot_to(struct ag_state *st, int fd, uint32_t round)
+{
+    struct chan c = {.st = st, .fd = fd};
+    c.out.data = ag_mem_map(OUT_CAP);
+    c.out.cap = OUT_CAP;
+    if (!c.out.data) {
+        return -ENOMEM;
+    }
+    snapshot(&c, round);
+    ag_mem_unmap(c.out.data, OUT_CAP);
+    return c.failed ? -EIO : 0;
 }

@@ -17,4 +17,8 @@ int ag_chan_hello(struct ag_state *st);
 /* Starts the channel thread. Returns 0 or a negative errno. Called once, guard set. */
 int ag_chan_start(struct ag_state *st);
 
+/* Writes one complete snapshot (every stack, not only new ones) to `fd` (socket, pipe or
+ * file), on the calling thread. The caller sets the guard. Returns 0, -ENOMEM or -EIO. */
+int ag_chan_snapshot_to(struct ag_state *st, int fd, uint32_t round);
+
 #endif

@@ -44,4 +44,7 @@ extern struct ag_state ag_state AG_HIDDEN;
  * the real allocator, untracked. Initial-exec TLS, so reading it never allocates. */
 extern __thread int ag_guard __attribute__((tls_model("initial-exec"))) AG_HIDDEN;
 
+/* The in-process entry point, exported (see ag_hook.c and include/leakcheck.h). */
+int leakcheck_agent_snapshot(int fd, unsigned round) AG_EXPORT;
+
 #endif

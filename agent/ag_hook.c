@@ -7,7 +7,7 @@
  * the real allocator returned, with errno as the real allocator left it: the agent adds no
  * header to blocks and never changes the heap layout the target sees.
  *
- * Start-up: the constructor reads LEAKCHECK_FD (secure_getenv), removes the agent's variables
+ * Start-up: the constructor reads LEAKCHECK_FD or LEAKCHECK_INPROC (secure_getenv), removes the agent's variables
  * and its own LD_PRELOAD entry from the environment so exec'd children start clean, marks the
  * channel close-on-exec, sends HELLO, allocates the canary through the target's own `malloc`
  * symbol, and starts the channel thread. Without a channel, or in a set-uid program, the agent
@@ -407,8 +407,10 @@ __attribute__((constructor(101))) static void ag_init(void)
     }
     long fd = parse_small(secure_getenv(PROTO_ENV_FD));
     long depth = parse_small(secure_getenv(PROTO_ENV_DEPTH));
+    bool inproc = parse_small(secure_getenv(PROTO_ENV_INPROC)) == 1;
     struct stat sb;
-    if (fd < 0 || fstat((int)fd, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
+    bool channel = fd >= 0 && fstat((int)fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+    if (!channel && !inproc) {
         atomic_store(&ag_state.mode, AG_MODE_PASS);
         ag_guard = 0;
         return;
@@ -416,17 +418,20 @@ __attribute__((constructor(101))) static void ag_init(void)
     if (depth >= 1 && depth <= (long)AG_STACK_MAX_DEPTH) {
         ag_state.depth = (unsigned)depth;
     }
-    ag_state.chan_fd = (int)fd;
-    fcntl(ag_state.chan_fd, F_SETFD, FD_CLOEXEC);
+    if (channel) {
+        ag_state.chan_fd = (int)fd;
+        fcntl(ag_state.chan_fd, F_SETFD, FD_CLOEXEC);
+    }
     unsetenv(PROTO_ENV_FD);
     unsetenv(PROTO_ENV_DEPTH);
+    unsetenv(PROTO_ENV_INPROC);
     strip_preload();
 
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&capture);
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 
-    if (ag_chan_hello(&ag_state) < 0) {
+    if (channel && ag_chan_hello(&ag_state) < 0) {
         atomic_store(&ag_state.mode, AG_MODE_PASS);
         ag_guard = 0;
         return;
@@ -446,8 +451,28 @@ __attribute__((constructor(101))) static void ag_init(void)
             ag_state.canary = (uintptr_t)canary;
         }
     }
-    if (ag_chan_start(&ag_state) < 0) {
+    if (channel && ag_chan_start(&ag_state) < 0) {
         atomic_store(&ag_state.mode, AG_MODE_PASS);
     }
     ag_guard = 0;
+}
+
+/* ---------------------------------------------------------------- in-process API */
+
+/* The in-process entry point (see include/leakcheck.h): writes one complete snapshot of the
+ * calling process to `fd` (a pipe, file or socket the caller reads), closing round `round`
+ * (blocks allocated afterwards are born in round + 1). Returns 0; -ENOSYS when the agent is not
+ * tracking (no harness, no LEAKCHECK_INPROC=1, set-uid, a forked child); -ENOMEM or -EIO. */
+AG_EXPORT int leakcheck_agent_snapshot(int fd, unsigned round)
+{
+    if (!tracking()) {
+        return -ENOSYS;
+    }
+    int saved = errno;
+    int was = ag_guard;
+    ag_guard = 1;
+    int rc = ag_chan_snapshot_to(&ag_state, fd, round);
+    ag_guard = was;
+    errno = saved;
+    return rc;
 }

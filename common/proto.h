@@ -48,6 +48,8 @@
 #define PROTO_ENV_FD "LEAKCHECK_FD"       /* decimal number of the inherited socket */
 #define PROTO_ENV_DEPTH "LEAKCHECK_DEPTH" /* optional: frames to capture (1..PROTO_MAX_DEPTH) */
 #define PROTO_ENV_FOLLOW_FORK "LEAKCHECK_FOLLOW_FORK" /* reserved; children never answer */
+#define PROTO_ENV_INPROC "LEAKCHECK_INPROC" /* "1": track without a channel, for the in-process
+                                                API (leakcheck_agent_snapshot) */
 
 /* The agent's canary: at start-up it allocates one block of this size through the target's
  * own `malloc` symbol; the snapshot flag PROTO_SNAP_CANARY_LIVE proves that hooks see it. */
