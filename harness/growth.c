@@ -29,8 +29,8 @@
 /* Trend significance needed by each kind of evidence. */
 #define P_SURVIVORS 0.05
 #define P_STAIRCASE 0.01
-#define P_DOUBLING 0.05
-#define P_HEAP 0.01
+#define P_DOUBLING  0.05
+#define P_HEAP      0.01
 /* Falls allowed in a leaking series, as a fraction of its rises (in-flight blocks, noise). */
 #define FALLS_SURVIVORS 0.10
 /* A leak's growth is at least this share of what its survivors brought after the first
@@ -194,15 +194,15 @@ double growth_mann_kendall_p(const double *y, size_t n)
 
 /* Shape of one measured series, in the terms the classifier needs. */
 struct shape {
-    size_t n;          /* points */
+    size_t n; /* points */
     double first, last, min, max;
     double rises, falls; /* sums of positive increments and of magnitudes of negative ones */
-    size_t n_rises;    /* positive increments */
+    size_t n_rises;      /* positive increments */
     size_t first_rise, last_rise; /* increment indexes (valid when n_rises > 0) */
     size_t max_rise_gap; /* largest distance between consecutive rises, or from the start */
     double biggest_rise, biggest_fall;
-    double slope;      /* Theil-Sen */
-    double p;          /* Mann-Kendall, upward */
+    double slope; /* Theil-Sen */
+    double p;     /* Mann-Kendall, upward */
 };
 
 /* Reads the shape of y[0..n-1], n >= 2. */
@@ -282,11 +282,11 @@ static bool rises_spread(const struct shape *sh)
 
 /* Survivors of the measured rounds, read for a steady cadence. */
 struct surv {
-    uint32_t rounds;  /* measured rounds with survivors */
-    bool steady;      /* spread over the whole span at a steady rate */
-    bool known;       /* survivors were given */
-    double median;    /* median survivors per measured round, after the first (series' unit) */
-    double turnover;  /* blocks born after the first measured round that replaced older ones */
+    uint32_t rounds; /* measured rounds with survivors */
+    bool steady;     /* spread over the whole span at a steady rate */
+    bool known;      /* survivors were given */
+    double median;   /* median survivors per measured round, after the first (series' unit) */
+    double turnover; /* blocks born after the first measured round that replaced older ones */
 };
 
 /* Median of s[1..m-1] as doubles, 0 when m < 2 or s is NULL. `tmp` holds m doubles. */
@@ -335,8 +335,8 @@ static void surv_of(const uint64_t *s, size_t m, struct surv *out)
         early += (double)s[k];
         late += (double)s[m - 1 - k];
     }
-    out->steady = first <= t && last + t >= m - 1 && max_gap <= gap_ok &&
-                  early >= SURV_BALANCE * late;
+    out->steady =
+        first <= t && last + t >= m - 1 && max_gap <= gap_ok && early >= SURV_BALANCE * late;
 }
 
 /* True when the rises are geometric jumps (a container doubling its storage): at least two
@@ -415,7 +415,8 @@ static enum rpt_kind other_kind(const double *y, const struct shape *sh)
     if (sh->biggest_fall >= 0.5 * amp && sh->n_rises >= 2) {
         return RPT_KIND_SAWTOOTH;
     }
-    if (sh->last - sh->first >= 0.5 * amp && sh->falls <= 0.25 * sh->rises && !still_rising(y, sh)) {
+    if (sh->last - sh->first >= 0.5 * amp && sh->falls <= 0.25 * sh->rises &&
+        !still_rising(y, sh)) {
         return RPT_KIND_PLATEAU;
     }
     return RPT_KIND_CHURN;

@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #define MAX_ROUNDS 40
-#define MAX_SITES 6
+#define MAX_SITES  6
 #define MAX_BLOCKS 8192
 
 struct blk {
@@ -746,7 +746,10 @@ static void test_growth_rejects_bad_input(void **state)
 {
     (void)state;
     uint64_t v[3] = {1, 2, 3};
-    struct growth_in in = {.n_rounds = 3, .warmup = 3, .live_bytes = v, .live_blocks = v,
+    struct growth_in in = {.n_rounds = 3,
+                           .warmup = 3,
+                           .live_bytes = v,
+                           .live_blocks = v,
                            .threshold_bytes_per_round = 128};
     struct growth_out out;
     memset(&out, 0xab, sizeof(out));

@@ -269,8 +269,8 @@ static int resolve_uncached(struct sym *s, uint64_t pc, struct rpt_frame *frames
     if (mod) {
         const char *mainfile = NULL;
         Dwarf_Addr start = 0;
-        const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile,
-                                               NULL);
+        const char *modname =
+            dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile, NULL);
         object = mainfile ? mainfile : modname;
         const struct sym_object *o = object_of(s, pc);
         Dwarf_Addr bias = 0;

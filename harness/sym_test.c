@@ -228,8 +228,9 @@ static void test_sym_unknown_address(void **state)
 static void test_sym_demangle(void **state)
 {
     (void)state;
-    char *d = sym_demangle("_ZNSt3mapIiNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4lessIi"
-                           "ESaISt4pairIKiS5_EEEixERS9_");
+    char *d =
+        sym_demangle("_ZNSt3mapIiNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEESt4lessIi"
+                     "ESaISt4pairIKiS5_EEEixERS9_");
     assert_non_null(d);
     assert_non_null(strstr(d, "std::map<int, std::__cxx11::basic_string<char"));
     assert_non_null(strstr(d, ">::operator[](int const&)"));
