@@ -101,7 +101,7 @@ SCN_LIBS_pool :=
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all build deps leakcheck test unit it bench asan tsan valgrind check-agent format \
+.PHONY: all build deps leakcheck test unit it bench asan asan-build tsan valgrind check-agent format \
         format-check clean install
 .DEFAULT_GOAL := all
 
@@ -168,7 +168,7 @@ leakcheck: deps
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory build
-	$(Q)B=$(B) bash tests/run-all.sh
+	$(Q)B=$(B) bash tests/ci-test.sh
 
 unit: build
 	$(Q)B=$(B) ONLY=unit bash tests/run-all.sh
@@ -186,9 +186,12 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory build OPT=-O2
 	$(Q)bash bench/run.sh $(B)
 
+# The unit tests and the harness, sanitized (the agent is tested by its own unit tests here:
+# a sanitizer runtime and an LD_PRELOAD allocator cannot share one process).
+asan-build: $(UNIT_BIN) $(LEAKCHECK)
+
 asan:
-	$(Q)$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 \
-	    $(patsubst $(B)/%,build/asan/%,$(UNIT_BIN) $(LEAKCHECK))
+	$(Q)$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 asan-build
 	$(Q)B=build/asan ONLY=unit bash tests/run-all.sh
 
 tsan:

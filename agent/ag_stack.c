@@ -51,7 +51,7 @@ static bool same_stack(const struct ag_stack_entry *e, uint64_t hash, const uint
                        size_t depth)
 {
     return e->hash == hash && e->depth == depth &&
-           memcmp(e->pcs, pcs, depth * sizeof(*pcs)) == 0;
+           (depth == 0 || memcmp(e->pcs, pcs, depth * sizeof(*pcs)) == 0);
 }
 
 /* Searches `ix` for the stack; returns its id or 0. */

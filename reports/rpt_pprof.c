@@ -516,7 +516,7 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
         pb_msg(b, 5, &m);
     }
 
-    rpt_buf_init(&sub);
+    sub.len = 0; /* reused for the drop_frames regex */
     pp_drop_frames(s, &sub);
     if (sub.len) {
         pb_int(b, 7, strtab_get(&p.st, sub.data));

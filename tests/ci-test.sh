@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/ci-test.sh - everything `make test` runs after the build, in phases, with one closing
+# line "N passed, N failed" over all of them:
+#   1. checks: the agent's exports (check-agent), source formatting (format-check)
+#   2. unit and integration tests (tests/run-all.sh)
+#   3. unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
+#   4. unit tests under valgrind memcheck (the agent is never run under valgrind)
+# Env: B (build folder), SKIP_SAN=1 / SKIP_VALGRIND=1 to leave a phase out locally.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+B=${B:-build/debug}
+total_pass=0
+total_fail=0
+total_skip=0
+failed_phases=()
+
+# count LOG: adds the closing line of a run-all.sh log to the totals
+count() {
+    local line p f s
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+    f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+    s=$(echo "$line" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+    total_pass=$((total_pass + ${p:-0}))
+    total_fail=$((total_fail + ${f:-1}))
+    total_skip=$((total_skip + ${s:-0}))
+}
+
+check() { # check NAME CMD...: a single pass/fail check
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok    check: $name"
+        total_pass=$((total_pass + 1))
+    else
+        echo "FAIL  check: $name"
+        total_fail=$((total_fail + 1))
+        failed_phases+=("$name")
+    fi
+}
+
+echo "== checks"
+check check-agent bash ci/check-agent.sh "$B/libleakcheck-agent.so"
+if [ -f .clang-format ]; then
+    check format-check make --no-print-directory -s format-check
+fi
+
+echo
+echo "== unit and integration tests ($B)"
+log=$(mktemp)
+B="$B" bash tests/run-all.sh | tee "$log"
+count "$log"
+
+if [ "${SKIP_SAN:-0}" != 1 ]; then
+    echo
+    echo "== unit tests under ASan + UBSan (build/asan)"
+    if make --no-print-directory -s B=build/asan SAN=address,undefined OPT=-O1 asan-build >/dev/null; then
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+            B=build/asan ONLY=unit bash tests/run-all.sh | tee "$log"
+        count "$log"
+    else
+        echo "FAIL  the sanitizer build failed"
+        total_fail=$((total_fail + 1))
+    fi
+fi
+
+if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
+    echo
+    echo "== unit tests under valgrind memcheck"
+    B="$B" VALGRIND=1 ONLY=unit bash tests/run-all.sh | tee "$log"
+    count "$log"
+fi
+rm -f "$log"
+
+echo
+if [ "$total_skip" -gt 0 ]; then
+    echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+    echo "$total_pass passed, $total_fail failed"
+fi
+[ "$total_fail" -eq 0 ]
