@@ -23,16 +23,12 @@
 
 #include "../reports/rpt.h"
 #include "../reports/rpt_write.h"
+#include "cmd_reports.h"
 #include "run.h"
 #include "scn.h"
 #include "snap.h"
 #include "target.h"
 
-/* TODO(#2): temporary weak references until harness/cmd_reports.h lands; then include it and
- * remove these declarations. */
-int cmd_compare(int argc, char **argv) __attribute__((weak));
-int cmd_merge(int argc, char **argv) __attribute__((weak));
-int cmd_history(int argc, char **argv) __attribute__((weak));
 
 #define AGENT_NAME "libleakcheck-agent.so"
 #define DEFAULT_REPORT_DIR "leakcheck-reports"
