@@ -23,6 +23,7 @@
 
 #include "../reports/rpt.h"
 #include "../reports/rpt_write.h"
+#include "cmd_ci.h"
 #include "cmd_reports.h"
 #include "run.h"
 #include "scn.h"
@@ -78,6 +79,7 @@ static const char help_main[] =
     "  compare    compare two JSON reports\n"
     "  merge      merge shard reports into one\n"
     "  history    append a report to the per-commit history and draw the dashboard\n"
+    "  report     print a report's CI annotations and outputs\n"
     "\n"
     "options:\n"
     "  -q, --quiet        print only errors and the final table\n"
@@ -1275,12 +1277,14 @@ int cli_main(int argc, char **argv)
         fn = cmd_merge;
     } else if (strcmp(cmd, "history") == 0) {
         fn = cmd_history;
+    } else if (strcmp(cmd, "report") == 0) {
+        fn = cmd_ci_report;
     } else if (strcmp(cmd, "help") == 0) {
         fputs(help_main, stdout);
         return CLI_EXIT_OK;
     } else {
         static const char *const cmds[] = {"run",     "validate", "analyze", "exec",
-                                           "compare", "merge",    "history", NULL};
+                                           "compare", "merge",    "history", "report", NULL};
         const char *best = NULL;
         size_t bd = 3;
         for (const char *const *c = cmds; *c; c++) {

@@ -1,0 +1,494 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_ci.c - `leakcheck report annotations|outputs` (see cmd_ci.h). Reads the
+ * report with rpt_json_read() and prints what CI scripts consume:
+ * workflow-command annotations and key=value outputs. Annotated files are
+ * resolved against a root folder (the checkout), so a culprit inside a system
+ * library is annotated at the first frame of the stack that is in the
+ * repository instead. */
+#include "cmd_ci.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../reports/rpt.h"
+#include "../reports/rpt_util.h"
+#include "../reports/rpt_write.h"
+
+#define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */
+
+static const char report_help[] =
+    "usage: leakcheck report annotations REPORT.json [--max N] [--level "
+    "error|warning]\n"
+    "                                    [--root DIR]\n"
+    "       leakcheck report outputs REPORT.json\n"
+    "\n"
+    "annotations  GitHub workflow commands, one per culprit of each scenario "
+    "that did not\n"
+    "             meet its expectation (largest growth first, at most N, "
+    "default 9), then one\n"
+    "             summary line. Files are made relative to DIR (default: the "
+    "current folder);\n"
+    "             a culprit outside DIR is annotated at the first frame of its "
+    "stack inside DIR.\n"
+    "outputs      key=value lines for $GITHUB_OUTPUT: verdict (pass, leak, "
+    "error,\n"
+    "             inconclusive or no-leak), passed, scenarios, failed, "
+    "growth-bytes-per-round,\n"
+    "             growth (JSON object: scenario -> bytes per round), culprit, "
+    "reason.\n";
+
+/* Prints "error: what 'arg'; try 'leakcheck report --help'" and returns 2. */
+static int ci_usage(const char *what, const char *arg)
+{
+    if (arg) {
+        fprintf(stderr, "error: %s '%s'; try 'leakcheck report --help'\n", what, arg);
+    } else {
+        fprintf(stderr, "error: %s; try 'leakcheck report --help'\n", what);
+    }
+    return 2;
+}
+
+size_t cmd_ci_escape(char *out, size_t len, const char *s, int property)
+{
+    size_t o = 0;
+    if (!len) {
+        return 0;
+    }
+    for (const char *p = s ? s : ""; *p; p++) {
+        const char *rep = NULL;
+        char one[2] = {*p, '\0'};
+        unsigned char c = (unsigned char)*p;
+        if (c == '%') {
+            rep = "%25";
+        } else if (c == '\r') {
+            rep = "%0D";
+        } else if (c == '\n') {
+            rep = "%0A";
+        } else if (property && c == ':') {
+            rep = "%3A";
+        } else if (property && c == ',') {
+            rep = "%2C";
+        } else if (c < 0x20 || c == 0x7f) {
+            one[0] = '?';
+            rep = one;
+        } else {
+            rep = one;
+        }
+        size_t n = strlen(rep);
+        if (o + n + 1 > len) {
+            break;
+        }
+        memcpy(out + o, rep, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* Copies `s` as one line (control characters become '?'). Can't fail. */
+static void one_line(char *out, size_t len, const char *s)
+{
+    size_t o = 0;
+    for (const char *p = s ? s : ""; *p && o + 1 < len; p++) {
+        unsigned char c = (unsigned char)*p;
+        out[o++] = (c < 0x20 || c == 0x7f) ? '?' : *p;
+    }
+    out[o] = '\0';
+}
+
+/* Resolves `file` to a path relative to `root` naming an existing regular file.
+ * Absolute paths must lie under root; relative ones are taken from root.
+ * Returns true and fills `rel`, or false. */
+static bool ci_resolve(const char *root, const char *file, char *rel, size_t len)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    const char *r = NULL;
+    size_t rl = strlen(root);
+    if (!file || !*file) {
+        return false;
+    }
+    if (file[0] == '/') {
+        if (strncmp(file, root, rl) != 0 || file[rl] != '/') {
+            return false;
+        }
+        r = file + rl + 1;
+    } else {
+        r = file;
+    }
+    while (strncmp(r, "./", 2) == 0) {
+        r += 2;
+    }
+    // A path that climbs out of the root is not in the repository, whatever it
+    // names.
+    if (!*r || strncmp(r, "../", 3) == 0 || strstr(r, "/../")) {
+        return false;
+    }
+    if (rpt_fmt(path, sizeof(path), "%s/%s", root, r) >= (int)sizeof(path)) {
+        return false;
+    }
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return false;
+    }
+    one_line(rel, len, r);
+    return true;
+}
+
+/* One annotation to print: a culprit site, or a whole scenario that failed
+ * without one. */
+struct ci_note {
+    const struct rpt_scenario *sc;
+    const struct rpt_site *site; /* NULL for a scenario-level note */
+    double weight;               /* sort key: bytes per round (scenario notes first) */
+    size_t order;                /* original position, for a stable sort */
+};
+
+/* Orders notes: scenario-level first, then by growth descending, then as found.
+ */
+static int ci_note_cmp(const void *a, const void *b)
+{
+    const struct ci_note *x = a;
+    const struct ci_note *y = b;
+    if (x->weight != y->weight) {
+        return x->weight > y->weight ? -1 : 1;
+    }
+    return x->order < y->order ? -1 : (x->order > y->order ? 1 : 0);
+}
+
+/* Prints one workflow command: `::LEVEL file=F,line=L,title=T::MSG`. file may
+ * be NULL. */
+static void ci_print_command(const char *level, const char *file, uint32_t line, const char *title,
+                             const char *msg)
+{
+    char ef[PATH_MAX * 3];
+    char et[1024];
+    char em[4096];
+    cmd_ci_escape(et, sizeof(et), title, 1);
+    cmd_ci_escape(em, sizeof(em), msg, 0);
+    if (file) {
+        cmd_ci_escape(ef, sizeof(ef), file, 1);
+        if (line) {
+            printf("::%s file=%s,line=%u,title=%s::%s\n", level, ef, line, et, em);
+        } else {
+            printf("::%s file=%s,title=%s::%s\n", level, ef, et, em);
+        }
+    } else {
+        printf("::%s title=%s::%s\n", level, et, em);
+    }
+}
+
+/* Prints the annotation of one note. */
+static void ci_print_note(const struct ci_note *n, const char *level, const char *root)
+{
+    const struct rpt_scenario *sc = n->sc;
+    char name[256];
+    char rel[PATH_MAX];
+    char title[512];
+    char msg[2048];
+    one_line(name, sizeof(name), sc->name ? sc->name : "(unnamed)");
+    if (!n->site) {
+        const char *why = sc->error ? sc->error : sc->reason;
+        bool have = ci_resolve(root, sc->file, rel, sizeof(rel));
+        rpt_fmt(title, sizeof(title), "leakcheck: %s: %s (expected %s)", name,
+                rpt_verdict_name(sc->verdict), rpt_expect_name(sc->expect));
+        rpt_fmt(msg, sizeof(msg), "%s", why ? why : "no reason recorded");
+        ci_print_command(level, have ? rel : NULL, have ? 1 : 0, title, msg);
+        return;
+    }
+    const struct rpt_site *s = n->site;
+    char where[512];
+    char bytes[64];
+    char limit[64];
+    uint32_t line = s->line;
+    bool have = ci_resolve(root, s->file, rel, sizeof(rel));
+    // A culprit in a library or a system header: annotate the first caller in the
+    // checkout.
+    for (size_t i = 0; !have && i < s->n_frames; i++) {
+        have = ci_resolve(root, s->frames[i].file, rel, sizeof(rel));
+        line = s->frames[i].line;
+    }
+    rpt_fmt_where(where, sizeof(where), s->function, s->file, s->line);
+    rpt_fmt_bytes(bytes, sizeof(bytes), s->bytes_per_round);
+    rpt_fmt_bytes(limit, sizeof(limit), sc->threshold_bytes_per_round);
+    rpt_fmt(title, sizeof(title), "leakcheck: %s leaks +%s per round", name, bytes);
+    rpt_fmt(msg, sizeof(msg),
+            "%s keeps +%s (%.1f blocks) more every round; %u of %u measured "
+            "rounds left "
+            "blocks behind here (limit %s per round for the scenario)",
+            where, bytes, s->blocks_per_round, s->rounds_with_survivors, s->measured_rounds, limit);
+    char safe[sizeof(msg)];
+    one_line(safe, sizeof(safe), msg);
+    ci_print_command(level, have ? rel : NULL, have ? line : 0, title, safe);
+}
+
+/* `report annotations`. */
+static int ci_annotations(const struct rpt_run *run, long max, const char *level, const char *root)
+{
+    size_t cap = 0, n = 0, failed = 0;
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        cap += 1 + run->scenarios[i].n_sites;
+    }
+    struct ci_note *notes = calloc(cap ? cap : 1, sizeof(*notes));
+    if (!notes) {
+        fprintf(stderr, "error: out of memory listing culprits\n");
+        return 2;
+    }
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        size_t before = n;
+        if (sc->ok) {
+            continue;
+        }
+        failed++;
+        if (sc->verdict == RPT_VERDICT_LEAK) {
+            for (size_t k = 0; k < sc->n_sites; k++) {
+                if (sc->sites[k].suspect) {
+                    notes[n] = (struct ci_note){sc, &sc->sites[k], sc->sites[k].bytes_per_round, n};
+                    n++;
+                }
+            }
+        }
+        if (n == before) {
+            notes[n] = (struct ci_note){sc, NULL, INFINITY, n};
+            n++;
+        }
+    }
+    qsort(notes, n, sizeof(*notes), ci_note_cmp);
+    size_t shown = n < (size_t)max ? n : (size_t)max;
+    for (size_t i = 0; i < shown; i++) {
+        ci_print_note(&notes[i], level, root);
+    }
+    if (failed) {
+        char msg[2048];
+        char names[1024] = "";
+        size_t o = 0;
+        for (size_t i = 0; i < run->n_scenarios && o + 1 < sizeof(names); i++) {
+            const struct rpt_scenario *sc = &run->scenarios[i];
+            if (!sc->ok) {
+                char nm[256];
+                one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
+                int w = rpt_fmt(names + o, sizeof(names) - o, "%s%s (%s)", o ? ", " : "", nm,
+                                rpt_verdict_name(sc->verdict));
+                o = w < 0 ? o : (o + (size_t)w < sizeof(names) ? o + (size_t)w : sizeof(names) - 1);
+            }
+        }
+        if (n > shown) {
+            rpt_fmt(msg, sizeof(msg),
+                    "%zu of %zu scenarios did not meet their expectation: %s; %zu "
+                    "more culprits "
+                    "are not annotated, see the job summary and report.json",
+                    failed, run->n_scenarios, names, n - shown);
+        } else {
+            rpt_fmt(msg, sizeof(msg), "%zu of %zu scenarios did not meet their expectation: %s",
+                    failed, run->n_scenarios, names);
+        }
+        ci_print_command(level, NULL, 0, "leakcheck", msg);
+    }
+    free(notes);
+    return 0;
+}
+
+/* Rank of a failing verdict for the run's one-word verdict: higher is more
+ * severe. */
+static int ci_severity(enum rpt_verdict v)
+{
+    switch (v) {
+    case RPT_VERDICT_LEAK:
+        return 4;
+    case RPT_VERDICT_ERROR:
+        return 3;
+    case RPT_VERDICT_INCONCLUSIVE:
+        return 2;
+    case RPT_VERDICT_NO_LEAK:
+        return 1;
+    }
+    return 0;
+}
+
+/* `report outputs`. */
+static int ci_outputs(const struct rpt_run *run)
+{
+    size_t failed = 0;
+    int worst = 0;
+    const char *verdict = "pass";
+    const struct rpt_scenario *top = NULL; /* failing scenario with the largest growth */
+    double max_growth = 0;
+    bool any = false;
+    cJSON *growth = cJSON_CreateObject();
+    if (!growth) {
+        fprintf(stderr, "error: out of memory writing outputs\n");
+        return 2;
+    }
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        double g = isfinite(sc->growth_bytes_per_round) ? sc->growth_bytes_per_round : 0;
+        char nm[256];
+        one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
+        if (!cJSON_GetObjectItemCaseSensitive(growth, nm)) {
+            cJSON_AddNumberToObject(growth, nm, round(g * 10) / 10);
+        }
+        if (!any || g > max_growth) {
+            max_growth = g;
+            any = true;
+        }
+        if (sc->ok) {
+            continue;
+        }
+        failed++;
+        if (ci_severity(sc->verdict) > worst) {
+            worst = ci_severity(sc->verdict);
+            verdict = rpt_verdict_name(sc->verdict);
+        }
+        double tg = top && isfinite(top->growth_bytes_per_round) ? top->growth_bytes_per_round : 0;
+        if (!top || g > tg) {
+            top = sc;
+        }
+    }
+    char *json = cJSON_PrintUnformatted(growth);
+    cJSON_Delete(growth);
+    if (!json) {
+        fprintf(stderr, "error: out of memory writing outputs\n");
+        return 2;
+    }
+    char num[64];
+    rpt_fmt(num, sizeof(num), "%.1f", max_growth);
+    printf("verdict=%s\n", verdict);
+    printf("passed=%s\n", failed ? "false" : "true");
+    printf("scenarios=%zu\n", run->n_scenarios);
+    printf("failed=%zu\n", failed);
+    printf("growth-bytes-per-round=%s\n", num);
+    printf("growth=%s\n", json);
+    free(json);
+    char line[2048] = "";
+    char where[1024] = "";
+    if (top) {
+        for (size_t k = 0; k < top->n_sites; k++) {
+            if (top->sites[k].suspect) {
+                const struct rpt_site *s = &top->sites[k];
+                rpt_fmt_where(line, sizeof(line), s->function, s->file, s->line);
+                break;
+            }
+        }
+        one_line(where, sizeof(where), line);
+        char nm[256];
+        const char *why = top->error ? top->error : top->reason;
+        one_line(nm, sizeof(nm), top->name ? top->name : "(unnamed)");
+        rpt_fmt(line, sizeof(line), "%s: %s", nm, why ? why : rpt_verdict_name(top->verdict));
+    }
+    char reason[2048];
+    one_line(reason, sizeof(reason), line);
+    printf("culprit=%s\n", where);
+    printf("reason=%s\n", top ? reason : "");
+    return 0;
+}
+
+/* Parses a whole number in [lo, hi]. */
+static int ci_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end = NULL;
+    if (!s || !*s) {
+        return -EINVAL;
+    }
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi) {
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+int cmd_ci_report(int argc, char **argv)
+{
+    const char *report = NULL;
+    const char *level = "error";
+    const char *root = NULL;
+    long max = CI_DEFAULT_MAX;
+    char cwd[PATH_MAX];
+    if (argc < 2) {
+        fputs(report_help, stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(report_help, stdout);
+        return 0;
+    }
+    bool annotations = strcmp(argv[1], "annotations") == 0;
+    if (!annotations && strcmp(argv[1], "outputs") != 0) {
+        return ci_usage("unknown subcommand", argv[1]);
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(report_help, stdout);
+            return 0;
+        }
+        if (annotations &&
+            (strcmp(a, "--max") == 0 || strcmp(a, "--level") == 0 || strcmp(a, "--root") == 0)) {
+            if (i + 1 >= argc) {
+                return ci_usage("option needs a value:", a);
+            }
+            const char *v = argv[++i];
+            if (strcmp(a, "--max") == 0) {
+                if (ci_parse_long(v, 0, 1000, &max)) {
+                    return ci_usage("--max needs a whole number from 0 to 1000, not", v);
+                }
+            } else if (strcmp(a, "--level") == 0) {
+                if (strcmp(v, "error") != 0 && strcmp(v, "warning") != 0 &&
+                    strcmp(v, "notice") != 0) {
+                    return ci_usage("--level must be error, warning or notice, not", v);
+                }
+                level = v;
+            } else {
+                root = v;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            return ci_usage("unknown option", a);
+        } else if (!report) {
+            report = a;
+        } else {
+            return ci_usage("expected one report, found another:", a);
+        }
+    }
+    if (!report) {
+        return ci_usage("missing REPORT.json", NULL);
+    }
+    if (!root) {
+        if (!getcwd(cwd, sizeof(cwd))) {
+            fprintf(stderr, "error: cannot read the current folder: %s; pass --root DIR\n",
+                    strerror(errno));
+            return 2;
+        }
+        root = cwd;
+    }
+    char rootbuf[PATH_MAX];
+    size_t rl = strlen(root);
+    if (rl >= sizeof(rootbuf)) {
+        return ci_usage("--root is too long:", root);
+    }
+    memcpy(rootbuf, root, rl + 1);
+    while (rl > 1 && rootbuf[rl - 1] == '/') {
+        rootbuf[--rl] = '\0';
+    }
+    struct rpt_run *run = NULL;
+    char err[1024];
+    if (rpt_json_read(report, &run, err, sizeof(err))) {
+        fprintf(stderr, "error: %s\n", err);
+        return 2;
+    }
+    int status = annotations ? ci_annotations(run, max, level, rootbuf) : ci_outputs(run);
+    rpt_run_free(run);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "error: cannot write to standard output: %s\n", strerror(errno));
+        status = 2;
+    }
+    return status;
+}
