@@ -193,6 +193,10 @@ asan-build: $(UNIT_BIN) $(LEAKCHECK)
 asan:
 	$(Q)$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 asan-build
 	$(Q)B=build/asan ONLY=unit bash tests/run-all.sh
+.PHONY: bench-scenarios
+bench-scenarios: $(AGENT_SO) $(LEAKCHECK) $(SCN_BIN)
+	$(Q)bash bench/scenarios.sh $(B)
+
 
 tsan:
 	$(Q)$(MAKE) --no-print-directory B=build/tsan SAN=thread OPT=-O1 \

@@ -18,7 +18,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 build=${1:-build/debug}
-rounds=${2:-10}
+rounds=${2:-20}
 leakcheck="$build/leakcheck"
 scn="$build/scenarios"
 doc=docs/PERFORMANCE.md
@@ -50,10 +50,10 @@ now_ns() { date +%s%N; }
 # Median of the numbers on stdin (one per line), printed with one decimal.
 median() { sort -n | awk '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.1f", m}'; }
 
-# A free TCP port on 127.0.0.1 (the kernel's choice, released at once).
+# A TCP port on 127.0.0.1 that nothing listens on, below the ephemeral range.
 free_port() {
     local p
-    for p in $(shuf -i 20000-60000 -n 50); do
+    for p in $(shuf -i 20000-32000 -n 50); do
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return
@@ -91,27 +91,46 @@ stop_server() {
     server_pid=
 }
 
-# Times rounds of an HTTP scenario. $1 agent|plain, $2 program, $3 mode, $4 "uploads"|"cache".
-# Prints one round time in ms per line.
+# Times rounds of an HTTP scenario. $1 agent|plain, $2 program, $3 mode. Prints one round time
+# in ms per line; a failed request stops the benchmark.
 time_http() {
-    local how=$1 prog=$2 mode=$3 kind=$4 port r t0 t1
+    local how=$1 prog=$2 mode=$3 port r n t0 t1 ok=1
     port=$(free_port)
-    local extra=()
-    [ "$kind" = cache ] && [ "$mode" = fixed ] && extra=(--max-entries 32)
+    local extra=() args=()
+    if [ "$prog" = cache ] && [ "$mode" = fixed ]; then
+        extra=(--max-entries 32)
+    fi
     start_http "$how" "$port" "$scn/$prog" --port "$port" --mode "$mode" "${extra[@]}"
+    : >"$work/times"
     for r in $(seq 0 "$rounds"); do
-        t0=$(now_ns)
-        if [ "$kind" = uploads ]; then
-            curl -fsS -o /dev/null -Z --parallel-max 4 -F "file=@$work/upload.bin" \
-                -H 'X-Upload-Bytes: 262144' "http://127.0.0.1:$port/upload?n=[0-19]"
+        args=()
+        if [ "$prog" = uploads ]; then
+            for n in $(seq 0 19); do
+                args+=(-o /dev/null -F "file=@$work/upload.bin" -H 'X-Upload-Bytes: 262144'
+                    "http://127.0.0.1:$port/upload?n=$n" --next)
+            done
         else
-            curl -fsS -o /dev/null -Z --parallel-max 4 \
-                "http://127.0.0.1:$port/api/items?q=user-$r-[0-24]"
+            for n in $(seq 0 24); do
+                args+=(-o /dev/null "http://127.0.0.1:$port/api/items?q=user-$r-$n" --next)
+            done
+        fi
+        unset 'args[${#args[@]}-1]'
+        t0=$(now_ns)
+        if ! curl -fsS --no-progress-meter -Z --parallel-max 4 "${args[@]}"; then
+            ok=0
+            break
         fi
         t1=$(now_ns)
-        [ "$r" -gt 0 ] && echo $(((t1 - t0) / 1000))
-    done | awk '{printf "%.3f\n", $1 / 1000}'
+        if [ "$r" -gt 0 ]; then
+            echo $(((t1 - t0) / 1000)) >>"$work/times"
+        fi
+    done
     stop_server
+    if [ "$ok" = 0 ]; then
+        echo "bench-scenarios: $prog --mode $mode: a request failed" >&2
+        exit 3
+    fi
+    awk '{printf "%.3f\n", $1 / 1000}' "$work/times"
 }
 
 # The request lines of round $2 for stdio program $1, one per line.
@@ -141,7 +160,7 @@ stdio_round() {
 # Times rounds of a stdio scenario: writes a round's lines to the program and reads as many
 # reply lines. $1 agent|plain, $2 program, $3 mode. Prints one round time in ms per line.
 time_stdio() {
-    local how=$1 prog=$2 mode=$3 r n line t0 t1
+    local how=$1 prog=$2 mode=$3 r n k line t0 t1
     if [ "$how" = agent ]; then
         coproc SVC { exec "$leakcheck" --quiet exec -- "$scn/$prog" --mode "$mode" 2>"$work/svc.err"; }
     else
@@ -149,21 +168,31 @@ time_stdio() {
     fi
     local in=${SVC[1]} out=${SVC[0]} pid=$SVC_PID
     while read -r line <&"$out"; do
-        [[ $line == ready* ]] && break
+        if [[ $line == ready* ]]; then
+            break
+        fi
     done
+    : >"$work/times"
     for r in $(seq 0 "$rounds"); do
         stdio_round "$prog" "$r" >"$work/round.txt"
         n=$(wc -l <"$work/round.txt")
         t0=$(now_ns)
         cat "$work/round.txt" >&"$in"
-        for _ in $(seq "$n"); do
-            read -r line <&"$out"
+        for ((k = 0; k < n; k++)); do
+            if ! read -r line <&"$out"; then
+                echo "bench-scenarios: $prog --mode $mode stopped answering:" >&2
+                cat "$work/svc.err" >&2
+                exit 3
+            fi
         done
         t1=$(now_ns)
-        [ "$r" -gt 0 ] && echo $(((t1 - t0) / 1000))
-    done | awk '{printf "%.3f\n", $1 / 1000}'
+        if [ "$r" -gt 0 ]; then
+            echo $(((t1 - t0) / 1000)) >>"$work/times"
+        fi
+    done
     exec {in}>&-
     wait "$pid" 2>/dev/null || true
+    awk '{printf "%.3f\n", $1 / 1000}' "$work/times"
 }
 
 head -c 262144 /dev/urandom >"$work/upload.bin"
@@ -175,11 +204,11 @@ measure() {
         plain=$(time_stdio plain "$prog" "$mode" | median)
         agent=$(time_stdio agent "$prog" "$mode" | median)
     else
-        plain=$(time_http plain "$prog" "$mode" "$prog" | median)
-        agent=$(time_http agent "$prog" "$mode" "$prog" | median)
+        plain=$(time_http plain "$prog" "$mode" | median)
+        agent=$(time_http agent "$prog" "$mode" | median)
     fi
     local ratio
-    ratio=$(awk -v a="$agent" -v p="$plain" 'BEGIN { printf "%.2f", p > 0 ? a / p : 0 }')
+    ratio=$(awk -v a="$agent" -v p="$plain" 'BEGIN { printf "%.2f", (p > 0 ? a / p : 0) }')
     printf '%-16s %10s ms %10s ms %7sx\n' "$name" "$plain" "$agent" "$ratio"
     rows+=("| $name | $plain | $agent | ${ratio}x |")
 }

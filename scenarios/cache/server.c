@@ -6,7 +6,7 @@
  * GET /api/items?q=KEY answers a JSON list of items for KEY. Building it is the expensive
  * part (a database query in the real service), so results are cached by key: a hit answers
  * from the cache, a miss runs the query and stores the result. GET /stats shows the cache,
- * GET /healthz answers 200. SIGTERM or SIGINT stop the service; everything is freed at exit.
+ * GET /healthz answers 200. SIGTERM, SIGINT or the end of stdin (a pipe) stop the service; everything is freed at exit.
  *
  * The two modes are the story of a 20-40 GB service with a single endpoint:
  *   leaky  caches every result for 10000 seconds and nothing ever purges expired entries or
@@ -24,12 +24,16 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #define BUCKETS 4096u
@@ -333,6 +337,39 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* Waits for SIGTERM or SIGINT (blocked in every thread, read here through a signalfd), or for
+ * the end of stdin when stdin is a pipe or socket (a supervisor closing it means "stop"; a
+ * terminal or /dev/null is not watched). Can't fail: on an error it returns, which stops too. */
+static void wait_for_stop(const sigset_t *stop)
+{
+    struct stat sb;
+    bool watch_stdin = fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
+    int sfd = signalfd(-1, stop, SFD_CLOEXEC);
+    if (sfd < 0) {
+        return;
+    }
+    for (;;) {
+        struct pollfd p[2] = {{sfd, POLLIN, 0}, {watch_stdin ? STDIN_FILENO : -1, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (p[0].revents) {
+            break;
+        }
+        if (p[1].revents) {
+            char buf[512];
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+                break;
+            }
+        }
+    }
+    close(sfd);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: cache --port PORT [--mode leaky|fixed] [--max-entries N] [--ttl-s S]\n"
@@ -398,7 +435,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* Block the stop signals before the daemon's thread starts, so only sigwait() sees them. */
+    /* Block the stop signals before the daemon's thread starts, so only wait_for_stop()
+     * sees them. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -422,8 +460,7 @@ int main(int argc, char **argv)
     printf("cache: listening on 127.0.0.1:%ld (mode %s)\n", port, svc.leaky ? "leaky" : "fixed");
     fflush(stdout);
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    wait_for_stop(&stop);
     MHD_stop_daemon(d);
     printf("cache: %zu entries, %llu hits, %llu misses, %llu evicted, %llu expired\n",
            svc.cache.count, (unsigned long long)svc.cache.hits,

@@ -6,7 +6,7 @@
  * POST /upload takes a multipart/form-data body with a "file" part and answers with the number
  * of file bytes it received. When the client says how many it sent (X-Upload-Bytes), a mismatch
  * is answered 400, so a lost byte fails the run. GET /healthz answers 200, GET /recent lists the
- * recent uploads. SIGTERM or SIGINT stop the service; everything is freed before exit.
+ * recent uploads. SIGTERM, SIGINT or the end of stdin (a pipe) stop the service; everything is freed before exit.
  *
  * The three modes are the three ways the service has kept upload data:
  *   leaky    keeps a copy of every upload for the "recent uploads" page, and nothing ever trims
@@ -24,12 +24,16 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define PARSE_BUF_BYTES ((size_t)1 << 20)
 #define PP_BUF_BYTES 65536
@@ -360,6 +364,39 @@ static void service_cleanup(struct service *svc)
     }
 }
 
+/* Waits for SIGTERM or SIGINT (blocked in every thread, read here through a signalfd), or for
+ * the end of stdin when stdin is a pipe or socket (a supervisor closing it means "stop"; a
+ * terminal or /dev/null is not watched). Can't fail: on an error it returns, which stops too. */
+static void wait_for_stop(const sigset_t *stop)
+{
+    struct stat sb;
+    bool watch_stdin = fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
+    int sfd = signalfd(-1, stop, SFD_CLOEXEC);
+    if (sfd < 0) {
+        return;
+    }
+    for (;;) {
+        struct pollfd p[2] = {{sfd, POLLIN, 0}, {watch_stdin ? STDIN_FILENO : -1, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (p[0].revents) {
+            break;
+        }
+        if (p[1].revents) {
+            char buf[512];
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+                break;
+            }
+        }
+    }
+    close(sfd);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: uploads --port PORT [--mode leaky|fixed|plateau]\n", f);
@@ -408,7 +445,7 @@ int main(int argc, char **argv)
     }
 
     /* Block the stop signals before the daemon's thread starts, so it inherits the mask and
-     * only sigwait() below sees them. */
+     * only wait_for_stop() sees them. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -432,8 +469,7 @@ int main(int argc, char **argv)
            svc.mode == MODE_LEAKY ? "leaky" : svc.mode == MODE_FIXED ? "fixed" : "plateau");
     fflush(stdout);
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    wait_for_stop(&stop);
     MHD_stop_daemon(d);
     printf("uploads: %llu uploads, %zu kept, %zu parse buffers\n",
            (unsigned long long)svc.uploads, svc.recent_count, svc.spare_count);
