@@ -25,10 +25,10 @@
 #include <string.h>
 #include <time.h>
 
-#define HTTP_REPLY_KEEP 160          /* bytes of a reply body kept for messages */
+#define HTTP_REPLY_KEEP      160 /* bytes of a reply body kept for messages */
 #define HTTP_MAX_CONCURRENCY 1024u
-#define HTTP_MAX_BODY ((size_t)1 << 30)
-#define HTTP_POLL_MS 100
+#define HTTP_MAX_BODY        ((size_t)1 << 30)
+#define HTTP_POLL_MS         100
 
 /* The data of a body or multipart part, read through callbacks from the shared buffer. */
 struct http_src {
@@ -41,12 +41,12 @@ struct http_src {
 struct http_slot {
     CURL *easy;
     bool busy;
-    uint32_t index;              /* request number within the round, 1-based */
-    char *url;                   /* expanded, owned */
-    char *method;                /* expanded, owned */
-    char *filename;              /* expanded multipart file name, owned */
-    struct curl_slist *headers;  /* owned */
-    curl_mime *mime;             /* owned */
+    uint32_t index;             /* request number within the round, 1-based */
+    char *url;                  /* expanded, owned */
+    char *method;               /* expanded, owned */
+    char *filename;             /* expanded multipart file name, owned */
+    struct curl_slist *headers; /* owned */
+    curl_mime *mime;            /* owned */
     struct http_src src;
     char reply[HTTP_REPLY_KEEP];
     size_t reply_len;
@@ -264,21 +264,20 @@ static int http_start(struct drv_http *h, struct http_slot *s, uint16_t port, ui
     }
     if (c->multipart_bytes > 0) {
         curl_mimepart *part;
-        s->filename = drv_expand(c->multipart_filename ? c->multipart_filename : "upload.bin",
-                                 port, round, i);
+        s->filename = drv_expand(c->multipart_filename ? c->multipart_filename : "upload.bin", port,
+                                 round, i);
         s->mime = s->filename ? curl_mime_init(e) : NULL;
         part = s->mime ? curl_mime_addpart(s->mime) : NULL;
         if (!part) {
-            return diag_set(d, -ENOMEM, "round %u: out of memory building a multipart body",
-                            round);
+            return diag_set(d, -ENOMEM, "round %u: out of memory building a multipart body", round);
         }
         rc |= (CURLcode)curl_mime_name(part, c->multipart_field ? c->multipart_field : "file");
         rc |= (CURLcode)curl_mime_filename(part, s->filename);
-        rc |= (CURLcode)curl_mime_type(part, c->multipart_content_type
-                                                 ? c->multipart_content_type
-                                                 : "application/octet-stream");
-        rc |= (CURLcode)curl_mime_data_cb(part, (curl_off_t)s->src.size, http_on_read,
-                                          http_on_seek, NULL, &s->src);
+        rc |=
+            (CURLcode)curl_mime_type(part, c->multipart_content_type ? c->multipart_content_type
+                                                                     : "application/octet-stream");
+        rc |= (CURLcode)curl_mime_data_cb(part, (curl_off_t)s->src.size, http_on_read, http_on_seek,
+                                          NULL, &s->src);
         rc |= curl_easy_setopt(e, CURLOPT_MIMEPOST, s->mime);
         if (strcmp(s->method, "POST") != 0) {
             rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, s->method);
@@ -299,12 +298,12 @@ static int http_start(struct drv_http *h, struct http_slot *s, uint16_t port, ui
         rc |= curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, s->method);
     }
     if (rc != CURLE_OK) {
-        return diag_set(d, -EIO, "request %u of round %u: %s %s: libcurl refused an option",
-                        index, round, s->method, s->url);
+        return diag_set(d, -EIO, "request %u of round %u: %s %s: libcurl refused an option", index,
+                        round, s->method, s->url);
     }
     if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
-        return diag_set(d, -EIO, "request %u of round %u: %s %s: libcurl could not start it",
-                        index, round, s->method, s->url);
+        return diag_set(d, -EIO, "request %u of round %u: %s %s: libcurl could not start it", index,
+                        round, s->method, s->url);
     }
     s->busy = true;
     return 0;
@@ -344,8 +343,8 @@ static int http_judge(const struct drv_http *h, struct http_slot *s, uint32_t ro
     }
 
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
-    bool good = h->cfg.expect_status > 0 ? status == h->cfg.expect_status
-                                          : status >= 200 && status <= 299;
+    bool good =
+        h->cfg.expect_status > 0 ? status == h->cfg.expect_status : status >= 200 && status <= 299;
     if (good) {
         return 0;
     }
@@ -362,8 +361,8 @@ static int http_judge(const struct drv_http *h, struct http_slot *s, uint32_t ro
                         s->index, round, s->method, s->url, status, h->cfg.expect_status,
                         n ? " (" : "", why, n ? ")" : "");
     }
-    return diag_set(d, -EPROTO, "request %u of round %u: %s %s answered %ld%s%s%s", s->index,
-                    round, s->method, s->url, status, n ? " (" : "", why, n ? ")" : "");
+    return diag_set(d, -EPROTO, "request %u of round %u: %s %s answered %ld%s%s%s", s->index, round,
+                    s->method, s->url, status, n ? " (" : "", why, n ? ")" : "");
 }
 
 /* Milliseconds on the monotonic clock. Can't fail. */
@@ -490,8 +489,9 @@ struct drv *drv_http_new(const struct scn_http *cfg, struct diag *d)
     struct drv_http *h = NULL;
 
     if (!cfg || !cfg->url || !cfg->url[0]) {
-        diag_set(d, -EINVAL, "http driver: no url; set driver.url, e.g. "
-                             "\"http://127.0.0.1:{port}/\"");
+        diag_set(d, -EINVAL,
+                 "http driver: no url; set driver.url, e.g. "
+                 "\"http://127.0.0.1:{port}/\"");
         return NULL;
     }
     if (cfg->requests_per_round == 0) {
@@ -514,8 +514,9 @@ struct drv *drv_http_new(const struct scn_http *cfg, struct diag *d)
         return NULL;
     }
     if (cfg->timeout_ms < 0 || cfg->expect_status < 0 || cfg->expect_status > 999) {
-        diag_set(d, -EINVAL, "http driver: timeout_ms and expect_status must not be negative, "
-                             "and a status has three digits");
+        diag_set(d, -EINVAL,
+                 "http driver: timeout_ms and expect_status must not be negative, "
+                 "and a status has three digits");
         return NULL;
     }
 

@@ -26,15 +26,15 @@
 
 #include <cmocka.h>
 
-#define SRV_MAX_REQ 64
+#define SRV_MAX_REQ  64
 #define SRV_MAX_CONN 16
-#define SRV_BUF (1u << 20)
+#define SRV_BUF      (1u << 20)
 
 /* What the server saw of one request. */
 struct srv_req {
     char method[16];
     char path[128];
-    char x_round[64];    /* value of the X-Round header, if any */
+    char x_round[64]; /* value of the X-Round header, if any */
     char content_type[128];
     size_t body_len;     /* bytes of body received */
     size_t part_len;     /* multipart: bytes of the first part's content, or 0 */

@@ -6,7 +6,8 @@
  * GET /api/items?q=KEY answers a JSON list of items for KEY. Building it is the expensive
  * part (a database query in the real service), so results are cached by key: a hit answers
  * from the cache, a miss runs the query and stores the result. GET /stats shows the cache,
- * GET /healthz answers 200. SIGTERM, SIGINT or the end of stdin (a pipe) stop the service; everything is freed at exit.
+ * GET /healthz answers 200. SIGTERM, SIGINT or the end of stdin (a pipe) stop the service;
+ * everything is freed at exit.
  *
  * The two modes are the story of a 20-40 GB service with a single endpoint:
  *   leaky  caches every result for 10000 seconds and nothing ever purges expired entries or
@@ -33,29 +34,29 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
-#define BUCKETS 4096u
+#define BUCKETS          4096u
 #define ITEMS_PER_RESULT 12
-#define LEAKY_TTL_S 10000
+#define LEAKY_TTL_S      10000
 
 /* One cached result; key and value are stored after the header, in one block. */
 struct entry {
-    struct entry *hnext;            /* hash chain */
+    struct entry *hnext;               /* hash chain */
     struct entry *lru_prev, *lru_next; /* most recently used first */
     time_t expires;
     size_t key_len, val_len;
-    char data[];                    /* key '\0' value '\0' */
+    char data[]; /* key '\0' value '\0' */
 };
 
 struct cache {
     struct entry **buckets;
     struct entry *lru_head, *lru_tail;
     size_t count;
-    size_t max_entries;             /* 0 = no bound */
+    size_t max_entries; /* 0 = no bound */
     int ttl_s;
-    int purge_interval_s;           /* 0 = never purge */
+    int purge_interval_s; /* 0 = never purge */
     time_t last_purge;
     uint64_t hits, misses, evicted, expired;
 };
@@ -190,8 +191,8 @@ static const struct entry *cache_get(struct cache *c, const char *key, time_t no
 
 /* Stores a copy of `value` under `key` (replacing an older entry), then evicts the least
  * recently used entries beyond the bound. Returns 0 or -ENOMEM. */
-__attribute__((noinline)) static int cache_put(struct cache *c, const char *key,
-                                               const char *value, time_t now)
+__attribute__((noinline)) static int cache_put(struct cache *c, const char *key, const char *value,
+                                               time_t now)
 {
     size_t key_len = strlen(key), val_len = strlen(value);
     struct entry *e = malloc(sizeof(*e) + key_len + 1 + val_len + 1);
@@ -235,10 +236,9 @@ static char *query_items(const char *key)
     uint32_t h = hash_key(key);
     size_t len = (size_t)snprintf(out, cap, "{\"q\":\"%s\",\"items\":[", key);
     for (int k = 0; k < ITEMS_PER_RESULT && len < cap; k++) {
-        len += (size_t)snprintf(out + len, cap - len,
-                                "%s{\"id\":%u,\"name\":\"%s-item-%d\",\"price_cents\":%u}",
-                                k ? "," : "", (h + (uint32_t)k) % 100000u, key, k,
-                                (h >> (k % 16)) % 100000u);
+        len += (size_t)snprintf(
+            out + len, cap - len, "%s{\"id\":%u,\"name\":\"%s-item-%d\",\"price_cents\":%u}",
+            k ? "," : "", (h + (uint32_t)k) % 100000u, key, k, (h >> (k % 16)) % 100000u);
     }
     if (len < cap) {
         snprintf(out + len, cap - len, "]}\n");
@@ -250,8 +250,8 @@ static char *query_items(const char *key)
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
                              const char *text)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+                                                             MHD_RESPMEM_MUST_COPY);
     if (!r) {
         return MHD_NO;
     }
@@ -290,9 +290,8 @@ static enum MHD_Result get_items(struct service *svc, struct MHD_Connection *con
 
 /* libmicrohttpd access handler. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct service *svc = cls;
     (void)version;
@@ -343,7 +342,8 @@ static int parse_long(const char *s, long lo, long hi, long *out)
 static void wait_for_stop(const sigset_t *stop)
 {
     struct stat sb;
-    bool watch_stdin = fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
+    bool watch_stdin =
+        fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
     int sfd = signalfd(-1, stop, SFD_CLOEXEC);
     if (sfd < 0) {
         return;
@@ -448,10 +448,9 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port,
-                         NULL, NULL, on_request, &svc, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_END);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, on_request,
+        &svc, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "cache: cannot listen on 127.0.0.1:%ld\n", port);
         cache_cleanup(&svc.cache);

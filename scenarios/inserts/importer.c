@@ -32,14 +32,14 @@
 #include <unistd.h>
 
 #define INSERT_SQL "INSERT INTO items(batch, sku, qty, price_cents) VALUES (?1, ?2, ?3, ?4)"
-#define MAX_LINE (1u << 20)
+#define MAX_LINE   (1u << 20)
 
 struct importer {
     sqlite3 *db;
     bool leaky;
     sqlite3_stmt *insert; /* fixed mode: prepared once */
     sqlite3_stmt *count;
-    uint64_t rows_sent;   /* rows this importer inserted and committed */
+    uint64_t rows_sent; /* rows this importer inserted and committed */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -85,8 +85,7 @@ static int importer_open(struct importer *im, const char *path)
         fprintf(stderr, "inserts: prepare count: %s\n", sqlite3_errmsg(im->db));
         return -EIO;
     }
-    if (!im->leaky &&
-        sqlite3_prepare_v2(im->db, INSERT_SQL, -1, &im->insert, NULL) != SQLITE_OK) {
+    if (!im->leaky && sqlite3_prepare_v2(im->db, INSERT_SQL, -1, &im->insert, NULL) != SQLITE_OK) {
         fprintf(stderr, "inserts: prepare insert: %s\n", sqlite3_errmsg(im->db));
         return -EIO;
     }

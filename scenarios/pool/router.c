@@ -29,7 +29,7 @@
 
 #define LEAKY_POOL_SLOTS 800 /* the framework's default */
 #define FIXED_POOL_SLOTS 10
-#define MAX_LINE 4096
+#define MAX_LINE         4096
 
 /* A request context: what a handler needs while it runs. */
 struct req_ctx {
@@ -55,7 +55,7 @@ struct route {
     const char *prefix; /* path prefix, the parameter follows */
     const char *name;
     handler_fn handle;
-    struct pool *pool;   /* fixed: the route's pool; leaky: the newest parked pool */
+    struct pool *pool; /* fixed: the route's pool; leaky: the newest parked pool */
     size_t n_pools;
     uint64_t hits;
 };

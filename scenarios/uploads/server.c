@@ -6,7 +6,8 @@
  * POST /upload takes a multipart/form-data body with a "file" part and answers with the number
  * of file bytes it received. When the client says how many it sent (X-Upload-Bytes), a mismatch
  * is answered 400, so a lost byte fails the run. GET /healthz answers 200, GET /recent lists the
- * recent uploads. SIGTERM, SIGINT or the end of stdin (a pipe) stop the service; everything is freed before exit.
+ * recent uploads. SIGTERM, SIGINT or the end of stdin (a pipe) stop the service; everything is
+ * freed before exit.
  *
  * The three modes are the three ways the service has kept upload data:
  *   leaky    keeps a copy of every upload for the "recent uploads" page, and nothing ever trims
@@ -36,8 +37,8 @@
 #include <unistd.h>
 
 #define PARSE_BUF_BYTES ((size_t)1 << 20)
-#define PP_BUF_BYTES 65536
-#define RECENT_SHOWN 10
+#define PP_BUF_BYTES    65536
+#define RECENT_SHOWN    10
 
 enum mode {
     MODE_LEAKY,
@@ -66,7 +67,7 @@ struct service {
     uint64_t uploads;
     struct kept_upload *recent; /* newest first, never trimmed: the leak */
     size_t recent_count;
-    struct parse_buf *spare;    /* plateau: parse buffers kept for reuse */
+    struct parse_buf *spare; /* plateau: parse buffers kept for reuse */
     size_t spare_count;
 };
 
@@ -74,11 +75,11 @@ struct service {
 struct upload {
     struct MHD_PostProcessor *pp;
     bool is_upload;
-    size_t expect;        /* X-Upload-Bytes, or 0 when not given */
-    size_t received;      /* bytes of the file part */
-    uint32_t checksum;    /* FNV-1a of the file part */
+    size_t expect;     /* X-Upload-Bytes, or 0 when not given */
+    size_t received;   /* bytes of the file part */
+    uint32_t checksum; /* FNV-1a of the file part */
     char name[64];
-    bool in_memory;       /* leaky: the whole file part is read into `form` */
+    bool in_memory; /* leaky: the whole file part is read into `form` */
     char *form;
     size_t form_len, form_cap;
     struct parse_buf *pb; /* plateau: the parse buffer in use */
@@ -189,9 +190,8 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 /* Queues a plain-text reply. Returns what MHD_queue_response returns. */
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
-                                        MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+                                                             MHD_RESPMEM_MUST_COPY);
     if (!r) {
         return MHD_NO;
     }
@@ -278,8 +278,8 @@ static enum MHD_Result recent_page(struct service *svc, struct MHD_Connection *c
     len = n > 0 ? (size_t)n : 0;
     unsigned shown = 0;
     for (const struct kept_upload *k = svc->recent; k && shown < RECENT_SHOWN; k = k->next) {
-        n = snprintf(text + len, sizeof(text) - len, "#%llu %s %zu\n",
-                     (unsigned long long)k->seq, k->name, k->size);
+        n = snprintf(text + len, sizeof(text) - len, "#%llu %s %zu\n", (unsigned long long)k->seq,
+                     k->name, k->size);
         if (n < 0 || (size_t)n >= sizeof(text) - len) {
             break;
         }
@@ -291,9 +291,8 @@ static enum MHD_Result recent_page(struct service *svc, struct MHD_Connection *c
 
 /* libmicrohttpd access handler: routes a request, feeding upload data to the post processor. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct service *svc = cls;
     (void)version;
@@ -370,7 +369,8 @@ static void service_cleanup(struct service *svc)
 static void wait_for_stop(const sigset_t *stop)
 {
     struct stat sb;
-    bool watch_stdin = fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
+    bool watch_stdin =
+        fstat(STDIN_FILENO, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode));
     int sfd = signalfd(-1, stop, SFD_CLOEXEC);
     if (sfd < 0) {
         return;
@@ -457,22 +457,24 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
-        on_request, &svc, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &svc, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
+                         NULL, on_request, &svc, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, &svc, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "uploads: cannot listen on 127.0.0.1:%ld\n", port);
         return 1;
     }
     printf("uploads: listening on 127.0.0.1:%ld (mode %s)\n", port,
-           svc.mode == MODE_LEAKY ? "leaky" : svc.mode == MODE_FIXED ? "fixed" : "plateau");
+           svc.mode == MODE_LEAKY   ? "leaky"
+           : svc.mode == MODE_FIXED ? "fixed"
+                                    : "plateau");
     fflush(stdout);
 
     wait_for_stop(&stop);
     MHD_stop_daemon(d);
-    printf("uploads: %llu uploads, %zu kept, %zu parse buffers\n",
-           (unsigned long long)svc.uploads, svc.recent_count, svc.spare_count);
+    printf("uploads: %llu uploads, %zu kept, %zu parse buffers\n", (unsigned long long)svc.uploads,
+           svc.recent_count, svc.spare_count);
     service_cleanup(&svc);
     return 0;
 }
