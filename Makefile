@@ -64,8 +64,21 @@ AGENT_SO := $(B)/libleakcheck-agent.so
 LEAKCHECK := $(B)/leakcheck
 HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lstdc++ -lz -lm -lpthread
 
+# In-process assertion library (include/leakcheck.h): lib/*.c and every harness object merged
+# into one object whose only global symbols are the public lc_* API, so no harness name can
+# clash with the user's code. Users link it with $(HARNESS_LIBS) (see leakcheck.pc).
+PREFIX ?= /usr/local
+LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
+LIB_A := $(B)/libleakcheck.a
+LIB_CFLAGS = $(CFLAGS) -DLC_AGENT_BUILD_PATH='"$(abspath $(AGENT_SO))"' \
+             -DLC_AGENT_INSTALL_PATH='"$(PREFIX)/lib/leakcheck/libleakcheck-agent.so"'
+
+# Examples (make example): a tiny library, its cmocka test and a plain C program.
+EX_BIN := $(B)/examples/hdr_test $(B)/examples/hdr_plain
+
 # Unit tests: x_test.c beside each module, linked with the objects of its folder.
-UNIT_SRC := $(wildcard common/*_test.c agent/*_test.c harness/*_test.c reports/*_test.c)
+UNIT_SRC := $(wildcard common/*_test.c agent/*_test.c harness/*_test.c reports/*_test.c \
+            lib/*_test.c)
 UNIT_BIN := $(patsubst %.c,$(B)/unit/%,$(UNIT_SRC))
 
 # Test targets: tests/targets/NAME.c or NAME.cc -> $(B)/targets/NAME (debug info, no inlining,
@@ -82,6 +95,8 @@ TGT_CXXFLAGS := -std=gnu++17 -g -O0 -fno-omit-frame-pointer -fno-inline -Wall -W
 TARGET_LIBS_sqlite_stmt := -lsqlite3
 TARGET_LIBS_cjson_tree := -lcjson
 TARGET_LIBS_agent_dlopen := -ldl
+TARGET_CFLAGS_agent_nounwind := -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
+                                -fno-unwind-tables
 
 # Integration tests: tests/it_*.c, cmocka programs that run real targets under the harness.
 IT_SRC := $(wildcard tests/it_*.c)
@@ -106,7 +121,8 @@ BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 .DEFAULT_GOAL := all
 
 all: build
-build: $(AGENT_SO) $(LEAKCHECK) $(TGT_BIN) $(TGT_LIBS) $(SCN_BIN) $(UNIT_BIN) $(IT_BIN) $(BENCH_BIN)
+build: $(AGENT_SO) $(LEAKCHECK) $(TGT_BIN) $(TGT_LIBS) $(SCN_BIN) $(UNIT_BIN) $(IT_BIN) $(BENCH_BIN) \
+       $(LIB_A) $(EX_BIN)
 
 deps:
 	$(Q)bash ci/install-deps.sh
@@ -136,12 +152,32 @@ $(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS)
 
+$(B)/obj/lib/%.o: lib/%.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ) $(HARNESS_OBJ)
+	$(call say,AR,$@)$(LD) -r -o $(B)/obj/libleakcheck.o $^ && \
+	    objcopy --wildcard --keep-global-symbol='lc_*' $(B)/obj/libleakcheck.o && \
+	    rm -f $@ && ar rcs $@ $(B)/obj/libleakcheck.o
+
+$(B)/unit/lib/%: lib/%.c $(HARNESS_OBJ) $(LIB_A)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	    $(HARNESS_LIBS)
+
+$(B)/examples/hdr_test: examples/hdr/hdr_test.c examples/hdr/hdr.c $(LIB_A)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ -lcmocka \
+	    $(HARNESS_LIBS)
+
+$(B)/examples/hdr_plain: examples/hdr/hdr_plain.c examples/hdr/hdr.c $(LIB_A)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ $(HARNESS_LIBS)
+
 $(B)/unit/reports/%: reports/%.c $(REPORTS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS)
 
 $(B)/targets/%: tests/targets/%.c
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -o $@ $< $(TARGET_LIBS_$*) -ldl
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) $(TARGET_CFLAGS_$*) -o $@ $< \
+	    $(TARGET_LIBS_$*) -ldl
 
 $(B)/targets/%: tests/targets/%.cc
 	$(call say,CXX,$@)mkdir -p $(@D) && $(CXX) $(TGT_CXXFLAGS) -o $@ $< $(TARGET_LIBS_$*)
@@ -178,9 +214,20 @@ it: build
 
 # Every tests/cases scenario RUNS times: verdict counts, false alarms, misses per case.
 RUNS ?= 10
-.PHONY: flake
+.PHONY: flake example
 flake: build
 	$(Q)B=$(B) $(B)/it/it_cases --flake $(RUNS)
+
+# The in-process assertion example: the leaky test must fail naming its culprit (exit 1), the
+# fixed one pass; then the same checks from a plain C program.
+example: $(AGENT_SO) $(LEAKCHECK) $(EX_BIN)
+	@echo '== cmocka test under leakcheck exec (test_parse_leaky is expected to fail)'
+	$(Q)$(LEAKCHECK) exec -- $(B)/examples/hdr_test; test $$? -eq 1
+	@echo '== plain C program, fixed then leaky (exit 0, then 1)'
+	$(Q)$(LEAKCHECK) exec -- $(B)/examples/hdr_plain fixed
+	$(Q)$(LEAKCHECK) exec -- $(B)/examples/hdr_plain leaky; test $$? -eq 1
+	@echo '== without the agent both cmocka tests skip'
+	$(Q)$(B)/examples/hdr_test
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory build OPT=-O2
@@ -190,13 +237,13 @@ bench: deps
 # a sanitizer runtime and an LD_PRELOAD allocator cannot share one process).
 asan-build: $(UNIT_BIN) $(LEAKCHECK)
 
-asan:
-	$(Q)$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 asan-build
-	$(Q)B=build/asan ONLY=unit bash tests/run-all.sh
 .PHONY: bench-scenarios
 bench-scenarios: $(AGENT_SO) $(LEAKCHECK) $(SCN_BIN)
 	$(Q)bash bench/scenarios.sh $(B)
 
+asan:
+	$(Q)$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 asan-build
+	$(Q)B=build/asan ONLY=unit bash tests/run-all.sh
 
 tsan:
 	$(Q)$(MAKE) --no-print-directory B=build/tsan SAN=thread OPT=-O1 \
@@ -215,11 +262,15 @@ format:
 format-check:
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h' '*.cc')
 
-PREFIX ?= /usr/local
-install: $(AGENT_SO) $(LEAKCHECK)
+install: $(AGENT_SO) $(LEAKCHECK) $(LIB_A)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/leakcheck $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LEAKCHECK) $(DESTDIR)$(PREFIX)/bin/leakcheck
 	install -m 755 $(AGENT_SO) $(DESTDIR)$(PREFIX)/lib/leakcheck/
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/leakcheck.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: leakcheck\nDescription: in-process leak assertions (leakcheck)\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lleakcheck %s\n' \
+	    '$(PREFIX)' '$(VERSION)' '$(HARNESS_LIBS)' >$(DESTDIR)$(PREFIX)/lib/pkgconfig/leakcheck.pc
 
 clean:
 	rm -rf build
