@@ -150,7 +150,9 @@ static const char help_exec[] =
     "\n"
     "Runs PROGRAM with the agent preloaded and LEAKCHECK_FD set to a channel served by\n"
     "leakcheck, takes a start-up snapshot, waits for the program to end and exits with its\n"
-    "status. --record writes the channel's bytes to FILE for 'leakcheck analyze'.\n";
+    "status. --record writes the channel's bytes to FILE for 'leakcheck analyze'.\n"
+    "LEAKCHECK_INPROC=1 is set too, so unit tests using include/leakcheck.h measure\n"
+    "themselves (see docs/INPROC.md).\n";
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -1180,8 +1182,11 @@ static int cmd_exec(struct cli *cli, int argc, char **argv)
         error_msg("%s", d.msg);
         return CLI_EXIT_RUN;
     }
+    /* LEAKCHECK_INPROC=1 also lets the program measure itself (include/leakcheck.h). */
+    static char inproc[] = PROTO_ENV_INPROC "=1";
+    char *env_add[] = {inproc, NULL};
     struct target_opts to = {.argv = argv + first, .agent_path = agent, .channel = true,
-                             .inherit_stdio = true};
+                             .inherit_stdio = true, .env_add = env_add};
     struct target *t = NULL;
     if (target_start(&to, &t, &d) < 0) {
         error_msg("%s", d.msg);
