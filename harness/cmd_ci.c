@@ -25,25 +25,18 @@
 #define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */
 
 static const char report_help[] =
-    "usage: leakcheck report annotations REPORT.json [--max N] [--level "
-    "error|warning]\n"
-    "                                    [--root DIR]\n"
+    "usage: leakcheck report annotations REPORT.json [--max N] [--level LEVEL] [--root DIR]\n"
     "       leakcheck report outputs REPORT.json\n"
     "\n"
-    "annotations  GitHub workflow commands, one per culprit of each scenario "
-    "that did not\n"
-    "             meet its expectation (largest growth first, at most N, "
-    "default 9), then one\n"
-    "             summary line. Files are made relative to DIR (default: the "
-    "current folder);\n"
-    "             a culprit outside DIR is annotated at the first frame of its "
-    "stack inside DIR.\n"
-    "outputs      key=value lines for $GITHUB_OUTPUT: verdict (pass, leak, "
-    "error,\n"
-    "             inconclusive or no-leak), passed, scenarios, failed, "
-    "growth-bytes-per-round,\n"
-    "             growth (JSON object: scenario -> bytes per round), culprit, "
-    "reason.\n";
+    "annotations  GitHub workflow commands, one per culprit of each scenario that did\n"
+    "             not meet its expectation (largest growth first, at most N, default 9),\n"
+    "             then one summary line. LEVEL is error (default), warning or notice.\n"
+    "             Files are made relative to DIR (default: the current folder); a\n"
+    "             culprit outside DIR is annotated at the first frame inside DIR.\n"
+    "outputs      key=value lines for $GITHUB_OUTPUT: verdict (pass, leak, error,\n"
+    "             inconclusive or no-leak), passed, scenarios, failed,\n"
+    "             growth-bytes-per-round, growth (JSON object: scenario -> bytes per\n"
+    "             round), commit, culprit, reason.\n";
 
 /* Prints "error: what 'arg'; try 'leakcheck report --help'" and returns 2. */
 static int ci_usage(const char *what, const char *arg)
@@ -385,6 +378,9 @@ static int ci_outputs(const struct rpt_run *run)
     }
     char reason[2048];
     one_line(reason, sizeof(reason), line);
+    char commit[128];
+    one_line(commit, sizeof(commit), run->commit);
+    printf("commit=%s\n", commit);
     printf("culprit=%s\n", where);
     printf("reason=%s\n", top ? reason : "");
     return 0;
