@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* round_leak.c - leak case: one 4 KiB block per round, not per request.
+/* round_leak.c - leak case: one block per round (4 KiB by default), not per request.
  *
  * stdio target: reads "tick ROUND ID" lines and answers "tock ROUND ID". When a request carries
  * a round number not seen before, a 4 KiB summary for that round is opened; requests add to
  * it. With --leak every round's summary is kept (a history that only grows, one block per
  * round); with --fixed the previous round's summary is freed when the next one opens.
- * Usage: round_leak --leak|--fixed
+ * An optional BYTES makes each summary that much bigger (its notes area), e.g. 1 MiB to leak
+ * through blocks the allocator serves with mmap(). Usage: round_leak --leak|--fixed [BYTES]
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,8 +16,10 @@
 struct summary {
     struct summary *prev;
     unsigned long round, requests;
-    char notes[4096 - 3 * sizeof(unsigned long)];
+    char notes[];
 };
+
+static size_t notes_bytes = 4096 - sizeof(struct summary);
 
 static struct summary *current;
 
@@ -24,7 +27,7 @@ static struct summary *current;
  * memory. */
 static struct summary *open_round_summary(unsigned long round)
 {
-    struct summary *s = calloc(1, sizeof(*s));
+    struct summary *s = calloc(1, sizeof(*s) + notes_bytes);
     if (!s) {
         return NULL;
     }
@@ -50,9 +53,16 @@ static void drop_old_summaries(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "--leak") != 0 && strcmp(argv[1], "--fixed") != 0)) {
-        fprintf(stderr, "usage: round_leak --leak|--fixed\n");
+    char *end = NULL;
+    unsigned long bytes = argc == 3 ? strtoul(argv[2], &end, 10) : 0;
+    if (argc < 2 || argc > 3 ||
+        (argc == 3 && (!end || *end || bytes < 4096 || bytes > (1ul << 30))) ||
+        (strcmp(argv[1], "--leak") != 0 && strcmp(argv[1], "--fixed") != 0)) {
+        fprintf(stderr, "usage: round_leak --leak|--fixed [BYTES (4096..1 GiB)]\n");
         return 2;
+    }
+    if (bytes) {
+        notes_bytes = bytes - sizeof(struct summary);
     }
     bool leak = strcmp(argv[1], "--leak") == 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
