@@ -243,29 +243,53 @@ static struct upload *upload_begin(struct service *svc, struct MHD_Connection *c
     return up;
 }
 
-/* Answers a finished upload with the byte count, or 400 on a size mismatch. */
+/* Releases the buffers of an upload: its post processor, its in-memory form, its parse buffer
+ * (back to the spares). Safe to call twice. Can't fail. */
+static void upload_release(struct service *svc, struct upload *up)
+{
+    if (up->pp) {
+        MHD_destroy_post_processor(up->pp);
+        up->pp = NULL;
+    }
+    free(up->form);
+    up->form = NULL;
+    up->form_len = up->form_cap = 0;
+    if (up->pb) {
+        parse_buffer_put(svc, up->pb);
+        up->pb = NULL;
+    }
+}
+
+/* Answers a finished upload with the byte count, or 400 on a size mismatch. The request's
+ * buffers are released before the reply is queued: libmicrohttpd reports a request completed
+ * only after the client has its answer, and a service should not hold a body's buffers while
+ * the next request is already under way. */
 static enum MHD_Result upload_finish(struct service *svc, struct MHD_Connection *conn,
                                      struct upload *up)
 {
     char text[160];
+    unsigned status = MHD_HTTP_OK;
     if (!up->pp) {
-        return reply(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                     "expected a multipart/form-data body with a 'file' part\n");
-    }
-    if (up->failed) {
-        return reply(conn, MHD_HTTP_BAD_REQUEST, "bad X-Upload-Bytes or out of memory\n");
-    }
-    if (up->expect > 0 && up->received != up->expect) {
+        snprintf(text, sizeof(text), "expected a multipart/form-data body with a 'file' part\n");
+        status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+    } else if (up->failed) {
+        snprintf(text, sizeof(text), "bad X-Upload-Bytes or out of memory\n");
+        status = MHD_HTTP_BAD_REQUEST;
+    } else if (up->expect > 0 && up->received != up->expect) {
         snprintf(text, sizeof(text), "size mismatch: got %zu of %zu bytes\n", up->received,
                  up->expect);
-        return reply(conn, MHD_HTTP_BAD_REQUEST, text);
+        status = MHD_HTTP_BAD_REQUEST;
+    } else {
+        svc->uploads++;
+        if (svc->mode == MODE_LEAKY && keep_upload(svc, up) != 0) {
+            snprintf(text, sizeof(text), "out of memory\n");
+            status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        } else {
+            snprintf(text, sizeof(text), "%zu\n", up->received);
+        }
     }
-    svc->uploads++;
-    if (svc->mode == MODE_LEAKY && keep_upload(svc, up) != 0) {
-        return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-    }
-    snprintf(text, sizeof(text), "%zu\n", up->received);
-    return reply(conn, MHD_HTTP_OK, text);
+    upload_release(svc, up);
+    return reply(conn, status, text);
 }
 
 /* Lists the newest uploads (the page the leaky mode keeps its copies for). */
@@ -337,13 +361,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!up) {
         return;
     }
-    if (up->pp) {
-        MHD_destroy_post_processor(up->pp);
-    }
-    free(up->form);
-    if (up->pb) {
-        parse_buffer_put(svc, up->pb);
-    }
+    upload_release(svc, up); /* a request that ended before its answer */
     free(up);
     *con_cls = NULL;
 }
