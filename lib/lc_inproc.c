@@ -421,7 +421,7 @@ static void fill_result(const struct rpt_scenario *sc, unsigned measured, struct
             snprintf(more, sizeof(more), " (and %zu more site%s)", n_suspects - 1,
                      n_suspects > 2 ? "s" : "");
         }
-        snprintf(out->message, sizeof(out->message), "leaked %.0f B/round over %u rounds at %s%s",
+        snprintf(out->message, sizeof(out->message), "leaked %.0f B/round over %u rounds at %.380s%.60s",
                  top->bytes_per_round, measured, where, more);
         break;
     }

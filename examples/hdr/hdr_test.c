@@ -3,7 +3,7 @@
  *
  * Run under the agent: `leakcheck exec -- ./hdr_test` (or LEAKCHECK_REEXEC=1 ./hdr_test).
  * test_parse_fixed passes; test_parse_leaky fails with
- *   leaked 248 B/round over 10 rounds at hdr_parse_leaky (examples/hdr/hdr.c:82)
+ *   leaked 744 B/round over 10 rounds at hdr_parse_leaky (examples/hdr/hdr.c:82)
  * Without the agent both skip, saying how to run them.
  */
 #include <setjmp.h>
@@ -29,12 +29,20 @@ static void parse_request(void *arg)
     }
 }
 
+/* Forgets every remembered name after each test. In a teardown, not at the end of the test:
+ * a failing or skipped assertion jumps out of the test body. */
+static int reset(void **state)
+{
+    (void)state;
+    hdr_reset();
+    return 0;
+}
+
 static void test_parse_fixed(void **state)
 {
     (void)state;
     int (*parse)(const char *, struct hdr *) = hdr_parse;
     assert_no_leak_growth(parse_request, &parse, 10);
-    hdr_reset();
 }
 
 static void test_parse_leaky(void **state)
@@ -42,7 +50,6 @@ static void test_parse_leaky(void **state)
     (void)state;
     int (*parse)(const char *, struct hdr *) = hdr_parse_leaky;
     assert_no_leak_growth(parse_request, &parse, 10);
-    hdr_reset();
 }
 
 static void test_parse_splits(void **state)
@@ -60,8 +67,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_splits),
-        cmocka_unit_test(test_parse_fixed),
-        cmocka_unit_test(test_parse_leaky),
+        cmocka_unit_test_teardown(test_parse_fixed, reset),
+        cmocka_unit_test_teardown(test_parse_leaky, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
