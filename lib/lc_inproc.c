@@ -633,6 +633,14 @@ int lc_reexec(char *why, size_t len)
     if (!v || strcmp(v, "1") != 0 || find_agent_snapshot()) {
         return 0;
     }
+    if (dlsym(RTLD_DEFAULT, "__asan_init") || dlsym(RTLD_DEFAULT, "__tsan_init") ||
+        dlsym(RTLD_DEFAULT, "__msan_init")) {
+        /* A sanitizer runtime and a preloaded allocator cannot share one process. */
+        snprintf(why, len,
+                 "LEAKCHECK_REEXEC=1 but this program is built with a sanitizer, which replaces "
+                 "malloc itself; build the tests without -fsanitize to measure leaks");
+        return -ENOTSUP;
+    }
     const char *env = getenv(LC_ENV_AGENT);
     const char *agent = NULL;
     if (env && env[0]) {
