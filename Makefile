@@ -5,6 +5,7 @@
 #   make test        install missing packages, build, run every test
 #   make all         build the agent, the harness, test programs and scenarios
 #   make bench       agent overhead against heaptrack and valgrind massif
+#   make fuzz        libFuzzer targets under fuzz/, FUZZ_SECONDS each (default 60)
 #   make asan|tsan|valgrind|check-agent|format|format-check|clean
 #
 # Objects go to $(B) (build/debug by default); `make B=build/asan SAN=address,undefined`
@@ -252,6 +253,37 @@ tsan:
 
 valgrind: build
 	$(Q)B=$(B) VALGRIND=1 ONLY=unit bash tests/run-all.sh
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets fuzz/fuzz_NAME.c, built with clang against the module sources (not the
+# gcc objects) into build/fuzz/. `make fuzz` runs each for FUZZ_SECONDS on its seed corpus
+# fuzz/corpus/NAME (new inputs go to build/fuzz/corpus/NAME, crashes to build/fuzz/crashes).
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_B := build/fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DLEAKCHECK_VERSION='"$(VERSION)"' -MMD -MP \
+               $(WARN) -Wno-format-nonliteral $(PKG_CFLAGS) $(FUZZ_SAN)
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(HARNESS_SRC) $(REPORTS_SRC) $(COMMON_SRC))
+
+$(FUZZ_B)/obj/%.o: %.c
+	$(call say,CLANG,$@)mkdir -p $(@D) && $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -c $< -o $@
+
+$(FUZZ_B)/libleakcheck-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_B)/libleakcheck-fuzz.a
+	$(call say,CLANG,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_B)/libleakcheck-fuzz.a $(HARNESS_LIBS)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_NAMES)
 
 check-agent: $(AGENT_SO)
 	$(Q)bash ci/check-agent.sh $(AGENT_SO)

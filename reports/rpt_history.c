@@ -162,17 +162,10 @@ out:
     return rc;
 }
 
-int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len)
+int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h, char *err,
+                      size_t err_len)
 {
-    char *text = NULL;
-    size_t len = 0;
-    int rc = rpt_file_read(path, RPT_HISTORY_MAX_FILE, &text, &len, err, err_len);
-    if (rc == -ENOENT) {
-        return 0;
-    }
-    if (rc) {
-        return rc;
-    }
+    int rc = 0;
     size_t lineno = 0;
     char *p = text;
     while (p < text + len) {
@@ -189,36 +182,51 @@ int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t 
             struct rpt_history_rec r = {0};
             const char *key = "", *why = "";
             if (n > RPT_HISTORY_MAX_LINE) {
-                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: line longer than %u bytes", path,
+                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: line longer than %u bytes", name,
                              lineno, RPT_HISTORY_MAX_LINE);
                 break;
             }
             if (strlen(p) != n) {
-                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: contains a NUL byte", path, lineno);
+                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
                 break;
             }
             rc = line_parse(p, &r, &key, &why);
             if (rc == -ENOMEM) {
-                rpt_err(err, err_len, rc, "%s:%zu: out of memory", path, lineno);
+                rpt_err(err, err_len, rc, "%s:%zu: out of memory", name, lineno);
                 break;
             }
             if (rc) {
                 rpt_err(err, err_len, rc,
                         "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)",
-                        path, lineno, key[0] ? key : "", key[0] ? ": " : "", why);
+                        name, lineno, key[0] ? key : "", key[0] ? ": " : "", why);
                 break;
             }
             if ((rc = hist_push(h, &r))) {
-                rpt_err(err, err_len, rc, "%s:%zu: out of memory", path, lineno);
+                rpt_err(err, err_len, rc, "%s:%zu: out of memory", name, lineno);
                 break;
             }
         }
         p = end + 1;
     }
-    free(text);
     if (rc) {
         rpt_history_cleanup(h);
     }
+    return rc;
+}
+
+int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = rpt_file_read(path, RPT_HISTORY_MAX_FILE, &text, &len, err, err_len);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    rc = rpt_history_parse(text, len, path, h, err, err_len);
+    free(text);
     return rc;
 }
 

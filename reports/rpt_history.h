@@ -43,6 +43,12 @@ struct rpt_history {
  * left empty. */
 int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len);
 
+/* Parses history text in memory (`len` bytes; the buffer is modified: line ends become NULs),
+ * named `name` in messages, appending to `h`. Returns 0, or -EINVAL with "NAME:LINE: ..." /
+ * -ENOMEM in `err`; on failure `h` is left empty. rpt_history_read() is this over a file. */
+int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h, char *err,
+                      size_t err_len);
+
 /* Adds the records of `run` under `commit` (NULL: run->commit), `message` and `date` (NULL:
  * from the run), replacing any records of the same commit, then keeps the last `max_commits`
  * commits (0 = RPT_HISTORY_DEFAULT_COMMITS). Returns 0, -EINVAL when there is no commit, or

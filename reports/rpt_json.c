@@ -571,14 +571,15 @@ static int jr_stack(struct jr *r, const cJSON *o, struct rpt_site *site)
     return 0;
 }
 
-/* Reads an array of n_rounds counters (absent = NULL). */
+/* Reads an array of n_rounds counters (absent, null or [] = NULL: the writer renders a site
+ * without a series as [], so that must read back). */
 static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rounds,
                      uint64_t **out)
 {
     const cJSON *arr;
     size_t n;
     int rc = jr_array(r, o, key, RPT_JSON_MAX_ROUNDS, &arr, &n);
-    if (rc || !arr) {
+    if (rc || !arr || n == 0) {
         return rc;
     }
     if (n != n_rounds) {

@@ -378,7 +378,8 @@ static void pp_drop_frames(const struct rpt_scenario *s, struct rpt_buf *out)
     strtab_free(&seen);
 }
 
-/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac]Z" to nanoseconds; 0 when it can't. */
+/* Parses RFC 3339 "YYYY-MM-DDTHH:MM:SS[.frac]Z" to nanoseconds; 0 when it can't (or the date is
+ * before 1970 or past 2262). */
 static int64_t pp_time_ns(const char *s)
 {
     struct tm tm = {0};
@@ -390,7 +391,8 @@ static int64_t pp_time_ns(const char *s)
         return 0;
     }
     time_t t = timegm(&tm);
-    if (t == (time_t)-1) {
+    // A date read from a report may lie past 2262, where nanoseconds no longer fit in 64 bits.
+    if (t == (time_t)-1 || t < 0 || (int64_t)t > INT64_MAX / 1000000000) {
         return 0;
     }
     return (int64_t)t * 1000000000;

@@ -6,7 +6,9 @@
 #   2. unit and integration tests (tests/run-all.sh)
 #   3. unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. unit tests under valgrind memcheck (the agent is never run under valgrind)
-# Env: B (build folder), SKIP_SAN=1 / SKIP_VALGRIND=1 to leave a phase out locally.
+#   5. fuzz smoke: each libFuzzer target a few seconds on its seed corpus (fuzz/run.sh)
+# Env: B (build folder), SKIP_SAN=1 / SKIP_VALGRIND=1 / SKIP_FUZZ=1 to leave a phase out
+# locally.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build/debug}
@@ -71,6 +73,23 @@ if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
     B="$B" VALGRIND=1 ONLY=unit bash tests/run-all.sh | tee "$log"
     count "$log"
 fi
+# ---- fuzz smoke (fuzz/, docs/RELIABILITY.md): each libFuzzer target for FUZZ_SMOKE_SECONDS on
+# its committed seed corpus; one pass/fail check per target, crashing inputs in build/fuzz/crashes.
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    echo
+    echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-12} s per target, build/fuzz)"
+    if make --no-print-directory -s fuzz-build >/dev/null; then
+        names=$(ls fuzz/fuzz_*.c | sed 's|fuzz/fuzz_\(.*\)\.c|\1|')
+        # shellcheck disable=SC2086
+        FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-12} bash fuzz/run.sh $names | tee "$log"
+        count "$log"
+    else
+        echo "FAIL  the fuzz build (clang -fsanitize=fuzzer) failed"
+        total_fail=$((total_fail + 1))
+    fi
+fi
+# ---- end of fuzz smoke
+
 rm -f "$log"
 
 echo

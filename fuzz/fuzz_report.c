@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* fuzz_report.c - libFuzzer target for the JSON report reader (reports/rpt_json.c).
+ *
+ * Parses the input as a leakcheck-report/1 file with rpt_json_parse(), as `compare`, `merge`
+ * and `history add` do with reports from other machines. A report that loads is rendered in
+ * every format (JSON, JUnit, Markdown, SVG, HTML, pprof, folded stacks); the JSON rendering must
+ * parse back. No writer may emit a raw <script> built from data. Must never crash or leak.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../reports/rpt_folded.h"
+#include "../reports/rpt_html.h"
+#include "../reports/rpt_json.h"
+#include "../reports/rpt_junit.h"
+#include "../reports/rpt_md.h"
+#include "../reports/rpt_pprof.h"
+#include "../reports/rpt_svg.h"
+#include "../reports/rpt_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Fails when a rendered text holds a script element. */
+static void no_script(struct rpt_buf *b)
+{
+    if (!b->err && b->data && strstr(b->data, "<script")) {
+        fprintf(stderr, "a writer emitted <script>\n");
+        abort();
+    }
+    rpt_buf_cleanup(b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char err[512] = "";
+    char *text = malloc(size + 1);
+    if (!text) {
+        return 0;
+    }
+    memcpy(text, data, size);
+    text[size] = '\0';
+    struct rpt_run *run = NULL;
+    int rc = rpt_json_parse(text, "fuzz.json", &run, err, sizeof(err));
+    free(text);
+    if (rc != 0) {
+        if (err[0] == '\0' || run) {
+            abort();
+        }
+        return 0;
+    }
+    struct rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_junit_render(run, &b);
+    no_script(&b);
+    rpt_md_render(run, &b);
+    no_script(&b);
+    rpt_html_index(run, &b);
+    no_script(&b);
+    rpt_html_bench_json(run, &b);
+    rpt_buf_cleanup(&b);
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        rpt_svg_render(&run->scenarios[i], true, &b);
+        no_script(&b);
+        rpt_pprof_render(run, &run->scenarios[i], RPT_PPROF_HEAP, &b);
+        rpt_buf_cleanup(&b);
+        rpt_pprof_render(run, &run->scenarios[i], RPT_PPROF_GROWTH, &b);
+        rpt_buf_cleanup(&b);
+        rpt_folded_render(&run->scenarios[i], &b);
+        rpt_buf_cleanup(&b);
+    }
+    char *json = NULL;
+    if (rpt_json_render(run, &json) == 0) {
+        struct rpt_run *again = NULL;
+        if (rpt_json_parse(json, "rendered", &again, err, sizeof(err)) != 0) {
+            fprintf(stderr, "rendered report does not parse back: %s\n", err);
+            abort();
+        }
+        if (again->n_scenarios != run->n_scenarios) {
+            abort();
+        }
+        rpt_run_free(again);
+        free(json);
+    }
+    rpt_run_free(run);
+    return 0;
+}
