@@ -440,6 +440,21 @@ static void fmt_rate(char *buf, size_t cap, double v)
     }
 }
 
+/* True when some of the site's live blocks were born in a round (warm-up included), so the
+ * site grew after start-up. */
+static bool born_in_rounds(const struct growth_site_in *si, size_t n_rounds)
+{
+    if (!si->surv_blocks) {
+        return false;
+    }
+    for (size_t r = 0; r < n_rounds; r++) {
+        if (si->surv_blocks[r] > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Analyses one site into `out` and `ev`. y, b and t are scratch buffers of m doubles. */
 static void analyze_site(const struct growth_in *in, const struct growth_site_in *si, size_t m,
                          double *y, double *b, double *t, struct growth_site_out *out,
@@ -490,6 +505,12 @@ static void analyze_site(const struct growth_in *in, const struct growth_site_in
         }
     }
     out->kind = *ev != EV_NONE ? RPT_KIND_LEAK : other_kind(y, &sb);
+    if (out->kind == RPT_KIND_FLAT && y[m - 1] > 0 && born_in_rounds(si, in->n_rounds)) {
+        /* Flat while measured, but its blocks were born during the rounds, not at start-up:
+         * it grew (in the warm-up) and then stopped. A reused high-water buffer, a cache that
+         * filled early. */
+        out->kind = RPT_KIND_PLATEAU;
+    }
 }
 
 /* True when a leaking site (with its group) is over the thresholds. */
@@ -565,6 +586,41 @@ static void add_count(char *buf, size_t cap, size_t n, const char *one, const ch
              n == 1 ? one : many);
 }
 
+/* Appends "N sites plateaued, the largest holding X" (its retained high-water mark). */
+static void add_plateaus(char *buf, size_t cap, const struct growth_in *in,
+                         const struct growth_site_out *so)
+{
+    size_t n = 0;
+    uint64_t largest = 0;
+    for (size_t i = 0; i < in->n_sites; i++) {
+        if (so[i].kind != RPT_KIND_PLATEAU) {
+            continue;
+        }
+        n++;
+        for (size_t r = 0; r < in->n_rounds; r++) {
+            if (in->sites[i].live_bytes[r] > largest) {
+                largest = in->sites[i].live_bytes[r];
+            }
+        }
+    }
+    size_t len = strlen(buf);
+    if (n == 0 || len >= cap) {
+        return;
+    }
+    char size[32];
+    if (largest >= 10u << 20) {
+        snprintf(size, sizeof(size), "%.0f MiB", (double)largest / (1 << 20));
+    } else if (largest >= 1u << 20) {
+        snprintf(size, sizeof(size), "%.1f MiB", (double)largest / (1 << 20));
+    } else if (largest >= 1u << 10) {
+        snprintf(size, sizeof(size), "%.1f KiB", (double)largest / (1 << 10));
+    } else {
+        snprintf(size, sizeof(size), "%llu B", (unsigned long long)largest);
+    }
+    snprintf(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
+             strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
+}
+
 int growth_analyze(const struct growth_in *in, struct growth_out *out,
                    struct growth_site_out *site_out)
 {
@@ -594,7 +650,7 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
     for (size_t i = 0; i < in->n_sites; i++) {
         analyze_site(in, &in->sites[i], m, y, b, t, &so[i], &ev[i]);
     }
-    size_t n_below = 0, n_supp = 0, n_plateau = 0, n_step = 0, n_saw = 0, n_churn = 0;
+    size_t n_below = 0, n_supp = 0, n_step = 0, n_saw = 0, n_churn = 0;
     for (size_t i = 0; i < in->n_sites; i++) {
         if (ev[i] != EV_NONE) {
             if (in->sites[i].suppressed) {
@@ -606,7 +662,6 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
                 n_below++;
             }
         }
-        n_plateau += so[i].kind == RPT_KIND_PLATEAU;
         n_step += so[i].kind == RPT_KIND_STEP;
         n_saw += so[i].kind == RPT_KIND_SAWTOOTH;
         n_churn += so[i].kind == RPT_KIND_CHURN;
@@ -664,7 +719,7 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
                   "sites leak under the threshold");
         add_count(res.reason, sizeof(res.reason), n_supp, "leaking site suppressed",
                   "leaking sites suppressed");
-        add_count(res.reason, sizeof(res.reason), n_plateau, "site plateaued", "sites plateaued");
+        add_plateaus(res.reason, sizeof(res.reason), in, so);
         add_count(res.reason, sizeof(res.reason), n_step, "site stepped once",
                   "sites stepped once");
         add_count(res.reason, sizeof(res.reason), n_saw, "sawtooth site", "sawtooth sites");

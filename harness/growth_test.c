@@ -526,7 +526,35 @@ static void test_growth_plateau_cache_fills_then_churns(void **state)
     assert_int_equal(sim_analyze(sm, GROWTH_DEFAULT_BYTES_PER_ROUND), 0);
     assert_int_equal(sm->out_sites[0].kind, RPT_KIND_PLATEAU);
     assert_int_equal(sm->out.verdict, RPT_VERDICT_NO_LEAK);
-    assert_non_null(strstr(sm->out.reason, "1 site plateaued"));
+    assert_non_null(strstr(sm->out.reason, "1 site plateaued, the largest holding"));
+    free(sm);
+}
+
+/* A parse buffer of 4 MiB made by the first request of warm-up and reused ever after: flat in
+ * every measured round, yet grown during the run. A plateau (the retained high-water mark is in
+ * the reason), not a leak; a buffer made at start-up (round 0) stays merely flat. */
+static void test_growth_plateau_reused_buffer_from_warmup(void **state)
+{
+    (void)state;
+    struct sim *sm = sim_new(13, 3, 2);
+    for (uint32_t r = 1; r <= 13; r++) {
+        sim_begin(sm, r);
+        if (r == 1) {
+            sim_alloc(sm, 0, 4u << 20);
+        }
+        sim_end(sm);
+    }
+    /* site 1 holds a start-up block: no birth inside the rounds */
+    sm->site[1].n = 0;
+    for (size_t r = 0; r < 13; r++) {
+        sm->site[1].bytes[r] = 4096;
+        sm->site[1].count[r] = 1;
+    }
+    assert_int_equal(sim_analyze(sm, GROWTH_DEFAULT_BYTES_PER_ROUND), 0);
+    assert_int_equal(sm->out_sites[0].kind, RPT_KIND_PLATEAU);
+    assert_int_equal(sm->out_sites[1].kind, RPT_KIND_FLAT);
+    assert_int_equal(sm->out.verdict, RPT_VERDICT_NO_LEAK);
+    assert_non_null(strstr(sm->out.reason, "1 site plateaued, the largest holding 4.0 MiB"));
     free(sm);
 }
 
@@ -548,9 +576,11 @@ static void test_growth_bounded_cache_with_eviction(void **state)
     }
     assert_int_equal(sim_analyze(sm, GROWTH_DEFAULT_BYTES_PER_ROUND), 0);
     assert_int_equal(sm->out_sites[0].rounds_with_survivors, 3);
-    assert_int_equal(sm->out_sites[0].kind, RPT_KIND_FLAT);
+    /* filled during warm-up, flat since: a plateau, with its size in the reason */
+    assert_int_equal(sm->out_sites[0].kind, RPT_KIND_PLATEAU);
     assert_int_equal(sm->out.verdict, RPT_VERDICT_NO_LEAK);
-    assert_string_equal(sm->out.reason, "live heap flat (+0 B/round)");
+    assert_string_equal(sm->out.reason,
+                        "live heap flat (+0 B/round); 1 site plateaued, the largest holding 14.1 KiB");
     free(sm);
 }
 
@@ -788,6 +818,7 @@ int main(void)
         cmocka_unit_test(test_growth_step_one_time_init),
         cmocka_unit_test(test_growth_late_step),
         cmocka_unit_test(test_growth_plateau_cache_fills_then_churns),
+        cmocka_unit_test(test_growth_plateau_reused_buffer_from_warmup),
         cmocka_unit_test(test_growth_bounded_cache_with_eviction),
         cmocka_unit_test(test_growth_lru_hot_entries),
         cmocka_unit_test(test_growth_sawtooth),
