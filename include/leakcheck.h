@@ -133,11 +133,11 @@ enum lc_verdict lc_check(lc_work_fn fn, void *arg, const struct lc_options *opt,
                          struct lc_result *out);
 
 /* If the agent is not loaded and LEAKCHECK_REEXEC=1, re-executes this program (/proc/self/exe,
- * same arguments) with the agent preloaded and LEAKCHECK_INPROC=1. The library does this by
- * itself before main(); call it only from a program that links no other lc_ function early.
- * Returns only when it did not re-execute: 0 (not asked, or the agent is already loaded), or
- * a negative errno (agent not found, exec failed, or already re-executed once) with a message
- * in `why` (may be NULL, len bytes). */
+ * same arguments) with the agent preloaded and LEAKCHECK_INPROC=1 (never a sanitized build, and
+ * once at most). The library already does this by itself before main(); a program may call it
+ * to learn why it did not happen. Returns only when it did not re-execute: 0 (not asked, or the
+ * agent is loaded), or a negative errno (agent not found, sanitizer, exec failed, re-executed
+ * already but the agent did not load) with a message in `why` (may be NULL; len bytes). */
 int lc_reexec(char *why, size_t len);
 
 #ifdef __cplusplus
