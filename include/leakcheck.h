@@ -13,8 +13,8 @@
  *             lc_round(s);
  *         }
  *         struct lc_result r;
- *         lc_end(s, &r);       // r.verdict, r.message:
- *     }                        // "leaked 264 B/round over 10 rounds at parse_header (parser.c:120)"
+ *         lc_end(s, &r);   // r.verdict, and r.message, one line such as
+ *     }                    // "leaked 264 B/round over 10 rounds at parse_header (parser.c:120)"
  *
  * With cmocka, include <cmocka.h> first, then this header, and write
  *     assert_no_leak_growth(fn, state, rounds);
@@ -41,12 +41,12 @@ extern "C" {
 
 #define LC_DEFAULT_WARMUP 2u  /* rounds run before measuring (lazy initialisation, caches) */
 #define LC_DEFAULT_ROUNDS 10u /* measured rounds of lc_check() when none are given */
-#define LC_MIN_ROUNDS 4u      /* fewest measured rounds a verdict is given on */
-#define LC_MAX_SITES 5u       /* sites kept in a result */
+#define LC_MIN_ROUNDS     4u  /* fewest measured rounds a verdict is given on */
+#define LC_MAX_SITES      5u  /* sites kept in a result */
 
 /* Environment variables read by the library. */
 #define LC_ENV_REEXEC "LEAKCHECK_REEXEC" /* "1": re-execute under the agent when it is absent */
-#define LC_ENV_AGENT "LEAKCHECK_AGENT"   /* path of libleakcheck-agent.so */
+#define LC_ENV_AGENT  "LEAKCHECK_AGENT"  /* path of libleakcheck-agent.so */
 
 enum lc_verdict {
     LC_PASS = 0,         /* no leak: nothing kept growing over the threshold */
@@ -58,11 +58,11 @@ enum lc_verdict {
 
 /* Settings of a scope or of lc_check(). A zeroed struct (or NULL) means every default. */
 struct lc_options {
-    const char *name;          /* names the scope in messages, or NULL */
-    unsigned warmup;           /* first rounds not measured; 0 = LC_DEFAULT_WARMUP */
-    bool no_warmup;            /* really no warm-up round (warmup 0 means the default) */
-    unsigned rounds;           /* lc_check(): measured rounds; 0 = LC_DEFAULT_ROUNDS */
-    unsigned calls_per_round;  /* lc_check(): calls of fn per round; 0 = 1 */
+    const char *name;                  /* names the scope in messages, or NULL */
+    unsigned warmup;                   /* first rounds not measured; 0 = LC_DEFAULT_WARMUP */
+    bool no_warmup;                    /* really no warm-up round (warmup 0 means the default) */
+    unsigned rounds;                   /* lc_check(): measured rounds; 0 = LC_DEFAULT_ROUNDS */
+    unsigned calls_per_round;          /* lc_check(): calls of fn per round; 0 = 1 */
     double threshold_bytes_per_round;  /* 0 = leakcheck's default (128 B/round) */
     double threshold_blocks_per_round; /* 0 = not used */
     /* NULL-terminated lists of fnmatch(3) globs, or NULL. A suppression "GLOB" matches the
@@ -88,14 +88,14 @@ struct lc_site {
 /* A scope's verdict. Plain storage, nothing to free. */
 struct lc_result {
     enum lc_verdict verdict;
-    unsigned rounds;          /* measured rounds */
+    unsigned rounds; /* measured rounds */
     unsigned warmup;
-    double bytes_per_round;   /* robust slope of the whole live heap, measured rounds */
+    double bytes_per_round; /* robust slope of the whole live heap, measured rounds */
     double blocks_per_round;
-    size_t n_sites;           /* suspects first, then by growth */
+    size_t n_sites; /* suspects first, then by growth */
     struct lc_site sites[LC_MAX_SITES];
-    char reason[256];         /* the analysis's one-line reason */
-    char message[512];        /* one line for a test failure or a skip, see lc_end() */
+    char reason[256];  /* the analysis's one-line reason */
+    char message[512]; /* one line for a test failure or a skip, see lc_end() */
 };
 
 struct lc_scope;
@@ -161,7 +161,7 @@ int lc_reexec(char *why, size_t len);
 #define assert_no_leak_growth_opts(fn, state, opt)                                                 \
     do {                                                                                           \
         struct lc_result lc_res_;                                                                  \
-        enum lc_verdict lc_v_ = lc_check((fn), (state), (opt), &lc_res_);              \
+        enum lc_verdict lc_v_ = lc_check((fn), (state), (opt), &lc_res_);                          \
         if (lc_v_ == LC_SKIP) {                                                                    \
             print_message("[  SKIP    ] %s\n", lc_res_.message);                                   \
             skip();                                                                                \

@@ -45,7 +45,7 @@
 #define LC_AGENT_INSTALL_PATH "/usr/local/lib/leakcheck/libleakcheck-agent.so"
 #endif
 
-#define AGENT_SYMBOL "leakcheck_agent_snapshot"
+#define AGENT_SYMBOL      "leakcheck_agent_snapshot"
 #define MAX_SNAPSHOT_FILE ((size_t)1 << 34) /* 16 GiB of snapshots: refuse beyond */
 #define SKIP_HINT                                                                                  \
     "run the tests under the agent ('leakcheck exec -- PROGRAM ARGS') or set LEAKCHECK_REEXEC=1"
@@ -53,13 +53,13 @@
 typedef int (*snapshot_fn)(int fd, unsigned round);
 
 struct lc_scope {
-    struct scn *scn;     /* name, warm-up, thresholds, suppressions, wrappers (owned) */
-    snapshot_fn snap;    /* the agent's entry point */
-    int fd;              /* memfd holding the snapshots */
-    unsigned base;       /* agent round of the starting snapshot */
-    unsigned n_rounds;   /* rounds marked with lc_round() */
+    struct scn *scn;   /* name, warm-up, thresholds, suppressions, wrappers (owned) */
+    snapshot_fn snap;  /* the agent's entry point */
+    int fd;            /* memfd holding the snapshots */
+    unsigned base;     /* agent round of the starting snapshot */
+    unsigned n_rounds; /* rounds marked with lc_round() */
     unsigned warmup;
-    int error;           /* first lc_round() failure, or 0 */
+    int error; /* first lc_round() failure, or 0 */
 };
 
 static bool g_open;            /* a scope is open */
@@ -421,8 +421,9 @@ static void fill_result(const struct rpt_scenario *sc, unsigned measured, struct
             snprintf(more, sizeof(more), " (and %zu more site%s)", n_suspects - 1,
                      n_suspects > 2 ? "s" : "");
         }
-        snprintf(out->message, sizeof(out->message), "leaked %.0f B/round over %u rounds at %.380s%.60s",
-                 top->bytes_per_round, measured, where, more);
+        snprintf(out->message, sizeof(out->message),
+                 "leaked %.0f B/round over %u rounds at %.380s%.60s", top->bytes_per_round,
+                 measured, where, more);
         break;
     }
     case RPT_VERDICT_INCONCLUSIVE:
@@ -679,8 +680,8 @@ int lc_reexec(char *why, size_t len)
     if (asprintf(&preload, "%s%s%s", agent, old && old[0] ? ":" : "", old ? old : "") < 0) {
         preload = NULL;
     }
-    if (preload && setenv("LD_PRELOAD", preload, 1) == 0 &&
-        setenv(PROTO_ENV_INPROC, "1", 1) == 0 && setenv(LC_ENV_REEXEC, "done", 1) == 0) {
+    if (preload && setenv("LD_PRELOAD", preload, 1) == 0 && setenv(PROTO_ENV_INPROC, "1", 1) == 0 &&
+        setenv(LC_ENV_REEXEC, "done", 1) == 0) {
         fflush(NULL);
         execv("/proc/self/exe", argv);
     }

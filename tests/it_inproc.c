@@ -126,7 +126,7 @@ static void test_inproc_reexec_without_agent_file_skips(void **state)
     (void)state;
     const char *argv[] = {g_test, NULL};
     const char *env[] = {"LEAKCHECK_REEXEC=1", "LEAKCHECK_AGENT=/nonexistent/libleakcheck-agent.so",
-                   NULL};
+                         NULL};
     struct it_result r;
     assert_int_equal(run(argv, env, NULL, 60, &r), 0);
     assert_int_equal(r.exit_code, 0);

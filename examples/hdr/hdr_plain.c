@@ -24,8 +24,9 @@ int main(int argc, char **argv)
     struct lc_scope *scope;
     int rc = lc_begin(&(struct lc_options){.name = argv[1]}, &scope);
     if (rc < 0) {
-        fprintf(stderr, "skipped: the leakcheck agent is not tracking this program (%s); run "
-                        "'leakcheck exec -- %s %s'\n",
+        fprintf(stderr,
+                "skipped: the leakcheck agent is not tracking this program (%s); run "
+                "'leakcheck exec -- %s %s'\n",
                 strerror(-rc), argv[0], argv[1]);
         return 77;
     }

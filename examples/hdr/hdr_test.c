@@ -21,8 +21,7 @@
 static void parse_request(void *arg)
 {
     int (*parse)(const char *, struct hdr *) = *(int (**)(const char *, struct hdr *))arg;
-    static const char *const lines[] = {"Host: example.org", "Accept: */*",
-                                        "Content-Length: 42"};
+    static const char *const lines[] = {"Host: example.org", "Accept: */*", "Content-Length: 42"};
     struct hdr h;
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         assert_int_equal(parse(lines[i], &h), 0);
