@@ -151,7 +151,12 @@ $(B)/unit/common/%: common/%.c $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC))
 
 $(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
-	    $(HARNESS_LIBS)
+	    $(HARNESS_LIBS) $(UNIT_LDFLAGS_$*)
+
+# Fault injection (harness/fault_test.c): allocation and I/O calls of the modules go through
+# the test's wrappers.
+UNIT_LDFLAGS_fault_test := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup \
+    -Wl,--wrap=strndup,--wrap=write,--wrap=fsync,--wrap=rename,--wrap=read
 
 $(B)/obj/lib/%.o: lib/%.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(LIB_CFLAGS) -c $< -o $@

@@ -27,15 +27,17 @@ struct jw {
     bool failed;
 };
 
-/* Adds `item` to `obj` under `key`, or records the failure. */
-static void jw_add(struct jw *w, cJSON *obj, const char *key, cJSON *item)
+/* Adds `item` to `obj` under `key` and returns it, or records the failure, frees `item` and
+ * returns NULL (so a container is filled only once it belongs to the tree). */
+static cJSON *jw_add(struct jw *w, cJSON *obj, const char *key, cJSON *item)
 {
-    if (!item || !obj) {
+    // Adding copies the key, which can fail too: a report must never lose a key silently.
+    if (!item || !obj || !cJSON_AddItemToObject(obj, key, item)) {
         w->failed = true;
         cJSON_Delete(item);
-        return;
+        return NULL;
     }
-    cJSON_AddItemToObject(obj, key, item);
+    return item;
 }
 
 /* Adds a string, or null for NULL. */
@@ -136,16 +138,14 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
     jw_num(w, o, "exit_code", s->exit_code);
     jw_num(w, o, "term_signal", s->term_signal);
     jw_num(w, o, "seconds", s->seconds);
-    cJSON *agent = cJSON_CreateObject();
-    jw_add(w, o, "agent", agent);
+    cJSON *agent = jw_add(w, o, "agent", cJSON_CreateObject());
     jw_num(w, agent, "unknown_frees", (double)s->unknown_frees);
     jw_num(w, agent, "dropped", (double)s->dropped);
     jw_num(w, agent, "unwind_errors", (double)s->unwind_errors);
     jw_num(w, agent, "truncated_stacks", (double)s->truncated_stacks);
     jw_bool(w, o, "stacks_truncated", s->stacks_truncated);
     if (s->argv) {
-        cJSON *argv = cJSON_CreateArray();
-        jw_add(w, o, "argv", argv);
+        cJSON *argv = jw_add(w, o, "argv", cJSON_CreateArray());
         for (char **a = s->argv; argv && *a; a++) {
             cJSON *x = cJSON_CreateString(*a);
             if (!x) {
@@ -158,8 +158,7 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
         jw_add(w, o, "argv", cJSON_CreateNull());
     }
 
-    cJSON *rounds = cJSON_CreateArray();
-    jw_add(w, o, "rounds", rounds);
+    cJSON *rounds = jw_add(w, o, "rounds", cJSON_CreateArray());
     for (size_t i = 0; rounds && i < s->n_rounds; i++) {
         const struct rpt_round *r = &s->rounds[i];
         cJSON *ro = cJSON_CreateObject();
@@ -179,8 +178,7 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
         jw_num(w, ro, "seconds", r->seconds);
     }
 
-    cJSON *suspects = cJSON_CreateArray();
-    jw_add(w, o, "suspects", suspects);
+    cJSON *suspects = jw_add(w, o, "suspects", cJSON_CreateArray());
     for (size_t i = 0; suspects && i < s->n_sites; i++) {
         const struct rpt_site *site = &s->sites[i];
         if (!site->suspect) {
@@ -201,8 +199,7 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
         jw_add(w, so, "stack", jw_stack(w, site));
     }
 
-    cJSON *sites = cJSON_CreateArray();
-    jw_add(w, o, "sites", sites);
+    cJSON *sites = jw_add(w, o, "sites", cJSON_CreateArray());
     for (size_t i = 0; sites && i < s->n_sites; i++) {
         const struct rpt_site *site = &s->sites[i];
         cJSON *so = cJSON_CreateObject();
@@ -252,8 +249,7 @@ int rpt_json_render(const struct rpt_run *run, char **out)
     jw_str(&w, root, "started_at", run->started_at);
     jw_str(&w, root, "agent_version", run->agent_version);
     jw_str(&w, root, "host", run->host);
-    cJSON *scns = cJSON_CreateArray();
-    jw_add(&w, root, "scenarios", scns);
+    cJSON *scns = jw_add(&w, root, "scenarios", cJSON_CreateArray());
     for (size_t i = 0; scns && i < run->n_scenarios; i++) {
         cJSON *so = jw_scenario(&w, &run->scenarios[i]);
         if (!so) {

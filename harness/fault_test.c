@@ -1,0 +1,809 @@
+/* SPDX-License-Identifier: MIT */
+/* fault_test.c - fault injection over the harness and report modules (issue #7).
+ *
+ * Linked with -Wl,--wrap for malloc, calloc, realloc, strdup, strndup, write, fsync, rename and
+ * read (see LDFLAGS_fault_test in the Makefile), so every call our objects make goes through the
+ * wrappers below; cJSON's allocations are routed through them with cJSON_InitHooks(). Each test
+ * runs a real operation (load a scenario, parse a recorded snapshot stream, read a report, add
+ * to and write the history, write every report) once per N with the Nth allocation failing, for
+ * every N until an attempt sees no fault, and checks that it returns an error with a message,
+ * that nothing leaks (ASan and valgrind passes of `make test`), and that files on disk are
+ * either the old version or the complete new one. Write faults (short writes, EINTR, ENOSPC
+ * from write, fsync and rename) are injected the same way. Figures are printed as
+ * "fault-figure: OPERATION: N faults injected, N survived" lines for docs/RELIABILITY.md.
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <valgrind/valgrind.h>
+
+#include "../reports/rpt_fixture.h"
+#include "../reports/rpt_history.h"
+#include "../reports/rpt_json.h"
+#include "../reports/rpt_testenv.h"
+#include "../reports/rpt_util.h"
+#include "../reports/rpt_write.h"
+#include "scn.h"
+#include "snap.h"
+
+/* ---------------------------------------------------------------- the wrappers */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+ssize_t __real_write(int fd, const void *p, size_t n);
+int __real_fsync(int fd);
+int __real_rename(const char *from, const char *to);
+ssize_t __real_read(int fd, void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+ssize_t __wrap_write(int fd, const void *p, size_t n);
+int __wrap_fsync(int fd);
+int __wrap_rename(const char *from, const char *to);
+ssize_t __wrap_read(int fd, void *p, size_t n);
+
+enum io_mode {
+    IO_NONE,
+    IO_SHORT,  /* write/read move at most 3 bytes per call */
+    IO_EINTR,  /* every other write/read fails with EINTR first */
+    IO_ENOSPC, /* the io_at-th write fails with ENOSPC */
+    IO_FSYNC,  /* the io_at-th fsync fails with ENOSPC */
+    IO_RENAME, /* the io_at-th rename fails with EIO */
+};
+
+static struct {
+    unsigned long alloc_at_last; /* for messages */
+    unsigned long alloc_at; /* fail the alloc_at-th allocation (1-based); 0 = never */
+    unsigned long allocs;
+    unsigned long injected;
+    enum io_mode io;
+    unsigned long io_at;
+    unsigned long io_calls;
+    unsigned long io_flip;
+} fi;
+
+/* True when this allocation is the one to fail. */
+static bool alloc_fails(void)
+{
+    if (fi.alloc_at == 0) {
+        return false;
+    }
+    if (++fi.allocs == fi.alloc_at) {
+        fi.injected++;
+        errno = ENOMEM;
+        return true;
+    }
+    return false;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return alloc_fails() ? NULL : __real_strdup(s);
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+    return alloc_fails() ? NULL : __real_strndup(s, n);
+}
+
+/* cJSON's allocator hook (cJSON is a shared library, out of reach of --wrap). */
+static void *cjson_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+ssize_t __wrap_write(int fd, const void *p, size_t n)
+{
+    switch (fi.io) {
+    case IO_SHORT:
+        return __real_write(fd, p, n < 3 ? n : 3);
+    case IO_EINTR:
+        if (fi.io_flip++ % 2 == 0) {
+            fi.injected++;
+            errno = EINTR;
+            return -1;
+        }
+        break;
+    case IO_ENOSPC:
+        if (++fi.io_calls == fi.io_at) {
+            fi.injected++;
+            errno = ENOSPC;
+            return -1;
+        }
+        break;
+    default:
+        break;
+    }
+    return __real_write(fd, p, n);
+}
+
+/* fsync is a no-op here unless a fault is due: thousands of attempts would otherwise wait for
+ * the disk; durability is not what these tests check. */
+int __wrap_fsync(int fd)
+{
+    struct stat st;
+    // Only files: the folder's fsync after the rename is best effort in rpt_file_write().
+    if (fi.io == IO_FSYNC && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        ++fi.io_calls == fi.io_at) {
+        fi.injected++;
+        errno = ENOSPC;
+        return -1;
+    }
+    return 0;
+}
+
+int __wrap_rename(const char *from, const char *to)
+{
+    if (fi.io == IO_RENAME && ++fi.io_calls == fi.io_at) {
+        fi.injected++;
+        errno = EIO;
+        return -1;
+    }
+    return __real_rename(from, to);
+}
+
+ssize_t __wrap_read(int fd, void *p, size_t n)
+{
+    switch (fi.io) {
+    case IO_SHORT:
+        return __real_read(fd, p, n < 3 ? n : 3);
+    case IO_EINTR:
+        if (fi.io_flip++ % 2 == 0) {
+            fi.injected++;
+            errno = EINTR;
+            return -1;
+        }
+        break;
+    default:
+        break;
+    }
+    return __real_read(fd, p, n);
+}
+
+/* Arms allocation failure at call `n` (0 disarms) and resets the counters of one attempt. */
+static void arm_alloc(unsigned long n)
+{
+    if (n) {
+        fi.alloc_at_last = n;
+    }
+    fi.alloc_at = n;
+    fi.allocs = 0;
+}
+
+/* Arms an I/O fault mode for the next attempt. */
+static void arm_io(enum io_mode mode, unsigned long at)
+{
+    fi.io = mode;
+    fi.io_at = at;
+    fi.io_calls = 0;
+    fi.io_flip = 0;
+}
+
+/* Prints one figure line for docs/RELIABILITY.md. */
+static void figure(const char *op, unsigned long injected, unsigned long survived)
+{
+    printf("fault-figure: %s: %lu faults injected, %lu survived\n", op, injected, survived);
+}
+
+/* Most attempts per operation (fewer under valgrind, 30 times slower); operations with more
+ * allocations are sampled evenly. */
+#define MAX_ATTEMPTS (RUNNING_ON_VALGRIND ? 150ul : 1500ul)
+
+/* Step between tested N for an operation of `total` allocations. */
+static unsigned long stride(unsigned long total)
+{
+    unsigned long max = MAX_ATTEMPTS;
+    return total <= max ? 1 : (total + max - 1) / max;
+}
+
+/* Step of the loops that try every N until one sees no fault (every 5th under valgrind). */
+static unsigned long loop_step(void)
+{
+    return RUNNING_ON_VALGRIND ? 5 : 1;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Reads a whole file into a malloc'ed string (NULL when missing). */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return NULL;
+    }
+    struct rpt_buf b;
+    rpt_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rpt_buf_add(&b, chunk, n);
+    }
+    fclose(f);
+    rpt_buf_add(&b, "", 0);
+    assert_int_equal(b.err, 0);
+    if (len) {
+        *len = b.len;
+    }
+    return b.data;
+}
+
+/* Number of entries in `dir` whose name holds ".tmp." (left-over temporary files). */
+static int count_tmp(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strstr(e->d_name, ".tmp.")) {
+            n++;
+        }
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+            char sub[PATH_MAX];
+            snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+            n += count_tmp(sub);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* The fixture run with a given commit (a different commit makes different report files). */
+static struct rpt_run *run_with_commit(const char *commit)
+{
+    struct rpt_run *run = fix_run();
+    free(run->commit);
+    run->commit = fix_strdup(commit);
+    return run;
+}
+
+/* ---------------------------------------------------------------- allocation failure */
+
+/* scn_parse: every allocation of loading a scenario file fails once. */
+static void test_fault_scn_parse_alloc(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *text = slurp("fuzz/corpus/scn/http.json", &len);
+    assert_non_null(text);
+    unsigned long injected = 0, survived = 0;
+    for (unsigned long n = 1;; n += loop_step()) {
+        struct scn *s = NULL;
+        struct diag d = {{0}};
+        fi.injected = 0;
+        arm_alloc(n);
+        int rc = scn_parse(text, len, "http.json", &s, &d);
+        arm_alloc(0);
+        if (fi.injected == 0) {
+            assert_int_equal(rc, 0); /* no fault: it loads */
+            scn_free(s);
+            break;
+        }
+        injected++;
+        if (rc == 0) {
+            /* The failed allocation was optional (a suggestion, a message): still whole. */
+            assert_non_null(s);
+            scn_free(s);
+        } else {
+            assert_true(rc == -ENOMEM || rc == -EINVAL);
+            assert_null(s);
+            assert_true(d.msg[0] != '\0');
+        }
+        survived++;
+    }
+    free(text);
+    assert_true(injected > 10);
+    figure("load a scenario (scn_parse)", injected, survived);
+}
+
+/* snap_stream_feed: every allocation of parsing a recorded snapshot stream fails once. */
+static void test_fault_snap_feed_alloc(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *bin = slurp("fuzz/corpus/snap/run5-chunk256.bin", &len);
+    assert_non_null(bin);
+    assert_true(len > 100);
+    const uint8_t *p = (const uint8_t *)bin + 1; /* first byte: the fuzzer's chunk size */
+    len--;
+    unsigned long injected = 0, survived = 0;
+    size_t want_snaps = 0;
+    for (unsigned long n = 1;; n += loop_step()) {
+        struct snap_stream st;
+        struct diag d = {{0}};
+        snap_stream_init(&st);
+        fi.injected = 0;
+        arm_alloc(n);
+        int rc = snap_stream_feed(&st, p, len, &d);
+        arm_alloc(0);
+        if (fi.injected == 0) {
+            assert_int_equal(rc, 0);
+            want_snaps = st.n_snaps;
+            snap_stream_cleanup(&st);
+            break;
+        }
+        injected++;
+        assert_int_equal(rc, -ENOMEM);
+        assert_true(d.msg[0] != '\0');
+        // Sticky: feeding more after a failure fails the same way, without crashing.
+        assert_int_equal(snap_stream_feed(&st, p, 1, &d), -ENOMEM);
+        snap_stream_cleanup(&st);
+        survived++;
+    }
+    free(bin);
+    assert_true(want_snaps >= 5);
+    figure("parse a snapshot stream (snap_stream_feed)", injected, survived);
+}
+
+/* rpt_json_parse: every allocation of reading a report fails once. */
+static void test_fault_report_read_alloc(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    char *text = NULL;
+    assert_int_equal(rpt_json_render(run, &text), 0);
+    rpt_run_free(run);
+    unsigned long injected = 0, survived = 0, total = 0;
+    {
+        struct rpt_run *probe = NULL;
+        char err[512];
+        arm_alloc(ULONG_MAX);
+        assert_int_equal(rpt_json_parse(text, "r.json", &probe, err, sizeof(err)), 0);
+        total = fi.allocs;
+        arm_alloc(0);
+        rpt_run_free(probe);
+    }
+    for (unsigned long n = 1; n <= total; n += stride(total)) {
+        struct rpt_run *out = NULL;
+        char err[512] = "";
+        fi.injected = 0;
+        arm_alloc(n);
+        int rc = rpt_json_parse(text, "r.json", &out, err, sizeof(err));
+        arm_alloc(0);
+        assert_int_equal(fi.injected, 1);
+        injected++;
+        if (rc == 0) {
+            rpt_run_free(out); /* an optional allocation */
+        } else {
+            assert_true(rc == -ENOMEM || rc == -EINVAL);
+            assert_null(out);
+            assert_true(err[0] != '\0');
+        }
+        survived++;
+    }
+    free(text);
+    assert_true(injected > 10);
+    figure("read a report (rpt_json_parse)", injected, survived);
+}
+
+/* rpt_history_parse + rpt_history_add + rpt_history_write: allocation failures anywhere leave
+ * the history file as it was, or as the complete new one. */
+static void test_fault_history_add_alloc(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], path[PATH_MAX], err[512] = "";
+    env_tmpdir(dir, "fault-hist");
+    snprintf(path, sizeof(path), "%s/history.jsonl", dir);
+    // The old file: one commit; the new one: two.
+    struct rpt_run *run1 = run_with_commit("1111111111111111111111111111111111111111");
+    struct rpt_run *run2 = run_with_commit("2222222222222222222222222222222222222222");
+    struct rpt_history h = {0};
+    assert_int_equal(rpt_history_add(&h, run1, NULL, "first", "2024-01-01T00:00:00Z", 0, err,
+                                     sizeof(err)),
+                     0);
+    assert_int_equal(rpt_history_write(&h, path, err, sizeof(err)), 0);
+    rpt_history_cleanup(&h);
+    size_t old_len = 0, new_len = 0;
+    char *old = slurp(path, &old_len);
+    char *path2 = NULL;
+    {
+        char p2[PATH_MAX];
+        snprintf(p2, sizeof(p2), "%s/new.jsonl", dir);
+        path2 = fix_strdup(p2);
+        assert_int_equal(rpt_history_read(path, &h, err, sizeof(err)), 0);
+        assert_int_equal(rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0,
+                                         err, sizeof(err)),
+                         0);
+        assert_int_equal(rpt_history_write(&h, path2, err, sizeof(err)), 0);
+        rpt_history_cleanup(&h);
+    }
+    char *want_new = slurp(path2, &new_len);
+    unlink(path2);
+    unsigned long injected = 0, survived = 0;
+    for (unsigned long n = 1;; n += loop_step()) {
+        fi.injected = 0;
+        err[0] = '\0';
+        arm_alloc(n);
+        int rc = rpt_history_read(path, &h, err, sizeof(err));
+        if (rc == 0) {
+            rc = rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0, err,
+                                 sizeof(err));
+        }
+        if (rc == 0) {
+            rc = rpt_history_write(&h, path, err, sizeof(err));
+        }
+        arm_alloc(0);
+        rpt_history_cleanup(&h);
+        size_t got_len = 0;
+        char *got = slurp(path, &got_len);
+        assert_non_null(got);
+        assert_int_equal(count_tmp(dir), 0);
+        if (fi.injected == 0) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(got, want_new);
+            free(got);
+            break;
+        }
+        injected++;
+        if (rc == 0) {
+            assert_string_equal(got, want_new);
+        } else {
+            assert_true(err[0] != '\0');
+            assert_string_equal(got, old); /* the previous history is intact */
+        }
+        free(got);
+        // Back to the old file for the next attempt.
+        assert_int_equal(rpt_file_write(path, old, old_len, err, sizeof(err)), 0);
+        survived++;
+    }
+    free(old);
+    free(want_new);
+    free(path2);
+    rpt_run_free(run1);
+    rpt_run_free(run2);
+    env_rmrf(dir);
+    assert_true(injected > 10);
+    figure("add to the history (read, add, write)", injected, survived);
+}
+
+/* Names of the files rpt_write_all() writes for the fixture, relative to the report dir. */
+static size_t report_files(const char *dir, char names[][128], size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < max) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        if (e->d_type == DT_DIR) {
+            char sub[PATH_MAX];
+            snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+            DIR *s = opendir(sub);
+            assert_non_null(s);
+            struct dirent *f;
+            while ((f = readdir(s)) != NULL && n < max) {
+                if (f->d_name[0] != '.') {
+                    snprintf(names[n++], 128, "%.60s/%.60s", e->d_name, f->d_name);
+                }
+            }
+            closedir(s);
+        } else {
+            snprintf(names[n++], 128, "%.100s", e->d_name);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Checks that each report file in `dir` equals its copy in `old_dir` or in `new_dir`, and that
+ * no temporary file is left. */
+static void check_old_or_new(const char *dir, const char *old_dir, const char *new_dir)
+{
+    static char names[256][128];
+    size_t n = report_files(new_dir, names, 256);
+    assert_true(n >= 10);
+    for (size_t i = 0; i < n; i++) {
+        char p[PATH_MAX], po[PATH_MAX], pn[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+        snprintf(po, sizeof(po), "%s/%s", old_dir, names[i]);
+        snprintf(pn, sizeof(pn), "%s/%s", new_dir, names[i]);
+        size_t l = 0, lo = 0, ln = 0;
+        char *g = slurp(p, &l), *o = slurp(po, &lo), *w = slurp(pn, &ln);
+        assert_non_null(g);
+        bool same_old = o && l == lo && memcmp(g, o, l) == 0;
+        bool same_new = w && l == ln && memcmp(g, w, l) == 0;
+        if (!same_old && !same_new) {
+            print_error("%s is neither the old nor the new version (alloc %lu)\n", names[i],
+                        fi.alloc_at_last);
+            fail();
+        }
+        free(g);
+        free(o);
+        free(w);
+    }
+    assert_int_equal(count_tmp(dir), 0);
+}
+
+/* Copies the reports of `from` over those of `to` (restores the old version). */
+static void restore(const char *from, const char *to)
+{
+    static char names[256][128];
+    char err[256];
+    size_t n = report_files(from, names, 256);
+    for (size_t i = 0; i < n; i++) {
+        char pf[PATH_MAX], pt[PATH_MAX];
+        snprintf(pf, sizeof(pf), "%s/%s", from, names[i]);
+        snprintf(pt, sizeof(pt), "%s/%s", to, names[i]);
+        size_t l = 0;
+        char *data = slurp(pf, &l);
+        assert_non_null(data);
+        assert_int_equal(rpt_file_write(pt, data, l, err, sizeof(err)), 0);
+        free(data);
+    }
+}
+
+/* Report folders for the write tests: the old set, the new set, and the one under test. */
+struct dirs {
+    char root[PATH_MAX], old_dir[PATH_MAX], new_dir[PATH_MAX], dir[PATH_MAX];
+    struct rpt_run *run_old, *run_new;
+};
+
+static void dirs_setup(struct dirs *x)
+{
+    char err[512];
+    env_tmpdir(x->root, "fault-write");
+    snprintf(x->old_dir, sizeof(x->old_dir), "%s/old", x->root);
+    snprintf(x->new_dir, sizeof(x->new_dir), "%s/new", x->root);
+    snprintf(x->dir, sizeof(x->dir), "%s/out", x->root);
+    x->run_old = run_with_commit("1111111111111111111111111111111111111111");
+    x->run_new = run_with_commit("2222222222222222222222222222222222222222");
+    assert_int_equal(rpt_write_all(x->run_old, x->old_dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(x->run_new, x->new_dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(x->run_old, x->dir, err, sizeof(err)), 0);
+}
+
+static void dirs_cleanup(struct dirs *x)
+{
+    rpt_run_free(x->run_old);
+    rpt_run_free(x->run_new);
+    env_rmrf(x->root);
+}
+
+/* rpt_write_all: every allocation of writing all reports fails once (sampled evenly when
+ * there are more than MAX_ATTEMPTS); each file is the old or the complete new version. */
+static void test_fault_write_all_alloc(void **state)
+{
+    (void)state;
+    struct dirs x;
+    char err[512];
+    dirs_setup(&x);
+    arm_alloc(ULONG_MAX);
+    assert_int_equal(rpt_write_all(x.run_new, x.dir, err, sizeof(err)), 0);
+    unsigned long total = fi.allocs;
+    arm_alloc(0);
+    restore(x.old_dir, x.dir);
+    unsigned long injected = 0, survived = 0;
+    for (unsigned long n = 1; n <= total; n += stride(total)) {
+        fi.injected = 0;
+        err[0] = '\0';
+        arm_alloc(n);
+        int rc = rpt_write_all(x.run_new, x.dir, err, sizeof(err));
+        arm_alloc(0);
+        assert_int_equal(fi.injected, 1);
+        injected++;
+        if (rc != 0) {
+            assert_true(rc == -ENOMEM);
+            assert_true(err[0] != '\0');
+        }
+        check_old_or_new(x.dir, x.old_dir, x.new_dir);
+        restore(x.old_dir, x.dir);
+        survived++;
+    }
+    dirs_cleanup(&x);
+    assert_true(injected > 10);
+    figure("write all reports (rpt_write_all), allocation failure", injected, survived);
+}
+
+/* ---------------------------------------------------------------- write faults */
+
+/* Short writes and EINTR on every write: the reports come out complete and identical. */
+static void test_fault_write_all_short_eintr(void **state)
+{
+    (void)state;
+    struct dirs x;
+    char err[512];
+    dirs_setup(&x);
+    unsigned long injected = 0;
+    enum io_mode modes[] = {IO_SHORT, IO_EINTR};
+    for (int m = 0; m < 2; m++) {
+        fi.injected = 0;
+        arm_io(modes[m], 0);
+        int rc = rpt_write_all(x.run_new, x.dir, err, sizeof(err));
+        arm_io(IO_NONE, 0);
+        assert_int_equal(rc, 0);
+        check_old_or_new(x.dir, x.new_dir, x.new_dir); /* all new */
+        injected += modes[m] == IO_EINTR ? fi.injected : 0;
+        restore(x.old_dir, x.dir);
+    }
+    assert_true(injected > 10);
+    figure("write all reports, EINTR on every other write (and 3-byte short writes)", injected,
+           injected);
+    dirs_cleanup(&x);
+}
+
+/* ENOSPC from the k-th write, fsync or rename, for every k: a clear error, each file old or new,
+ * no temporary file left behind. */
+static void test_fault_write_all_enospc(void **state)
+{
+    (void)state;
+    struct dirs x;
+    char err[512];
+    dirs_setup(&x);
+    enum io_mode modes[] = {IO_ENOSPC, IO_FSYNC, IO_RENAME};
+    const char *why[] = {"No space left on device", "No space left on device",
+                         "Input/output error"};
+    const char *names[] = {"write all reports, ENOSPC from write",
+                           "write all reports, ENOSPC from fsync",
+                           "write all reports, EIO from rename"};
+    for (int m = 0; m < 3; m++) {
+        unsigned long injected = 0, survived = 0;
+        for (unsigned long k = 1;; k++) {
+            fi.injected = 0;
+            err[0] = '\0';
+            arm_io(modes[m], k);
+            int rc = rpt_write_all(x.run_new, x.dir, err, sizeof(err));
+            arm_io(IO_NONE, 0);
+            if (fi.injected == 0) {
+                assert_int_equal(rc, 0);
+                break;
+            }
+            injected++;
+            assert_int_equal(rc, modes[m] == IO_RENAME ? -EIO : -ENOSPC);
+            if (!strstr(err, why[m]) || !strstr(err, x.dir)) {
+                print_error("unclear message: '%s'\n", err);
+                fail();
+            }
+            check_old_or_new(x.dir, x.old_dir, x.new_dir);
+            restore(x.old_dir, x.dir);
+            survived++;
+        }
+        assert_true(injected >= 10);
+        figure(names[m], injected, survived);
+    }
+    dirs_cleanup(&x);
+}
+
+/* A full disk while writing the history: the previous file is intact, the error says so. */
+static void test_fault_history_enospc(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], path[PATH_MAX], err[512] = "";
+    env_tmpdir(dir, "fault-hist-io");
+    snprintf(path, sizeof(path), "%s/history.jsonl", dir);
+    struct rpt_run *run1 = run_with_commit("1111111111111111111111111111111111111111");
+    struct rpt_run *run2 = run_with_commit("2222222222222222222222222222222222222222");
+    struct rpt_history h = {0};
+    assert_int_equal(rpt_history_add(&h, run1, NULL, NULL, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(rpt_history_write(&h, path, err, sizeof(err)), 0);
+    assert_int_equal(rpt_history_add(&h, run2, NULL, NULL, NULL, 0, err, sizeof(err)), 0);
+    size_t old_len = 0;
+    char *old = slurp(path, &old_len);
+    enum io_mode modes[] = {IO_ENOSPC, IO_FSYNC, IO_RENAME, IO_SHORT, IO_EINTR};
+    unsigned long injected = 0, survived = 0;
+    for (int m = 0; m < 5; m++) {
+        for (unsigned long k = 1; k < 4; k++) {
+            fi.injected = 0;
+            err[0] = '\0';
+            arm_io(modes[m], k);
+            int rc = rpt_history_write(&h, path, err, sizeof(err));
+            arm_io(IO_NONE, 0);
+            char *got = slurp(path, NULL);
+            assert_int_equal(count_tmp(dir), 0);
+            if (modes[m] == IO_SHORT || modes[m] == IO_EINTR) {
+                assert_int_equal(rc, 0);
+                assert_true(strlen(got) > old_len);
+                injected += fi.injected;
+                survived += fi.injected;
+                free(got);
+                assert_int_equal(rpt_file_write(path, old, old_len, err, sizeof(err)), 0);
+                break;
+            }
+            if (fi.injected == 0) {
+                assert_int_equal(rc, 0);
+                free(got);
+                assert_int_equal(rpt_file_write(path, old, old_len, err, sizeof(err)), 0);
+                break;
+            }
+            injected++;
+            assert_true(rc == -ENOSPC || rc == -EIO);
+            assert_string_equal(got, old);
+            assert_non_null(strstr(err, path));
+            free(got);
+            survived++;
+        }
+    }
+    rpt_history_cleanup(&h);
+    free(old);
+    rpt_run_free(run1);
+    rpt_run_free(run2);
+    env_rmrf(dir);
+    figure("write the history, ENOSPC/EIO from write, fsync, rename (and short writes, EINTR)",
+           injected, survived);
+}
+
+/* Reading a history file and a report with EINTR and 3-byte reads gives the same result. */
+static void test_fault_read_short_eintr(void **state)
+{
+    (void)state;
+    char err[512];
+    unsigned long injected = 0;
+    enum io_mode modes[] = {IO_SHORT, IO_EINTR};
+    for (int m = 0; m < 2; m++) {
+        struct rpt_history h = {0};
+        struct rpt_run *run = NULL;
+        fi.injected = 0;
+        arm_io(modes[m], 0);
+        int rc1 = rpt_history_read("fuzz/corpus/history/two-commits.jsonl", &h, err, sizeof(err));
+        int rc2 = rpt_json_read("fuzz/corpus/report/leak.json", &run, err, sizeof(err));
+        arm_io(IO_NONE, 0);
+        assert_int_equal(rc1, 0);
+        assert_int_equal(rc2, 0);
+        assert_int_equal(h.n, 2);
+        assert_int_equal(run->n_scenarios, 1);
+        injected += fi.injected;
+        rpt_history_cleanup(&h);
+        rpt_run_free(run);
+    }
+    assert_true(injected > 2);
+    figure("read the history and a report, EINTR on every other read (and 3-byte reads)",
+           injected, injected);
+}
+
+static int setup_hooks(void **state)
+{
+    (void)state;
+    cJSON_Hooks hooks = {.malloc_fn = cjson_malloc, .free_fn = free};
+    cJSON_InitHooks(&hooks);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_scn_parse_alloc),
+        cmocka_unit_test(test_fault_snap_feed_alloc),
+        cmocka_unit_test(test_fault_report_read_alloc),
+        cmocka_unit_test(test_fault_history_add_alloc),
+        cmocka_unit_test(test_fault_write_all_alloc),
+        cmocka_unit_test(test_fault_write_all_short_eintr),
+        cmocka_unit_test(test_fault_write_all_enospc),
+        cmocka_unit_test(test_fault_history_enospc),
+        cmocka_unit_test(test_fault_read_short_eintr),
+    };
+    return cmocka_run_group_tests(tests, setup_hooks, NULL);
+}
