@@ -31,6 +31,7 @@ export LEAKCHECK_GIT_NAME=${LEAKCHECK_GIT_NAME:-github-actions[bot]}
 export LEAKCHECK_GIT_EMAIL=${LEAKCHECK_GIT_EMAIL:-41898282+github-actions[bot]@users.noreply.github.com}
 if bash "$ci_dir/history-publish.sh" --remote "$remote" --branch "$branch" \
     --dir "${LEAKCHECK_HISTORY_DIR:-leakcheck}" --report "$report"; then
+    # shellcheck disable=SC2016
     printf '\nHistory: `%s/history.jsonl` and the dashboard `%s/index.html` on branch `%s` are up to date.\n' \
         "${LEAKCHECK_HISTORY_DIR:-leakcheck}" "${LEAKCHECK_HISTORY_DIR:-leakcheck}" "$branch" >>"$summary"
     exit 0

@@ -14,8 +14,8 @@
 # race against another job is simply redone on top of the new tip.
 #
 # Environment: LEAKCHECK_BIN (default: the leakcheck built beside this script),
-# LEAKCHECK_HISTORY_TOKEN (sent as HTTP basic auth, user x-access-token, never in a URL or an
-# argument), LEAKCHECK_GIT_NAME / LEAKCHECK_GIT_EMAIL (committer, default "leakcheck").
+# LEAKCHECK_HISTORY_TOKEN (sent as HTTP basic auth, never in a URL or an argument) with user
+# LEAKCHECK_HISTORY_USER (default x-access-token, as GitHub expects), LEAKCHECK_GIT_NAME / LEAKCHECK_GIT_EMAIL (committer, default "leakcheck").
 # Exit status: 0 pushed (or already up to date), 1 failed (the reason is printed), 2 usage.
 set -uo pipefail
 
@@ -28,7 +28,7 @@ usage() {
     exit 2
 }
 
-remote= branch= report= dir=leakcheck commit= message= max_commits= tries=3
+remote='' branch='' report='' dir=leakcheck commit='' message='' max_commits='' tries=3
 while [ $# -gt 0 ]; do
     case $1 in
     -h | --help)
@@ -71,7 +71,8 @@ fi
 export GIT_TERMINAL_PROMPT=0
 if [ -n "${LEAKCHECK_HISTORY_TOKEN:-}" ]; then
     # Passed through git's environment configuration: not in argv, not in a file.
-    auth=$(printf 'x-access-token:%s' "$LEAKCHECK_HISTORY_TOKEN" | base64 | tr -d '\n')
+    auth=$(printf '%s:%s' "${LEAKCHECK_HISTORY_USER:-x-access-token}" "$LEAKCHECK_HISTORY_TOKEN" |
+        base64 | tr -d '\n')
     export GIT_CONFIG_COUNT=1
     export GIT_CONFIG_KEY_0=http.extraheader
     export GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $auth"

@@ -26,8 +26,9 @@
 #   LEAKCHECK_HISTORY_REMOTE  git URL or path of the history repository (default: the
 #                           checkout's "origin")
 #   LEAKCHECK_HISTORY_DIR   folder on that branch (default leakcheck)
-#   LEAKCHECK_HISTORY_TOKEN token sent as HTTP basic auth when pushing over https (optional)
-#   LEAKCHECK_COMMIT, LEAKCHECK_COMMIT_MESSAGE  the commit recorded (default: git HEAD)
+#   LEAKCHECK_HISTORY_TOKEN token sent as HTTP basic auth when pushing over https (optional),
+#                           with user LEAKCHECK_HISTORY_USER (default x-access-token)
+#   LEAKCHECK_COMMIT        the commit recorded (default: $GITHUB_SHA, else git HEAD)
 #
 # Exit status: leakcheck's own: 0 every scenario met its expectation, 1 an unexpected leak or
 # verdict (0 with LEAKCHECK_FAIL_ON_LEAK=false), 2 usage or input error, 3 the run failed
@@ -44,7 +45,7 @@ split_words() {
     local -n out_=$2
     local IFS=$' \t\n'
     set -f
-    # shellcheck disable=SC2206
+    # shellcheck disable=SC2206,SC2034
     out_=($1)
     set +f
 }
@@ -206,7 +207,7 @@ main() {
         shift
         ;;
     -h | --help)
-        sed -n '3,34p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '3,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         return 0
         ;;
     esac
