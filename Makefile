@@ -96,6 +96,7 @@ TGT_CXXFLAGS := -std=gnu++17 -g -O0 -fno-omit-frame-pointer -fno-inline -Wall -W
 TARGET_LIBS_sqlite_stmt := -lsqlite3
 TARGET_LIBS_cjson_tree := -lcjson
 TARGET_LIBS_agent_dlopen := -ldl
+TARGET_LIBS_hostile_static := -static
 TARGET_CFLAGS_agent_nounwind := -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
                                 -fno-unwind-tables
 

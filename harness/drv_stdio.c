@@ -10,9 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #define DRV_STDIO_MAX_OUTSTANDING (32u << 10)
 #define DRV_STDIO_MAX_FILE (256u << 20)
 #define DRV_STDIO_MAX_CMD_OUT (64u << 20)
+#define DRV_STDIO_CHECK_MS 100 /* how often a silent round checks that the target still runs */
 
 struct drv_stdio {
     struct drv base;
@@ -43,6 +47,18 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* True when the target process has ended. It is not reaped (WNOWAIT): the caller that owns the
+ * process still collects its status. Can't fail. */
+static bool target_ended(const struct drv_target *t)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    if (t->pid <= 0 || waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        return false;
+    }
+    return si.si_pid == t->pid;
 }
 
 static void strv_free(char **v, size_t n)
@@ -227,12 +243,19 @@ static int stdio_round(struct drv *drv, const struct drv_target *t, uint32_t rou
                           reqs[replies]);
             goto out;
         }
-        int pr = poll(pf, 2, (int)left);
+        int pr = poll(pf, 2, left > DRV_STDIO_CHECK_MS ? DRV_STDIO_CHECK_MS : (int)left);
         if (pr < 0) {
             if (errno == EINTR) {
                 continue;
             }
             rc = diag_set(d, -errno, "poll: %s", strerror(errno));
+            goto out;
+        }
+        if (pr == 0 && target_ended(t)) {
+            /* Nothing to read and the process is gone: a child of it may still hold the pipes
+             * open, so EOF may never come. */
+            rc = diag_set(d, -EPIPE, "round %u: the target ended after %zu of %zu replies", round,
+                          replies, n);
             goto out;
         }
         if (pf[1].revents & (POLLERR | POLLHUP)) {

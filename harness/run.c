@@ -154,6 +154,30 @@ static void strv_free(char **v)
     free(v);
 }
 
+/* After a closed pipe or channel: gives the target up to a second to be reaped, as it is usually
+ * ending, so the message can say how it ended. Returns target_alive(). */
+static bool settle(struct target *t)
+{
+    bool alive = target_alive(t);
+    for (int k = 0; alive && k < 100; k++) {
+        poll(NULL, 0, 10);
+        alive = target_alive(t);
+    }
+    return alive;
+}
+
+/* Describes a channel that closed while the target still runs (rc -EPIPE): it exec'd another
+ * program (the agent's channel is close-on-exec and the agent strips itself from the new
+ * program's environment) or closed the descriptor. */
+static void chan_closed_msg(char *err, size_t len, const char *when)
+{
+    snprintf(err, len,
+             "the agent's channel closed %s while the target is still running: it exec'd another "
+             "program (which runs untracked) or closed the channel's descriptor; point "
+             "target.argv at the program that does the work",
+             when);
+}
+
 /* Builds "msg" plus the tail of the target's log. */
 static char *error_with_log(const char *msg, const char *log_path)
 {
@@ -222,6 +246,14 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
         snprintf(err, sizeof(err), "out of memory");
         goto done;
     }
+    if (target_is_static(argv[0])) {
+        snprintf(err, sizeof(err),
+                 "agent not loaded: target '%.1000s' is statically linked, and a static program "
+                 "never loads LD_PRELOAD libraries; build it dynamically linked (without "
+                 "-static) to measure it",
+                 argv[0]);
+        goto done;
+    }
     struct target_opts to = {
         .argv = argv,
         .env_add = env,
@@ -255,9 +287,10 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
                      how);
         } else {
             snprintf(err, sizeof(err),
-                     "the agent did not say hello within %d ms: it is not tracking this program "
-                     "(a static binary, a setuid program, or one that ignores LD_PRELOAD); "
-                     "check that '%s' loads with LD_PRELOAD",
+                     "agent not loaded: no hello from it within %d ms, so this program is not "
+                     "tracked (a static binary, a setuid program, one that resets LD_PRELOAD, or "
+                     "a library that is not the agent); check that '%s' is the leakcheck agent "
+                     "and loads with LD_PRELOAD",
                      s->ready_timeout_ms, o->agent_path);
         }
         goto done;
@@ -292,15 +325,40 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
 
     rc = chan_snapshot(&ch, 0, RUN_SNAPSHOT_TIMEOUT_MS, &rd);
     if (rc < 0) {
-        snprintf(err, sizeof(err), "no start-up snapshot from the agent: %s",
-                 rc == -EBADMSG ? rd.msg : rc == -ETIMEDOUT ? "timed out" : "the target ended");
+        char how[128];
+        bool alive = rc == -EPIPE ? settle(t) : target_alive(t);
+        target_describe_exit(t, how, sizeof(how));
+        if (rc == -EBADMSG) {
+            snprintf(err, sizeof(err), "no start-up snapshot from the agent: %s", rd.msg);
+        } else if (!alive) {
+            snprintf(err, sizeof(err),
+                     "target %s before the first round (a server must keep running while "
+                     "leakcheck drives it; see the log)",
+                     how);
+        } else if (rc == -EPIPE) {
+            chan_closed_msg(err, sizeof(err), "before the first round");
+        } else {
+            snprintf(err, sizeof(err), "no start-up snapshot from the agent within %d ms",
+                     RUN_SNAPSHOT_TIMEOUT_MS);
+        }
         goto done;
     }
+    /* The canary: proof that the agent sees this program's allocations before an empty
+     * profile is trusted. */
     if (!(st.snaps[0].flags & PROTO_SNAP_CANARY_LIVE)) {
         snprintf(err, sizeof(err),
                  "the agent is loaded but does not see the program's allocations (its canary "
                  "block is missing): the program may use its own allocator or be statically "
-                 "linked; leakcheck can't measure it");
+                 "linked; leakcheck can't measure it (build it with the system malloc)");
+        goto done;
+    }
+    if (st.snaps[0].flags & PROTO_SNAP_PASSTHROUGH) {
+        snprintf(err, sizeof(err),
+                 "the agent is loaded but not tracking (pass-through from the start: %llu "
+                 "allocations dropped, %llu unwind errors); leakcheck can't measure this "
+                 "program, see the log",
+                 (unsigned long long)st.snaps[0].counters[PROTO_C_DROPPED],
+                 (unsigned long long)st.snaps[0].counters[PROTO_C_UNWIND_ERRORS]);
         goto done;
     }
     if (o->progress) {
@@ -316,13 +374,7 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
         seconds[r - 1] = mono_s() - t0;
         if (rc < 0) {
             char how[128];
-            bool alive = target_alive(t);
-            /* A closed pipe usually means the process is ending: give it a moment to be reaped
-             * so the message can say how it ended. */
-            for (int k = 0; alive && rc == -EPIPE && k < 100; k++) {
-                poll(NULL, 0, 10);
-                alive = target_alive(t);
-            }
+            bool alive = rc == -EPIPE ? settle(t) : target_alive(t);
             target_describe_exit(t, how, sizeof(how));
             if (!alive) {
                 snprintf(err, sizeof(err), "target %s during round %u (%s)", how, r, rd.msg);
@@ -339,9 +391,13 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
         rc = chan_snapshot(&ch, r, RUN_SNAPSHOT_TIMEOUT_MS, &rd);
         if (rc < 0) {
             char how[128];
-            target_alive(t);
+            bool alive = rc == -EPIPE ? settle(t) : target_alive(t);
             target_describe_exit(t, how, sizeof(how));
-            if (rc == -EBADMSG) {
+            if (rc == -EPIPE && alive) {
+                char when[64];
+                snprintf(when, sizeof(when), "after round %u", r);
+                chan_closed_msg(err, sizeof(err), when);
+            } else if (rc == -EBADMSG) {
                 snprintf(err, sizeof(err), "round %u: %s", r, rd.msg);
             } else if (rc == -ETIMEDOUT) {
                 snprintf(err, sizeof(err), "round %u: the agent did not answer a snapshot within "
@@ -350,6 +406,15 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
             } else {
                 snprintf(err, sizeof(err), "target %s after round %u, before its snapshot", how, r);
             }
+            goto done;
+        }
+        /* The canary is never freed: a snapshot without it means tracking broke. */
+        if (!(st.snaps[st.n_snaps - 1].flags & PROTO_SNAP_CANARY_LIVE)) {
+            snprintf(err, sizeof(err),
+                     "round %u: the agent's canary block is gone from its table, so its tracking "
+                     "broke (the program freed memory it did not allocate, or the agent failed); "
+                     "the profile can't be trusted",
+                     r);
             goto done;
         }
         if (o->progress) {

@@ -8,6 +8,7 @@
 #include "target.h"
 
 #include <arpa/inet.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -31,6 +32,7 @@
 extern char **environ;
 
 #define TARGET_POLL_MS 20
+#define TARGET_DRAIN_TAIL (16u << 20) /* bytes still copied to the log after the target ended */
 
 static int64_t now_ms(void)
 {
@@ -47,11 +49,15 @@ static void close_fd(int *fd)
     }
 }
 
-/* True when `prog` can be executed (searching PATH when it has no slash). */
-static bool find_program(const char *prog)
+/* True when `prog` can be executed (searching PATH when it has no slash); when `found` is not
+ * NULL, the path that was found is copied there. */
+static bool find_program(const char *prog, char *found, size_t found_len)
 {
     if (strchr(prog, '/')) {
         struct stat st;
+        if (found) {
+            snprintf(found, found_len, "%s", prog);
+        }
         return stat(prog, &st) == 0 && S_ISREG(st.st_mode) && access(prog, X_OK) == 0;
     }
     const char *path = getenv("PATH");
@@ -65,6 +71,9 @@ static bool find_program(const char *prog)
         snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", prog);
         struct stat st;
         if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0) {
+            if (found) {
+                snprintf(found, found_len, "%s", buf);
+            }
             return true;
         }
         path += n;
@@ -169,7 +178,7 @@ int target_start(const struct target_opts *o, struct target **out, struct diag *
         return diag_set(d, -ENOMEM, "out of memory");
     }
     t->stdin_fd = t->stdout_fd = t->chan_fd = t->log_fd = -1;
-    if (!find_program(o->argv[0])) {
+    if (!find_program(o->argv[0], NULL, 0)) {
         rc = diag_set(d, -ENOENT,
                       "target '%s' not found or not executable (check the path in target.argv, or "
                       "build it first)",
@@ -257,6 +266,41 @@ out:
     }
     *out = t;
     return 0;
+}
+
+bool target_is_static(const char *prog)
+{
+    char path[4096];
+    if (!find_program(prog, path, sizeof(path))) {
+        return false;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    bool is_static = false;
+    Elf64_Ehdr eh;
+    if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+        eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum > 0 && eh.e_phnum < 4096) {
+        /* An executable with no program interpreter never runs ld.so, so LD_PRELOAD is never
+         * read. (A static-pie has no PT_INTERP either; a shared library run directly does.) */
+        is_static = true;
+        for (uint16_t i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            off_t off = (off_t)eh.e_phoff + (off_t)i * (off_t)sizeof(ph);
+            if (pread(fd, &ph, sizeof(ph), off) != (ssize_t)sizeof(ph)) {
+                is_static = false;
+                break;
+            }
+            if (ph.p_type == PT_INTERP) {
+                is_static = false;
+                break;
+            }
+        }
+    }
+    close(fd);
+    return is_static;
 }
 
 bool target_alive(struct target *t)
@@ -509,16 +553,36 @@ int target_wait_http(struct target *t, const char *url, int timeout_ms, struct d
                     timeout_ms, strerror(-last));
 }
 
+/* Copies what the target writes to stdout into the log until EOF, or until target_free() asks
+ * it to stop: a grandchild that inherited stdout can keep the pipe open long after the target
+ * has exited, so the thread polls and checks `drain_stop` rather than blocking in read(). Once
+ * asked to stop it takes what is already in the pipe (at most TARGET_DRAIN_TAIL bytes) and ends. */
 static void *drain_main(void *arg)
 {
     struct target *t = arg;
     char buf[4096];
+    size_t tail = 0;
     for (;;) {
+        bool stopping = atomic_load(&t->drain_stop);
+        struct pollfd pfd = {.fd = t->stdout_fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, stopping ? 0 : TARGET_POLL_MS * 5);
+        if (pr < 0 && errno == EINTR) {
+            continue;
+        }
+        if (pr <= 0) {
+            if (stopping || pr < 0) {
+                break;
+            }
+            continue;
+        }
         ssize_t r = read(t->stdout_fd, buf, sizeof(buf));
         if (r < 0 && errno == EINTR) {
             continue;
         }
         if (r <= 0) {
+            break;
+        }
+        if (stopping && (tail += (size_t)r) > TARGET_DRAIN_TAIL) {
             break;
         }
         if (t->log_fd >= 0 && write(t->log_fd, buf, (size_t)r) < 0) {
@@ -595,7 +659,9 @@ void target_free(struct target *t)
     }
     close_fd(&t->stdin_fd);
     if (t->drain_started) {
-        /* The process is gone: its stdout reaches EOF unless a grandchild keeps it open. */
+        /* The process is gone; a grandchild may still hold its stdout open, so EOF may never
+         * come: tell the thread to take what is buffered and end. */
+        atomic_store(&t->drain_stop, true);
         pthread_join((pthread_t)t->drain_thread, NULL);
     }
     close_fd(&t->stdout_fd);

@@ -9,6 +9,7 @@
 #ifndef HARNESS_TARGET_H
 #define HARNESS_TARGET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct target {
     int log_fd;
     bool drain_started;
     unsigned long drain_thread;
+    atomic_bool drain_stop; /* set by target_free: the drain thread ends without waiting for EOF */
 };
 
 /* Starts the target. Returns 0 with *out owned by the caller (target_free), or a negative errno
@@ -61,6 +63,12 @@ int target_wait_http(struct target *t, const char *url, int timeout_ms, struct d
 /* Copies the target's stdout into the log from now on (a thread), so a target whose stdout is
  * piped but no longer read never blocks. Returns 0 or -errno. */
 int target_drain_stdout(struct target *t);
+
+/* True when `prog` (searched in PATH when it has no slash) is a 64-bit ELF executable without a
+ * program interpreter: a statically linked program, which never loads the agent (LD_PRELOAD is
+ * read by the dynamic loader it does not have). False for anything else, scripts and unreadable
+ * files included. Can't fail. */
+bool target_is_static(const char *prog);
 
 /* Non-blocking: true while the process has not exited (reaps it when it has). */
 bool target_alive(struct target *t);
