@@ -35,6 +35,7 @@
 #include "../reports/rpt_testenv.h"
 #include "../reports/rpt_util.h"
 #include "../reports/rpt_write.h"
+#include "run.h"
 #include "scn.h"
 #include "snap.h"
 
@@ -783,6 +784,71 @@ static void test_fault_read_short_eintr(void **state)
            injected, injected);
 }
 
+/* Path of a build output: under $B when it is there, else under build/debug (the sanitizer
+ * build has no agent of its own: a sanitizer runtime cannot share a process with it). */
+static void build_file(char *out, size_t len, const char *rel)
+{
+    const char *b = getenv("B");
+    snprintf(out, len, "%s/%s", b && *b ? b : "build/debug", rel);
+    if (access(out, F_OK) != 0) {
+        snprintf(out, len, "build/debug/%s", rel);
+    }
+}
+
+/* A whole run (target, agent channel, stdio driver) with every read of the harness returning
+ * at most 3 bytes, then with every other read and write failing with EINTR: the same rounds
+ * complete and the leak is found. */
+static void test_fault_channel_short_eintr(void **state)
+{
+    (void)state;
+    char agent[PATH_MAX], kv[PATH_MAX], dir[PATH_MAX], text[PATH_MAX + 512];
+    build_file(agent, sizeof(agent), "libleakcheck-agent.so");
+    build_file(kv, sizeof(kv), "targets/stdio_kv");
+    if (access(agent, R_OK) != 0 || access(kv, X_OK) != 0) {
+        skip(); /* run `make build` first */
+    }
+    snprintf(text, sizeof(text),
+             "{\"name\": \"kv\", \"target\": {\"argv\": [\"%s\", \"--leak\"]}, "
+             "\"driver\": {\"kind\": \"stdio\", \"requests\": [\"put k{round}-{i}\"], "
+             "\"requests_per_round\": 20}, \"rounds\": 6, \"warmup\": 1, "
+             "\"expect\": \"leak\"}",
+             kv);
+    struct scn *sc = NULL;
+    struct diag d = {{0}};
+    assert_int_equal(scn_parse(text, strlen(text), NULL, &sc, &d), 0);
+    enum io_mode modes[] = {IO_SHORT, IO_EINTR};
+    const char *names[] = {"a whole run, every read of the harness 3 bytes at most",
+                           "a whole run, EINTR on every other read and write of the harness"};
+    for (int m = 0; m < 2; m++) {
+        env_tmpdir(dir, "fault-run");
+        struct run_opts o = {.agent_path = agent, .out_dir = dir};
+        struct rpt_scenario out;
+        char *agent_version = NULL;
+        memset(&out, 0, sizeof(out));
+        fi.injected = 0;
+        arm_io(modes[m], 0);
+        int rc = run_scenario(sc, &o, &out, &agent_version, &d);
+        arm_io(IO_NONE, 0);
+        unsigned long injected = fi.injected;
+        assert_int_equal(rc, 0);
+        if (out.verdict != RPT_VERDICT_LEAK || out.n_rounds != 7) {
+            print_error("verdict %s after %zu rounds: %s\n", rpt_verdict_name(out.verdict),
+                        out.n_rounds, out.error ? out.error : out.reason ? out.reason : "");
+            fail();
+        }
+        rpt_scenario_cleanup(&out);
+        free(agent_version);
+        env_rmrf(dir);
+        if (modes[m] == IO_EINTR) {
+            assert_true(injected > 10);
+            figure(names[m], injected, injected);
+        } else {
+            printf("fault-figure: %s: 7 rounds complete, leak found\n", names[m]);
+        }
+    }
+    scn_free(sc);
+}
+
 static int setup_hooks(void **state)
 {
     (void)state;
@@ -804,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_fault_write_all_enospc),
         cmocka_unit_test(test_fault_history_enospc),
         cmocka_unit_test(test_fault_read_short_eintr),
+        cmocka_unit_test(test_fault_channel_short_eintr),
     };
     return cmocka_run_group_tests(tests, setup_hooks, NULL);
 }
