@@ -329,6 +329,57 @@ static void test_fault_scn_parse_alloc(void **state)
     figure("load a scenario (scn_parse)", injected, survived);
 }
 
+/* scn_save (scenario.json of a recording): every allocation fails once; the file is either not
+ * written (an error) or complete: it loads back and saves to the same text. */
+static void test_fault_scn_save_alloc(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], path[PATH_MAX], want_path[PATH_MAX];
+    size_t len = 0;
+    char *text = slurp("fuzz/corpus/scn/http.json", &len);
+    assert_non_null(text);
+    struct scn *s = NULL;
+    struct diag d = {{0}};
+    assert_int_equal(scn_parse(text, len, "http.json", &s, &d), 0);
+    free(text);
+    env_tmpdir(dir, "fault-save");
+    snprintf(path, sizeof(path), "%s/scenario.json", dir);
+    snprintf(want_path, sizeof(want_path), "%s/want.json", dir);
+    assert_int_equal(scn_save(s, want_path), 0);
+    char *want = slurp(want_path, NULL);
+    unsigned long injected = 0, survived = 0;
+    for (unsigned long n = 1;; n += loop_step()) {
+        unlink(path);
+        fi.injected = 0;
+        arm_alloc(n);
+        int rc = scn_save(s, path);
+        arm_alloc(0);
+        char *got = slurp(path, NULL);
+        assert_int_equal(count_tmp(dir), 0);
+        if (fi.injected == 0) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(got, want);
+            free(got);
+            break;
+        }
+        injected++;
+        if (rc == 0) {
+            assert_non_null(got);
+            assert_string_equal(got, want);
+        } else {
+            assert_int_equal(rc, -ENOMEM);
+            assert_null(got); /* nothing half-written */
+        }
+        free(got);
+        survived++;
+    }
+    free(want);
+    scn_free(s);
+    env_rmrf(dir);
+    assert_true(injected > 10);
+    figure("save a scenario (scn_save, scenario.json of a recording)", injected, survived);
+}
+
 /* snap_stream_feed: every allocation of parsing a recorded snapshot stream fails once. */
 static void test_fault_snap_feed_alloc(void **state)
 {
@@ -862,6 +913,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fault_scn_parse_alloc),
+        cmocka_unit_test(test_fault_scn_save_alloc),
         cmocka_unit_test(test_fault_snap_feed_alloc),
         cmocka_unit_test(test_fault_report_read_alloc),
         cmocka_unit_test(test_fault_history_add_alloc),

@@ -7,6 +7,7 @@
  */
 #include "scn.h"
 
+#include "../reports/rpt_util.h"
 #include "growth.h"
 
 #include <cjson/cJSON.h>
@@ -1063,15 +1064,22 @@ int scn_finish(struct scn *s, struct diag *d)
     return rc;
 }
 
+/* A JSON array of `n` strings (n == 0: up to the NULL entry), or NULL when out of memory. */
 static cJSON *strs_json(char **v, size_t n)
 {
     cJSON *a = cJSON_CreateArray();
     for (size_t i = 0; a && v && (n ? i < n : v[i] != NULL); i++) {
-        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+        cJSON *x = cJSON_CreateString(v[i]);
+        if (!x || !cJSON_AddItemToArray(a, x)) {
+            cJSON_Delete(x);
+            cJSON_Delete(a);
+            return NULL;
+        }
     }
     return a;
 }
 
+/* A JSON object of "KEY<sep>VALUE" entries, or NULL when out of memory. */
 static cJSON *env_json(char **v, const char *sep)
 {
     cJSON *o = cJSON_CreateObject();
@@ -1081,144 +1089,171 @@ static cJSON *env_json(char **v, const char *sep)
             continue;
         }
         char *k = strndup(v[i], (size_t)(eq - v[i]));
-        if (k) {
-            cJSON_AddStringToObject(o, k, eq + strlen(sep));
-        }
+        bool added = k && cJSON_AddStringToObject(o, k, eq + strlen(sep)) != NULL;
         free(k);
+        if (!added) {
+            cJSON_Delete(o);
+            return NULL;
+        }
     }
     return o;
+}
+
+/* Adds `item` under `key` of `obj` (either may be NULL after a failed allocation). Returns
+ * true, or false after freeing `item`. */
+static bool add_item(cJSON *obj, const char *key, cJSON *item)
+{
+    if (obj && item && cJSON_AddItemToObject(obj, key, item)) {
+        return true;
+    }
+    cJSON_Delete(item);
+    return false;
 }
 
 int scn_save(const struct scn *s, const char *path)
 {
     cJSON *root = cJSON_CreateObject();
+    bool ok = true; // every add below can fail; a scenario missing a key is never written
     if (!root) {
         return -ENOMEM;
     }
-    cJSON_AddStringToObject(root, "name", s->name);
+    ok &= cJSON_AddStringToObject(root, "name", s->name) != NULL;
     cJSON *t = cJSON_AddObjectToObject(root, "target");
-    cJSON_AddItemToObject(t, "argv", strs_json(s->argv, 0));
+    ok &= t != NULL;
+    ok &= add_item(t, "argv", strs_json(s->argv, 0));
     if (s->env) {
-        cJSON_AddItemToObject(t, "env", env_json(s->env, "="));
+        ok &= add_item(t, "env", env_json(s->env, "="));
     }
     if (s->cwd) {
-        cJSON_AddStringToObject(t, "cwd", s->cwd);
+        ok &= cJSON_AddStringToObject(t, "cwd", s->cwd) != NULL;
     }
     if (s->ready != SCN_READY_NONE) {
         cJSON *r = cJSON_AddObjectToObject(t, "ready");
+        ok &= r != NULL;
         if (s->ready == SCN_READY_STDOUT) {
-            cJSON_AddStringToObject(r, "stdout", s->ready_value);
+            ok &= cJSON_AddStringToObject(r, "stdout", s->ready_value) != NULL;
         } else if (s->ready == SCN_READY_HTTP) {
-            cJSON_AddStringToObject(r, "http", s->ready_value);
+            ok &= cJSON_AddStringToObject(r, "http", s->ready_value) != NULL;
         } else if (s->ready_port_is_placeholder) {
-            cJSON_AddStringToObject(r, "tcp", "{port}");
+            ok &= cJSON_AddStringToObject(r, "tcp", "{port}") != NULL;
         } else {
-            cJSON_AddNumberToObject(r, "tcp", s->ready_port);
+            ok &= cJSON_AddNumberToObject(r, "tcp", s->ready_port) != NULL;
         }
-        cJSON_AddNumberToObject(r, "timeout_s", s->ready_timeout_ms / 1000.0);
+        ok &= cJSON_AddNumberToObject(r, "timeout_s", s->ready_timeout_ms / 1000.0) != NULL;
     }
     cJSON *dv = cJSON_AddObjectToObject(root, "driver");
+    ok &= dv != NULL;
     if (s->driver == SCN_DRIVER_STDIO) {
-        cJSON_AddStringToObject(dv, "kind", "stdio");
+        ok &= cJSON_AddStringToObject(dv, "kind", "stdio") != NULL;
         if (s->stdio.requests) {
-            cJSON_AddItemToObject(dv, "requests", strs_json(s->stdio.requests, s->stdio.n_requests));
+            ok &= add_item(dv, "requests", strs_json(s->stdio.requests, s->stdio.n_requests));
         }
         if (s->stdio.requests_file) {
-            cJSON_AddStringToObject(dv, "requests_file", s->stdio.requests_file);
+            ok &= cJSON_AddStringToObject(dv, "requests_file", s->stdio.requests_file) != NULL;
         }
         if (s->stdio.requests_command) {
-            cJSON_AddItemToObject(dv, "requests_command", strs_json(s->stdio.requests_command, 0));
+            ok &= add_item(dv, "requests_command", strs_json(s->stdio.requests_command, 0));
         }
-        cJSON_AddNumberToObject(dv, "requests_per_round", s->stdio.requests_per_round);
-        cJSON_AddNumberToObject(dv, "reply_timeout_s", s->stdio.reply_timeout_ms / 1000.0);
+        ok &= cJSON_AddNumberToObject(dv, "requests_per_round", s->stdio.requests_per_round) !=
+              NULL;
+        ok &= cJSON_AddNumberToObject(dv, "reply_timeout_s", s->stdio.reply_timeout_ms / 1000.0) !=
+              NULL;
     } else if (s->driver == SCN_DRIVER_COMMAND) {
-        cJSON_AddStringToObject(dv, "kind", "command");
-        cJSON_AddItemToObject(dv, "argv", strs_json(s->cmd.argv, 0));
+        ok &= cJSON_AddStringToObject(dv, "kind", "command") != NULL;
+        ok &= add_item(dv, "argv", strs_json(s->cmd.argv, 0));
         if (s->cmd.env) {
-            cJSON_AddItemToObject(dv, "env", env_json(s->cmd.env, "="));
+            ok &= add_item(dv, "env", env_json(s->cmd.env, "="));
         }
-        cJSON_AddNumberToObject(dv, "timeout_s", s->cmd.timeout_ms / 1000.0);
+        ok &= cJSON_AddNumberToObject(dv, "timeout_s", s->cmd.timeout_ms / 1000.0) != NULL;
     } else {
         const struct scn_http *h = &s->http;
-        cJSON_AddStringToObject(dv, "kind", "http");
-        cJSON_AddStringToObject(dv, "url", h->url);
-        cJSON_AddStringToObject(dv, "method", h->method);
+        ok &= cJSON_AddStringToObject(dv, "kind", "http") != NULL;
+        ok &= cJSON_AddStringToObject(dv, "url", h->url) != NULL;
+        ok &= cJSON_AddStringToObject(dv, "method", h->method) != NULL;
         if (h->n_headers) {
             char **hv = calloc(h->n_headers + 1, sizeof(*hv));
+            ok &= hv != NULL;
             if (hv) {
                 memcpy(hv, h->headers, h->n_headers * sizeof(*hv));
-                cJSON_AddItemToObject(dv, "headers", env_json(hv, ": "));
+                ok &= add_item(dv, "headers", env_json(hv, ": "));
             }
             free(hv);
         }
         if (h->body_bytes) {
-            cJSON_AddNumberToObject(dv, "body_bytes", (double)h->body_bytes);
+            ok &= cJSON_AddNumberToObject(dv, "body_bytes", (double)h->body_bytes) != NULL;
         }
         if (h->multipart_bytes) {
             cJSON *mp = cJSON_AddObjectToObject(dv, "multipart");
-            cJSON_AddStringToObject(mp, "field", h->multipart_field);
-            cJSON_AddNumberToObject(mp, "bytes", (double)h->multipart_bytes);
+            ok &= mp != NULL;
+            ok &= cJSON_AddStringToObject(mp, "field", h->multipart_field) != NULL;
+            ok &= cJSON_AddNumberToObject(mp, "bytes", (double)h->multipart_bytes) != NULL;
             if (h->multipart_filename) {
-                cJSON_AddStringToObject(mp, "filename", h->multipart_filename);
+                ok &= cJSON_AddStringToObject(mp, "filename", h->multipart_filename) != NULL;
             }
             if (h->multipart_content_type) {
-                cJSON_AddStringToObject(mp, "content_type", h->multipart_content_type);
+                ok &= cJSON_AddStringToObject(mp, "content_type", h->multipart_content_type) !=
+                      NULL;
             }
         }
-        cJSON_AddNumberToObject(dv, "requests_per_round", h->requests_per_round);
-        cJSON_AddNumberToObject(dv, "concurrency", h->concurrency);
-        cJSON_AddNumberToObject(dv, "timeout_s", h->timeout_ms / 1000.0);
+        ok &= cJSON_AddNumberToObject(dv, "requests_per_round", h->requests_per_round) != NULL;
+        ok &= cJSON_AddNumberToObject(dv, "concurrency", h->concurrency) != NULL;
+        ok &= cJSON_AddNumberToObject(dv, "timeout_s", h->timeout_ms / 1000.0) != NULL;
         if (h->expect_status) {
-            cJSON_AddNumberToObject(dv, "expect_status", h->expect_status);
+            ok &= cJSON_AddNumberToObject(dv, "expect_status", h->expect_status) != NULL;
         }
     }
-    cJSON_AddNumberToObject(root, "rounds", s->rounds);
-    cJSON_AddNumberToObject(root, "warmup", s->warmup);
-    cJSON_AddNumberToObject(root, "round_timeout_s", s->round_timeout_ms / 1000.0);
+    ok &= cJSON_AddNumberToObject(root, "rounds", s->rounds) != NULL;
+    ok &= cJSON_AddNumberToObject(root, "warmup", s->warmup) != NULL;
+    ok &= cJSON_AddNumberToObject(root, "round_timeout_s", s->round_timeout_ms / 1000.0) != NULL;
     cJSON *th = cJSON_AddObjectToObject(root, "threshold");
-    cJSON_AddNumberToObject(th, "bytes_per_round", s->threshold_bytes_per_round);
+    ok &= th != NULL;
+    ok &= cJSON_AddNumberToObject(th, "bytes_per_round", s->threshold_bytes_per_round) != NULL;
     if (s->threshold_blocks_per_round > 0) {
-        cJSON_AddNumberToObject(th, "blocks_per_round", s->threshold_blocks_per_round);
+        ok &= cJSON_AddNumberToObject(th, "blocks_per_round", s->threshold_blocks_per_round) !=
+              NULL;
     }
-    cJSON_AddStringToObject(root, "expect", rpt_expect_name(s->expect));
+    ok &= cJSON_AddStringToObject(root, "expect", rpt_expect_name(s->expect)) != NULL;
     if (s->expect_culprit) {
-        cJSON_AddStringToObject(root, "expect_culprit", s->expect_culprit);
+        ok &= cJSON_AddStringToObject(root, "expect_culprit", s->expect_culprit) != NULL;
     }
     if (s->n_supp) {
         cJSON *a = cJSON_AddArrayToObject(root, "suppress");
+        ok &= a != NULL;
         for (size_t i = 0; i < s->n_supp; i++) {
             cJSON *o = cJSON_CreateObject();
             if (s->supp[i].function) {
-                cJSON_AddStringToObject(o, "function", s->supp[i].function);
+                ok &= cJSON_AddStringToObject(o, "function", s->supp[i].function) != NULL;
             }
             if (s->supp[i].object) {
-                cJSON_AddStringToObject(o, "object", s->supp[i].object);
+                ok &= cJSON_AddStringToObject(o, "object", s->supp[i].object) != NULL;
             }
             if (s->supp[i].stack) {
-                cJSON_AddItemToObject(o, "stack", strs_json(s->supp[i].stack, s->supp[i].n_stack));
+                ok &= add_item(o, "stack", strs_json(s->supp[i].stack, s->supp[i].n_stack));
             }
-            cJSON_AddItemToArray(a, o);
+            ok &= o != NULL && cJSON_AddItemToArray(a, o);
+            if (!o || !a) {
+                cJSON_Delete(o);
+            }
         }
     }
     if (s->n_wrappers) {
-        cJSON_AddItemToObject(root, "wrappers", strs_json(s->wrappers, s->n_wrappers));
+        ok &= add_item(root, "wrappers", strs_json(s->wrappers, s->n_wrappers));
     }
-    char *text = cJSON_Print(root);
+    char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) {
         return -ENOMEM;
     }
-    int rc = 0;
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        rc = -errno;
-    } else {
-        if (fputs(text, f) < 0 || fputc('\n', f) < 0) {
-            rc = -EIO;
-        }
-        if (fclose(f) != 0 && rc == 0) {
-            rc = -errno;
-        }
+    // Atomic, like every report file: a recording's scenario.json is whole or absent.
+    size_t len = strlen(text);
+    char *line = malloc(len + 2);
+    int rc = -ENOMEM;
+    if (line) {
+        memcpy(line, text, len);
+        line[len] = '\n';
+        line[len + 1] = '\0';
+        rc = rpt_file_write(path, line, len + 1, NULL, 0);
+        free(line);
     }
     free(text);
     return rc;
