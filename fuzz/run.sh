@@ -6,7 +6,8 @@
 #
 # Usage: fuzz/run.sh NAME...   (binaries build/fuzz/fuzz_NAME, seeds fuzz/corpus/NAME)
 # Env: FUZZ_SECONDS (per target, default 60), FUZZ_OUT (default build/fuzz): new inputs go to
-# FUZZ_OUT/corpus/NAME, crashing inputs to FUZZ_OUT/crashes/NAME, logs to FUZZ_OUT/logs.
+# FUZZ_OUT/corpus/NAME, crashing inputs to FUZZ_OUT/crashes/NAME (those of an earlier run are
+# moved to FUZZ_OUT/crashes-old/NAME first), logs to FUZZ_OUT/logs.
 # FUZZ_STATS=FILE appends "NAME SECONDS EXECS CRASHES" lines (for docs/RELIABILITY.md).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,9 @@ for name in "$@"; do
     work="$out/corpus/$name"
     crashes="$out/crashes/$name"
     log="$out/logs/$name.log"
-    mkdir -p "$work" "$crashes" "$(dirname "$log")"
+    mkdir -p "$work" "$crashes" "$(dirname "$log")" "$out/crashes-old/$name"
+    # Inputs of an earlier run were reported then; keep them apart so this run counts its own.
+    find "$crashes" -type f -exec mv -f {} "$out/crashes-old/$name/" \;
     dict=()
     [ -f "fuzz/$name.dict" ] && dict=(-dict="fuzz/$name.dict")
     start=$(date +%s)
