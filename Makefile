@@ -219,11 +219,13 @@ unit: build
 it: build
 	$(Q)B=$(B) ONLY=it bash tests/run-all.sh
 
-# Every tests/cases scenario RUNS times: verdict counts, false alarms, misses per case.
+# Every shipped scenario and every tests/cases scenario RUNS times: verdict counts, false
+# alarms, misses per scenario (FLAKE_DIRS=tests/cases for the cases alone).
 RUNS ?= 10
+FLAKE_DIRS ?= scenarios tests/cases
 .PHONY: flake example
 flake: build
-	$(Q)B=$(B) $(B)/it/it_cases --flake $(RUNS)
+	$(Q)B=$(B) $(B)/it/it_cases --flake $(RUNS) $(addprefix --dir ,$(FLAKE_DIRS))
 
 # The in-process assertion example: the leaky test must fail naming its culprit (exit 1), the
 # fixed one pass; then the same checks from a plain C program.

@@ -383,6 +383,12 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
                          "round %u timed out: %s (the target may hang; raise round_timeout_s if "
                          "it is just slow)",
                          r, rd.msg);
+            } else if (rc == -EPIPE && s->driver == SCN_DRIVER_STDIO) {
+                /* The driver's message already names the round. */
+                snprintf(err, sizeof(err),
+                         "%s, and is still running (the stdio driver reads one reply line per "
+                         "request from the target's stdout: keep it open)",
+                         rd.msg);
             } else {
                 snprintf(err, sizeof(err), "round %u failed: %s", r, rd.msg);
             }

@@ -14,10 +14,14 @@
  * case names), LEAKCHECK_IT_JOBS. Run from the repository root (or from anywhere: it finds the
  * root from its own path, B/it/it_cases).
  *
- * `it_cases --flake RUNS` runs every case RUNS times instead and prints, per case, how many
- * runs gave each verdict, the false alarms (leak when no-leak was expected), the misses (no
- * leak found when a leak was expected), wrong culprits and run errors; it exits 1 when any case
- * was not right every time. `make flake RUNS=10` calls it.
+ * `it_cases --flake RUNS [--dir DIR]...` runs every case RUNS times instead and prints, per
+ * case, how many runs gave each verdict, the false alarms (leak when no-leak was expected), the
+ * misses (no-leak or inconclusive when a leak was expected), wrong culprits and run errors, and
+ * for a case that was not right every time its series of verdicts (one letter per run: L leak,
+ * N no-leak, I inconclusive, E error) and the report folder of its first wrong run; it exits 1
+ * when any case was not right every time. `--dir` (repeatable) reads the scenario files of
+ * other folders instead of tests/cases: `make flake RUNS=20` runs the shipped scenarios
+ * (every scenarios/NAME.json) and tests/cases.
  *
  * `it_cases --min-rounds MAX` runs each leak case with `--rounds 2`, 3, ... MAX and prints the
  * fewest measured rounds after which the leak was found with the right culprit.
@@ -48,6 +52,7 @@
 #include "it_util.h"
 
 #define MAX_CASES        256
+#define MAX_DIRS         8
 #define MAX_REPORT_BYTES (64u << 20)
 
 struct it_case {
@@ -65,6 +70,8 @@ struct it_case {
     double seconds;
     /* --flake counters */
     unsigned n_leak, n_no_leak, n_inconclusive, n_error, n_wrong_culprit, n_bad_exit;
+    char series[1001];      /* one letter per run: L, N, I, E */
+    char first_bad[PATH_MAX]; /* report folder of the first run that was not right, or "" */
 };
 
 static struct it_case cases[MAX_CASES];
@@ -147,13 +154,14 @@ static int case_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Reads tests/cases/NAME.json files into `cases`, keeping those whose name matches `filter`
- * (or all when NULL). Returns 0, or -1 with a message on stderr. */
-static int load_cases(const char *filter)
+/* Reads DIR/NAME.json files into `cases` (after those already loaded), keeping those whose
+ * name matches `filter` (or all when NULL). Returns 0, or -1 with a message on stderr. */
+static int load_cases(const char *folder, const char *filter)
 {
-    DIR *dir = opendir("tests/cases");
+    size_t first = n_cases;
+    DIR *dir = opendir(folder);
     if (!dir) {
-        fprintf(stderr, "it_cases: cannot open tests/cases: %s\n", strerror(errno));
+        fprintf(stderr, "it_cases: cannot open %s: %s\n", folder, strerror(errno));
         return -1;
     }
     int rc = 0;
@@ -170,7 +178,7 @@ static int load_cases(const char *filter)
         }
         struct it_case *c = &cases[n_cases];
         memset(c, 0, sizeof(*c));
-        snprintf(c->file, sizeof(c->file), "tests/cases/%s", de->d_name);
+        snprintf(c->file, sizeof(c->file), "%s/%s", folder, de->d_name);
         char *text = read_text(c->file);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
         free(text);
@@ -192,11 +200,11 @@ static int load_cases(const char *filter)
         cJSON_Delete(root);
     }
     closedir(dir);
-    if (rc == 0 && n_cases == 0) {
-        fprintf(stderr, "it_cases: no case in tests/cases matches '%s'\n", filter ? filter : "*");
+    if (rc == 0 && n_cases == first) {
+        fprintf(stderr, "it_cases: no case in %s matches '%s'\n", folder, filter ? filter : "*");
         rc = -1;
     }
-    qsort(cases, n_cases, sizeof(cases[0]), case_cmp);
+    qsort(cases + first, n_cases - first, sizeof(cases[0]), case_cmp);
     return rc;
 }
 
@@ -453,20 +461,36 @@ static int flake(unsigned runs)
             struct case_result res;
             const cJSON *scn = NULL;
             cJSON *root = read_report(c, &res, &scn);
+            bool right = strcmp(res.verdict, c->expect) == 0;
+            char letter;
             if (!root || strcmp(res.verdict, "error") == 0) {
                 c->n_error++;
+                letter = 'E';
             } else if (strcmp(res.verdict, "leak") == 0) {
                 c->n_leak++;
+                letter = 'L';
                 if (strcmp(c->expect, "leak") == 0 && !culprit_ok(c, &res)) {
                     c->n_wrong_culprit++;
+                    right = false;
                 }
             } else if (strcmp(res.verdict, "no-leak") == 0) {
                 c->n_no_leak++;
+                letter = 'N';
             } else {
                 c->n_inconclusive++;
+                letter = 'I';
             }
             if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0) {
                 c->n_bad_exit++;
+                right = false;
+            }
+            size_t sl = strlen(c->series);
+            if (sl + 1 < sizeof(c->series)) {
+                c->series[sl] = letter;
+                c->series[sl + 1] = '\0';
+            }
+            if (!right && !c->first_bad[0]) {
+                snprintf(c->first_bad, sizeof(c->first_bad), "%s", c->report_dir);
             }
             cJSON_Delete(root);
         }
@@ -479,13 +503,21 @@ static int flake(unsigned runs)
         const struct it_case *c = &cases[i];
         bool want_leak = strcmp(c->expect, "leak") == 0;
         unsigned false_alarms = want_leak ? 0 : c->n_leak;
-        unsigned misses = want_leak ? c->n_no_leak : 0;
+        unsigned misses = want_leak ? c->n_no_leak + c->n_inconclusive : 0;
         bool right = c->n_bad_exit == 0 && c->n_error == 0 && c->n_inconclusive == 0 &&
                      false_alarms == 0 && misses == 0 && c->n_wrong_culprit == 0;
         bad_cases += !right;
         printf("%-28s %-7s %5u %7u %6u %5u %11u %6u %6u %8u%s\n", c->name, c->expect, c->n_leak,
                c->n_no_leak, c->n_inconclusive, c->n_error, false_alarms, misses,
                c->n_wrong_culprit, c->n_bad_exit, right ? "" : "  <-");
+    }
+    for (size_t i = 0; i < n_cases; i++) {
+        const struct it_case *c = &cases[i];
+        if (c->first_bad[0]) {
+            printf("%s: series %s (L leak, N no-leak, I inconclusive, E error); first wrong run "
+                   "in %s\n",
+                   c->name, c->series, c->first_bad);
+        }
     }
     printf("%zu cases x %u runs: %u case(s) not right every time\n", n_cases, runs, bad_cases);
     return bad_cases ? 1 : 0;
@@ -537,6 +569,8 @@ static int min_rounds(unsigned max)
 int main(int argc, char **argv)
 {
     unsigned runs = 0, max_rounds = 0;
+    const char *dirs[MAX_DIRS];
+    size_t n_dirs = 0;
     if (argc == 3 && strcmp(argv[1], "--min-rounds") == 0) {
         char *end = NULL;
         errno = 0;
@@ -547,7 +581,7 @@ int main(int argc, char **argv)
             return 2;
         }
         max_rounds = (unsigned)v;
-    } else if (argc == 3 && strcmp(argv[1], "--flake") == 0) {
+    } else if (argc >= 3 && strcmp(argv[1], "--flake") == 0 && argc % 2 == 1) {
         char *end = NULL;
         errno = 0;
         unsigned long v = strtoul(argv[2], &end, 10);
@@ -557,9 +591,20 @@ int main(int argc, char **argv)
             return 2;
         }
         runs = (unsigned)v;
+        for (int i = 3; i + 1 < argc; i += 2) {
+            if (strcmp(argv[i], "--dir") != 0 || n_dirs == MAX_DIRS) {
+                fprintf(stderr, "usage: it_cases [--flake RUNS [--dir DIR]... | --min-rounds "
+                                "MAX]\n");
+                return 2;
+            }
+            dirs[n_dirs++] = argv[i + 1];
+        }
     } else if (argc != 1) {
-        fprintf(stderr, "usage: it_cases [--flake RUNS | --min-rounds MAX]\n");
+        fprintf(stderr, "usage: it_cases [--flake RUNS [--dir DIR]... | --min-rounds MAX]\n");
         return 2;
+    }
+    if (n_dirs == 0) {
+        dirs[n_dirs++] = "tests/cases";
     }
     if (find_root() != 0) {
         fprintf(stderr, "it_cases: cannot find the repository root (tests/cases); run it from "
@@ -583,8 +628,10 @@ int main(int argc, char **argv)
         jobs = (unsigned)v;
     }
     const char *filter = getenv("LEAKCHECK_IT_FILTER");
-    if (load_cases(filter && *filter ? filter : NULL) != 0) {
-        return 2;
+    for (size_t i = 0; i < n_dirs; i++) {
+        if (load_cases(dirs[i], filter && *filter ? filter : NULL) != 0) {
+            return 2;
+        }
     }
     if (runs) {
         return flake(runs);

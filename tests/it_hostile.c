@@ -231,7 +231,8 @@ static void test_hostile_closes_stdout(void **state)
                              .args = "\"--close-stdout-at\", \"12\"",
                              .want_exit = 3,
                              .want_verdict = "error",
-                             .needle = "the target closed its stdout",
+                             .needle = "closed its stdout after 1 of 5 replies, "
+                                       "and is still running",
                              .want_rounds = 2});
 }
 
