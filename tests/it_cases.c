@@ -11,8 +11,8 @@
  * The runs happen in the group set-up, LEAKCHECK_IT_JOBS at a time (default 2), so the whole
  * suite takes half the time on two cores; the tests then only read results. Environment:
  * B (build folder holding leakcheck, default build/debug), LEAKCHECK_IT_FILTER (fnmatch glob on
- * case names), LEAKCHECK_IT_JOBS. Run from the repository root (or from anywhere: it finds the
- * root from its own path, B/it/it_cases).
+ * case names), LEAKCHECK_IT_JOBS, LEAKCHECK_IT_OUT (--flake's report folder). Run from the
+ * repository root (or from anywhere: it finds the root from its own path, B/it/it_cases).
  *
  * `it_cases --flake RUNS [--dir DIR]...` runs every case RUNS times instead and prints, per
  * case, how many runs gave each verdict, the false alarms (leak when no-leak was expected), the
@@ -446,14 +446,17 @@ static int setup_run_all(void **state)
     return run_all("build/it-cases", NULL) == 0 ? 0 : -1;
 }
 
-/* The --flake mode: RUNS runs of every case, then a table. Returns the exit status. */
+/* The --flake mode: RUNS runs of every case, then a table. Reports go to
+ * $LEAKCHECK_IT_OUT/NAME/RUN (default build/flake). Returns the exit status. */
 static int flake(unsigned runs)
 {
+    const char *out = getenv("LEAKCHECK_IT_OUT");
+    const char *flake_root = out && *out ? out : "build/flake";
     for (unsigned r = 1; r <= runs; r++) {
         char tag[16];
         snprintf(tag, sizeof(tag), "%u", r);
         double t0 = now_s();
-        if (run_all("build/flake", tag) != 0) {
+        if (run_all(flake_root, tag) != 0) {
             return 3;
         }
         for (size_t i = 0; i < n_cases; i++) {
