@@ -794,6 +794,7 @@ static void test_fault_history_enospc(void **state)
             assert_true(rc == -ENOSPC || rc == -EIO);
             assert_string_equal(got, old);
             assert_non_null(strstr(err, path));
+            assert_non_null(strstr(err, "the previous file, if any, is unchanged"));
             free(got);
             survived++;
         }

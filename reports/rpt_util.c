@@ -365,6 +365,10 @@ int rpt_err(char *err, size_t err_len, int code, const char *fmt, ...)
     return code;
 }
 
+/* Ends the messages of a failed rpt_file_write(): the file on disk is the one from before. */
+#define KEPT                                                                                   \
+    "; the previous file, if any, is unchanged (free space or fix the folder, then run again)"
+
 int rpt_file_write(const char *path, const void *data, size_t len, char *err, size_t err_len)
 {
     char tmp[PATH_MAX];
@@ -388,7 +392,7 @@ int rpt_file_write(const char *path, const void *data, size_t len, char *err, si
         }
         if (w <= 0) {
             rc = w < 0 ? -errno : -EIO;
-            rpt_err(err, err_len, rc, "%s: write failed: %s", path, strerror(-rc));
+            rpt_err(err, err_len, rc, "%s: write failed: %s%s", path, strerror(-rc), KEPT);
             goto out;
         }
         p += w;
@@ -396,20 +400,20 @@ int rpt_file_write(const char *path, const void *data, size_t len, char *err, si
     }
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
         rc = -errno;
-        rpt_err(err, err_len, rc, "%s: cannot sync: %s", path, strerror(-rc));
+        rpt_err(err, err_len, rc, "%s: cannot sync: %s%s", path, strerror(-rc), KEPT);
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
         rc = -errno;
-        rpt_err(err, err_len, rc, "%s: close failed: %s", path, strerror(-rc));
+        rpt_err(err, err_len, rc, "%s: close failed: %s%s", path, strerror(-rc), KEPT);
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
         rc = -errno;
-        rpt_err(err, err_len, rc, "%s: cannot rename the temporary file: %s", path,
-                strerror(-rc));
+        rpt_err(err, err_len, rc, "%s: cannot rename the temporary file: %s%s", path,
+                strerror(-rc), KEPT);
         goto out;
     }
     {
