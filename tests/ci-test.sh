@@ -77,11 +77,11 @@ fi
 # its committed seed corpus; one pass/fail check per target, crashing inputs in build/fuzz/crashes.
 if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     echo
-    echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-12} s per target, build/fuzz)"
+    echo "== fuzz smoke (${FUZZ_SMOKE_SECONDS:-10} s per target, build/fuzz)"
     if make --no-print-directory -s fuzz-build >/dev/null; then
         names=$(ls fuzz/fuzz_*.c | sed 's|fuzz/fuzz_\(.*\)\.c|\1|')
         # shellcheck disable=SC2086
-        FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-12} bash fuzz/run.sh $names | tee "$log"
+        FUZZ_SECONDS=${FUZZ_SMOKE_SECONDS:-10} bash fuzz/run.sh $names | tee "$log"
         count "$log"
     else
         echo "FAIL  the fuzz build (clang -fsanitize=fuzzer) failed"
