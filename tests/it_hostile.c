@@ -479,6 +479,23 @@ static void test_hostile_agent_sends_garbage(void **state)
                              .want_rounds = 0});
 }
 
+static void test_hostile_dies_mid_snapshot(void **state)
+{
+    (void)state;
+    /* Killed between SNAP_BEGIN and SNAP_END of round 3: rounds 1-2 stay whole, the partial
+     * snapshot is dropped. */
+    static char mode[] = "LEAKCHECK_FAKE_MODE=die-mid-snapshot";
+    char *const env[] = {g_fake_agent, mode, NULL};
+    run_case(&(struct hcase){.name = "midsnap",
+                             .args = "",
+                             .env = env,
+                             .want_exit = 3,
+                             .want_verdict = "error",
+                             .needle = "killed by signal 9 (Killed) after round 3, before its "
+                                       "snapshot",
+                             .want_rounds = 2});
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_hostile_agent_without_canary),
         cmocka_unit_test(test_hostile_agent_loses_canary),
         cmocka_unit_test(test_hostile_agent_sends_garbage),
+        cmocka_unit_test(test_hostile_dies_mid_snapshot),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,9 +9,11 @@
  *   no-canary          no flags: the canary is never seen
  *   canary-lost        canary live up to round 1, gone from round 2 on
  *   garbage            bytes that are not a frame
+ *   die-mid-snapshot   the process SIGKILLs itself half-way through the snapshot of round 3
  * Frames are written by hand (little-endian), as common/proto.h describes them.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +101,9 @@ static void answer(uint32_t round)
         put(&f, i == PROTO_C_LIVE_BYTES ? PROTO_CANARY_SIZE : i == PROTO_C_LIVE_BLOCKS ? 1 : 0, 8);
     }
     send_frame(&f);
+    if (strcmp(mode, "die-mid-snapshot") == 0 && round == 3) {
+        kill(getpid(), SIGKILL);
+    }
     begin(&f, PROTO_SNAP_END);
     put(&f, round, 4);
     put(&f, 0, 4);
