@@ -1147,6 +1147,17 @@ out:
 
 /* ---------------------------------------------------------------- exec */
 
+/* The program `leakcheck exec` runs: SIGTERM, SIGINT and SIGHUP sent to leakcheck are passed
+ * on to it, so a CI job that stops leakcheck stops the program too. */
+static volatile sig_atomic_t exec_child;
+
+static void forward_signal(int sig)
+{
+    if (exec_child > 0) {
+        kill((pid_t)exec_child, sig);
+    }
+}
+
 static int cmd_exec(struct cli *cli, int argc, char **argv)
 {
     int first = 1;
@@ -1193,6 +1204,12 @@ static int cmd_exec(struct cli *cli, int argc, char **argv)
         error_msg("%s", d.msg);
         return CLI_EXIT_RUN;
     }
+    exec_child = t->pid;
+    struct sigaction sa = {.sa_handler = forward_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     FILE *bin = record ? fopen(record, "wb") : NULL;
     if (record && !bin) {
         error_msg("can't write '%s': %s", record, strerror(errno));

@@ -680,10 +680,12 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
     } else {
         /* growth of the heap that no site explains: less suppressed sites' bytes */
         measured(in->live_bytes, in->warmup, m, y);
+        const char *heap = "live heap";
         for (size_t i = 0; i < in->n_sites; i++) {
             if (!in->sites[i].suppressed || !in->sites[i].live_bytes) {
                 continue;
             }
+            heap = "live heap less suppressed sites";
             for (size_t k = 0; k < m; k++) {
                 y[k] -= (double)in->sites[i].live_bytes[in->warmup + k];
             }
@@ -698,19 +700,19 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
         if (grows) {
             res.verdict = RPT_VERDICT_INCONCLUSIVE;
             snprintf(res.reason, sizeof(res.reason),
-                     "live heap grows %s B/round (p=%.3g) but no single site explains it", hr,
+                     "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr,
                      sh.p);
         } else {
             res.verdict = RPT_VERDICT_NO_LEAK;
             if (fabs(sh.slope) < 1) {
-                snprintf(res.reason, sizeof(res.reason), "live heap flat (%s B/round)", hr);
+                snprintf(res.reason, sizeof(res.reason), "%s flat (%s B/round)", heap, hr);
             } else if (sh.slope < in->threshold_bytes_per_round) {
                 snprintf(res.reason, sizeof(res.reason),
-                         "live heap %s B/round, under the threshold of %.0f", hr,
+                         "%s %s B/round, under the threshold of %.0f", heap, hr,
                          in->threshold_bytes_per_round);
             } else {
                 snprintf(res.reason, sizeof(res.reason),
-                         "live heap %s B/round, not a steady rise (p=%.2g)", hr, sh.p);
+                         "%s %s B/round, not a steady rise (p=%.2g)", heap, hr, sh.p);
             }
         }
     }

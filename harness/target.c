@@ -624,11 +624,13 @@ static bool wait_exit(struct target *t, int ms)
 
 int target_stop(struct target *t, int grace_ms)
 {
+    /* Closing a piped stdin is the polite stop; without one, SIGTERM is the first word. */
+    bool piped = t->stdin_fd >= 0;
     close_fd(&t->stdin_fd);
     if (t->pid <= 0) {
         return 0;
     }
-    if (!wait_exit(t, grace_ms)) {
+    if (!wait_exit(t, piped ? grace_ms : 0)) {
         kill(t->pid, SIGTERM);
         if (!wait_exit(t, grace_ms)) {
             kill(t->pid, SIGKILL);

@@ -73,8 +73,8 @@ bool target_is_static(const char *prog);
 /* Non-blocking: true while the process has not exited (reaps it when it has). */
 bool target_alive(struct target *t);
 
-/* Stops the target: closes its stdin, waits up to grace_ms for it to exit, then SIGTERM, waits
- * grace_ms again, then SIGKILL. Records the exit status. Returns 0, or -errno if waitpid failed.
+/* Stops the target: closes its stdin and, when stdin was a pipe, waits up to grace_ms for it to
+ * exit; then SIGTERM, waits grace_ms again, then SIGKILL. Records the exit status. Returns 0, or -errno if waitpid failed.
  * Safe to call after the target has exited. */
 int target_stop(struct target *t, int grace_ms);
 
