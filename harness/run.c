@@ -565,6 +565,16 @@ static int cmp_sites(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* a - b as a signed value, saturated: counters come from the agent (or a recording) and may
+ * be anything up to 2^64 - 1 (found by fuzz/fuzz_analyze.c). Can't fail. */
+static int64_t diff_sat(uint64_t a, uint64_t b)
+{
+    if (a >= b) {
+        return a - b > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(a - b);
+    }
+    return b - a > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)(b - a);
+}
+
 int run_fill(const struct scn *s, const struct snap_stream *st, const double *seconds,
              const char *run_error, struct rpt_scenario *out)
 {
@@ -829,9 +839,8 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
         site->final_bytes = n ? w[k].live_bytes[n - 1] : 0;
         site->final_blocks = n ? w[k].live_blocks[n - 1] : 0;
         if (n) {
-            int64_t gb = (int64_t)w[k].live_bytes[n - 1] - (int64_t)w[k].live_bytes[first_measured];
-            int64_t gk = (int64_t)w[k].live_blocks[n - 1] -
-                         (int64_t)w[k].live_blocks[first_measured];
+            int64_t gb = diff_sat(w[k].live_bytes[n - 1], w[k].live_bytes[first_measured]);
+            int64_t gk = diff_sat(w[k].live_blocks[n - 1], w[k].live_blocks[first_measured]);
             site->growth_bytes_signed = gb;
             site->growth_blocks_signed = gk;
             site->growth_bytes = gb > 0 ? (uint64_t)gb : 0;
