@@ -41,8 +41,13 @@ artifact_name() {
     printf '%s\n' "$name" | tr -c 'A-Za-z0-9._\n-' '_'
 }
 
+# The run prints names from scenario files and targets; a line of theirs that starts with "::"
+# must not become a workflow command, so commands are off until the run is over.
+stop_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+echo "::stop-commands::$stop_token"
 bash "$ci_dir/leakcheck-ci.sh" run
 rc=$?
+echo "::$stop_token::"
 
 {
     printf 'report-dir=%s\n' "$report_dir"

@@ -505,6 +505,61 @@ static void test_ci_report_usage_errors(void **state)
     free(r.out);
 }
 
+/* Hostile names in a report (newlines, separators, a path out of the checkout) stay inside
+ * one workflow command each: no line of the output starts a command of its own. */
+static void test_ci_report_hostile_names(void **state)
+{
+    (void)state;
+    char lc[512];
+    char dir[600];
+    char path[700];
+    it_build_path(lc, sizeof(lc), "leakcheck");
+    snprintf(dir, sizeof(dir), "%s/hostile", g_tmp);
+    snprintf(path, sizeof(path), "%s/report.json", dir);
+    struct it_result r = sh(NULL, 300,
+                            "\"$0\" -q run --expect no-leak --report-dir \"$1\" "
+                            "scenarios/pool-leaky.json",
+                            lc, dir, NULL);
+    expect_exit(&r, 1, "leaky run");
+    free(r.out);
+    char *text = slurp(path);
+    cJSON *rep = cJSON_Parse(text);
+    free(text);
+    assert_non_null(rep);
+    cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rep, "scenarios"), 0);
+    cJSON *site = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sc, "sites"), 0);
+    assert_non_null(site);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(site, "suspect")));
+    cJSON_ReplaceItemInObjectCaseSensitive(sc, "name",
+                                           cJSON_CreateString("a,b:c\r\n::error::injected"));
+    cJSON_ReplaceItemInObjectCaseSensitive(site, "function",
+                                           cJSON_CreateString("f%0A\n::warning::injected"));
+    cJSON_ReplaceItemInObjectCaseSensitive(site, "file", cJSON_CreateString("../../etc/passwd"));
+    char *out = cJSON_Print(rep);
+    cJSON_Delete(rep);
+    assert_non_null(out);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+    free(out);
+    r = sh(NULL, 60, "\"$0\" report annotations \"$1\" && \"$0\" report outputs \"$1\"", lc, path,
+           NULL);
+    expect_exit(&r, 0, "annotations of a hostile report");
+    size_t lines = count_lines(r.out, "");
+    size_t commands = count_lines(r.out, "::error ");
+    if (count_lines(r.out, "::") != commands || strstr(r.out, "file=../")) {
+        print_error("output:\n%s\n", r.out);
+    }
+    assert_int_equal(count_lines(r.out, "::"), commands);
+    assert_int_equal(commands, 2);  // the culprit and the summary line
+    assert_int_equal(lines, 2 + 9); // and the 9 key=value lines of `report outputs`
+    assert_null(strstr(r.out, "file=../"));
+    assert_non_null(strstr(r.out, "title=leakcheck%3A a%2Cb%3Ac??%3A%3Aerror%3A%3Ainjected "));
+    assert_non_null(strstr(r.out, "::f%250A?::warning::injected"));
+    free(r.out);
+}
+
 /* Runs `npx --yes PKG ARGS` from the repository root. Skips the test (saying why) when npx is
  * missing or the npm registry cannot be reached; otherwise returns the result. */
 static struct it_result npx(const char *pkg, const char *args)
@@ -617,6 +672,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ci_report_usage_errors),
+        cmocka_unit_test(test_ci_report_hostile_names),
         cmocka_unit_test(test_ci_action_leak_fails_the_step),
         cmocka_unit_test(test_ci_action_clean_run_passes),
         cmocka_unit_test(test_ci_action_pull_request_warns_and_keeps_history),
