@@ -50,13 +50,17 @@ static int64_t mono_ms(void)
 }
 
 /* True when the target process has ended. It is not reaped (WNOWAIT): the caller that owns the
- * process still collects its status. Can't fail. */
+ * process still collects its status; ECHILD means that caller has reaped it already. Can't
+ * fail. */
 static bool target_ended(const struct drv_target *t)
 {
     siginfo_t si;
     memset(&si, 0, sizeof(si));
-    if (t->pid <= 0 || waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (t->pid <= 0) {
         return false;
+    }
+    if (waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        return errno == ECHILD;
     }
     return si.si_pid == t->pid;
 }
