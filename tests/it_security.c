@@ -217,8 +217,11 @@ static void test_security_setgid_not_attached(void **state)
     }
     struct statvfs vfs;
     if (other == (gid_t)-1 || statvfs(dir, &vfs) != 0 || (vfs.f_flag & ST_NOSUID)) {
+        print_message("skipped: %s\n", other == (gid_t)-1
+                                            ? "no group other than our real one to own the copy"
+                                            : "the temporary folder is mounted nosuid");
         env_rmrf(dir);
-        skip(); /* no second group, or a nosuid temporary folder */
+        skip();
     }
     char *data = NULL;
     size_t len = 0;
@@ -230,6 +233,8 @@ static void test_security_setgid_not_attached(void **state)
     close(fd);
     free(data);
     if (chown(copy, (uid_t)-1, other) != 0 || chmod(copy, 02755) != 0) {
+        print_message("skipped: cannot make %s set-gid to group %u: %s\n", copy,
+                      (unsigned)other, strerror(errno));
         env_rmrf(dir);
         skip();
     }
