@@ -33,6 +33,30 @@ static void no_script(struct rpt_buf *b)
     rpt_buf_cleanup(b);
 }
 
+/* Fails unless every line of folded stacks is "FRAME;FRAME... COUNT": names from the report
+ * can neither start a line of their own nor hide the count. */
+static void check_folded(struct rpt_buf *b)
+{
+    const char *p = b->err ? NULL : b->data;
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) {
+            fprintf(stderr, "folded: last line not terminated\n");
+            abort();
+        }
+        const char *sp = nl;
+        while (sp > p && sp[-1] >= '0' && sp[-1] <= '9') {
+            sp--;
+        }
+        if (sp == nl || sp == p || sp[-1] != ' ') {
+            fprintf(stderr, "folded: a line without its count: %.*s\n", (int)(nl - p), p);
+            abort();
+        }
+        p = nl + 1;
+    }
+    rpt_buf_cleanup(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[512] = "";
@@ -69,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rpt_pprof_render(run, &run->scenarios[i], RPT_PPROF_GROWTH, &b);
         rpt_buf_cleanup(&b);
         rpt_folded_render(&run->scenarios[i], &b);
-        rpt_buf_cleanup(&b);
+        check_folded(&b);
     }
     char *json = NULL;
     if (rpt_json_render(run, &json) == 0) {
