@@ -295,16 +295,22 @@ static void test_agent_fork_child_is_silent(void **state)
     session_end(&x);
 }
 
-static void test_agent_dlopen_library(void **state)
+/* "AGENT_DL_LIB=/absolute/path/libagent_dl.so" into env: the library the targets dlopen. */
+static void dl_lib_env(char *env, size_t len)
 {
-    (void)state;
     char lib[4096];
-    char env[4200];
     it_build_path(lib, sizeof(lib), "targets/libagent_dl.so");
     char *real = realpath(lib, NULL);
     assert_non_null(real);
-    snprintf(env, sizeof(env), "AGENT_DL_LIB=%s", real);
+    snprintf(env, len, "AGENT_DL_LIB=%s", real);
     free(real);
+}
+
+static void test_agent_dlopen_library(void **state)
+{
+    (void)state;
+    char env[4200];
+    dl_lib_env(env, sizeof(env));
     char *env_add[] = {env, NULL};
     struct session x;
     session_start(&x, "targets/agent_family", env_add);
@@ -475,13 +481,8 @@ static void test_agent_cancel_and_longjmp(void **state)
 static void test_agent_dlclose_with_live_blocks(void **state)
 {
     (void)state;
-    char lib[4096];
     char env[4200];
-    it_build_path(lib, sizeof(lib), "targets/libagent_dl.so");
-    char *real = realpath(lib, NULL);
-    assert_non_null(real);
-    snprintf(env, sizeof(env), "AGENT_DL_LIB=%s", real);
-    free(real);
+    dl_lib_env(env, sizeof(env));
     char *env_add[] = {env, NULL};
     struct session x;
     session_start(&x, "targets/agent_stress", env_add);
