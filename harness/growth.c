@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,9 @@
 /* Survivors of the first half must be at least this fraction of those of the second half. */
 #define SURV_BALANCE 0.40
 
+/* Pairwise slopes Theil–Sen takes at most (a 2000-round run has 2 M pairs). */
+#define TS_MAX_PAIRS (1u << 21)
+
 /* Swaps two doubles. */
 static void swap_d(double *a, double *b)
 {
@@ -52,39 +56,39 @@ static void swap_d(double *a, double *b)
     *b = t;
 }
 
-/* Returns the k-th smallest of v[0..n-1] (0-based), reordering v. n > k. Can't fail. */
+/* Returns the k-th smallest of v[0..n-1] (0-based), reordering v. n > k. Can't fail.
+ * Quickselect with a three-way partition: values equal to the pivot are settled in one pass, so
+ * a flat series (every pairwise slope 0) costs O(n), not O(n^2). */
 static double select_kth(double *v, size_t n, size_t k)
 {
-    size_t lo = 0;
-    size_t hi = n - 1;
+    ptrdiff_t lo = 0;
+    ptrdiff_t hi = (ptrdiff_t)n - 1;
+    ptrdiff_t want = (ptrdiff_t)k;
     while (lo < hi) {
-        /* median of three as pivot, moved to hi */
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < v[lo]) {
-            swap_d(&v[mid], &v[lo]);
-        }
-        if (v[hi] < v[lo]) {
-            swap_d(&v[hi], &v[lo]);
-        }
-        if (v[mid] < v[hi]) {
-            swap_d(&v[mid], &v[hi]);
-        }
-        double pivot = v[hi];
-        size_t store = lo;
-        for (size_t i = lo; i < hi; i++) {
+        /* median of three as the pivot value */
+        double a = v[lo];
+        double b = v[lo + (hi - lo) / 2];
+        double c = v[hi];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        ptrdiff_t lt = lo;
+        ptrdiff_t i = lo;
+        ptrdiff_t gt = hi;
+        while (i <= gt) {
             if (v[i] < pivot) {
-                swap_d(&v[i], &v[store]);
-                store++;
+                swap_d(&v[lt++], &v[i++]);
+            } else if (v[i] > pivot) {
+                swap_d(&v[i], &v[gt--]);
+            } else {
+                i++;
             }
         }
-        swap_d(&v[store], &v[hi]);
-        if (k == store) {
-            return v[k];
-        }
-        if (k < store) {
-            hi = store - 1;
+        /* v[lo..lt-1] < pivot, v[lt..gt] == pivot, v[gt+1..hi] > pivot */
+        if (want < lt) {
+            hi = lt - 1;
+        } else if (want > gt) {
+            lo = gt + 1;
         } else {
-            lo = store + 1;
+            return pivot;
         }
     }
     return v[k];
@@ -131,18 +135,24 @@ double growth_theil_sen(const double *y, size_t n)
     if (!y || n < 2) {
         return 0;
     }
+    /* Every pair up to TS_MAX_PAIRS; beyond (runs of thousands of rounds) an evenly spread,
+     * deterministic subset of them, so memory and time stay bounded. */
     size_t pairs = n * (n - 1) / 2;
-    double *s = malloc(pairs * sizeof(*s));
+    size_t stride = pairs > TS_MAX_PAIRS ? (pairs + TS_MAX_PAIRS - 1) / TS_MAX_PAIRS : 1;
+    double *s = malloc((pairs / stride + 1) * sizeof(*s));
     if (!s) {
         return ols_slope(y, n);
     }
     size_t k = 0;
+    size_t p = 0;
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = i + 1; j < n; j++) {
-            s[k++] = (y[j] - y[i]) / (double)(j - i);
+        for (size_t j = i + 1; j < n; j++, p++) {
+            if (p % stride == 0) {
+                s[k++] = (y[j] - y[i]) / (double)(j - i);
+            }
         }
     }
-    double m = median(s, pairs);
+    double m = median(s, k);
     free(s);
     return m;
 }

@@ -173,6 +173,24 @@ static void test_growth_theil_sen_hand_values(void **state)
     assert_float_equal(growth_theil_sen(NULL, 4), 0.0, 0);
 }
 
+/* Long runs: a flat series of 3000 rounds (4.5 M equal pairwise slopes) and a steady one are
+ * answered at once and right; this took hours with a two-way partition. */
+static void test_growth_theil_sen_long_flat_and_steady(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static double y[N];
+    for (size_t i = 0; i < N; i++) {
+        y[i] = 4096;
+    }
+    assert_true(growth_theil_sen(y, N) == 0.0);
+    for (size_t i = 0; i < N; i++) {
+        y[i] = 100.0 + 16.0 * (double)i + (double)(i % 3);
+    }
+    double slope = growth_theil_sen(y, N);
+    assert_true(slope > 15.9 && slope < 16.1);
+}
+
 static void test_growth_mann_kendall_hand_values(void **state)
 {
     (void)state;
@@ -803,6 +821,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_growth_theil_sen_hand_values),
+        cmocka_unit_test(test_growth_theil_sen_long_flat_and_steady),
         cmocka_unit_test(test_growth_mann_kendall_hand_values),
         cmocka_unit_test(test_growth_steady_small_leak),
         cmocka_unit_test(test_growth_default_threshold_catches_16b_times_10),
