@@ -549,6 +549,27 @@ static void symbolize_site(struct sym *sy, const struct snap_stack *stk, struct 
     w->n_frames = n;
 }
 
+/* True when a stack (allocator side first) ends at a thread's first frame. A stack that stops
+ * short of it was cut: the depth limit, or code without unwind information the unwinder could
+ * not get through. Such sites are flagged in the report, since their culprit may be a callee
+ * of the real one. */
+static bool reaches_root(const struct rpt_frame *frames, size_t n)
+{
+    static const char *const roots[] = {"_start", "__libc_start_main", "__libc_start_call_main",
+                                        "start_thread", "clone", "clone3", "__clone",
+                                        "__clone3", "_dl_start_user", "_dl_start", NULL};
+    if (n == 0) {
+        return false;
+    }
+    const char *outer = frames[n - 1].function;
+    for (const char *const *r = roots; outer && *r; r++) {
+        if (strcmp(outer, *r) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int cmp_sites(const void *a, const void *b)
 {
     const struct rpt_site *x = a;
@@ -854,7 +875,8 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
         site->n_frames = w[k].n_frames;
         w[k].frames = NULL;
         w[k].n_frames = 0;
-        site->truncated = stk && stk->truncated;
+        site->truncated = (stk && stk->truncated) || !reaches_root(site->frames, site->n_frames);
+        out->stacks_truncated |= site->truncated;
         if (site->n_frames) {
             const struct rpt_frame *f = &site->frames[w[k].culprit];
             site->function = xstrdup(f->function);

@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "../harness/snap.h"
 #include "../harness/sym.h"
 #include "../harness/target.h"
@@ -519,8 +521,8 @@ static void test_agent_allocations_before_constructor(void **state)
     }
 }
 
-/* No frame pointers, no unwind tables: stacks may come out short, the program runs on and the
- * blocks are still counted exactly. */
+/* No frame pointers, no unwind tables: stacks may come out short, the program runs on, the
+ * blocks are still counted exactly, and the report flags the short stacks. */
 static void test_agent_without_unwind_info(void **state)
 {
     (void)state;
@@ -539,6 +541,38 @@ static void test_agent_without_unwind_info(void **state)
     }
     assert_int_equal(blocks, 15);
     session_end(&x);
+
+    /* Through the harness, the short stacks are flagged in the report. */
+    char lc[4096];
+    char prog[4096];
+    it_build_path(lc, sizeof(lc), "leakcheck");
+    it_build_path(prog, sizeof(prog), "targets/agent_nounwind");
+    const char *argv[] = {lc,          "run", "-q",     "--rounds", "6",
+                          "--warmup",  "1",   "--requests-per-round", "5",
+                          "--request", "go",  "--expect", "any",      "--report-dir",
+                          "build/it-agent-nounwind", "--", prog,      NULL};
+    struct it_result r = {0};
+    assert_int_equal(it_run((char *const *)(uintptr_t)argv, NULL, NULL, 60, &r), 0);
+    assert_int_equal(r.exit_code, 0);
+    free(r.out);
+    char *json = it_read_file("build/it-agent-nounwind/report.json", NULL);
+    assert_non_null(json);
+    cJSON *root = cJSON_Parse(json);
+    free(json);
+    assert_non_null(root);
+    const cJSON *scn = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "scenarios"), 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(scn, "stacks_truncated")));
+    bool flagged = false;
+    const cJSON *site;
+    cJSON_ArrayForEach(site, cJSON_GetObjectItem(scn, "sites"))
+    {
+        const cJSON *fn = cJSON_GetObjectItem(site, "function");
+        if (cJSON_IsString(fn) && strcmp(fn->valuestring, "deep3") == 0) {
+            flagged = cJSON_IsTrue(cJSON_GetObjectItem(site, "truncated"));
+        }
+    }
+    assert_true(flagged);
+    cJSON_Delete(root);
 }
 
 int main(void)
