@@ -17,6 +17,10 @@
 #include "../reports/rpt_util.h"
 #include "../reports/rpt_write.h"
 
+/* A report or history that could not be written (full disk, unwritable folder) is not the
+ * user's input error: exit 3, as a run that failed; bad input stays 2. */
+#define EXIT_IO 3
+
 /* Parses a non-negative number (no empty string, no trailing junk). */
 static int parse_num(const char *s, double *out)
 {
@@ -259,7 +263,7 @@ int cmd_merge(int argc, char **argv)
     }
     if (!status && rpt_write_all(all, out, err, sizeof(err))) {
         fprintf(stderr, "error: %s\n", err);
-        status = 2;
+        status = EXIT_IO;
     }
     if (!status) {
         size_t failed = 0;
@@ -354,10 +358,12 @@ int cmd_history(int argc, char **argv)
         }
         if (rpt_json_read(report, &run, err, sizeof(err)) ||
             rpt_history_add(&h, run, commit, message, date, (size_t)max_commits, err,
-                            sizeof(err)) ||
-            rpt_history_write(&h, file, err, sizeof(err))) {
+                            sizeof(err))) {
             fprintf(stderr, "error: %s\n", err);
             status = 2;
+        } else if (rpt_history_write(&h, file, err, sizeof(err))) {
+            fprintf(stderr, "error: %s\n", err);
+            status = EXIT_IO;
         }
         rpt_run_free(run);
     } else {
@@ -371,13 +377,13 @@ int cmd_history(int argc, char **argv)
         int rc = rpt_mkdirs(out);
         if (rc) {
             fprintf(stderr, "error: %s: cannot create: %s\n", out, strerror(-rc));
-            status = 2;
+            status = EXIT_IO;
         } else {
             rpt_html_dashboard(&h, &b);
             rpt_fmt(path, sizeof(path), "%s/index.html", out);
             if (rpt_buf_write(&b, path, err, sizeof(err))) {
                 fprintf(stderr, "error: %s\n", err);
-                status = 2;
+                status = EXIT_IO;
             }
         }
         rpt_buf_cleanup(&b);
