@@ -62,9 +62,8 @@ bool ag_boot_resolve(void)
         return true;
     }
     int expected = 0;
-    if (state != 0 ||
-        !atomic_compare_exchange_strong_explicit(&boot_state, &expected, 1, memory_order_acq_rel,
-                                                 memory_order_acquire)) {
+    if (state != 0 || !atomic_compare_exchange_strong_explicit(
+                          &boot_state, &expected, 1, memory_order_acq_rel, memory_order_acquire)) {
         return atomic_load_explicit(&boot_state, memory_order_acquire) == 2;
     }
     struct ag_real r;

@@ -23,7 +23,7 @@
 #include "../common/proto.h"
 #include "ag_mem.h"
 
-#define OUT_CAP (1u << 20)
+#define OUT_CAP    (1u << 20)
 #define SITE_FIXED (4 + 4 + 8 * 4)
 #define BIRTH_SIZE 24u
 
@@ -34,7 +34,7 @@ struct rec {
 
 struct chan {
     struct ag_state *st;
-    int fd;                /* where snapshots go */
+    int fd; /* where snapshots go */
     struct proto_wbuf out;
     uint32_t stacks_sent; /* ids 1..stacks_sent have been sent */
     bool failed;          /* the channel broke: stop writing */
@@ -331,8 +331,7 @@ static size_t build_id(const struct dl_phdr_info *info, const uint8_t **out)
             if (next > end) {
                 break;
             }
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-                memcmp(name, "GNU", 4) == 0) {
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
                 *out = desc;
                 return nh->n_descsz;
             }

@@ -27,13 +27,13 @@ enum ag_mode {
 struct ag_state {
     struct ag_table table;
     struct ag_stack_table stacks;
-    _Atomic uint32_t epoch;       /* round of birth for new blocks */
-    _Atomic int mode;             /* enum ag_mode */
-    int chan_fd;                  /* the inherited socket, or -1 */
-    unsigned depth;               /* frames to keep per stack */
-    uintptr_t self_lo, self_hi;   /* the agent's own code: frames there are dropped */
-    uintptr_t canary;             /* the start-up canary block */
-    _Atomic uint64_t untracked;   /* allocations that passed through while tracking */
+    _Atomic uint32_t epoch;     /* round of birth for new blocks */
+    _Atomic int mode;           /* enum ag_mode */
+    int chan_fd;                /* the inherited socket, or -1 */
+    unsigned depth;             /* frames to keep per stack */
+    uintptr_t self_lo, self_hi; /* the agent's own code: frames there are dropped */
+    uintptr_t canary;           /* the start-up canary block */
+    _Atomic uint64_t untracked; /* allocations that passed through while tracking */
     _Atomic uint64_t unwind_errors;
     _Atomic uint64_t truncated;
 };

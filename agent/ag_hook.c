@@ -7,11 +7,11 @@
  * the real allocator returned, with errno as the real allocator left it: the agent adds no
  * header to blocks and never changes the heap layout the target sees.
  *
- * Start-up: the constructor reads LEAKCHECK_FD or LEAKCHECK_INPROC (secure_getenv), removes the agent's variables
- * and its own LD_PRELOAD entry from the environment so exec'd children start clean, marks the
- * channel close-on-exec, sends HELLO, allocates the canary through the target's own `malloc`
- * symbol, and starts the channel thread. Without a channel, or in a set-uid program, the agent
- * stays in pass-through mode.
+ * Start-up: the constructor reads LEAKCHECK_FD or LEAKCHECK_INPROC (secure_getenv), removes the
+ * agent's variables and its own LD_PRELOAD entry from the environment so exec'd children start
+ * clean, marks the channel close-on-exec, sends HELLO, allocates the canary through the target's
+ * own `malloc` symbol, and starts the channel thread. Without a channel, or in a set-uid program,
+ * the agent stays in pass-through mode.
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -13,7 +13,7 @@
 #include "ag_mem.h"
 
 #define INDEX_MIN_SLOTS 4096u
-#define PC_ARENA_WORDS (1u << 17) /* 1 MiB of pcs per region */
+#define PC_ARENA_WORDS  (1u << 17) /* 1 MiB of pcs per region */
 
 uint64_t ag_stack_hash(const uintptr_t *pcs, size_t depth)
 {
@@ -131,8 +131,7 @@ uint32_t ag_stack_intern(struct ag_stack_table *t, const uintptr_t *pcs, size_t 
         goto out;
     }
     if (!atomic_load_explicit(&t->chunks[k], memory_order_relaxed)) {
-        struct ag_stack_entry *chunk =
-            ag_mem_map(sizeof(*chunk) << AG_STACK_CHUNK_BITS);
+        struct ag_stack_entry *chunk = ag_mem_map(sizeof(*chunk) << AG_STACK_CHUNK_BITS);
         if (!chunk) {
             goto out;
         }
@@ -191,9 +190,8 @@ void ag_stack_count_alloc(struct ag_stack_table *t, uint32_t id, uint64_t size)
     }
     unsigned slot = my_slot;
     if (slot == 0) {
-        slot = atomic_fetch_add_explicit(&t->next_slot, 1, memory_order_relaxed) %
-                   AG_STACK_SLOTS +
-               1;
+        slot =
+            atomic_fetch_add_explicit(&t->next_slot, 1, memory_order_relaxed) % AG_STACK_SLOTS + 1;
         my_slot = slot;
     }
     uint32_t k = (id - 1) >> AG_STACK_CHUNK_BITS;

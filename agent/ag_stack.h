@@ -18,10 +18,10 @@
 
 #include "ag_lock.h"
 
-#define AG_STACK_MAX_DEPTH 64u
+#define AG_STACK_MAX_DEPTH  64u
 #define AG_STACK_CHUNK_BITS 12u
 #define AG_STACK_MAX_CHUNKS 4096u /* 16 M distinct stacks at most */
-#define AG_STACK_SLOTS 4u          /* counter copies: threads spread over them */
+#define AG_STACK_SLOTS      4u    /* counter copies: threads spread over them */
 
 struct ag_stack_entry {
     uint64_t hash;

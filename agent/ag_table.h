@@ -15,8 +15,8 @@
 
 #include "ag_lock.h"
 
-#define AG_TABLE_SHARDS 256u /* power of two */
-#define AG_TABLE_MIN_CAP 64u /* entries per shard, power of two */
+#define AG_TABLE_SHARDS  256u /* power of two */
+#define AG_TABLE_MIN_CAP 64u  /* entries per shard, power of two */
 
 struct ag_block {
     uintptr_t ptr; /* 0 = empty slot */
@@ -27,14 +27,14 @@ struct ag_block {
 
 struct ag_shard {
     struct ag_lock lock;
-    uint32_t cap;        /* slots, power of two; 0 = not yet mapped */
-    uint32_t count;      /* live blocks */
+    uint32_t cap;   /* slots, power of two; 0 = not yet mapped */
+    uint32_t count; /* live blocks */
     struct ag_block *slots;
     uint64_t live_bytes;
-    uint64_t allocs;     /* blocks ever inserted */
-    uint64_t frees;      /* blocks ever removed */
-    uint64_t unknown;    /* removals of addresses not in the table */
-    uint64_t dropped;    /* inserts that failed for lack of memory */
+    uint64_t allocs;  /* blocks ever inserted */
+    uint64_t frees;   /* blocks ever removed */
+    uint64_t unknown; /* removals of addresses not in the table */
+    uint64_t dropped; /* inserts that failed for lack of memory */
 } __attribute__((aligned(64)));
 
 struct ag_table {

@@ -228,8 +228,8 @@ static void test_table_concurrent_threads(void **state)
     struct worker w[4];
     for (int i = 0; i < 4; i++) {
         /* Two threads share a region (same shards), two have their own. */
-        w[i] = (struct worker){.t = t, .base = 0x100000000ull * (uintptr_t)(i / 2 + 1) +
-                                               (uintptr_t)(i % 2) * 0x10000};
+        w[i] = (struct worker){
+            .t = t, .base = 0x100000000ull * (uintptr_t)(i / 2 + 1) + (uintptr_t)(i % 2) * 0x10000};
         pthread_create(&tid[i], NULL, hammer, &w[i]);
     }
     for (int i = 0; i < 4; i++) {

@@ -37,19 +37,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_MAGIC 0x314b434cu /* "LCK1" on the wire */
-#define PROTO_VERSION 1u
+#define PROTO_MAGIC       0x314b434cu /* "LCK1" on the wire */
+#define PROTO_VERSION     1u
 #define PROTO_HEADER_SIZE 12u
 #define PROTO_MAX_PAYLOAD (4u << 20) /* a reader rejects a bigger frame as corrupt */
-#define PROTO_MAX_DEPTH 64u          /* frames per stack, at most */
-#define PROTO_MAX_SEGS 16u           /* executable segments per object, at most */
+#define PROTO_MAX_DEPTH   64u        /* frames per stack, at most */
+#define PROTO_MAX_SEGS    16u        /* executable segments per object, at most */
 
 /* Environment variables the harness sets for the agent (the agent removes them at start-up). */
-#define PROTO_ENV_FD "LEAKCHECK_FD"       /* decimal number of the inherited socket */
-#define PROTO_ENV_DEPTH "LEAKCHECK_DEPTH" /* optional: frames to capture (1..PROTO_MAX_DEPTH) */
+#define PROTO_ENV_FD          "LEAKCHECK_FD"    /* decimal number of the inherited socket */
+#define PROTO_ENV_DEPTH       "LEAKCHECK_DEPTH" /* optional: frames to capture (1..PROTO_MAX_DEPTH) */
 #define PROTO_ENV_FOLLOW_FORK "LEAKCHECK_FOLLOW_FORK" /* reserved; children never answer */
-#define PROTO_ENV_INPROC "LEAKCHECK_INPROC" /* "1": track without a channel, for the in-process
-                                                API (leakcheck_agent_snapshot) */
+#define PROTO_ENV_INPROC                                                                           \
+    "LEAKCHECK_INPROC" /* "1": track without a channel, for the in-process                         \
+                           API (leakcheck_agent_snapshot) */
 
 /* The agent's canary: at start-up it allocates one block of this size through the target's
  * own `malloc` symbol; the snapshot flag PROTO_SNAP_CANARY_LIVE proves that hooks see it. */
@@ -69,31 +70,31 @@ enum proto_type {
 #define PROTO_HELLO_UNWIND 0x1u /* libunwind is usable: stacks are real */
 
 /* SNAP_BEGIN flags */
-#define PROTO_SNAP_CANARY_LIVE 0x1u  /* the canary block is in the live table */
-#define PROTO_SNAP_PASSTHROUGH 0x2u  /* the agent stopped tracking (see the error counters) */
-#define PROTO_SNAP_TRUNCATED 0x4u    /* some stacks hit the depth limit */
+#define PROTO_SNAP_CANARY_LIVE 0x1u /* the canary block is in the live table */
+#define PROTO_SNAP_PASSTHROUGH 0x2u /* the agent stopped tracking (see the error counters) */
+#define PROTO_SNAP_TRUNCATED   0x4u /* some stacks hit the depth limit */
 
 /* STACK flags */
 #define PROTO_STACK_TRUNCATED 0x1u
 
 /* SNAP_BEGIN counters, in wire order. */
 enum proto_counter {
-    PROTO_C_LIVE_BYTES,     /* bytes in tracked live blocks (requested sizes) */
-    PROTO_C_LIVE_BLOCKS,    /* tracked live blocks */
-    PROTO_C_RSS_BYTES,      /* resident set size of the process */
-    PROTO_C_HEAP_ARENA,     /* mallinfo2 arena: bytes from sbrk */
-    PROTO_C_HEAP_MMAP,      /* mallinfo2 hblkhd: bytes in mmapped chunks */
-    PROTO_C_HEAP_INUSE,     /* mallinfo2 uordblks: bytes in use (whole process) */
-    PROTO_C_HEAP_FREE,      /* mallinfo2 fordblks: free bytes held by the allocator */
-    PROTO_C_AGENT_BYTES,    /* memory the agent has mapped for itself */
-    PROTO_C_ALLOCS,         /* tracked allocation calls since start */
-    PROTO_C_FREES,          /* tracked frees since start */
-    PROTO_C_UNKNOWN_FREES,  /* frees of pointers the agent never saw */
-    PROTO_C_UNTRACKED,      /* allocations that went through untracked (re-entrant, bootstrap) */
-    PROTO_C_DROPPED,        /* allocations not recorded: table full or agent error */
-    PROTO_C_UNWIND_ERRORS,  /* stack captures that failed or came back empty */
-    PROTO_C_TRUNCATED,      /* stack captures that hit the depth limit */
-    PROTO_C_TIME_NS,        /* CLOCK_MONOTONIC at the snapshot, nanoseconds */
+    PROTO_C_LIVE_BYTES,    /* bytes in tracked live blocks (requested sizes) */
+    PROTO_C_LIVE_BLOCKS,   /* tracked live blocks */
+    PROTO_C_RSS_BYTES,     /* resident set size of the process */
+    PROTO_C_HEAP_ARENA,    /* mallinfo2 arena: bytes from sbrk */
+    PROTO_C_HEAP_MMAP,     /* mallinfo2 hblkhd: bytes in mmapped chunks */
+    PROTO_C_HEAP_INUSE,    /* mallinfo2 uordblks: bytes in use (whole process) */
+    PROTO_C_HEAP_FREE,     /* mallinfo2 fordblks: free bytes held by the allocator */
+    PROTO_C_AGENT_BYTES,   /* memory the agent has mapped for itself */
+    PROTO_C_ALLOCS,        /* tracked allocation calls since start */
+    PROTO_C_FREES,         /* tracked frees since start */
+    PROTO_C_UNKNOWN_FREES, /* frees of pointers the agent never saw */
+    PROTO_C_UNTRACKED,     /* allocations that went through untracked (re-entrant, bootstrap) */
+    PROTO_C_DROPPED,       /* allocations not recorded: table full or agent error */
+    PROTO_C_UNWIND_ERRORS, /* stack captures that failed or came back empty */
+    PROTO_C_TRUNCATED,     /* stack captures that hit the depth limit */
+    PROTO_C_TIME_NS,       /* CLOCK_MONOTONIC at the snapshot, nanoseconds */
     PROTO_NCOUNTERS
 };
 

@@ -30,8 +30,7 @@
 #include "snap.h"
 #include "target.h"
 
-
-#define AGENT_NAME "libleakcheck-agent.so"
+#define AGENT_NAME         "libleakcheck-agent.so"
 #define DEFAULT_REPORT_DIR "leakcheck-reports"
 
 /* Settings shared by every subcommand. */
@@ -123,7 +122,8 @@ static const char help_run[] =
     "  -v, --verbose               also the per-round table\n"
     "\n"
     "example:\n"
-    "  leakcheck run --rounds 8 --warmup 2 --requests-per-round 50 --request 'put k{round}-{i}' \\\n"
+    "  leakcheck run --rounds 8 --warmup 2 --requests-per-round 50 --request 'put k{round}-{i}' "
+    "\\\n"
     "      -- ./kvstore\n";
 
 static const char help_validate[] =
@@ -214,8 +214,8 @@ int cli_parse_shard(const char *s, unsigned *index, unsigned *count, struct diag
     }
     memcpy(left, s, (size_t)(slash - s));
     left[slash - s] = '\0';
-    if (parse_uint(left, 10000, &i) < 0 || parse_uint(slash + 1, 10000, &n) < 0 || i < 1 ||
-        n < 1 || i > n) {
+    if (parse_uint(left, 10000, &i) < 0 || parse_uint(slash + 1, 10000, &n) < 0 || i < 1 || n < 1 ||
+        i > n) {
         return diag_set(d, -EINVAL, "--shard: expected I/N with 1 <= I <= N, found '%s'", s);
     }
     *index = (unsigned)i;
@@ -594,8 +594,8 @@ static int parse_expect(const char *s)
 
 /* Parses options of `cmd` from argv[0..argc-1] (argv[0] is the subcommand). Returns -1 to go
  * on, or an exit code. */
-static int parse_run_args(struct cli *cli, const char *cmd, const char *help, int argc,
-                          char **argv, struct run_args *a)
+static int parse_run_args(struct cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                          struct run_args *a)
 {
     optind = 1;
     opterr = 0;
@@ -619,16 +619,18 @@ static int parse_run_args(struct cli *cli, const char *cmd, const char *help, in
             break;
         case OPT_RPR:
             if (parse_uint(optarg, 10000000, &v) < 0 || v < 1) {
-                return usage_error(cmd, "--requests-per-round: expected a positive integer, "
-                                        "found '%s'",
+                return usage_error(cmd,
+                                   "--requests-per-round: expected a positive integer, "
+                                   "found '%s'",
                                    optarg);
             }
             a->rpr = (long)v;
             break;
         case OPT_ROUND_TIMEOUT:
             if (parse_uint(optarg, 86400, &v) < 0 || v < 1) {
-                return usage_error(cmd, "--round-timeout: expected seconds from 1 to 86400, "
-                                        "found '%s'",
+                return usage_error(cmd,
+                                   "--round-timeout: expected seconds from 1 to 86400, "
+                                   "found '%s'",
                                    optarg);
             }
             a->round_timeout_s = (long)v;
@@ -733,8 +735,7 @@ static int quick_scenario(const struct run_args *a, char **prog, int n_prog, str
         error_msg("out of memory");
         return CLI_EXIT_RUN;
     }
-    int sources = (a->n_requests > 0) + (a->requests_file != NULL) +
-                  (a->requests_command != NULL);
+    int sources = (a->n_requests > 0) + (a->requests_file != NULL) + (a->requests_command != NULL);
     if (sources != 1) {
         scn_free(s);
         return usage_error("run",
@@ -944,8 +945,8 @@ static int cmd_run(struct cli *cli, int argc, char **argv)
         struct run_opts ro = {
             .agent_path = agent, .out_dir = dir, .progress = progress_cb, .progress_arg = &p};
         if (cli->verbose >= 0) {
-            fprintf(stderr, "%s: %u warm-up + %u measured rounds\n", scns[i]->name,
-                    scns[i]->warmup, scns[i]->rounds);
+            fprintf(stderr, "%s: %u warm-up + %u measured rounds\n", scns[i]->name, scns[i]->warmup,
+                    scns[i]->rounds);
         }
         int rc = run_scenario(scns[i], &ro, &run->scenarios[i], &run->agent_version, &d);
         progress_end(&p);
@@ -1054,8 +1055,8 @@ static int cmd_analyze(struct cli *cli, int argc, char **argv)
         goto out;
     }
     if (a.n_files != 1) {
-        code = usage_error("analyze", "expected one recording (snapshots.bin), found %zu",
-                           a.n_files);
+        code =
+            usage_error("analyze", "expected one recording (snapshots.bin), found %zu", a.n_files);
         goto out;
     }
     const char *bin = a.files[0];
@@ -1119,8 +1120,9 @@ static int cmd_analyze(struct cli *cli, int argc, char **argv)
         goto out;
     }
     if (snap_stream_partial(&st) && cli->verbose >= 0) {
-        fprintf(stderr, "note: %s ends inside a snapshot (the target died); analysing the %zu "
-                        "complete ones\n",
+        fprintf(stderr,
+                "note: %s ends inside a snapshot (the target died); analysing the %zu "
+                "complete ones\n",
                 bin, st.n_snaps);
     }
     const char *report_dir = a.report_dir ? a.report_dir : DEFAULT_REPORT_DIR;
@@ -1197,8 +1199,11 @@ static int cmd_exec(struct cli *cli, int argc, char **argv)
     /* LEAKCHECK_INPROC=1 also lets the program measure itself (include/leakcheck.h). */
     static char inproc[] = PROTO_ENV_INPROC "=1";
     char *env_add[] = {inproc, NULL};
-    struct target_opts to = {.argv = argv + first, .agent_path = agent, .channel = true,
-                             .inherit_stdio = true, .env_add = env_add};
+    struct target_opts to = {.argv = argv + first,
+                             .agent_path = agent,
+                             .channel = true,
+                             .inherit_stdio = true,
+                             .env_add = env_add};
     struct target *t = NULL;
     if (target_start(&to, &t, &d) < 0) {
         error_msg("%s", d.msg);
@@ -1306,8 +1311,8 @@ int cli_main(int argc, char **argv)
         fputs(help_main, stdout);
         return CLI_EXIT_OK;
     } else {
-        static const char *const cmds[] = {"run",     "validate", "analyze", "exec",
-                                           "compare", "merge",    "history", "report", NULL};
+        static const char *const cmds[] = {"run",   "validate", "analyze", "exec", "compare",
+                                           "merge", "history",  "report",  NULL};
         const char *best = NULL;
         size_t bd = 3;
         for (const char *const *c = cmds; *c; c++) {

@@ -13,10 +13,10 @@
 #include "diag.h"
 
 /* Exit codes (DESIGN.md). */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_FAIL  1
 #define CLI_EXIT_USAGE 2
-#define CLI_EXIT_RUN 3
+#define CLI_EXIT_RUN   3
 
 /* Runs the command line; returns the process exit code. */
 int cli_main(int argc, char **argv);

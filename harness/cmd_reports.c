@@ -142,8 +142,8 @@ int cmd_compare(int argc, char **argv)
         char line[128];
         rpt_fmt(line, sizeof(line), "%16.1f %16.1f %+16.1f", bv, hv, hv - bv);
         char nb[256];
-        printf("%-32s %s  %s%s\n", one_line(h->name, nb, sizeof(nb)), line,
-               worse ? "WORSE" : "ok", b ? "" : " (new scenario)");
+        printf("%-32s %s  %s%s\n", one_line(h->name, nb, sizeof(nb)), line, worse ? "WORSE" : "ok",
+               b ? "" : " (new scenario)");
         for (size_t k = 0; k < h->n_sites; k++) {
             const struct rpt_site *hs = &h->sites[k];
             const struct rpt_site *bs = find_site(b, hs);
@@ -239,8 +239,9 @@ int cmd_merge(int argc, char **argv)
         for (size_t k = 0; all && k < r->n_scenarios; k++) {
             if (find_scenario(all, r->scenarios[k].name)) {
                 char nb[256];
-                fprintf(stderr, "error: %s: scenario '%s' is also in an earlier report; each "
-                                "scenario must run in exactly one shard\n",
+                fprintf(stderr,
+                        "error: %s: scenario '%s' is also in an earlier report; each "
+                        "scenario must run in exactly one shard\n",
                         argv[i], one_line(r->scenarios[k].name, nb, sizeof(nb)));
                 status = 2;
             }
@@ -270,8 +271,8 @@ int cmd_merge(int argc, char **argv)
         for (size_t i = 0; i < all->n_scenarios; i++) {
             failed += !all->scenarios[i].ok;
         }
-        printf("merged %d reports, %zu scenarios (%zu failed) into %s\n", count,
-               all->n_scenarios, failed, out);
+        printf("merged %d reports, %zu scenarios (%zu failed) into %s\n", count, all->n_scenarios,
+               failed, out);
     }
     rpt_run_free(all);
     return status;
@@ -326,8 +327,9 @@ int cmd_history(int argc, char **argv)
         } else if (add && strcmp(a, "--max-commits") == 0) {
             if (i + 1 >= argc || parse_num(argv[i + 1], &max_commits) || max_commits < 1 ||
                 max_commits > 1e6 || floor(max_commits) != max_commits) {
-                return usage_error("history", "--max-commits needs a whole number from 1 to "
-                                              "1000000, not",
+                return usage_error("history",
+                                   "--max-commits needs a whole number from 1 to "
+                                   "1000000, not",
                                    i + 1 < argc ? argv[i + 1] : "");
             }
             i++;

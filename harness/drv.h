@@ -18,9 +18,9 @@
 
 /* What a driver may use of the running target. */
 struct drv_target {
-    int stdin_fd;   /* write end of the target's stdin, or -1 */
-    int stdout_fd;  /* read end of the target's stdout, or -1 (stdio driver reads replies) */
-    uint16_t port;  /* the port chosen for {port}, or 0 */
+    int stdin_fd;  /* write end of the target's stdin, or -1 */
+    int stdout_fd; /* read end of the target's stdout, or -1 (stdio driver reads replies) */
+    uint16_t port; /* the port chosen for {port}, or 0 */
     int pid;
 };
 

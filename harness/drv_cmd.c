@@ -145,7 +145,8 @@ int drv_run(char *const *argv, char *const *env_add, bool want_out, size_t out_c
     size_t out_alloc = want_out ? 4096 : 0;
     int64_t deadline = mono_ms() + timeout_ms;
     while (outp[0] >= 0 || errp[0] >= 0) {
-        struct pollfd pf[2] = {{.fd = outp[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+        struct pollfd pf[2] = {{.fd = outp[0], .events = POLLIN},
+                               {.fd = errp[0], .events = POLLIN}};
         int64_t left = deadline - mono_ms();
         if (left <= 0) {
             rc = diag_set(d, -ETIMEDOUT, "'%s' did not finish within %d ms", argv[0], timeout_ms);
@@ -176,8 +177,7 @@ int drv_run(char *const *argv, char *const *env_add, bool want_out, size_t out_c
             }
             if (k == 0) {
                 if (res->out_len + (size_t)r + 1 > out_cap) {
-                    rc = diag_set(d, -EFBIG, "'%s' printed more than %zu bytes", argv[0],
-                                  out_cap);
+                    rc = diag_set(d, -EFBIG, "'%s' printed more than %zu bytes", argv[0], out_cap);
                     goto out;
                 }
                 if (res->out_len + (size_t)r + 1 > out_alloc) {

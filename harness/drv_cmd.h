@@ -16,10 +16,10 @@ struct drv *drv_cmd_new(const struct scn_cmd *cfg, struct diag *d);
 
 /* What drv_run() collected from a child. */
 struct drv_run_result {
-    int status;      /* waitpid status */
-    char *out;       /* stdout (NUL-terminated, malloc'ed) when asked for, else NULL */
+    int status; /* waitpid status */
+    char *out;  /* stdout (NUL-terminated, malloc'ed) when asked for, else NULL */
     size_t out_len;
-    char err[2048];  /* the last bytes of stderr, NUL-terminated */
+    char err[2048]; /* the last bytes of stderr, NUL-terminated */
 };
 
 /* Runs argv (no shell; PATH searched) with env_add ("KEY=VALUE", may be NULL) added to the

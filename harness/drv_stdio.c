@@ -21,24 +21,24 @@
 
 #include "drv_cmd.h"
 
-#define DRV_STDIO_WINDOW 16u
+#define DRV_STDIO_WINDOW          16u
 #define DRV_STDIO_MAX_OUTSTANDING (32u << 10)
-#define DRV_STDIO_MAX_FILE (256u << 20)
-#define DRV_STDIO_MAX_CMD_OUT (64u << 20)
-#define DRV_STDIO_CHECK_MS 100 /* how often a silent round checks that the target still runs */
+#define DRV_STDIO_MAX_FILE        (256u << 20)
+#define DRV_STDIO_MAX_CMD_OUT     (64u << 20)
+#define DRV_STDIO_CHECK_MS        100 /* how often a silent round checks that the target still runs */
 
 struct drv_stdio {
     struct drv base;
     char **templates; /* requests, or NULL */
     size_t n_templates;
-    char *file_data;  /* requests file contents; lines point into it */
+    char *file_data; /* requests file contents; lines point into it */
     char **lines;
     size_t n_lines;
     size_t next_line; /* read on through the whole run */
     char **command;   /* requests_command argv, or NULL */
     unsigned per_round;
     int reply_timeout_ms;
-    char rbuf[8192];  /* bytes after the last reply line seen */
+    char rbuf[8192]; /* bytes after the last reply line seen */
     size_t rlen;
 };
 
@@ -182,8 +182,7 @@ static int round_requests(struct drv_stdio *s, const struct drv_target *t, uint3
         reqs = calloc(count, sizeof(*reqs));
         for (size_t i = 0; reqs && i < count; i++) {
             if (s->templates) {
-                reqs[i] = drv_expand(s->templates[i % s->n_templates], t->port, round,
-                                     (uint32_t)i);
+                reqs[i] = drv_expand(s->templates[i % s->n_templates], t->port, round, (uint32_t)i);
             } else {
                 reqs[i] = strdup(s->lines[s->next_line]);
                 s->next_line = (s->next_line + 1) % s->n_lines;
@@ -223,8 +222,8 @@ static int stdio_round(struct drv *drv, const struct drv_target *t, uint32_t rou
     if (fl >= 0 && !(fl & O_NONBLOCK)) {
         fcntl(t->stdin_fd, F_SETFL, fl | O_NONBLOCK);
     }
-    size_t sent = 0;     /* requests fully written */
-    size_t off = 0;      /* bytes of reqs[sent] (plus its newline) written */
+    size_t sent = 0; /* requests fully written */
+    size_t off = 0;  /* bytes of reqs[sent] (plus its newline) written */
     size_t replies = 0;
     size_t outstanding = 0; /* bytes written whose replies have not come */
     int64_t last_progress = mono_ms();
@@ -240,11 +239,12 @@ static int stdio_round(struct drv *drv, const struct drv_target *t, uint32_t rou
         }
         if (left <= 0) {
             bool round_out = round_deadline <= now;
-            rc = diag_set(d, -ETIMEDOUT,
-                          "round %u: %s after %zu of %zu replies (waiting for the reply to '%.60s'; "
-                          "does the target answer every request with one line?)",
-                          round, round_out ? "round timed out" : "no reply in time", replies, n,
-                          reqs[replies]);
+            rc =
+                diag_set(d, -ETIMEDOUT,
+                         "round %u: %s after %zu of %zu replies (waiting for the reply to '%.60s'; "
+                         "does the target answer every request with one line?)",
+                         round, round_out ? "round timed out" : "no reply in time", replies, n,
+                         reqs[replies]);
             goto out;
         }
         int pr = poll(pf, 2, left > DRV_STDIO_CHECK_MS ? DRV_STDIO_CHECK_MS : (int)left);
@@ -263,8 +263,9 @@ static int stdio_round(struct drv *drv, const struct drv_target *t, uint32_t rou
             goto out;
         }
         if (pf[1].revents & (POLLERR | POLLHUP)) {
-            rc = diag_set(d, -EPIPE, "round %u: the target closed its stdin after %zu of %zu "
-                                     "requests",
+            rc = diag_set(d, -EPIPE,
+                          "round %u: the target closed its stdin after %zu of %zu "
+                          "requests",
                           round, sent, n);
             goto out;
         }
@@ -283,8 +284,9 @@ static int stdio_round(struct drv *drv, const struct drv_target *t, uint32_t rou
                     if (errno == EAGAIN || errno == EINTR) {
                         break;
                     }
-                    rc = diag_set(d, -EPIPE, "round %u: the target stopped reading its stdin "
-                                             "after %zu of %zu requests (%s)",
+                    rc = diag_set(d, -EPIPE,
+                                  "round %u: the target stopped reading its stdin "
+                                  "after %zu of %zu requests (%s)",
                                   round, sent, n, strerror(errno));
                     goto out;
                 }

@@ -71,7 +71,7 @@ enum io_mode {
 
 static struct {
     unsigned long alloc_at_last; /* for messages */
-    unsigned long alloc_at; /* fail the alloc_at-th allocation (1-based); 0 = never */
+    unsigned long alloc_at;      /* fail the alloc_at-th allocation (1-based); 0 = never */
     unsigned long allocs;
     unsigned long injected;
     enum io_mode io;
@@ -472,9 +472,8 @@ static void test_fault_history_add_alloc(void **state)
     struct rpt_run *run1 = run_with_commit("1111111111111111111111111111111111111111");
     struct rpt_run *run2 = run_with_commit("2222222222222222222222222222222222222222");
     struct rpt_history h = {0};
-    assert_int_equal(rpt_history_add(&h, run1, NULL, "first", "2024-01-01T00:00:00Z", 0, err,
-                                     sizeof(err)),
-                     0);
+    assert_int_equal(
+        rpt_history_add(&h, run1, NULL, "first", "2024-01-01T00:00:00Z", 0, err, sizeof(err)), 0);
     assert_int_equal(rpt_history_write(&h, path, err, sizeof(err)), 0);
     rpt_history_cleanup(&h);
     size_t old_len = 0, new_len = 0;
@@ -485,9 +484,9 @@ static void test_fault_history_add_alloc(void **state)
         snprintf(p2, sizeof(p2), "%s/new.jsonl", dir);
         path2 = fix_strdup(p2);
         assert_int_equal(rpt_history_read(path, &h, err, sizeof(err)), 0);
-        assert_int_equal(rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0,
-                                         err, sizeof(err)),
-                         0);
+        assert_int_equal(
+            rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0, err, sizeof(err)),
+            0);
         assert_int_equal(rpt_history_write(&h, path2, err, sizeof(err)), 0);
         rpt_history_cleanup(&h);
     }
@@ -832,8 +831,8 @@ static void test_fault_read_short_eintr(void **state)
         rpt_run_free(run);
     }
     assert_true(injected > 2);
-    figure("read the history and a report, EINTR on every other read (and 3-byte reads)",
-           injected, injected);
+    figure("read the history and a report, EINTR on every other read (and 3-byte reads)", injected,
+           injected);
 }
 
 /* Path of a build output: under $B when it is there, else under build/debug (the sanitizer
@@ -885,7 +884,10 @@ static void test_fault_channel_short_eintr(void **state)
         assert_int_equal(rc, 0);
         if (out.verdict != RPT_VERDICT_LEAK || out.n_rounds != 7) {
             print_error("verdict %s after %zu rounds: %s\n", rpt_verdict_name(out.verdict),
-                        out.n_rounds, out.error ? out.error : out.reason ? out.reason : "");
+                        out.n_rounds,
+                        out.error    ? out.error
+                        : out.reason ? out.reason
+                                     : "");
             fail();
         }
         rpt_scenario_cleanup(&out);

@@ -710,8 +710,7 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
         if (grows) {
             res.verdict = RPT_VERDICT_INCONCLUSIVE;
             snprintf(res.reason, sizeof(res.reason),
-                     "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr,
-                     sh.p);
+                     "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
         } else {
             res.verdict = RPT_VERDICT_NO_LEAK;
             if (fabs(sh.slope) < 1) {

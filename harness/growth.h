@@ -36,9 +36,9 @@ struct growth_site_in {
 };
 
 struct growth_in {
-    size_t n_rounds;           /* rounds completed, warm-up included */
-    size_t warmup;             /* the first `warmup` rounds are not measured */
-    const uint64_t *live_bytes;  /* n_rounds entries: whole tracked heap after each round */
+    size_t n_rounds;            /* rounds completed, warm-up included */
+    size_t warmup;              /* the first `warmup` rounds are not measured */
+    const uint64_t *live_bytes; /* n_rounds entries: whole tracked heap after each round */
     const uint64_t *live_blocks;
     size_t n_sites;
     const struct growth_site_in *sites;
@@ -48,21 +48,21 @@ struct growth_in {
 
 struct growth_site_out {
     enum rpt_kind kind;
-    bool suspect;                 /* a leaking, unsuppressed site over the threshold */
-    double bytes_per_round;       /* robust slope over the measured rounds */
+    bool suspect;           /* a leaking, unsuppressed site over the threshold */
+    double bytes_per_round; /* robust slope over the measured rounds */
     double blocks_per_round;
     uint32_t rounds_with_survivors;
     uint32_t measured_rounds;
-    double trend_p_value;         /* Mann-Kendall p of the site's live bytes (measured rounds) */
+    double trend_p_value; /* Mann-Kendall p of the site's live bytes (measured rounds) */
 };
 
 struct growth_out {
-    enum rpt_verdict verdict;     /* LEAK, NO_LEAK or INCONCLUSIVE */
-    double bytes_per_round;       /* robust slope of the whole live heap */
+    enum rpt_verdict verdict; /* LEAK, NO_LEAK or INCONCLUSIVE */
+    double bytes_per_round;   /* robust slope of the whole live heap */
     double blocks_per_round;
-    double trend_p_value;         /* one-sided test for an upward trend */
+    double trend_p_value; /* one-sided test for an upward trend */
     size_t n_suspects;
-    char reason[256];             /* one line, no final full stop */
+    char reason[256]; /* one line, no final full stop */
 };
 
 /* Analyses `in`. `site_out` has in->n_sites entries, written on success. Returns 0, -EINVAL

@@ -597,8 +597,9 @@ static void test_growth_bounded_cache_with_eviction(void **state)
     /* filled during warm-up, flat since: a plateau, with its size in the reason */
     assert_int_equal(sm->out_sites[0].kind, RPT_KIND_PLATEAU);
     assert_int_equal(sm->out.verdict, RPT_VERDICT_NO_LEAK);
-    assert_string_equal(sm->out.reason,
-                        "live heap flat (+0 B/round); 1 site plateaued, the largest holding 14.1 KiB");
+    assert_string_equal(
+        sm->out.reason,
+        "live heap flat (+0 B/round); 1 site plateaued, the largest holding 14.1 KiB");
     free(sm);
 }
 

@@ -24,9 +24,9 @@
 #include "sym.h"
 #include "target.h"
 
-#define RUN_SNAPSHOT_TIMEOUT_MS 30000
-#define RUN_STOP_GRACE_MS 3000
-#define RUN_MAX_FRAMES_PER_PC 8
+#define RUN_SNAPSHOT_TIMEOUT_MS  30000
+#define RUN_STOP_GRACE_MS        3000
+#define RUN_MAX_FRAMES_PER_PC    8
 #define RUN_MAX_SYMBOLIZED_SITES 4000
 
 static double mono_s(void)
@@ -406,8 +406,9 @@ int run_scenario(const struct scn *s, const struct run_opts *o, struct rpt_scena
             } else if (rc == -EBADMSG) {
                 snprintf(err, sizeof(err), "round %u: %s", r, rd.msg);
             } else if (rc == -ETIMEDOUT) {
-                snprintf(err, sizeof(err), "round %u: the agent did not answer a snapshot within "
-                                          "%d ms (target %s)",
+                snprintf(err, sizeof(err),
+                         "round %u: the agent did not answer a snapshot within "
+                         "%d ms (target %s)",
                          r, RUN_SNAPSHOT_TIMEOUT_MS, how);
             } else {
                 snprintf(err, sizeof(err), "target %s after round %u, before its snapshot", how, r);
@@ -555,9 +556,9 @@ static void symbolize_site(struct sym *sy, const struct snap_stack *stk, struct 
  * of the real one. */
 static bool reaches_root(const struct rpt_frame *frames, size_t n)
 {
-    static const char *const roots[] = {"_start", "__libc_start_main", "__libc_start_call_main",
-                                        "start_thread", "clone", "clone3", "__clone",
-                                        "__clone3", "_dl_start_user", "_dl_start", NULL};
+    static const char *const roots[] = {
+        "_start",  "__libc_start_main", "__libc_start_call_main", "start_thread", "clone", "clone3",
+        "__clone", "__clone3",          "_dl_start_user",         "_dl_start",    NULL};
     if (n == 0) {
         return false;
     }
@@ -651,7 +652,8 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
         r->agent_bytes = c[PROTO_C_AGENT_BYTES];
         r->seconds = seconds ? seconds[i] : 0;
     }
-    const struct snap_snapshot *last = n ? snaps[n - 1] : (st->n_snaps ? &st->snaps[st->n_snaps - 1] : NULL);
+    const struct snap_snapshot *last =
+        n ? snaps[n - 1] : (st->n_snaps ? &st->snaps[st->n_snaps - 1] : NULL);
     if (last) {
         out->unknown_frees = last->counters[PROTO_C_UNKNOWN_FREES];
         out->dropped = last->counters[PROTO_C_DROPPED];
@@ -775,9 +777,9 @@ int run_fill(const struct scn *s, const struct snap_stream *st, const double *se
                 continue;
             }
             const struct rpt_frame *g = &w[m].frames[w[m].culprit];
-            bool same = f->function && g->function ? strcmp(f->function, g->function) == 0 &&
-                                                         f->line == g->line
-                                                   : f->address == g->address;
+            bool same = f->function && g->function
+                            ? strcmp(f->function, g->function) == 0 && f->line == g->line
+                            : f->address == g->address;
             if (same) {
                 w[m].group = w[k].group;
             }

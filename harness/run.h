@@ -28,7 +28,7 @@ struct run_opts {
     const char *out_dir;    /* this scenario's folder: snapshots.bin, target.log, scenario.json */
     run_progress_fn progress;
     void *progress_arg;
-    int stop_grace_ms;      /* 0 = default */
+    int stop_grace_ms; /* 0 = default */
 };
 
 /* Runs `s`. `out` must be zeroed by the caller; it is filled (strings owned by it). Sets

@@ -312,8 +312,8 @@ static int get_seconds(struct ctx *c, const cJSON *obj, const char *path, const 
 }
 
 /* Reads an array of strings into a malloc'ed vector (NULL-terminated, count in *n). */
-static int get_strs(struct ctx *c, const cJSON *obj, const char *path, const char *key,
-                    char ***out, size_t *n_out, bool nonempty)
+static int get_strs(struct ctx *c, const cJSON *obj, const char *path, const char *key, char ***out,
+                    size_t *n_out, bool nonempty)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) {
@@ -401,8 +401,7 @@ static int get_map(struct ctx *c, const cJSON *obj, const char *path, const char
 }
 
 /* scn_check_placeholders, also accepting {n} when allow_n (requests_command). */
-static int check_ph(const char *s, const char *where, bool *uses_port, bool allow_n,
-                    struct diag *d)
+static int check_ph(const char *s, const char *where, bool *uses_port, bool allow_n, struct diag *d)
 {
     for (const char *p = s; *p; p++) {
         if (p[0] == '{' && p[1] == '{') {
@@ -418,16 +417,16 @@ static int check_ph(const char *s, const char *where, bool *uses_port, bool allo
         }
         const char *end = strchr(p, '}');
         if (!end) {
-            return diag_set(d, -EINVAL,
-                            "%s: unclosed '{' in '%s' (write '{{' for a literal brace)", where, s);
+            return diag_set(d, -EINVAL, "%s: unclosed '{' in '%s' (write '{{' for a literal brace)",
+                            where, s);
         }
         size_t n = (size_t)(end - p - 1);
         if (n == 4 && strncmp(p + 1, "port", 4) == 0) {
             if (uses_port) {
                 *uses_port = true;
             }
-        } else if (!(n == 5 && strncmp(p + 1, "round", 5) == 0) &&
-                   !(n == 1 && p[1] == 'i') && !(allow_n && n == 1 && p[1] == 'n')) {
+        } else if (!(n == 5 && strncmp(p + 1, "round", 5) == 0) && !(n == 1 && p[1] == 'i') &&
+                   !(allow_n && n == 1 && p[1] == 'n')) {
             return diag_set(d, -EINVAL,
                             "%s: unknown placeholder '{%.*s}' in '%s' (known: {port}, {round}, "
                             "{i}%s; write '{{' for a literal brace)",
@@ -624,8 +623,12 @@ static int resolve_rel(struct ctx *c, char **p)
 
 static int parse_stdio(struct ctx *c, const cJSON *dv)
 {
-    static const char *const known[] = {"kind",          "requests",           "requests_file",
-                                        "requests_command", "requests_per_round", "reply_timeout_s",
+    static const char *const known[] = {"kind",
+                                        "requests",
+                                        "requests_file",
+                                        "requests_command",
+                                        "requests_per_round",
+                                        "reply_timeout_s",
                                         NULL};
     struct scn_stdio *st = &c->s->stdio;
     int rc = check_keys(c, dv, "driver", known);
@@ -660,8 +663,8 @@ static int parse_stdio(struct ctx *c, const cJSON *dv)
     if (rc < 0) {
         return rc;
     }
-    int sources = (st->requests != NULL) + (st->requests_file != NULL) +
-                  (st->requests_command != NULL);
+    int sources =
+        (st->requests != NULL) + (st->requests_file != NULL) + (st->requests_command != NULL);
     if (sources != 1) {
         return diag_set(c->d, -EINVAL,
                         "%s: driver: a stdio driver needs exactly one of 'requests', "
@@ -703,10 +706,17 @@ static int parse_command(struct ctx *c, const cJSON *dv)
 
 static int parse_http(struct ctx *c, const cJSON *dv)
 {
-    static const char *const known[] = {"kind",         "url",       "method",
-                                        "headers",      "body_bytes", "multipart",
-                                        "requests_per_round", "concurrency", "timeout_s",
-                                        "expect_status", NULL};
+    static const char *const known[] = {"kind",
+                                        "url",
+                                        "method",
+                                        "headers",
+                                        "body_bytes",
+                                        "multipart",
+                                        "requests_per_round",
+                                        "concurrency",
+                                        "timeout_s",
+                                        "expect_status",
+                                        NULL};
     static const char *const mp_known[] = {"field", "bytes", "filename", "content_type", NULL};
     struct scn_http *h = &c->s->http;
     int rc = check_keys(c, dv, "driver", known);
@@ -865,10 +875,10 @@ static int parse_supp(struct ctx *c, const cJSON *arr)
 
 static int parse_root(struct ctx *c, const cJSON *root)
 {
-    static const char *const known[] = {"name",      "target",          "driver",    "rounds",
-                                        "warmup",    "round_timeout_s", "threshold", "expect",
-                                        "expect_culprit", "suppress",   "wrappers",  "$schema",
-                                        "description", NULL};
+    static const char *const known[] = {
+        "name",        "target", "driver",         "rounds",   "warmup",   "round_timeout_s",
+        "threshold",   "expect", "expect_culprit", "suppress", "wrappers", "$schema",
+        "description", NULL};
     static const char *const th_known[] = {"bytes_per_round", "blocks_per_round", NULL};
     struct scn *s = c->s;
     if (!cJSON_IsObject(root)) {
@@ -900,7 +910,8 @@ static int parse_root(struct ctx *c, const cJSON *root)
         rc = parse_target(c, cJSON_GetObjectItemCaseSensitive(root, "target"));
     }
     if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(root, "driver")) {
-        rc = missing(c, "", "driver", "the workload: {\"kind\": \"stdio\" | \"http\" | \"command\", ...}");
+        rc = missing(c, "", "driver",
+                     "the workload: {\"kind\": \"stdio\" | \"http\" | \"command\", ...}");
     }
     if (rc == 0) {
         rc = parse_driver(c, cJSON_GetObjectItemCaseSensitive(root, "driver"));
@@ -925,7 +936,8 @@ static int parse_root(struct ctx *c, const cJSON *root)
             rc = check_keys(c, th, "threshold", th_known);
         }
         if (rc == 0) {
-            rc = get_double(c, th, "threshold", "bytes_per_round", 0, &s->threshold_bytes_per_round);
+            rc =
+                get_double(c, th, "threshold", "bytes_per_round", 0, &s->threshold_bytes_per_round);
         }
         if (rc == 0) {
             rc = get_double(c, th, "threshold", "blocks_per_round", 0,
@@ -1050,12 +1062,12 @@ int scn_finish(struct scn *s, struct diag *d)
     struct ctx c = {.file = s->file ? s->file : "command line", .d = d, .s = s};
     int rc = check_vec(&c, s->argv, 0, "target.argv", &s->uses_port);
     if (rc == 0) {
-        rc = check_vec(&c, s->stdio.requests, s->stdio.n_requests, "driver.requests",
-                       &s->uses_port);
+        rc =
+            check_vec(&c, s->stdio.requests, s->stdio.n_requests, "driver.requests", &s->uses_port);
     }
     if (rc == 0) {
-        rc = check_vec_n(&c, s->stdio.requests_command, 0, "driver.requests_command",
-                         &s->uses_port, true);
+        rc = check_vec_n(&c, s->stdio.requests_command, 0, "driver.requests_command", &s->uses_port,
+                         true);
     }
     if (rc == 0 && s->rounds < 2) {
         rc = diag_set(d, -EINVAL, "%s: rounds: need at least 2 measured rounds, found %u", c.file,
@@ -1154,8 +1166,8 @@ int scn_save(const struct scn *s, const char *path)
         if (s->stdio.requests_command) {
             ok &= add_item(dv, "requests_command", strs_json(s->stdio.requests_command, 0));
         }
-        ok &= cJSON_AddNumberToObject(dv, "requests_per_round", s->stdio.requests_per_round) !=
-              NULL;
+        ok &=
+            cJSON_AddNumberToObject(dv, "requests_per_round", s->stdio.requests_per_round) != NULL;
         ok &= cJSON_AddNumberToObject(dv, "reply_timeout_s", s->stdio.reply_timeout_ms / 1000.0) !=
               NULL;
     } else if (s->driver == SCN_DRIVER_COMMAND) {
@@ -1191,8 +1203,8 @@ int scn_save(const struct scn *s, const char *path)
                 ok &= cJSON_AddStringToObject(mp, "filename", h->multipart_filename) != NULL;
             }
             if (h->multipart_content_type) {
-                ok &= cJSON_AddStringToObject(mp, "content_type", h->multipart_content_type) !=
-                      NULL;
+                ok &=
+                    cJSON_AddStringToObject(mp, "content_type", h->multipart_content_type) != NULL;
             }
         }
         ok &= cJSON_AddNumberToObject(dv, "requests_per_round", h->requests_per_round) != NULL;
@@ -1209,8 +1221,8 @@ int scn_save(const struct scn *s, const char *path)
     ok &= th != NULL;
     ok &= cJSON_AddNumberToObject(th, "bytes_per_round", s->threshold_bytes_per_round) != NULL;
     if (s->threshold_blocks_per_round > 0) {
-        ok &= cJSON_AddNumberToObject(th, "blocks_per_round", s->threshold_blocks_per_round) !=
-              NULL;
+        ok &=
+            cJSON_AddNumberToObject(th, "blocks_per_round", s->threshold_blocks_per_round) != NULL;
     }
     ok &= cJSON_AddStringToObject(root, "expect", rpt_expect_name(s->expect)) != NULL;
     if (s->expect_culprit) {

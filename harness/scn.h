@@ -18,13 +18,13 @@
 #include "../reports/rpt.h"
 #include "diag.h"
 
-#define SCN_DEFAULT_ROUNDS 20u
-#define SCN_DEFAULT_WARMUP 3u
-#define SCN_DEFAULT_READY_TIMEOUT_MS 10000
-#define SCN_DEFAULT_ROUND_TIMEOUT_MS 60000
-#define SCN_DEFAULT_REPLY_TIMEOUT_MS 10000
+#define SCN_DEFAULT_ROUNDS             20u
+#define SCN_DEFAULT_WARMUP             3u
+#define SCN_DEFAULT_READY_TIMEOUT_MS   10000
+#define SCN_DEFAULT_ROUND_TIMEOUT_MS   60000
+#define SCN_DEFAULT_REPLY_TIMEOUT_MS   10000
 #define SCN_DEFAULT_REQUESTS_PER_ROUND 10u
-#define SCN_MAX_ROUNDS 100000u
+#define SCN_MAX_ROUNDS                 100000u
 
 enum scn_ready_kind {
     SCN_READY_NONE,   /* ready when the agent said HELLO */
@@ -90,8 +90,8 @@ struct scn {
     char **env;  /* NULL-terminated "KEY=VALUE" entries, or NULL */
     char *cwd;   /* or NULL */
     enum scn_ready_kind ready;
-    char *ready_value;     /* regex or URL */
-    uint16_t ready_port;   /* for SCN_READY_TCP; 0 with ready_port_is_placeholder */
+    char *ready_value;   /* regex or URL */
+    uint16_t ready_port; /* for SCN_READY_TCP; 0 with ready_port_is_placeholder */
     bool ready_port_is_placeholder;
     int ready_timeout_ms;
     /* driver */

@@ -94,7 +94,8 @@ static void test_scn_parse_full_http(void **state)
 static void test_scn_parse_typo_suggests_key(void **state)
 {
     (void)state;
-    expect_error("{\"name\": \"a\", " TGT ", \"driver\": {\"kind\": \"stdio\", \"reqests\": [\"x\"]}}",
+    expect_error("{\"name\": \"a\", " TGT
+                 ", \"driver\": {\"kind\": \"stdio\", \"reqests\": [\"x\"]}}",
                  "dir/t.json: driver: unknown key 'reqests' (did you mean 'requests'?)");
     expect_error("{\"name\": \"a\", " TGT ", " DRV ", \"round\": 3}",
                  "unknown key 'round' (did you mean 'rounds'?)");

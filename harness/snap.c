@@ -159,7 +159,7 @@ static const char *type_name(uint16_t t)
         char what_[256];                                                                           \
         snprintf(what_, sizeof(what_), __VA_ARGS__);                                               \
         return diag_set(d, -EBADMSG, "snapshot stream: %s frame at byte %llu: %s",                 \
-                        type_name((h)->type), (unsigned long long)(s)->offset, what_);            \
+                        type_name((h)->type), (unsigned long long)(s)->offset, what_);             \
     } while (0)
 
 static int parse_hello(struct snap_stream *s, struct proto_rbuf *r, const struct proto_header *h,
@@ -338,8 +338,8 @@ static int parse_object(struct snap_stream *s, struct proto_rbuf *r, const struc
     if (s->cur.n_objects >= SNAP_MAX_OBJECTS) {
         BAD(s, d, h, "more than %u objects in one snapshot", SNAP_MAX_OBJECTS);
     }
-    if (grow((void **)&s->cur.objects, &s->cap_objects, s->cur.n_objects,
-             sizeof(*s->cur.objects)) < 0) {
+    if (grow((void **)&s->cur.objects, &s->cap_objects, s->cur.n_objects, sizeof(*s->cur.objects)) <
+        0) {
         return diag_set(d, -ENOMEM, "out of memory");
     }
     o.n_segs = n_segs;
@@ -441,7 +441,7 @@ int snap_stream_feed(struct snap_stream *s, const uint8_t *p, size_t n, struct d
                 uint16_t ver = (uint16_t)(s->buf[4] | s->buf[5] << 8);
                 uint32_t len = (uint32_t)s->buf[8] | (uint32_t)s->buf[9] << 8 |
                                (uint32_t)s->buf[10] << 16 | (uint32_t)s->buf[11] << 24;
-                const char *why = magic != PROTO_MAGIC ? "wrong magic"
+                const char *why = magic != PROTO_MAGIC   ? "wrong magic"
                                   : ver != PROTO_VERSION ? "unsupported protocol version"
                                                          : "frame larger than the limit";
                 s->error = -EBADMSG;

@@ -19,11 +19,11 @@
 #include "diag.h"
 #include "sym.h"
 
-#define SNAP_MAX_STACKS (4u << 20)    /* distinct stacks in one stream */
-#define SNAP_MAX_SITES (4u << 20)     /* sites in one snapshot */
-#define SNAP_MAX_OBJECTS 65536u       /* objects in one snapshot */
+#define SNAP_MAX_STACKS    (4u << 20) /* distinct stacks in one stream */
+#define SNAP_MAX_SITES     (4u << 20) /* sites in one snapshot */
+#define SNAP_MAX_OBJECTS   65536u     /* objects in one snapshot */
 #define SNAP_MAX_SNAPSHOTS 1000000u
-#define SNAP_MAX_BIRTHS 1000000u      /* births in one SITE */
+#define SNAP_MAX_BIRTHS    1000000u /* births in one SITE */
 
 struct snap_stack {
     uint32_t id;

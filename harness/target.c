@@ -31,7 +31,7 @@
 
 extern char **environ;
 
-#define TARGET_POLL_MS 20
+#define TARGET_POLL_MS    20
 #define TARGET_DRAIN_TAIL (16u << 20) /* bytes still copied to the log after the target ended */
 
 static int64_t now_ms(void)
@@ -478,8 +478,9 @@ static int http_get_status(const char *host, uint16_t port, const char *path, in
         return fd;
     }
     char req[2048];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
-                     path, host, port);
+    int n =
+        snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
+                 path, host, port);
     if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
         return -EIO;

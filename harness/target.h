@@ -18,15 +18,15 @@
 #include "diag.h"
 
 struct target_opts {
-    char *const *argv;    /* NULL-terminated, placeholders already expanded */
-    char *const *env_add; /* NULL-terminated "KEY=VALUE" entries, or NULL */
-    const char *cwd;      /* or NULL */
+    char *const *argv;      /* NULL-terminated, placeholders already expanded */
+    char *const *env_add;   /* NULL-terminated "KEY=VALUE" entries, or NULL */
+    const char *cwd;        /* or NULL */
     const char *agent_path; /* preloaded (prepended to LD_PRELOAD), or NULL for none */
-    bool pipe_stdin;      /* else stdin is /dev/null */
-    bool pipe_stdout;     /* else stdout goes to the log */
-    const char *log_path; /* stderr goes here (created, truncated); NULL = inherit stderr */
-    bool channel;         /* create the control channel */
-    bool inherit_stdio;   /* stdin, stdout and stderr are the harness's own (overrides the rest) */
+    bool pipe_stdin;        /* else stdin is /dev/null */
+    bool pipe_stdout;       /* else stdout goes to the log */
+    const char *log_path;   /* stderr goes here (created, truncated); NULL = inherit stderr */
+    bool channel;           /* create the control channel */
+    bool inherit_stdio; /* stdin, stdout and stderr are the harness's own (overrides the rest) */
 };
 
 struct target {
@@ -74,8 +74,8 @@ bool target_is_static(const char *prog);
 bool target_alive(struct target *t);
 
 /* Stops the target: closes its stdin and, when stdin was a pipe, waits up to grace_ms for it to
- * exit; then SIGTERM, waits grace_ms again, then SIGKILL. Records the exit status. Returns 0, or -errno if waitpid failed.
- * Safe to call after the target has exited. */
+ * exit; then SIGTERM, waits grace_ms again, then SIGKILL. Records the exit status. Returns 0, or
+ * -errno if waitpid failed. Safe to call after the target has exited. */
 int target_stop(struct target *t, int grace_ms);
 
 /* Describes how the target ended ("exited with code 1", "was killed by signal 11 (Segmentation

@@ -41,20 +41,20 @@ enum rpt_kind {
 
 /* One frame of a symbolized stack. Inlined frames are separate entries sharing `address`. */
 struct rpt_frame {
-    uint64_t address; /* return address - 1 (the call instruction), absolute */
-    char *function;   /* demangled, or NULL */
-    char *system_name; /* mangled name, or NULL when the same */
-    char *file;       /* source file, or NULL */
-    uint32_t line;    /* 0 when unknown */
-    char *object;     /* path of the loaded object, or NULL */
+    uint64_t address;       /* return address - 1 (the call instruction), absolute */
+    char *function;         /* demangled, or NULL */
+    char *system_name;      /* mangled name, or NULL when the same */
+    char *file;             /* source file, or NULL */
+    uint32_t line;          /* 0 when unknown */
+    char *object;           /* path of the loaded object, or NULL */
     uint64_t object_offset; /* address relative to the object's load bias */
-    bool inlined;     /* this frame was inlined into the next one */
+    bool inlined;           /* this frame was inlined into the next one */
 };
 
 struct rpt_round {
-    uint32_t round;          /* 1-based */
+    uint32_t round; /* 1-based */
     bool warmup;
-    uint64_t live_bytes;     /* tracked live heap after the round */
+    uint64_t live_bytes; /* tracked live heap after the round */
     uint64_t live_blocks;
     uint64_t rss_bytes;
     uint64_t heap_inuse_bytes; /* allocator's own view (mallinfo2 uordblks) */
@@ -64,65 +64,65 @@ struct rpt_round {
 };
 
 struct rpt_site {
-    uint32_t id;              /* stable within a scenario (the agent's stack id) */
+    uint32_t id; /* stable within a scenario (the agent's stack id) */
     /* The culprit frame: the first frame that is not an allocator wrapper. */
     char *function;
     char *file;
     uint32_t line;
     char *object;
     enum rpt_kind kind;
-    bool suppressed;          /* matched a suppression: never makes a leak verdict */
-    bool suspect;             /* counted towards the verdict (leaking, not suppressed) */
-    double bytes_per_round;   /* robust growth over the measured rounds */
+    bool suppressed;        /* matched a suppression: never makes a leak verdict */
+    bool suspect;           /* counted towards the verdict (leaking, not suppressed) */
+    double bytes_per_round; /* robust growth over the measured rounds */
     double blocks_per_round;
     uint32_t rounds_with_survivors; /* measured rounds that left live blocks here */
     uint32_t measured_rounds;
-    uint64_t peak_bytes;      /* high-water mark of live bytes over all rounds */
-    uint64_t final_bytes;     /* live after the last round */
+    uint64_t peak_bytes;  /* high-water mark of live bytes over all rounds */
+    uint64_t final_bytes; /* live after the last round */
     uint64_t final_blocks;
-    uint64_t growth_bytes;    /* last measured round minus first measured round (may be 0) */
+    uint64_t growth_bytes; /* last measured round minus first measured round (may be 0) */
     int64_t growth_bytes_signed;
     int64_t growth_blocks_signed;
-    uint64_t alloc_bytes;     /* cumulative allocations since start */
+    uint64_t alloc_bytes; /* cumulative allocations since start */
     uint64_t alloc_blocks;
-    uint64_t *live_bytes;     /* per round, n_rounds entries (index = round - 1) */
+    uint64_t *live_bytes; /* per round, n_rounds entries (index = round - 1) */
     uint64_t *live_blocks;
-    size_t n_frames;          /* full stack, allocator side first, inlined frames expanded */
+    size_t n_frames; /* full stack, allocator side first, inlined frames expanded */
     struct rpt_frame *frames;
-    bool truncated;           /* the stack hit the depth limit */
+    bool truncated; /* the stack hit the depth limit */
 };
 
 struct rpt_scenario {
     char *name;
-    char *file;                /* scenario file path, or NULL for a command-line run */
+    char *file; /* scenario file path, or NULL for a command-line run */
     enum rpt_verdict verdict;
     enum rpt_expect expect;
-    bool ok;                   /* verdict met expect */
-    char *reason;              /* one line: why this verdict */
-    char *error;               /* for RPT_VERDICT_ERROR: what failed and what to do */
-    double growth_bytes_per_round;  /* robust slope of the live heap, measured rounds */
+    bool ok;                       /* verdict met expect */
+    char *reason;                  /* one line: why this verdict */
+    char *error;                   /* for RPT_VERDICT_ERROR: what failed and what to do */
+    double growth_bytes_per_round; /* robust slope of the live heap, measured rounds */
     double growth_blocks_per_round;
-    double trend_p_value;      /* of the trend test (1 when not computed) */
+    double trend_p_value; /* of the trend test (1 when not computed) */
     double threshold_bytes_per_round;
     double threshold_blocks_per_round; /* 0 = not set */
-    uint32_t rounds_planned;   /* measured + warm-up as asked */
+    uint32_t rounds_planned;           /* measured + warm-up as asked */
     uint32_t warmup;
-    size_t n_rounds;           /* rounds completed (may be fewer than planned) */
+    size_t n_rounds; /* rounds completed (may be fewer than planned) */
     struct rpt_round *rounds;
-    size_t n_sites;            /* sorted: suspects first, then by bytes_per_round descending */
+    size_t n_sites; /* sorted: suspects first, then by bytes_per_round descending */
     struct rpt_site *sites;
-    int exit_code;             /* target's exit code, or -1 */
-    int term_signal;           /* signal that ended the target, or 0 */
-    double seconds;            /* whole scenario */
+    int exit_code;   /* target's exit code, or -1 */
+    int term_signal; /* signal that ended the target, or 0 */
+    double seconds;  /* whole scenario */
     uint64_t unknown_frees, dropped, unwind_errors, truncated_stacks; /* agent's counters */
     bool stacks_truncated;
-    char **argv;               /* the target's argv, NULL-terminated (may be NULL) */
+    char **argv; /* the target's argv, NULL-terminated (may be NULL) */
 };
 
 struct rpt_run {
-    char *commit;        /* git sha of the code under test, or NULL */
+    char *commit;         /* git sha of the code under test, or NULL */
     char *commit_message; /* first line, or NULL */
-    char *started_at;    /* RFC 3339 UTC */
+    char *started_at;     /* RFC 3339 UTC */
     char *agent_version;
     char *host;
     size_t n_scenarios;

@@ -14,12 +14,12 @@
 
 #include "rpt.h"
 
-#define FIX_ROUNDS 15
-#define FIX_WARMUP 3
+#define FIX_ROUNDS         15
+#define FIX_WARMUP         3
 #define FIX_LEAK_PER_ROUND 32768u
-#define FIX_HOSTILE_FN "std::map<int, std::string>::operator[]"
-#define FIX_HOSTILE_FILE "src/we \"ird\" & dir/x <y>.cc"
-#define FIX_HOSTILE_NAME "cache fixed | \"q\" </script>\n&amp; *x*"
+#define FIX_HOSTILE_FN     "std::map<int, std::string>::operator[]"
+#define FIX_HOSTILE_FILE   "src/we \"ird\" & dir/x <y>.cc"
+#define FIX_HOSTILE_NAME   "cache fixed | \"q\" </script>\n&amp; *x*"
 
 /* strdup that aborts the test on failure (fixtures are not under test). */
 __attribute__((unused)) static char *fix_strdup(const char *s)
@@ -157,8 +157,8 @@ __attribute__((unused)) static void fix_leaky_sites(struct rpt_scenario *s)
     a->rounds_with_survivors = FIX_ROUNDS - FIX_WARMUP;
     a->n_frames = 5;
     a->frames = fix_calloc(5, sizeof(*a->frames));
-    fix_frame(&a->frames[0], 0x7f3a12345677, "malloc", NULL, 0, "/usr/lib/x86_64-linux-gnu/libc.so.6",
-              false);
+    fix_frame(&a->frames[0], 0x7f3a12345677, "malloc", NULL, 0,
+              "/usr/lib/x86_64-linux-gnu/libc.so.6", false);
     fix_frame(&a->frames[1], 0x55d0c3a0b1c1, "copy_chunk", "scenarios/uploads/server.c", 61,
               "/opt/app/bin/server", true);
     fix_frame(&a->frames[2], 0x55d0c3a0b1c1, "keep_upload", "scenarios/uploads/server.c", 88,
@@ -189,8 +189,8 @@ __attribute__((unused)) static void fix_leaky_sites(struct rpt_scenario *s)
     c->suppressed = true;
     c->n_frames = 2;
     c->frames = fix_calloc(2, sizeof(*c->frames));
-    fix_frame(&c->frames[0], 0x7f3a12345677, "malloc", NULL, 0, "/usr/lib/x86_64-linux-gnu/libc.so.6",
-              false);
+    fix_frame(&c->frames[0], 0x7f3a12345677, "malloc", NULL, 0,
+              "/usr/lib/x86_64-linux-gnu/libc.so.6", false);
     fix_frame(&c->frames[1], 0x55d0c3a0d001, "lazy_init_tables", "scenarios/uploads/tables.c", 5,
               "/opt/app/bin/server", false);
 }

@@ -197,8 +197,8 @@ int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_histo
             }
             if (rc) {
                 rpt_err(err, err_len, rc,
-                        "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)",
-                        name, lineno, key[0] ? key : "", key[0] ? ": " : "", why);
+                        "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)", name,
+                        lineno, key[0] ? key : "", key[0] ? ": " : "", why);
                 break;
             }
             if ((rc = hist_push(h, &r))) {
@@ -257,8 +257,7 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
         date = run->started_at;
     }
     if (!commit || !commit[0]) {
-        return rpt_err(err, err_len, -EINVAL,
-                       "the report names no commit; pass --commit SHA");
+        return rpt_err(err, err_len, -EINVAL, "the report names no commit; pass --commit SHA");
     }
     if (max_commits == 0) {
         max_commits = RPT_HISTORY_DEFAULT_COMMITS;
@@ -289,7 +288,8 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
         r.scenario = dup_or_null(s->name ? s->name : "(unnamed)", &failed);
         r.verdict = dup_or_null(rpt_verdict_name(s->verdict), &failed);
         r.ok = s->ok;
-        r.growth_bytes_per_round = isfinite(s->growth_bytes_per_round) ? s->growth_bytes_per_round : 0;
+        r.growth_bytes_per_round =
+            isfinite(s->growth_bytes_per_round) ? s->growth_bytes_per_round : 0;
         r.threshold_bytes_per_round = s->threshold_bytes_per_round;
         r.final_live_bytes = s->n_rounds ? s->rounds[s->n_rounds - 1].live_bytes : 0;
         r.n_live = s->n_rounds;
@@ -346,8 +346,8 @@ int rpt_history_write(const struct rpt_history *h, const char *path, char *err, 
         ok = ok && cJSON_AddBoolToObject(o, "ok", r->ok);
         ok = ok && cJSON_AddNumberToObject(o, "growth_bytes_per_round", r->growth_bytes_per_round);
         ok = ok && cJSON_AddNumberToObject(o, "final_live_bytes", (double)r->final_live_bytes);
-        ok = ok && cJSON_AddNumberToObject(o, "threshold_bytes_per_round",
-                                           r->threshold_bytes_per_round);
+        ok = ok &&
+             cJSON_AddNumberToObject(o, "threshold_bytes_per_round", r->threshold_bytes_per_round);
         cJSON *arr = ok ? cJSON_AddArrayToObject(o, "live_bytes") : NULL;
         ok = ok && arr;
         for (size_t k = 0; ok && k < r->n_live; k++) {

@@ -14,17 +14,17 @@
 
 #include "rpt.h"
 
-#define RPT_HISTORY_MAX_FILE (64u << 20)
-#define RPT_HISTORY_MAX_LINE (4u << 20)
+#define RPT_HISTORY_MAX_FILE        (64u << 20)
+#define RPT_HISTORY_MAX_LINE        (4u << 20)
 #define RPT_HISTORY_DEFAULT_COMMITS 100
 
 struct rpt_history_rec {
-    char *commit;   /* full sha */
+    char *commit;    /* full sha */
     char *short_sha; /* first 7 characters */
-    char *date;     /* as given (RFC 3339 or git's %cI), or NULL */
-    char *message;  /* first line of the commit message, or NULL */
+    char *date;      /* as given (RFC 3339 or git's %cI), or NULL */
+    char *message;   /* first line of the commit message, or NULL */
     char *scenario;
-    char *verdict;  /* rpt_verdict_name() */
+    char *verdict; /* rpt_verdict_name() */
     bool ok;
     double growth_bytes_per_round;
     uint64_t final_live_bytes;

@@ -29,8 +29,8 @@ static void test_rpt_history_add_replace_bound(void **state)
     struct rpt_run *run = fix_run();
     const char *shas[] = {"aaaaaaa1", "bbbbbbb2", "ccccccc3", "bbbbbbb2", "ddddddd4"};
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(rpt_history_add(&h, run, shas[i], "msg\nsecond line", "2024-05-0%dT00:00:00Z",
-                                         3, err, sizeof(err)),
+        assert_int_equal(rpt_history_add(&h, run, shas[i], "msg\nsecond line",
+                                         "2024-05-0%dT00:00:00Z", 3, err, sizeof(err)),
                          0);
     }
     // Commits in order: c, b (re-run moved last), d; "a" dropped by the bound of 3.

@@ -83,8 +83,9 @@ void rpt_html_index(const struct rpt_run *run, struct rpt_buf *b)
         failed += !run->scenarios[i].ok;
     }
     html_head(b, "leakcheck report");
-    rpt_buf_printf(b, "<h1>leakcheck report</h1>\n<p>%zu scenario%s, <span class=\"%s\">%zu "
-                      "failed</span>.",
+    rpt_buf_printf(b,
+                   "<h1>leakcheck report</h1>\n<p>%zu scenario%s, <span class=\"%s\">%zu "
+                   "failed</span>.",
                    run->n_scenarios, run->n_scenarios == 1 ? "" : "s", failed ? "fail" : "pass",
                    failed);
     if (run->commit) {
@@ -121,8 +122,9 @@ void rpt_html_index(const struct rpt_run *run, struct rpt_buf *b)
         rpt_buf_xml(b, dir, "");
         rpt_buf_puts(b, "\">");
         rpt_buf_xml(b, s->name, "(unnamed)");
-        rpt_buf_printf(b, "</a></td><td style=\"color:%s\">%s</td><td class=\"%s\">%s</td>"
-                          "<td class=\"num\">%s%s</td><td class=\"num\">%s</td><td>",
+        rpt_buf_printf(b,
+                       "</a></td><td style=\"color:%s\">%s</td><td class=\"%s\">%s</td>"
+                       "<td class=\"num\">%s%s</td><td class=\"num\">%s</td><td>",
                        rpt_svg_verdict_color(s->verdict), rpt_verdict_name(s->verdict),
                        s->ok ? "pass" : "fail",
                        s->ok ? (s->verdict == RPT_VERDICT_LEAK ? "pass (expected leak)" : "pass")
@@ -175,9 +177,10 @@ void rpt_html_index(const struct rpt_run *run, struct rpt_buf *b)
                 rpt_fmt_bytes(fin, sizeof(fin), (double)site->final_bytes);
                 rpt_buf_printf(b, "<tr%s><td>", site->suspect ? " class=\"fail\"" : "");
                 html_where(b, site->function, site->file, site->line);
-                rpt_buf_printf(b, "</td><td>%s%s%s</td><td class=\"num\">%+.1f</td>"
-                                  "<td class=\"num\">%+.2f</td><td class=\"num\">%u of %u</td>"
-                                  "<td class=\"num\">%s</td></tr>\n",
+                rpt_buf_printf(b,
+                               "</td><td>%s%s%s</td><td class=\"num\">%+.1f</td>"
+                               "<td class=\"num\">%+.2f</td><td class=\"num\">%u of %u</td>"
+                               "<td class=\"num\">%s</td></tr>\n",
                                rpt_kind_name(site->kind), site->suspect ? ", suspect" : "",
                                site->suppressed ? ", suppressed" : "", site->bytes_per_round,
                                site->blocks_per_round, site->rounds_with_survivors,
@@ -203,9 +206,9 @@ void rpt_html_bench_json(const struct rpt_run *run, struct rpt_buf *b)
         }
         ok = ok && cJSON_AddStringToObject(o, "name", s->name ? s->name : "(unnamed)");
         ok = ok && cJSON_AddStringToObject(o, "unit", "bytes/round");
-        ok = ok && cJSON_AddNumberToObject(o, "value", isfinite(s->growth_bytes_per_round)
-                                                           ? s->growth_bytes_per_round
-                                                           : 0);
+        ok = ok &&
+             cJSON_AddNumberToObject(
+                 o, "value", isfinite(s->growth_bytes_per_round) ? s->growth_bytes_per_round : 0);
         char extra[128];
         rpt_fmt(extra, sizeof(extra), "verdict: %s; limit %.1f bytes/round",
                 rpt_verdict_name(s->verdict), s->threshold_bytes_per_round);
@@ -231,8 +234,7 @@ struct dash_commits {
 };
 
 /* Index of the commit of record `r` in `c`. */
-static size_t dash_commit_index(const struct rpt_history *h, const struct dash_commits *c,
-                                size_t r)
+static size_t dash_commit_index(const struct rpt_history *h, const struct dash_commits *c, size_t r)
 {
     for (size_t i = 0; i < c->n; i++) {
         if (strcmp(h->recs[c->first[i]].commit, h->recs[r].commit) == 0) {
@@ -244,8 +246,8 @@ static size_t dash_commit_index(const struct rpt_history *h, const struct dash_c
 
 /* Draws one across-commits chart of a scenario: growth per round (which=0) or final live
  * heap (which=1). */
-static void dash_chart(struct rpt_buf *b, const struct rpt_history *h,
-                       const struct dash_commits *c, const char *scenario, int which)
+static void dash_chart(struct rpt_buf *b, const struct rpt_history *h, const struct dash_commits *c,
+                       const char *scenario, int which)
 {
     const double W = 900, H = 300;
     double ymin = 0, ymax = 0, thr = 0;
@@ -264,22 +266,27 @@ static void dash_chart(struct rpt_buf *b, const struct rpt_history *h,
     ymax = fmax(ymax, thr);
     struct rpt_svg_axes ax;
     rpt_svg_axes_init(&ax, 90, 40, 780, 180, -0.5, (double)c->n - 0.5, ymin * 1.05, ymax * 1.05);
-    rpt_buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                      "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" class=\"dash-chart\">\n",
+    rpt_buf_printf(b,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+                   "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" class=\"dash-chart\">\n",
                    W, H, W, H);
-    rpt_buf_printf(b, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n<text x=\"20\" "
-                      "y=\"24\" font-size=\"14\" font-weight=\"bold\">%s</text>\n",
-                   W, H, which == 0 ? "growth per round, by commit" : "live heap after the last round, by commit");
+    rpt_buf_printf(b,
+                   "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n<text x=\"20\" "
+                   "y=\"24\" font-size=\"14\" font-weight=\"bold\">%s</text>\n",
+                   W, H,
+                   which == 0 ? "growth per round, by commit"
+                              : "live heap after the last round, by commit");
     rpt_svg_yaxis(b, &ax, false, true, "#333");
     size_t every = (c->n + 11) / 12;
     for (size_t i = 0; i < c->n; i += every) {
         const struct rpt_history_rec *r = &h->recs[c->first[i]];
         double x = rpt_svg_px(&ax, (double)i);
-        rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">",
-                       x, ax.top + ax.height + 14);
+        rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">", x,
+                       ax.top + ax.height + 14);
         rpt_buf_xml(b, r->short_sha, "");
-        rpt_buf_printf(b, "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#757575\" "
-                          "text-anchor=\"middle\">",
+        rpt_buf_printf(b,
+                       "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#757575\" "
+                       "text-anchor=\"middle\">",
                        x, ax.top + ax.height + 26);
         char day[16] = "";
         if (r->date) {
@@ -289,9 +296,11 @@ static void dash_chart(struct rpt_buf *b, const struct rpt_history *h,
         rpt_buf_puts(b, "</text>\n");
     }
     if (which == 0 && thr > 0) {
-        rpt_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c62828\" "
-                          "stroke-dasharray=\"6 4\"><title>limit %.1f bytes/round</title></line>\n",
-                       ax.left, rpt_svg_py(&ax, thr), ax.left + ax.width, rpt_svg_py(&ax, thr), thr);
+        rpt_buf_printf(b,
+                       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c62828\" "
+                       "stroke-dasharray=\"6 4\"><title>limit %.1f bytes/round</title></line>\n",
+                       ax.left, rpt_svg_py(&ax, thr), ax.left + ax.width, rpt_svg_py(&ax, thr),
+                       thr);
     }
     rpt_buf_puts(b, "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"2\" points=\"");
     for (size_t i = 0; i < h->n; i++) {
@@ -309,12 +318,14 @@ static void dash_chart(struct rpt_buf *b, const struct rpt_history *h,
             continue;
         }
         double v = which == 0 ? r->growth_bytes_per_round : (double)r->final_live_bytes;
-        bool over = r->threshold_bytes_per_round > 0 && r->growth_bytes_per_round > r->threshold_bytes_per_round;
+        bool over = r->threshold_bytes_per_round > 0 &&
+                    r->growth_bytes_per_round > r->threshold_bytes_per_round;
         char val[48];
         rpt_fmt_bytes(val, sizeof(val), v);
-        rpt_buf_printf(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\"><title>",
-                       over ? "crossed" : "point", rpt_svg_px(&ax, (double)dash_commit_index(h, c, i)),
-                       rpt_svg_py(&ax, v), over ? "6" : "3.5", over ? "#c62828" : "#1565c0");
+        rpt_buf_printf(
+            b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\"><title>",
+            over ? "crossed" : "point", rpt_svg_px(&ax, (double)dash_commit_index(h, c, i)),
+            rpt_svg_py(&ax, v), over ? "6" : "3.5", over ? "#c62828" : "#1565c0");
         rpt_buf_xml(b, r->short_sha, "");
         rpt_buf_puts(b, " ");
         rpt_buf_xml(b, r->date, "");
@@ -360,8 +371,9 @@ static void dash_curves(struct rpt_buf *b, const struct rpt_history *h, const ch
     rpt_svg_yaxis(b, &ax, false, true, "#333");
     size_t every = ((size_t)xmax + 14) / 15;
     for (size_t i = 1; i <= (size_t)xmax; i += every) {
-        rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">"
-                          "%zu</text>\n",
+        rpt_buf_printf(b,
+                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">"
+                       "%zu</text>\n",
                        rpt_svg_px(&ax, (double)i), ax.top + ax.height + 14, i);
     }
     // Oldest first, so the latest is drawn on top in the darkest colour.
@@ -380,8 +392,9 @@ static void dash_curves(struct rpt_buf *b, const struct rpt_history *h, const ch
         rpt_buf_xml(b, r->message, "");
         rpt_buf_puts(b, "</title></polyline>\n");
         double ly = 60 + 18.0 * (double)(n - 1 - k);
-        rpt_buf_printf(b, "<line x1=\"710\" y1=\"%.1f\" x2=\"730\" y2=\"%.1f\" stroke=\"%s\" "
-                          "stroke-width=\"3\"/><text x=\"736\" y=\"%.1f\" font-size=\"11\">",
+        rpt_buf_printf(b,
+                       "<line x1=\"710\" y1=\"%.1f\" x2=\"730\" y2=\"%.1f\" stroke=\"%s\" "
+                       "stroke-width=\"3\"/><text x=\"736\" y=\"%.1f\" font-size=\"11\">",
                        ly, ly, color, ly + 4);
         rpt_buf_xml(b, r->short_sha, "");
         rpt_buf_puts(b, k == 0 ? " (latest)</text>\n" : "</text>\n");
@@ -413,9 +426,10 @@ void rpt_html_dashboard(const struct rpt_history *h, struct rpt_buf *b)
         }
     }
     html_head(b, "leakcheck history");
-    rpt_buf_printf(b, "<h1>leakcheck history</h1>\n<p>%zu commit%s, %zu scenario%s. Hover a point "
-                      "for the commit; a large red point marks a commit whose growth crossed the "
-                      "limit.</p>\n",
+    rpt_buf_printf(b,
+                   "<h1>leakcheck history</h1>\n<p>%zu commit%s, %zu scenario%s. Hover a point "
+                   "for the commit; a large red point marks a commit whose growth crossed the "
+                   "limit.</p>\n",
                    c.n, c.n == 1 ? "" : "s", ns, ns == 1 ? "" : "s");
     if (ns) {
         rpt_buf_puts(b, "<ul>\n");

@@ -373,8 +373,8 @@ static int jr_num(struct jr *r, const cJSON *o, const char *key, double dflt, do
 static int jr_int_value(struct jr *r, const char *key, const cJSON *v, double lo, double hi,
                         double *out)
 {
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || floor(v->valuedouble) != v->valuedouble ||
-        v->valuedouble < lo || v->valuedouble > hi) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        floor(v->valuedouble) != v->valuedouble || v->valuedouble < lo || v->valuedouble > hi) {
         char msg[128];
         rpt_fmt(msg, sizeof(msg), "expected an integer from %.0f to %.0f", lo, hi);
         return jr_fail(r, key, msg);
@@ -386,8 +386,7 @@ static int jr_int_value(struct jr *r, const char *key, const cJSON *v, double lo
 #define JR_U64_MAX 9007199254740992.0 /* 2^53: exact in a double */
 
 /* Reads an optional integer in [lo, hi] (absent = 0). */
-static int jr_int(struct jr *r, const cJSON *o, const char *key, double lo, double hi,
-                  double *out)
+static int jr_int(struct jr *r, const cJSON *o, const char *key, double lo, double hi, double *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v) {
@@ -501,8 +500,8 @@ static int jr_array(struct jr *r, const cJSON *o, const char *key, size_t cap, c
 }
 
 /* Matches `s` against the names of an enum; fails listing the accepted names. */
-static int jr_enum(struct jr *r, const cJSON *o, const char *key, const char *const *names,
-                   int n, int dflt, bool required, int *out)
+static int jr_enum(struct jr *r, const cJSON *o, const char *key, const char *const *names, int n,
+                   int dflt, bool required, int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v) {
@@ -569,8 +568,7 @@ static int jr_stack(struct jr *r, const cJSON *o, struct rpt_site *site)
 
 /* Reads an array of n_rounds counters (absent, null or [] = NULL: the writer renders a site
  * without a series as [], so that must read back). */
-static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rounds,
-                     uint64_t **out)
+static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rounds, uint64_t **out)
 {
     const cJSON *arr;
     size_t n;
@@ -832,7 +830,8 @@ int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, cha
     }
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     if (!cJSON_IsString(fmt)) {
-        rc = jr_fail(&r, "format", "missing; expected \"" RPT_FORMAT "\" (is this a leakcheck report?)");
+        rc = jr_fail(&r, "format",
+                     "missing; expected \"" RPT_FORMAT "\" (is this a leakcheck report?)");
         goto out;
     }
     if (strncmp(fmt->valuestring, "leakcheck-report/1", 18) != 0 ||

@@ -13,12 +13,12 @@
 #include "rpt.h"
 
 /* Caps the reader enforces on untrusted reports; past one, the input is rejected. */
-#define RPT_JSON_MAX_FILE (256u << 20)
+#define RPT_JSON_MAX_FILE      (256u << 20)
 #define RPT_JSON_MAX_SCENARIOS 4096
-#define RPT_JSON_MAX_ROUNDS 100000
-#define RPT_JSON_MAX_SITES 100000
-#define RPT_JSON_MAX_FRAMES 1024
-#define RPT_JSON_MAX_STRING 65536
+#define RPT_JSON_MAX_ROUNDS    100000
+#define RPT_JSON_MAX_SITES     100000
+#define RPT_JSON_MAX_FRAMES    1024
+#define RPT_JSON_MAX_STRING    65536
 
 /* Renders `run` as indented JSON text. On success stores a NUL-terminated string in *out
  * (caller frees with free()) and returns 0; -ENOMEM on failure. */

@@ -119,7 +119,8 @@ static void test_rpt_json_read_errors(void **state)
     expect_parse_error("{\"scenarios\":[]}", "r.json: format: missing");
     expect_parse_error("{\"format\":\"leakcheck-report/2\",\"scenarios\":[]}",
                        "unsupported format 'leakcheck-report/2'");
-    expect_parse_error("{\"format\":\"leakcheck-report/1\"}", "r.json: scenarios: expected an array");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\"}",
+                       "r.json: scenarios: expected an array");
     expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
                        "\"verdict\":\"leaky\",\"ok\":true}]}",
                        "r.json: scenarios[0].verdict: expected one of 'no-leak', 'leak'");
@@ -209,9 +210,9 @@ static void test_rpt_json_schema_ajv(void **state)
              dir, schema);
     char *out = NULL;
     int st = env_run(cmd, &out);
-    if (st != 0 && (strstr(out, "ENOTFOUND") || strstr(out, "EAI_AGAIN") ||
-                    strstr(out, "ECONNREFUSED") || strstr(out, "ETIMEDOUT") ||
-                    strstr(out, "network") || strstr(out, "E404") || st == 124)) {
+    if (st != 0 &&
+        (strstr(out, "ENOTFOUND") || strstr(out, "EAI_AGAIN") || strstr(out, "ECONNREFUSED") ||
+         strstr(out, "ETIMEDOUT") || strstr(out, "network") || strstr(out, "E404") || st == 124)) {
         print_message("SKIPPED: npx could not fetch ajv-cli (offline?): %s\n", out);
         free(out);
         env_rmrf(dir);
@@ -239,9 +240,9 @@ static void test_rpt_json_schema_ajv(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rpt_json_round_trip),   cmocka_unit_test(test_rpt_json_contract_keys),
-        cmocka_unit_test(test_rpt_json_read_errors),  cmocka_unit_test(test_rpt_json_read_minimal),
-        cmocka_unit_test(test_rpt_json_read_caps),    cmocka_unit_test(test_rpt_json_schema_ajv),
+        cmocka_unit_test(test_rpt_json_round_trip),  cmocka_unit_test(test_rpt_json_contract_keys),
+        cmocka_unit_test(test_rpt_json_read_errors), cmocka_unit_test(test_rpt_json_read_minimal),
+        cmocka_unit_test(test_rpt_json_read_caps),   cmocka_unit_test(test_rpt_json_schema_ajv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

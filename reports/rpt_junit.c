@@ -77,7 +77,8 @@ static void junit_case(struct rpt_buf *b, const struct rpt_scenario *s)
 
     rpt_buf_puts(b, "    <testcase classname=\"leakcheck\" name=\"");
     rpt_buf_xml(b, s->name, "(unnamed)");
-    rpt_buf_printf(b, "\" time=\"%.3f\">\n", isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
+    rpt_buf_printf(b, "\" time=\"%.3f\">\n",
+                   isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
     if (s->verdict == RPT_VERDICT_ERROR && !s->ok) {
         rpt_buf_puts(b, "      <error type=\"run-failed\" message=\"");
         rpt_buf_xml(b, s->error ? s->error : s->reason, "the run failed");
@@ -88,7 +89,8 @@ static void junit_case(struct rpt_buf *b, const struct rpt_scenario *s)
         const char *type = "leak";
         if (s->verdict == RPT_VERDICT_INCONCLUSIVE) {
             type = "inconclusive";
-            rpt_fmt(msg, sizeof(msg), "inconclusive: %s", s->reason ? s->reason : "no reason given");
+            rpt_fmt(msg, sizeof(msg), "inconclusive: %s",
+                    s->reason ? s->reason : "no reason given");
         } else if (s->verdict == RPT_VERDICT_NO_LEAK) {
             type = "unexpected-no-leak";
             rpt_fmt(msg, sizeof(msg), "expected a leak, found none: %s%s/round over %zu rounds",
@@ -156,11 +158,13 @@ void rpt_junit_render(const struct rpt_run *run, struct rpt_buf *b)
         thr = s->threshold_bytes_per_round;
     }
     rpt_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    rpt_buf_printf(b, "<testsuites name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
-                      "errors=\"%zu\" time=\"%.3f\">\n",
+    rpt_buf_printf(b,
+                   "<testsuites name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
+                   "errors=\"%zu\" time=\"%.3f\">\n",
                    run->n_scenarios, failures, errors, secs);
-    rpt_buf_printf(b, "  <testsuite name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
-                      "errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
+    rpt_buf_printf(b,
+                   "  <testsuite name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
+                   "errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
                    run->n_scenarios, failures, errors, secs);
     if (run->started_at) {
         rpt_buf_puts(b, " timestamp=\"");

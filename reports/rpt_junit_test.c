@@ -37,8 +37,10 @@ static void test_rpt_junit_content(void **state)
     rpt_junit_render(run, &b);
     assert_int_equal(b.err, 0);
     const char *x = b.data;
-    assert_non_null(strstr(x, "<testsuite name=\"leakcheck\" tests=\"4\" failures=\"1\" errors=\"1\""));
-    assert_non_null(strstr(x, "<testcase classname=\"leakcheck\" name=\"uploads-leaky\" time=\"2.500\">"));
+    assert_non_null(
+        strstr(x, "<testsuite name=\"leakcheck\" tests=\"4\" failures=\"1\" errors=\"1\""));
+    assert_non_null(
+        strstr(x, "<testcase classname=\"leakcheck\" name=\"uploads-leaky\" time=\"2.500\">"));
     assert_non_null(strstr(x, "<failure type=\"leak\" message=\"+32.0 KiB/round over 12 rounds "
                               "(limit 1.0 KiB)\">"));
     assert_non_null(strstr(x, "keep_upload (scenarios/uploads/server.c:88): +32768.0 bytes/round, "
@@ -50,7 +52,8 @@ static void test_rpt_junit_content(void **state)
     // Hostile names are escaped, never raw.
     assert_null(strstr(x, "</script>"));
     assert_non_null(strstr(x, "std::map&lt;int, std::string&gt;::operator[]"));
-    assert_non_null(strstr(x, "name=\"cache fixed | &quot;q&quot; &lt;/script&gt;&#10;&amp;amp; *x*\""));
+    assert_non_null(
+        strstr(x, "name=\"cache fixed | &quot;q&quot; &lt;/script&gt;&#10;&amp;amp; *x*\""));
     assert_null(strstr(x, " file=\""));
     assert_null(strstr(x, " line=\""));
     rpt_buf_cleanup(&b);

@@ -7,10 +7,10 @@
 #include <math.h>
 #include <string.h>
 
-#define MD_MAX_ROWS 500
+#define MD_MAX_ROWS   500
 #define MD_MAX_POINTS 60
-#define MD_TOP_SITES 5
-#define MD_MAX_STACK 12
+#define MD_TOP_SITES  5
+#define MD_MAX_STACK  12
 
 /* "leak", "no leak"... in words, for people. */
 static const char *md_verdict(enum rpt_verdict v)
@@ -105,8 +105,9 @@ static void md_section(struct rpt_buf *b, const struct rpt_scenario *s)
         double div = max >= 10u * 1024 * 1024 ? 1024.0 * 1024 : 1024.0;
         const char *unit = div > 1024 ? "MiB" : "KiB";
         size_t step = (s->n_rounds + MD_MAX_POINTS - 1) / MD_MAX_POINTS;
-        rpt_buf_printf(b, "```mermaid\nxychart-beta\n    title \"live heap per round (%s)\"\n"
-                          "    x-axis \"round\" [",
+        rpt_buf_printf(b,
+                       "```mermaid\nxychart-beta\n    title \"live heap per round (%s)\"\n"
+                       "    x-axis \"round\" [",
                        unit);
         for (size_t i = 0; i < s->n_rounds; i += step) {
             rpt_buf_printf(b, "%s\"%u%s\"", i ? ", " : "", s->rounds[i].round,
@@ -119,7 +120,11 @@ static void md_section(struct rpt_buf *b, const struct rpt_scenario *s)
         rpt_buf_puts(b, "]\n```\n\n");
         if (step > 1) {
             rpt_buf_printf(b, "_Chart shows every %zu%s round of %zu; report.json has all._\n\n",
-                           step, step == 2 ? "nd" : step == 3 ? "rd" : "th", s->n_rounds);
+                           step,
+                           step == 2   ? "nd"
+                           : step == 3 ? "rd"
+                                       : "th",
+                           s->n_rounds);
         }
         size_t fm = rpt_first_measured(s);
         rpt_buf_printf(b, "Rounds 1 to %zu (marked w) were warm-up and are not judged.\n\n", fm);
@@ -225,8 +230,9 @@ void rpt_md_render(const struct rpt_run *run, struct rpt_buf *b)
         }
     }
     if (dropped) {
-        rpt_buf_printf(b, "_Summary truncated: %zu scenario section%s left out to stay under "
-                          "1 MiB; see report.json and index.html._\n",
+        rpt_buf_printf(b,
+                       "_Summary truncated: %zu scenario section%s left out to stay under "
+                       "1 MiB; see report.json and index.html._\n",
                        dropped, dropped == 1 ? "" : "s");
     }
 }

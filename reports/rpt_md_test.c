@@ -22,12 +22,14 @@ static void test_rpt_md_table(void **state)
     rpt_md_render(run, &b);
     assert_int_equal(b.err, 0);
     const char *m = b.data;
-    assert_non_null(strstr(m, "| Scenario | Verdict | Result | Growth per round | Limit | Culprit |"));
+    assert_non_null(
+        strstr(m, "| Scenario | Verdict | Result | Growth per round | Limit | Culprit |"));
     assert_non_null(strstr(m, "| uploads\\-leaky | leak | **FAIL** | +32\\.0 KiB | 1\\.0 KiB | "
                               "keep\\_upload (scenarios/uploads/server\\.c:88) |") ||
                     strstr(m, "| uploads\\-leaky | leak | **FAIL** | +32.0 KiB | 1.0 KiB | "
                               "keep\\_upload (scenarios/uploads/server\\.c:88) |"));
-    assert_non_null(strstr(m, "| cache fixed \\| \"q\" &lt;/script&gt; &amp;amp; \\*x\\* | no leak | pass |"));
+    assert_non_null(
+        strstr(m, "| cache fixed \\| \"q\" &lt;/script&gt; &amp;amp; \\*x\\* | no leak | pass |"));
     assert_non_null(strstr(m, "pass (expected leak)"));
     assert_non_null(strstr(m, "```mermaid\nxychart-beta\n"));
     assert_null(strstr(m, "</script>"));

@@ -283,8 +283,7 @@ static void pp_collect_maps(struct pp *p, const struct rpt_scenario *s)
                 if (pass == 0 && (lib || p->n_maps > 0)) {
                     continue;
                 }
-                p->maps[p->n_maps++] =
-                    (struct pp_map){fr->object, UINT64_MAX, 0, true, true, true};
+                p->maps[p->n_maps++] = (struct pp_map){fr->object, UINT64_MAX, 0, true, true, true};
             }
         }
     }

@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SVG_W 900
-#define SVG_H 500
+#define SVG_W         900
+#define SVG_H         500
 #define SVG_TOP_SITES 5
 
-static const char *const site_colors[SVG_TOP_SITES] = {"#e4572e", "#f3a712", "#76b041",
-                                                        "#17bebb", "#a06cd5"};
+static const char *const site_colors[SVG_TOP_SITES] = {"#e4572e", "#f3a712", "#76b041", "#17bebb",
+                                                       "#a06cd5"};
 
-void rpt_svg_axes_init(struct rpt_svg_axes *a, double left, double top, double width,
-                       double height, double xmin, double xmax, double ymin, double ymax)
+void rpt_svg_axes_init(struct rpt_svg_axes *a, double left, double top, double width, double height,
+                       double xmin, double xmax, double ymin, double ymax)
 {
     a->left = left;
     a->top = top;
@@ -86,12 +86,14 @@ void rpt_svg_yaxis(struct rpt_buf *b, const struct rpt_svg_axes *a, bool right, 
         char label[48];
         rpt_svg_tick_label(a, v, label, sizeof(label));
         if (grid) {
-            rpt_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                              "stroke=\"#e5e5e5\"/>\n",
+            rpt_buf_printf(b,
+                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                           "stroke=\"#e5e5e5\"/>\n",
                            a->left, y, a->left + a->width, y);
         }
-        rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\" "
-                          "text-anchor=\"%s\">%s</text>\n",
+        rpt_buf_printf(b,
+                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\" "
+                       "text-anchor=\"%s\">%s</text>\n",
                        right ? a->left + a->width + 6 : a->left - 6, y + 4, color,
                        right ? "start" : "end", label);
     }
@@ -140,12 +142,14 @@ static void svg_legend(struct rpt_buf *b, double x, double y, const char *color,
     rpt_buf_xml(b, label, "");
     rpt_buf_puts(b, "</title>");
     if (area) {
-        rpt_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" "
-                          "fill-opacity=\"0.5\"/>",
+        rpt_buf_printf(b,
+                       "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" "
+                       "fill-opacity=\"0.5\"/>",
                        x, y - 9, color);
     } else {
-        rpt_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                          "stroke-width=\"2.5\"%s%s%s/>",
+        rpt_buf_printf(b,
+                       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                       "stroke-width=\"2.5\"%s%s%s/>",
                        x, y - 4, x + 18, y - 4, color, dash ? " stroke-dasharray=\"" : "",
                        dash ? dash : "", dash ? "\"" : "");
     }
@@ -162,9 +166,10 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     if (standalone) {
         rpt_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     }
-    rpt_buf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                      "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" role=\"img\" "
-                      "class=\"leakcheck-chart\">\n",
+    rpt_buf_printf(b,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                   "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" role=\"img\" "
+                   "class=\"leakcheck-chart\">\n",
                    SVG_W, SVG_H, SVG_W, SVG_H);
     rpt_buf_puts(b, "<title>");
     rpt_buf_xml(b, s->name, "(unnamed)");
@@ -179,8 +184,9 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     char g[48], t[48];
     rpt_fmt_bytes(g, sizeof(g), s->growth_bytes_per_round);
     rpt_fmt_bytes(t, sizeof(t), s->threshold_bytes_per_round);
-    rpt_buf_printf(b, "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s%s/round, "
-                      "limit %s/round, %zu rounds (%zu warm-up)</text>\n",
+    rpt_buf_printf(b,
+                   "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s%s/round, "
+                   "limit %s/round, %zu rounds (%zu warm-up)</text>\n",
                    s->growth_bytes_per_round > 0 ? "+" : "", g, t, n, fm);
     if (n == 0) {
         rpt_buf_puts(b, "<text x=\"450\" y=\"250\" text-anchor=\"middle\" font-size=\"14\">no "
@@ -248,12 +254,14 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     if (fm > 0) {
         double xa = rpt_svg_px(&ax, x0 - 0.5);
         double xb = rpt_svg_px(&ax, (double)s->rounds[fm - 1].round + 0.5);
-        rpt_buf_printf(b, "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                          "height=\"%.1f\" fill=\"#9e9e9e\" fill-opacity=\"0.18\"><title>warm-up "
-                          "rounds 1 to %zu: not judged</title></rect>\n",
+        rpt_buf_printf(b,
+                       "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                       "height=\"%.1f\" fill=\"#9e9e9e\" fill-opacity=\"0.18\"><title>warm-up "
+                       "rounds 1 to %zu: not judged</title></rect>\n",
                        xa, ax.top, xb - xa, ax.height, fm);
-        rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#616161\" "
-                          "text-anchor=\"middle\">warm-up</text>\n",
+        rpt_buf_printf(b,
+                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#616161\" "
+                       "text-anchor=\"middle\">warm-up</text>\n",
                        (xa + xb) / 2, ax.top + 14);
     }
     // X axis: round numbers, at most ~15 labels.
@@ -262,15 +270,18 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
                    ax.left, ax.top + ax.height, ax.left + ax.width, ax.top + ax.height);
     for (size_t i = 0; i < n; i += every) {
         double x = rpt_svg_px(&ax, (double)s->rounds[i].round);
-        rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-                          "text-anchor=\"middle\">%u</text>\n",
+        rpt_buf_printf(b,
+                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+                       "text-anchor=\"middle\">%u</text>\n",
                        x, ax.top + ax.height + 16, s->rounds[i].round);
     }
-    rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-                      "text-anchor=\"middle\">round</text>\n",
+    rpt_buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+                   "text-anchor=\"middle\">round</text>\n",
                    ax.left + ax.width / 2, ax.top + ax.height + 32);
-    rpt_buf_printf(b, "<text x=\"20\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 20 "
-                      "%.1f)\" text-anchor=\"middle\">live heap</text>\n",
+    rpt_buf_printf(b,
+                   "<text x=\"20\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 20 "
+                   "%.1f)\" text-anchor=\"middle\">live heap</text>\n",
                    ax.top + ax.height / 2, ax.top + ax.height / 2);
 
     // Stacked areas of the top sites, bottom up.
@@ -281,8 +292,9 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
         }
         char where[512];
         rpt_fmt_where(where, sizeof(where), site->function, site->file, site->line);
-        rpt_buf_printf(b, "<polygon class=\"site\" fill=\"%s\" fill-opacity=\"0.45\" "
-                          "stroke=\"none\" points=\"",
+        rpt_buf_printf(b,
+                       "<polygon class=\"site\" fill=\"%s\" fill-opacity=\"0.45\" "
+                       "stroke=\"none\" points=\"",
                        site_colors[j]);
         for (size_t i = 0; i < n; i++) {
             rpt_buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
@@ -302,10 +314,11 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     if (fm < n && s->threshold_bytes_per_round > 0) {
         double y0 = (double)s->rounds[fm].live_bytes;
         double xs = (double)s->rounds[fm].round;
-        rpt_buf_printf(b, "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                          "y2=\"%.1f\" stroke=\"#c62828\" stroke-width=\"1.5\" "
-                          "stroke-dasharray=\"6 4\"><title>limit: %.1f bytes/round from round "
-                          "%u</title></line>\n",
+        rpt_buf_printf(b,
+                       "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                       "y2=\"%.1f\" stroke=\"#c62828\" stroke-width=\"1.5\" "
+                       "stroke-dasharray=\"6 4\"><title>limit: %.1f bytes/round from round "
+                       "%u</title></line>\n",
                        rpt_svg_px(&ax, xs), rpt_svg_py(&ax, y0), rpt_svg_px(&ax, x1),
                        rpt_svg_py(&ax, y0 + s->threshold_bytes_per_round * (x1 - xs)),
                        s->threshold_bytes_per_round, s->rounds[fm].round);
@@ -313,12 +326,14 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     // Trend: the growth slope through the median of the measured rounds.
     if (have_trend) {
         double xs = (double)s->rounds[fm].round;
-        rpt_buf_printf(b, "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                          "stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"><title>"
-                          "trend: %+.1f bytes/round</title></line>\n",
-                       rpt_svg_px(&ax, xs), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (xs - mx)),
-                       rpt_svg_px(&ax, x1), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (x1 - mx)),
-                       s->growth_bytes_per_round);
+        rpt_buf_printf(
+            b,
+            "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"><title>"
+            "trend: %+.1f bytes/round</title></line>\n",
+            rpt_svg_px(&ax, xs), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (xs - mx)),
+            rpt_svg_px(&ax, x1), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (x1 - mx)),
+            s->growth_bytes_per_round);
     }
     // RSS (right axis) and live heap (left axis).
     if (rmax > 0) {
@@ -343,8 +358,9 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
         char live[48], rss[48];
         rpt_fmt_bytes(live, sizeof(live), (double)r->live_bytes);
         rpt_fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
-        rpt_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#212121\"><title>round "
-                          "%u%s: %s live in %llu blocks, RSS %s</title></circle>\n",
+        rpt_buf_printf(b,
+                       "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#212121\"><title>round "
+                       "%u%s: %s live in %llu blocks, RSS %s</title></circle>\n",
                        rpt_svg_px(&ax, (double)r->round), rpt_svg_py(&ax, (double)r->live_bytes),
                        r->round, r->warmup ? " (warm-up)" : "", live,
                        (unsigned long long)r->live_blocks, rss);

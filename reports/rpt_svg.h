@@ -20,16 +20,16 @@
 struct rpt_svg_axes {
     double left, top, width, height; /* plot area in px */
     double xmin, xmax;
-    double ymin, ymax;  /* bytes, rounded out to whole ticks */
-    double step;        /* tick step in bytes */
-    double div;         /* 1, 1024, 1048576 or 1073741824 */
-    const char *unit;   /* "B", "KiB", "MiB", "GiB" */
+    double ymin, ymax; /* bytes, rounded out to whole ticks */
+    double step;       /* tick step in bytes */
+    double div;        /* 1, 1024, 1048576 or 1073741824 */
+    const char *unit;  /* "B", "KiB", "MiB", "GiB" */
 };
 
 /* Sets up axes over [xmin, xmax] x [ymin, ymax] bytes with 1-2-5 ticks in a binary unit.
  * Can't fail. */
-void rpt_svg_axes_init(struct rpt_svg_axes *a, double left, double top, double width,
-                       double height, double xmin, double xmax, double ymin, double ymax);
+void rpt_svg_axes_init(struct rpt_svg_axes *a, double left, double top, double width, double height,
+                       double xmin, double xmax, double ymin, double ymax);
 /* Pixel x of data x, pixel y of a byte value. Can't fail. */
 double rpt_svg_px(const struct rpt_svg_axes *a, double x);
 double rpt_svg_py(const struct rpt_svg_axes *a, double bytes);

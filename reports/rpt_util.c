@@ -366,7 +366,7 @@ int rpt_err(char *err, size_t err_len, int code, const char *fmt, ...)
 }
 
 /* Ends the messages of a failed rpt_file_write(): the file on disk is the one from before. */
-#define KEPT                                                                                   \
+#define KEPT                                                                                       \
     "; the previous file, if any, is unchanged (free space or fix the folder, then run again)"
 
 int rpt_file_write(const char *path, const void *data, size_t len, char *err, size_t err_len)
@@ -412,8 +412,8 @@ int rpt_file_write(const char *path, const void *data, size_t len, char *err, si
     fd = -1;
     if (rename(tmp, path) != 0) {
         rc = -errno;
-        rpt_err(err, err_len, rc, "%s: cannot rename the temporary file: %s%s", path,
-                strerror(-rc), KEPT);
+        rpt_err(err, err_len, rc, "%s: cannot rename the temporary file: %s%s", path, strerror(-rc),
+                KEPT);
         goto out;
     }
     {

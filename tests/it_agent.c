@@ -162,8 +162,7 @@ static void site_function(struct session *x, const struct snap_snapshot *sn,
     for (size_t s = 0; s < x->s.n_snaps; s++) {
         for (size_t i = 0; i < x->s.snaps[s].n_objects; i++) {
             const struct snap_object *o = &x->s.snaps[s].objects[i];
-            sym_add_object(sy, o->path, o->base, o->segs, o->n_segs, o->build_id,
-                           o->build_id_len);
+            sym_add_object(sy, o->path, o->base, o->segs, o->n_segs, o->build_id, o->build_id_len);
         }
     }
     (void)sn;
@@ -174,8 +173,8 @@ static void site_function(struct session *x, const struct snap_snapshot *sn,
         struct rpt_frame fr[8];
         int n = sym_resolve(sy, st->pcs[f], fr, 8);
         assert_true(n >= 1);
-        bool lib = fr[n - 1].object && (strstr(fr[n - 1].object, "libc.so") ||
-                                        strstr(fr[n - 1].object, "libstdc++"));
+        bool lib = fr[n - 1].object &&
+                   (strstr(fr[n - 1].object, "libc.so") || strstr(fr[n - 1].object, "libstdc++"));
         if (!lib && fr[n - 1].function) {
             snprintf(out, len, "%s", fr[n - 1].function);
             f = st->depth;
@@ -225,9 +224,9 @@ static void test_agent_hello_and_canary(void **state)
 static void test_agent_every_allocation_function(void **state)
 {
     (void)state;
-    static const char *reqs[] = {"malloc",         "calloc",        "realloc",
-                                 "reallocarray",   "posix_memalign", "aligned_alloc",
-                                 "memalign",       "valloc",        "pvalloc"};
+    static const char *reqs[] = {"malloc",       "calloc",         "realloc",
+                                 "reallocarray", "posix_memalign", "aligned_alloc",
+                                 "memalign",     "valloc",         "pvalloc"};
     struct session x;
     session_start(&x, "targets/agent_family", NULL);
     snapshot(&x);
@@ -547,10 +546,24 @@ static void test_agent_without_unwind_info(void **state)
     char prog[4096];
     it_build_path(lc, sizeof(lc), "leakcheck");
     it_build_path(prog, sizeof(prog), "targets/agent_nounwind");
-    const char *argv[] = {lc,          "run", "-q",     "--rounds", "6",
-                          "--warmup",  "1",   "--requests-per-round", "5",
-                          "--request", "go",  "--expect", "any",      "--report-dir",
-                          "build/it-agent-nounwind", "--", prog,      NULL};
+    const char *argv[] = {lc,
+                          "run",
+                          "-q",
+                          "--rounds",
+                          "6",
+                          "--warmup",
+                          "1",
+                          "--requests-per-round",
+                          "5",
+                          "--request",
+                          "go",
+                          "--expect",
+                          "any",
+                          "--report-dir",
+                          "build/it-agent-nounwind",
+                          "--",
+                          prog,
+                          NULL};
     struct it_result r = {0};
     assert_int_equal(it_run((char *const *)(uintptr_t)argv, NULL, NULL, 60, &r), 0);
     assert_int_equal(r.exit_code, 0);

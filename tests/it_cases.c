@@ -70,7 +70,7 @@ struct it_case {
     double seconds;
     /* --flake counters */
     unsigned n_leak, n_no_leak, n_inconclusive, n_error, n_wrong_culprit, n_bad_exit;
-    char series[1001];      /* one letter per run: L, N, I, E */
+    char series[1001];        /* one letter per run: L, N, I, E */
     char first_bad[PATH_MAX]; /* report folder of the first run that was not right, or "" */
 };
 

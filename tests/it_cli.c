@@ -145,10 +145,9 @@ static void test_cli_leak_and_no_leak_verdicts(void **state)
     char dir[600];
     snprintf(dir, sizeof(dir), "%s/leak", g_tmp);
     /* A leak against the default expectation (no-leak): exit 1, culprit named. */
-    struct it_result r = lc((const char *[]){"run", "--report-dir", dir, "--rounds", "8",
-                                             "--warmup", "2", "--requests-per-round", "50",
-                                             "--request", "put k{round}-{i}", "--", g_kv, "--leak",
-                                             NULL});
+    struct it_result r = lc((const char *[]){
+        "run", "--report-dir", dir, "--rounds", "8", "--warmup", "2", "--requests-per-round", "50",
+        "--request", "put k{round}-{i}", "--", g_kv, "--leak", NULL});
     expect_out(&r, 1, "leak ");
     assert_non_null(strstr(r.out, "stdio_kv.c:"));
     free(r.out);
@@ -182,10 +181,9 @@ static void test_cli_crash_keeps_rounds_exits_3(void **state)
     char path[700];
     snprintf(dir, sizeof(dir), "%s/crash", g_tmp);
     /* 10 requests per round: line 45 is in round 5, so rounds 1-4 complete. */
-    struct it_result r = lc((const char *[]){"run", "--report-dir", dir, "--rounds", "8",
-                                             "--warmup", "1", "--requests-per-round", "10",
-                                             "--request", "put {i}", "--", g_kv, "--crash-at",
-                                             "45", NULL});
+    struct it_result r = lc((const char *[]){
+        "run", "--report-dir", dir, "--rounds", "8", "--warmup", "1", "--requests-per-round", "10",
+        "--request", "put {i}", "--", g_kv, "--crash-at", "45", NULL});
     expect_out(&r, 3, "killed by signal 11");
     free(r.out);
     snprintf(path, sizeof(path), "%s/report.json", dir);
@@ -211,9 +209,8 @@ static void test_cli_hang_times_out_exits_3(void **state)
     char dir[600];
     snprintf(dir, sizeof(dir), "%s/hang", g_tmp);
     struct it_result r = lc((const char *[]){"run", "--report-dir", dir, "--rounds", "3",
-                                             "--warmup", "0", "--round-timeout", "1",
-                                             "--request", "put {i}", "--", g_kv, "--hang-at", "15",
-                                             NULL});
+                                             "--warmup", "0", "--round-timeout", "1", "--request",
+                                             "put {i}", "--", g_kv, "--hang-at", "15", NULL});
     expect_out(&r, 3, "round 2 timed out");
     free(r.out);
 }

@@ -40,8 +40,16 @@
 
 /* Shell metacharacters that would create files in the current folder if a shell saw them. */
 static const char *const shell_args[] = {
-    "; touch PWNED1", "$(touch PWNED2)", "`touch PWNED3`", "| touch PWNED4",
-    "&& touch PWNED5", "'\"quoted\"'", "*", "a\nb", "> PWNED6", NULL,
+    "; touch PWNED1",
+    "$(touch PWNED2)",
+    "`touch PWNED3`",
+    "| touch PWNED4",
+    "&& touch PWNED5",
+    "'\"quoted\"'",
+    "*",
+    "a\nb",
+    "> PWNED6",
+    NULL,
 };
 
 /* Absolute path of a build output into buf. */
@@ -110,8 +118,8 @@ static void check_no_pwned(const char *dir)
 static void test_security_argv_never_a_shell(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], scn[PATH_MAX], out1[PATH_MAX], out2[PATH_MAX], echo[PATH_MAX],
-        lc[PATH_MAX], cwd[PATH_MAX];
+    char dir[PATH_MAX], scn[PATH_MAX], out1[PATH_MAX], out2[PATH_MAX], echo[PATH_MAX], lc[PATH_MAX],
+        cwd[PATH_MAX];
     env_tmpdir(dir, "sec-argv");
     abs_build(echo, sizeof(echo), "targets/argv_echo");
     abs_build(lc, sizeof(lc), "leakcheck");
@@ -170,8 +178,22 @@ static void test_security_channel_inherited_unnamed(void **state)
     abs_build(lc, sizeof(lc), "leakcheck");
     snprintf(out, sizeof(out), "%s/out", dir);
     snprintf(rd, sizeof(rd), "%s/reports", dir);
-    const char *argv[] = {lc,  "run", "--rounds", "2", "--warmup", "0", "--requests-per-round",
-                          "1", "--request", "x", "--report-dir", rd, "--", echo, out, NULL};
+    const char *argv[] = {lc,
+                          "run",
+                          "--rounds",
+                          "2",
+                          "--warmup",
+                          "0",
+                          "--requests-per-round",
+                          "1",
+                          "--request",
+                          "x",
+                          "--report-dir",
+                          rd,
+                          "--",
+                          echo,
+                          out,
+                          NULL};
     struct it_result r;
     assert_int_equal(it_run((char *const *)(uintptr_t)argv, NULL, NULL, 60, &r), 0);
     free(r.out);
@@ -180,8 +202,8 @@ static void test_security_channel_inherited_unnamed(void **state)
     const char *text = got + 1; /* after the empty argument list's newline */
     assert_non_null(strstr(text, "agent=1\n"));
     assert_non_null(strstr(text, "fd_env=(unset)\n"));
-    assert_non_null(strstr(text, "sock "));     /* the channel */
-    assert_null(strstr(text, "named=1"));       /* nothing another process could open */
+    assert_non_null(strstr(text, "sock ")); /* the channel */
+    assert_null(strstr(text, "named=1"));   /* nothing another process could open */
     free(got);
     env_rmrf(dir);
 }
@@ -192,8 +214,8 @@ static void test_security_channel_inherited_unnamed(void **state)
 static void test_security_setgid_not_attached(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], out[PATH_MAX], echo[PATH_MAX], copy[PATH_MAX], lc[PATH_MAX],
-        rd[PATH_MAX], scn[PATH_MAX];
+    char dir[PATH_MAX], out[PATH_MAX], echo[PATH_MAX], copy[PATH_MAX], lc[PATH_MAX], rd[PATH_MAX],
+        scn[PATH_MAX];
     env_tmpdir(dir, "sec-sgid");
     abs_build(echo, sizeof(echo), "targets/argv_echo");
     abs_build(lc, sizeof(lc), "leakcheck");
@@ -218,8 +240,8 @@ static void test_security_setgid_not_attached(void **state)
     struct statvfs vfs;
     if (other == (gid_t)-1 || statvfs(dir, &vfs) != 0 || (vfs.f_flag & ST_NOSUID)) {
         print_message("skipped: %s\n", other == (gid_t)-1
-                                            ? "no group other than our real one to own the copy"
-                                            : "the temporary folder is mounted nosuid");
+                                           ? "no group other than our real one to own the copy"
+                                           : "the temporary folder is mounted nosuid");
         env_rmrf(dir);
         skip();
     }
@@ -233,8 +255,8 @@ static void test_security_setgid_not_attached(void **state)
     close(fd);
     free(data);
     if (chown(copy, (uid_t)-1, other) != 0 || chmod(copy, 02755) != 0) {
-        print_message("skipped: cannot make %s set-gid to group %u: %s\n", copy,
-                      (unsigned)other, strerror(errno));
+        print_message("skipped: cannot make %s set-gid to group %u: %s\n", copy, (unsigned)other,
+                      strerror(errno));
         env_rmrf(dir);
         skip();
     }
@@ -306,12 +328,13 @@ static void test_security_report_names_stay_inside(void **state)
     memset(long_name, 'a', 300);
     memcpy(long_name, "../", 3);
     long_name[300] = '\0';
-    const char *names[] = {"../../escape", "/etc/passwd", "..", ".", ".hidden", "a/../../b",
-                           "..\\..\\win", "", long_name, "nul\0after", HOSTILE_SCRIPT};
+    const char *names[] = {"../../escape", "/etc/passwd", "..",          ".",
+                           ".hidden",      "a/../../b",   "..\\..\\win", "",
+                           long_name,      "nul\0after",  HOSTILE_SCRIPT};
     struct rpt_run *run = fix_run();
     size_t n_names = sizeof(names) / sizeof(names[0]);
-    struct rpt_scenario *more = realloc(run->scenarios, (run->n_scenarios + n_names) *
-                                                            sizeof(*run->scenarios));
+    struct rpt_scenario *more =
+        realloc(run->scenarios, (run->n_scenarios + n_names) * sizeof(*run->scenarios));
     assert_non_null(more);
     run->scenarios = more;
     for (size_t i = 0; i < n_names; i++) {
@@ -399,8 +422,7 @@ static void test_security_no_script_from_data(void **state)
     rpt_run_free(back);
     // History dashboard: hostile scenario, message, and a hostile verdict read from the file.
     struct rpt_history h = {0};
-    assert_int_equal(rpt_history_add(&h, run, "0123456789abcdef", NULL, NULL, 0, err,
-                                     sizeof(err)),
+    assert_int_equal(rpt_history_add(&h, run, "0123456789abcdef", NULL, NULL, 0, err, sizeof(err)),
                      0);
     char line[] = "{\"commit\":\"fedcba9876543210\",\"scenario\":\"</script><script>alert(1)"
                   "</script>\",\"verdict\":\"<script>alert(2)</script>\",\"ok\":false,"

@@ -74,10 +74,10 @@ static IT_UNUSED char *it_read_file(const char *path, size_t *len_out)
 }
 
 struct it_result {
-    int exit_code;  /* -1 when killed by a signal */
-    int signal;     /* 0 unless killed */
+    int exit_code; /* -1 when killed by a signal */
+    int signal;    /* 0 unless killed */
     bool timed_out;
-    char *out;      /* stdout + stderr, malloc'ed, NUL-terminated */
+    char *out; /* stdout + stderr, malloc'ed, NUL-terminated */
 };
 
 /* Runs argv (no shell) with optional extra environment ("K=V" list, NULL-terminated) and
@@ -135,8 +135,8 @@ static IT_UNUSED int it_run(char *const argv[], char *const env_add[], const cha
     for (;;) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long left_ms = (long)timeout_s * 1000 - ((now.tv_sec - t0.tv_sec) * 1000 +
-                                                  (now.tv_nsec - t0.tv_nsec) / 1000000);
+        long left_ms = (long)timeout_s * 1000 -
+                       ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
         if (left_ms <= 0) {
             r->timed_out = true;
             kill(pid, SIGKILL);

@@ -27,9 +27,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define THREADS 16
-#define OPS 200000
-#define KEEP 100
+#define THREADS   16
+#define OPS       200000
+#define KEEP      100
 #define KEEP_SIZE 1111
 
 static void *kept[THREADS][KEEP];

@@ -53,8 +53,7 @@ int main(int argc, char **argv)
     }
     const char *fd_env = getenv("LEAKCHECK_FD");
     fprintf(out, "\nsecure=%lu\nagent=%d\nfd_env=%s\n", getauxval(AT_SECURE),
-            dlsym(RTLD_DEFAULT, "leakcheck_agent_snapshot") != NULL,
-            fd_env ? fd_env : "(unset)");
+            dlsym(RTLD_DEFAULT, "leakcheck_agent_snapshot") != NULL, fd_env ? fd_env : "(unset)");
     for (int fd = 0; fd < 1024; fd++) {
         char link[64], target[128];
         snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
