@@ -321,7 +321,7 @@ static void progress_cb(void *arg, const struct scn *s, const struct rpt_scenari
     if (round_idx == SIZE_MAX) {
         if (p->cli->verbose > 0) {
             fprintf(stderr, "%-7s %-6s %12s %12s %12s %10s\n", "round", "phase", "live bytes",
-                    "live blocks", "rss", "seconds");
+                    "live blocks", "rss", "work (ms)");
         }
         return;
     }
@@ -336,9 +336,9 @@ static void progress_cb(void *arg, const struct scn *s, const struct rpt_scenari
     if (p->cli->verbose > 0) {
         char rss[32];
         cli_human_bytes((double)r->rss_bytes, 0, rss, sizeof(rss));
-        fprintf(stderr, "%-7u %-6s %12llu %12llu %12s %10.3f\n", r->round,
+        fprintf(stderr, "%-7u %-6s %12llu %12llu %12s %10.1f\n", r->round,
                 r->warmup ? "warmup" : "", (unsigned long long)r->live_bytes,
-                (unsigned long long)r->live_blocks, rss, r->seconds);
+                (unsigned long long)r->live_blocks, rss, r->seconds * 1000.0);
     } else if (p->cli->tty) {
         fprintf(stderr, "\r\033[K%s: round %u/%u  live %s  %s/round", s->name, r->round, total,
                 live, rate);
