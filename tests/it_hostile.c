@@ -254,11 +254,26 @@ static void test_hostile_floods_stdout_and_stderr(void **state)
 static void test_hostile_floods_drained_stdout(void **state)
 {
     (void)state;
-    /* stdout not read by the driver: the harness drains it into the log. */
+    /* stdout not read by the driver: the harness drains it into the log. Round 1 waits (up to
+     * 5 s) until the target says its flood is written, so the stop does not cut it short. */
+    static char args[900];
+    static char driver[1400];
+    char done[800];
+    snprintf(done, sizeof(done), "%s/flooddrain.done", g_tmp);
+    unlink(done);
+    snprintf(
+        args, sizeof(args),
+        "\"--print-ready\", \"--idle\", \"--flood-idle\", \"4194304\", \"--flood-done\", \"%s\"",
+        done);
+    snprintf(driver, sizeof(driver),
+             "{\"kind\": \"command\", \"argv\": [\"/bin/sh\", \"-c\", \"i=0; while [ ! -e '%s' ] "
+             "&& [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\"]}",
+             done);
     run_case(&(struct hcase){.name = "flooddrain",
-                             .args = "\"--print-ready\", \"--idle\", \"--flood-idle\", \"4194304\"",
+                             .args = args,
                              .ready = "{\"stdout\": \"^ready$\", \"timeout_s\": 2}",
-                             .driver = "{\"kind\": \"command\", \"argv\": [\"/bin/true\"]}",
+                             .driver = driver,
+                             .round_timeout_s = 10,
                              .want_exit = 0,
                              .want_verdict = "no-leak",
                              .needle = "no-leak",

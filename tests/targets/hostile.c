@@ -19,9 +19,11 @@
  *   --print-ready        print "ready" first (for a stdout readiness probe)
  *   --idle               with stdin at EOF, stay alive (until a signal) instead of exiting
  *   --flood-idle B       when idle, write B bytes of lines to stdout and to stderr, then wait
+ *   --flood-done PATH    create PATH once the idle flood is written
  *   --pidfile PATH       the forked child writes its pid there
  * --answer-one answers one line before reading (used by --exec-at for the line it consumed).
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +119,7 @@ int main(int argc, char **argv)
     long fork_at = -1, lifetime = 30, flood_out = 0, flood_err = 0, flood_idle = 0;
     int raw_fork = 0, exit_after_fork = 0, print_ready = 0, idle = 0, answer_one = 0;
     const char *pidfile = NULL;
+    const char *flood_done = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : "0";
@@ -144,6 +147,8 @@ int main(int argc, char **argv)
             flood_idle = opt_num(v), i++;
         } else if (strcmp(a, "--pidfile") == 0) {
             pidfile = v, i++;
+        } else if (strcmp(a, "--flood-done") == 0) {
+            flood_done = v, i++;
         } else if (strcmp(a, "--raw-fork") == 0) {
             raw_fork = 1;
         } else if (strcmp(a, "--exit-after-fork") == 0) {
@@ -220,6 +225,12 @@ int main(int argc, char **argv)
         if (flood_idle > 0) {
             flood(1, flood_idle, 1);
             flood(2, flood_idle, 1);
+            if (flood_done) {
+                int fd = open(flood_done, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                if (fd >= 0) {
+                    close(fd);
+                }
+            }
         }
         for (;;) {
             pause();
