@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
 /* Fewest measured rounds a verdict is given on. */
 #define MIN_MEASURED 4
 /* Trend significance needed by each kind of evidence. */
@@ -618,15 +620,7 @@ static void add_plateaus(char *buf, size_t cap, const struct growth_in *in,
         return;
     }
     char size[32];
-    if (largest >= 10u << 20) {
-        snprintf(size, sizeof(size), "%.0f MiB", (double)largest / (1 << 20));
-    } else if (largest >= 1u << 20) {
-        snprintf(size, sizeof(size), "%.1f MiB", (double)largest / (1 << 20));
-    } else if (largest >= 1u << 10) {
-        snprintf(size, sizeof(size), "%.1f KiB", (double)largest / (1 << 10));
-    } else {
-        snprintf(size, sizeof(size), "%llu B", (unsigned long long)largest);
-    }
+    cli_human_bytes((double)largest, 0, size, sizeof(size));
     snprintf(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
              strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
 }
