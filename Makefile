@@ -49,28 +49,43 @@ AGENT_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                 -fno-omit-frame-pointer
 
 # ---------------------------------------------------------------- sources
+# Layers (docs/ARCHITECTURE.md): common, util -> model -> analysis -> reports -> harness, lib;
+# `make check-layers` checks the arrows.
 COMMON_SRC := $(filter-out %_test.c,$(wildcard common/*.c))
+UTIL_SRC := $(filter-out %_test.c,$(wildcard util/*.c))
+MODEL_SRC := $(filter-out %_test.c,$(wildcard model/*.c))
+ANALYSIS_SRC := $(filter-out %_test.c,$(wildcard analysis/*.c))
 AGENT_SRC := $(filter-out %_test.c,$(wildcard agent/ag_*.c))
 AGENT_CORE_SRC := $(filter-out agent/ag_hook.c,$(AGENT_SRC))
 HARNESS_SRC := $(filter-out %_test.c harness/main.c,$(wildcard harness/*.c))
 REPORTS_SRC := $(filter-out %_test.c,$(wildcard reports/*.c))
 LIB_SRC := $(filter-out %_test.c,$(wildcard lib/*.c))
 
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 AGENT_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(AGENT_SRC) $(COMMON_SRC))
 AGENT_CORE_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(AGENT_CORE_SRC) $(COMMON_SRC))
-HARNESS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(HARNESS_SRC) $(REPORTS_SRC) $(COMMON_SRC))
-REPORTS_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(REPORTS_SRC))
+COMMON_OBJ := $(call obj,$(COMMON_SRC))
+UTIL_OBJ := $(call obj,$(UTIL_SRC))
+MODEL_OBJ := $(sort $(call obj,$(MODEL_SRC)) $(UTIL_OBJ))
+ANALYSIS_OBJ := $(sort $(call obj,$(ANALYSIS_SRC)) $(MODEL_OBJ) $(COMMON_OBJ))
+REPORTS_OBJ := $(sort $(call obj,$(REPORTS_SRC)) $(MODEL_OBJ))
+HARNESS_OBJ := $(sort $(call obj,$(HARNESS_SRC) $(REPORTS_SRC)) $(ANALYSIS_OBJ))
 
 AGENT_SO := $(B)/libleakcheck-agent.so
 LEAKCHECK := $(B)/leakcheck
+# What each layer links against (pkg-config names, then plain libraries).
+ANALYSIS_LIBS := $(shell pkg-config --libs libdw 2>/dev/null) -lstdc++ -lm -lpthread
+REPORTS_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null) -lz -lm -lpthread
 HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lstdc++ -lz -lm -lpthread
 
-# In-process assertion library (include/leakcheck.h): lib/*.c and every harness object merged
-# into one object whose only global symbols are the public lc_* API, so no harness name can
-# clash with the user's code. Users link it with $(HARNESS_LIBS) (see leakcheck.pc).
+# In-process assertion library (include/leakcheck.h): lib/*.c over the analysis only (no
+# drivers, no libcurl), merged into one object whose only global symbols are the public lc_*
+# API, so no internal name can clash with the user's code. Users link it with $(LIB_LIBS) (see
+# leakcheck.pc).
 PREFIX ?= /usr/local
-LIB_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
+LIB_OBJ := $(call obj,$(LIB_SRC))
 LIB_A := $(B)/libleakcheck.a
+LIB_LIBS := $(ANALYSIS_LIBS)
 LIB_CFLAGS = $(CFLAGS) -DLC_AGENT_BUILD_PATH='"$(abspath $(AGENT_SO))"' \
              -DLC_AGENT_INSTALL_PATH='"$(PREFIX)/lib/leakcheck/libleakcheck-agent.so"'
 
@@ -78,8 +93,8 @@ LIB_CFLAGS = $(CFLAGS) -DLC_AGENT_BUILD_PATH='"$(abspath $(AGENT_SO))"' \
 EX_BIN := $(B)/examples/hdr_test $(B)/examples/hdr_plain
 
 # Unit tests: x_test.c beside each module, linked with the objects of its folder.
-UNIT_SRC := $(wildcard common/*_test.c agent/*_test.c harness/*_test.c reports/*_test.c \
-            lib/*_test.c)
+UNIT_SRC := $(wildcard common/*_test.c util/*_test.c model/*_test.c analysis/*_test.c \
+            agent/*_test.c harness/*_test.c reports/*_test.c lib/*_test.c)
 UNIT_BIN := $(patsubst %.c,$(B)/unit/%,$(UNIT_SRC))
 
 # Test targets: tests/targets/NAME.c or NAME.cc -> $(B)/targets/NAME (debug info, no inlining,
@@ -147,12 +162,27 @@ $(B)/unit/agent/%: agent/%.c $(AGENT_CORE_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(AGENT_CFLAGS) -o $@ $< $(AGENT_CORE_OBJ) \
 	    $(SAN_LDFLAGS) -lcmocka -lunwind -ldl -lpthread
 
-$(B)/unit/common/%: common/%.c $(patsubst %.c,$(B)/obj/%.o,$(COMMON_SRC))
+$(B)/unit/common/%: common/%.c $(COMMON_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka
+
+$(B)/unit/util/%: util/%.c $(UTIL_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	    -lm -lpthread $(UNIT_LDFLAGS_$*)
+
+$(B)/unit/model/%: model/%.c $(MODEL_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	    -lm -lpthread
+
+$(B)/unit/analysis/%: analysis/%.c $(ANALYSIS_OBJ)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	    $(ANALYSIS_LIBS)
 
 $(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS) $(UNIT_LDFLAGS_$*)
+
+# The self-check measures leakcheck's own code with the in-process library.
+$(B)/unit/harness/selfcheck_test: $(LIB_A)
 
 # Fault injection (harness/fault_test.c): allocation and I/O calls of the modules go through
 # the test's wrappers.
@@ -162,25 +192,25 @@ UNIT_LDFLAGS_fault_test := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap
 $(B)/obj/lib/%.o: lib/%.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(LIB_A): $(LIB_OBJ) $(HARNESS_OBJ)
+$(LIB_A): $(LIB_OBJ) $(ANALYSIS_OBJ)
 	$(call say,AR,$@)$(LD) -r -o $(B)/obj/libleakcheck.o $^ && \
 	    objcopy --wildcard --keep-global-symbol='lc_*' $(B)/obj/libleakcheck.o && \
 	    rm -f $@ && ar rcs $@ $(B)/obj/libleakcheck.o
 
-$(B)/unit/lib/%: lib/%.c $(HARNESS_OBJ) $(LIB_A)
+$(B)/unit/lib/%: lib/%.c $(REPORTS_OBJ) $(ANALYSIS_OBJ) $(LIB_A)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
-	    $(HARNESS_LIBS)
+	    $(REPORTS_LIBS) $(LIB_LIBS)
 
 $(B)/examples/hdr_test: examples/hdr/hdr_test.c examples/hdr/hdr.c $(LIB_A)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ -lcmocka \
-	    $(HARNESS_LIBS)
+	    $(LIB_LIBS)
 
 $(B)/examples/hdr_plain: examples/hdr/hdr_plain.c examples/hdr/hdr.c $(LIB_A)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ $(HARNESS_LIBS)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ $(LIB_LIBS)
 
 $(B)/unit/reports/%: reports/%.c $(REPORTS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
-	    $(HARNESS_LIBS)
+	    $(REPORTS_LIBS)
 
 $(B)/targets/%: tests/targets/%.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) $(TARGET_CFLAGS_$*) -o $@ $< \
@@ -274,7 +304,8 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DLEAKCHECK_VERSION='"$(VERSION)"
                $(WARN) -Wno-format-nonliteral $(PKG_CFLAGS) $(FUZZ_SAN)
 FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_NAMES))
-FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(HARNESS_SRC) $(REPORTS_SRC) $(COMMON_SRC))
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(HARNESS_SRC) $(REPORTS_SRC) $(ANALYSIS_SRC) \
+                $(MODEL_SRC) $(UTIL_SRC) $(COMMON_SRC))
 
 $(FUZZ_B)/obj/%.o: %.c
 	$(call say,CLANG,$@)mkdir -p $(@D) && $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
@@ -310,7 +341,7 @@ install: $(AGENT_SO) $(LEAKCHECK) $(LIB_A)
 	install -m 644 include/leakcheck.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: leakcheck\nDescription: in-process leak assertions (leakcheck)\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lleakcheck %s\n' \
-	    '$(PREFIX)' '$(VERSION)' '$(HARNESS_LIBS)' >$(DESTDIR)$(PREFIX)/lib/pkgconfig/leakcheck.pc
+	    '$(PREFIX)' '$(VERSION)' '$(LIB_LIBS)' >$(DESTDIR)$(PREFIX)/lib/pkgconfig/leakcheck.pc
 
 clean:
 	rm -rf build

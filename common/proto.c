@@ -153,3 +153,18 @@ int proto_header_parse(const uint8_t *p, struct proto_header *h)
     h->length = length;
     return 0;
 }
+
+void proto_encode_req_snapshot(uint8_t out[PROTO_REQ_SNAPSHOT_SIZE], uint32_t round)
+{
+    struct proto_wbuf b = {.data = out, .cap = PROTO_REQ_SNAPSHOT_SIZE};
+    proto_frame_begin(&b, PROTO_REQ_SNAPSHOT);
+    proto_put_u32(&b, round);
+    proto_put_u32(&b, 0);
+    proto_frame_end(&b);
+}
+
+int proto_decode_req_snapshot(const uint8_t *payload, size_t len, uint32_t *round)
+{
+    struct proto_rbuf r = {.data = payload, .len = len};
+    return proto_get_u32(&r, round);
+}

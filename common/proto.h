@@ -145,4 +145,15 @@ struct proto_header {
  * for a wrong magic, an unknown version, or a length over PROTO_MAX_PAYLOAD. */
 int proto_header_parse(const uint8_t *p, struct proto_header *h);
 
+/* Size of an encoded REQ_SNAPSHOT frame. */
+#define PROTO_REQ_SNAPSHOT_SIZE (PROTO_HEADER_SIZE + 8u)
+
+/* Encodes REQ_SNAPSHOT{round} into out[0..PROTO_REQ_SNAPSHOT_SIZE-1]: the one place the
+ * harness's requests are built. Can't fail. Hook-safe. */
+void proto_encode_req_snapshot(uint8_t out[PROTO_REQ_SNAPSHOT_SIZE], uint32_t round);
+
+/* Decodes the payload of a REQ_SNAPSHOT frame. Returns 0 with *round set, or -EBADMSG when the
+ * payload is too short. Hook-safe. */
+int proto_decode_req_snapshot(const uint8_t *payload, size_t len, uint32_t *round);
+
 #endif

@@ -142,10 +142,28 @@ static void test_proto_str_is_capped_at_u16(void **state)
     assert_int_equal(b.len, 2 + 0xffff);
 }
 
+/* The request encoder and decoder agree, and the frame is what the header promises. */
+static void test_proto_req_snapshot_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t frame[PROTO_REQ_SNAPSHOT_SIZE];
+    proto_encode_req_snapshot(frame, 0xdeadbeefu);
+    struct proto_header h;
+    assert_int_equal(proto_header_parse(frame, &h), 0);
+    assert_int_equal(h.type, PROTO_REQ_SNAPSHOT);
+    assert_int_equal(h.length, PROTO_REQ_SNAPSHOT_SIZE - PROTO_HEADER_SIZE);
+    uint32_t round = 0;
+    assert_int_equal(proto_decode_req_snapshot(frame + PROTO_HEADER_SIZE, h.length, &round), 0);
+    assert_int_equal(round, 0xdeadbeefu);
+    assert_int_equal(proto_decode_req_snapshot(frame + PROTO_HEADER_SIZE, 3, &round), -EBADMSG);
+    assert_int_equal(round, 0xdeadbeefu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_roundtrip_all_types),
+        cmocka_unit_test(test_proto_req_snapshot_roundtrip),
         cmocka_unit_test(test_proto_little_endian_on_wire),
         cmocka_unit_test(test_proto_overflow_is_flagged_not_written),
         cmocka_unit_test(test_proto_short_payload_is_rejected),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_analyze.c - libFuzzer target for `leakcheck analyze`: a recorded snapshot stream
- * (harness/snap.c) analysed into a scenario result (run_fill() in harness/run.c: series,
+ * (analysis/snap.c) analysed into a scenario result (analysis_run() in analysis/analysis.c: series,
  * growth, survivors by round, culprits). The objects the stream names are hidden from the
  * analysis: symbolizing them would open real ELF files (libdw's input, not ours) at a few
  * executions per second.
@@ -13,9 +13,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../harness/run.h"
-#include "../harness/scn.h"
-#include "../harness/snap.h"
+#include "../analysis/analysis.h"
+#include "../analysis/snap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,18 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             n_objects[i] = st.snaps[i].n_objects;
             st.snaps[i].n_objects = 0;
         }
-        struct scn *s = scn_new();
-        if (s) {
-            // As analyze does: the rounds are those of the recording, the first one warm-up.
-            s->warmup = 1;
-            s->rounds = (uint32_t)(st.n_snaps > 1 ? st.n_snaps - 1 : 1);
-            struct rpt_scenario out = {0};
-            if (run_fill(s, &st, NULL, NULL, &out) == 0) {
-                run_judge(s, &out);
-            }
-            rpt_scenario_cleanup(&out);
-            scn_free(s);
-        }
+        // As analyze does: the rounds are those of the recording, the first one warm-up.
+        struct analysis_opts o = {
+            .name = "fuzz",
+            .warmup = 1,
+            .rounds = (uint32_t)(st.n_snaps > 1 ? st.n_snaps - 1 : 1),
+        };
+        struct rpt_scenario out = {0};
+        (void)analysis_run(&o, &st, NULL, NULL, &out);
+        rpt_scenario_cleanup(&out);
         for (size_t i = 0; i < st.n_snaps; i++) {
             st.snaps[i].n_objects = n_objects[i];
         }

@@ -12,13 +12,16 @@
 
 #include "../reports/rpt_history.h"
 #include "../reports/rpt_html.h"
-#include "../reports/rpt_util.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../reports/rpt_esc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[512] = "";
+    struct diag dg = {{0}};
     char *text = malloc(size + 1);
     if (!text) {
         return 0;
@@ -26,21 +29,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     struct rpt_history h = {0};
-    int rc = rpt_history_parse(text, size, "fuzz.jsonl", &h, err, sizeof(err));
+    int rc = rpt_history_parse(text, size, "fuzz.jsonl", &h, &dg);
     free(text);
     if (rc != 0) {
-        if (err[0] == '\0' || h.n != 0) {
+        if (dg.msg[0] == '\0' || h.n != 0) {
             abort(); /* errors carry a message and leave the history empty */
         }
         return 0;
     }
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_html_dashboard(&h, &b);
     if (!b.err && b.data && strstr(b.data, "<script")) {
         abort(); /* the dashboard runs no script, least of all one from data */
     }
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_history_cleanup(&h);
     return 0;
 }

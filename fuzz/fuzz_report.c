@@ -19,23 +19,26 @@
 #include "../reports/rpt_md.h"
 #include "../reports/rpt_pprof.h"
 #include "../reports/rpt_svg.h"
-#include "../reports/rpt_util.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../reports/rpt_esc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Fails when a rendered text holds a script element. */
-static void no_script(struct rpt_buf *b)
+static void no_script(struct buf *b)
 {
     if (!b->err && b->data && strstr(b->data, "<script")) {
         fprintf(stderr, "a writer emitted <script>\n");
         abort();
     }
-    rpt_buf_cleanup(b);
+    buf_cleanup(b);
 }
 
 /* Fails unless every line of folded stacks is "FRAME;FRAME... COUNT": names from the report
  * can neither start a line of their own nor hide the count. */
-static void check_folded(struct rpt_buf *b)
+static void check_folded(struct buf *b)
 {
     const char *p = b->err ? NULL : b->data;
     while (p && *p) {
@@ -54,12 +57,12 @@ static void check_folded(struct rpt_buf *b)
         }
         p = nl + 1;
     }
-    rpt_buf_cleanup(b);
+    buf_cleanup(b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[512] = "";
+    struct diag dg = {{0}};
     char *text = malloc(size + 1);
     if (!text) {
         return 0;
@@ -67,16 +70,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     struct rpt_run *run = NULL;
-    int rc = rpt_json_parse(text, "fuzz.json", &run, err, sizeof(err));
+    int rc = rpt_json_parse(text, "fuzz.json", &run, &dg);
     free(text);
     if (rc != 0) {
-        if (err[0] == '\0' || run) {
+        if (dg.msg[0] == '\0' || run) {
             abort();
         }
         return 0;
     }
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_junit_render(run, &b);
     no_script(&b);
     rpt_md_render(run, &b);
@@ -84,22 +87,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rpt_html_index(run, &b);
     no_script(&b);
     rpt_html_bench_json(run, &b);
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     for (size_t i = 0; i < run->n_scenarios; i++) {
         rpt_svg_render(&run->scenarios[i], true, &b);
         no_script(&b);
         rpt_pprof_render(run, &run->scenarios[i], RPT_PPROF_HEAP, &b);
-        rpt_buf_cleanup(&b);
+        buf_cleanup(&b);
         rpt_pprof_render(run, &run->scenarios[i], RPT_PPROF_GROWTH, &b);
-        rpt_buf_cleanup(&b);
+        buf_cleanup(&b);
         rpt_folded_render(&run->scenarios[i], &b);
         check_folded(&b);
     }
     char *json = NULL;
     if (rpt_json_render(run, &json) == 0) {
         struct rpt_run *again = NULL;
-        if (rpt_json_parse(json, "rendered", &again, err, sizeof(err)) != 0) {
-            fprintf(stderr, "rendered report does not parse back: %s\n", err);
+        if (rpt_json_parse(json, "rendered", &again, &dg) != 0) {
+            fprintf(stderr, "rendered report does not parse back: %s\n", dg.msg);
             abort();
         }
         if (again->n_scenarios != run->n_scenarios) {

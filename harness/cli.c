@@ -21,13 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../reports/rpt.h"
+#include "../analysis/analysis.h"
+#include "../analysis/snap.h"
+#include "../model/rpt.h"
 #include "../reports/rpt_write.h"
+#include "../util/clock.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
 #include "cmd_ci.h"
 #include "cmd_reports.h"
-#include "run.h"
 #include "scn.h"
-#include "snap.h"
+#include "session.h"
 #include "target.h"
 
 #define AGENT_NAME         "libleakcheck-agent.so"
@@ -157,21 +161,6 @@ static const char help_exec[] =
 
 /* ---------------------------------------------------------------- small helpers */
 
-void cli_human_bytes(double bytes, int with_sign, char *buf, size_t len)
-{
-    const char *sign = with_sign ? (bytes < 0 ? "-" : "+") : (bytes < 0 ? "-" : "");
-    double a = fabs(bytes);
-    if (a < 1024) {
-        snprintf(buf, len, "%s%.0f B", sign, a);
-    } else if (a < 1024.0 * 1024) {
-        snprintf(buf, len, "%s%.1f KiB", sign, a / 1024);
-    } else if (a < 1024.0 * 1024 * 1024) {
-        snprintf(buf, len, "%s%.1f MiB", sign, a / (1024.0 * 1024));
-    } else {
-        snprintf(buf, len, "%s%.1f GiB", sign, a / (1024.0 * 1024 * 1024));
-    }
-}
-
 /* Checked unsigned parser: no empty string, junk, sign or overflow. */
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
@@ -240,12 +229,6 @@ size_t cli_shard_select(char **paths, size_t n, unsigned index, unsigned count)
     return k;
 }
 
-static bool is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 int cli_find_agent(const char *opt, const char *self_exe, char *out, size_t len, struct diag *d)
 {
     char tried[4 * PATH_MAX] = "";
@@ -268,7 +251,7 @@ int cli_find_agent(const char *opt, const char *self_exe, char *out, size_t len,
         list[n++] = cand[1];
     }
     for (size_t i = 0; i < n; i++) {
-        if (is_file(list[i])) {
+        if (file_is_regular(list[i])) {
             char *real = realpath(list[i], NULL);
             snprintf(out, len, "%s", real ? real : list[i]);
             free(real);
@@ -283,25 +266,6 @@ int cli_find_agent(const char *opt, const char *self_exe, char *out, size_t len,
                     n ? tried : "nothing", AGENT_NAME);
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-                return -errno;
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-        return -errno;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- terminal output */
 
 struct progress {
@@ -310,9 +274,10 @@ struct progress {
     bool line_open;
 };
 
-static void progress_cb(void *arg, const struct scn *s, const struct rpt_scenario *sc,
-                        size_t round_idx)
+static void progress_cb(void *arg, const struct scn *s, const struct rpt_round *rounds,
+                        size_t n_done)
 {
+    size_t round_idx = n_done ? n_done - 1 : SIZE_MAX;
     struct progress *p = arg;
     if (p->cli->verbose < 0) {
         return;
@@ -325,17 +290,17 @@ static void progress_cb(void *arg, const struct scn *s, const struct rpt_scenari
         }
         return;
     }
-    const struct rpt_round *r = &sc->rounds[round_idx];
+    const struct rpt_round *r = &rounds[round_idx];
     char live[32];
     char rate[32];
-    cli_human_bytes((double)r->live_bytes, 0, live, sizeof(live));
-    double per = round_idx > 0 ? ((double)r->live_bytes - (double)sc->rounds[0].live_bytes) /
-                                     (double)round_idx
-                               : 0;
-    cli_human_bytes(per, 1, rate, sizeof(rate));
+    fmt_bytes(live, sizeof(live), (double)r->live_bytes);
+    double per = round_idx > 0
+                     ? ((double)r->live_bytes - (double)rounds[0].live_bytes) / (double)round_idx
+                     : 0;
+    fmt_bytes_signed(rate, sizeof(rate), per);
     if (p->cli->verbose > 0) {
         char rss[32];
-        cli_human_bytes((double)r->rss_bytes, 0, rss, sizeof(rss));
+        fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
         fprintf(stderr, "%-7u %-6s %12llu %12llu %12s %10.1f\n", r->round,
                 r->warmup ? "warmup" : "", (unsigned long long)r->live_bytes,
                 (unsigned long long)r->live_blocks, rss, r->seconds * 1000.0);
@@ -377,14 +342,14 @@ static void print_table(const struct rpt_run *run, const char *report_dir)
     for (size_t i = 0; i < run->n_scenarios; i++) {
         const struct rpt_scenario *sc = &run->scenarios[i];
         char g[32];
-        cli_human_bytes(sc->growth_bytes_per_round, 1, g, sizeof(g));
+        fmt_bytes_signed(g, sizeof(g), sc->growth_bytes_per_round);
         const struct rpt_site *t = top_site(sc);
         char culprit[512] = "-";
         if (t) {
             char b[32];
             const char *file = t->file ? strrchr(t->file, '/') : NULL;
             file = file ? file + 1 : t->file;
-            cli_human_bytes(t->bytes_per_round, 1, b, sizeof(b));
+            fmt_bytes_signed(b, sizeof(b), t->bytes_per_round);
             if (file) {
                 snprintf(culprit, sizeof(culprit), "%s (%s:%u) %s/round, %+.1f blocks/round",
                          t->function ? t->function : "??", file, t->line, b, t->blocks_per_round);
@@ -402,16 +367,6 @@ static void print_table(const struct rpt_run *run, const char *report_dir)
     if (report_dir) {
         printf("reports: %s/report.json\n", report_dir);
     }
-}
-
-static char *now_rfc3339(void)
-{
-    char buf[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return strdup(buf);
 }
 
 /* Commit of the code under test: $LEAKCHECK_COMMIT, $GITHUB_SHA, else `git rev-parse HEAD`. */
@@ -453,7 +408,9 @@ static struct rpt_run *run_new(void)
     if (!run) {
         return NULL;
     }
-    run->started_at = now_rfc3339();
+    char now[32];
+    clock_rfc3339(now, sizeof(now));
+    run->started_at = strdup(now);
     char host[256];
     if (gethostname(host, sizeof(host)) == 0) {
         host[sizeof(host) - 1] = '\0';
@@ -480,10 +437,10 @@ static int run_exit_code(const struct rpt_run *run)
 
 static int write_reports(struct rpt_run *run, const char *dir)
 {
-    char err[1024] = "";
-    int rc = rpt_write_all(run, dir, err, sizeof(err));
+    struct diag dg = {{0}};
+    int rc = rpt_write_all(run, dir, &dg);
     if (rc < 0) {
-        error_msg("%s", err[0] ? err : "can't write the reports");
+        error_msg("%s", dg.msg[0] ? dg.msg : "can't write the reports");
         return rc;
     }
     return 0;
@@ -578,20 +535,6 @@ static char **split_words(const char *s)
     return v;
 }
 
-static int parse_expect(const char *s)
-{
-    if (strcmp(s, "leak") == 0) {
-        return RPT_EXPECT_LEAK;
-    }
-    if (strcmp(s, "no-leak") == 0) {
-        return RPT_EXPECT_NO_LEAK;
-    }
-    if (strcmp(s, "any") == 0) {
-        return RPT_EXPECT_ANY;
-    }
-    return -1;
-}
-
 /* Parses options of `cmd` from argv[0..argc-1] (argv[0] is the subcommand). Returns -1 to go
  * on, or an exit code. */
 static int parse_run_args(struct cli *cli, const char *cmd, const char *help, int argc, char **argv,
@@ -665,7 +608,7 @@ static int parse_run_args(struct cli *cli, const char *cmd, const char *help, in
             a->name = optarg;
             break;
         case OPT_EXPECT:
-            a->expect = parse_expect(optarg);
+            a->expect = rpt_expect_parse(optarg);
             if (a->expect < 0) {
                 return usage_error(cmd, "--expect: expected leak, no-leak or any, found '%s'",
                                    optarg);
@@ -909,7 +852,7 @@ static int cmd_run(struct cli *cli, int argc, char **argv)
         goto out;
     }
     const char *report_dir = a.report_dir ? a.report_dir : DEFAULT_REPORT_DIR;
-    if (mkdir_p(report_dir) < 0) {
+    if (file_mkdirs(report_dir) < 0) {
         error_msg("can't create the report folder '%s': %s", report_dir, strerror(errno));
         code = CLI_EXIT_RUN;
         goto out;
@@ -934,7 +877,7 @@ static int cmd_run(struct cli *cli, int argc, char **argv)
         run->n_scenarios = i + 1;
         rpt_write_dirname(run, i, sub, sizeof(sub));
         snprintf(dir, sizeof(dir), "%s/%s", report_dir, sub);
-        if (mkdir_p(dir) < 0) {
+        if (file_mkdirs(dir) < 0) {
             error_msg("can't create '%s': %s", dir, strerror(errno));
             code = CLI_EXIT_RUN;
             goto out;
@@ -942,13 +885,13 @@ static int cmd_run(struct cli *cli, int argc, char **argv)
         free(run->scenarios[i].name);
         run->scenarios[i].name = NULL;
         struct progress p = {.cli = cli, .index = i, .count = n_scns};
-        struct run_opts ro = {
+        struct session_opts ro = {
             .agent_path = agent, .out_dir = dir, .progress = progress_cb, .progress_arg = &p};
         if (cli->verbose >= 0) {
             fprintf(stderr, "%s: %u warm-up + %u measured rounds\n", scns[i]->name, scns[i]->warmup,
                     scns[i]->rounds);
         }
-        int rc = run_scenario(scns[i], &ro, &run->scenarios[i], &run->agent_version, &d);
+        int rc = session_run(scns[i], &ro, &run->scenarios[i], &run->agent_version, &d);
         progress_end(&p);
         if (rc < 0) {
             error_msg("%s", d.msg);
@@ -1065,7 +1008,7 @@ static int cmd_analyze(struct cli *cli, int argc, char **argv)
     snprintf(sc_path, sizeof(sc_path), "%.*s%sscenario.json", slash ? (int)(slash - bin) : 0, bin,
              slash ? "/" : "");
     struct diag d = {{0}};
-    if (a.scenario || is_file(sc_path)) {
+    if (a.scenario || file_is_regular(sc_path)) {
         if (scn_load(a.scenario ? a.scenario : sc_path, &s, &d) < 0) {
             error_msg("%s", d.msg);
             code = CLI_EXIT_USAGE;
@@ -1114,7 +1057,9 @@ static int cmd_analyze(struct cli *cli, int argc, char **argv)
     }
     run->n_scenarios = 1;
     run->agent_version = st.agent_version ? strdup(st.agent_version) : NULL;
-    if (run_fill(s, &st, NULL, NULL, &run->scenarios[0]) < 0) {
+    struct analysis_opts ao;
+    scn_analysis_opts(s, &ao);
+    if (analysis_run(&ao, &st, NULL, NULL, &run->scenarios[0]) < 0) {
         error_msg("out of memory");
         code = CLI_EXIT_RUN;
         goto out;
@@ -1126,7 +1071,7 @@ static int cmd_analyze(struct cli *cli, int argc, char **argv)
                 bin, st.n_snaps);
     }
     const char *report_dir = a.report_dir ? a.report_dir : DEFAULT_REPORT_DIR;
-    if (mkdir_p(report_dir) < 0) {
+    if (file_mkdirs(report_dir) < 0) {
         error_msg("can't create the report folder '%s': %s", report_dir, strerror(errno));
         code = CLI_EXIT_RUN;
         goto out;

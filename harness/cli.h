@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "diag.h"
+#include "../util/diag.h"
 
 /* Exit codes (DESIGN.md). */
 #define CLI_EXIT_OK    0

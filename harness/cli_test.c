@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../util/fmt.h"
 #include "drv.h"
 
 static void test_cli_shard_parse(void **state)
@@ -59,13 +60,13 @@ static void test_cli_human_bytes(void **state)
 {
     (void)state;
     char b[32];
-    cli_human_bytes(512, 0, b, sizeof(b));
+    fmt_bytes(b, sizeof(b), 512);
     assert_string_equal(b, "512 B");
-    cli_human_bytes(1536, 0, b, sizeof(b));
+    fmt_bytes(b, sizeof(b), 1536);
     assert_string_equal(b, "1.5 KiB");
-    cli_human_bytes(33.0 * 1024, 1, b, sizeof(b));
+    fmt_bytes_signed(b, sizeof(b), 33.0 * 1024);
     assert_string_equal(b, "+33.0 KiB");
-    cli_human_bytes(-2.5 * 1024 * 1024, 1, b, sizeof(b));
+    fmt_bytes_signed(b, sizeof(b), -2.5 * 1024 * 1024);
     assert_string_equal(b, "-2.5 MiB");
 }
 

@@ -18,8 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../reports/rpt.h"
-#include "../reports/rpt_util.h"
+#include "../model/rpt.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
 #include "../reports/rpt_write.h"
 
 #define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */
@@ -125,7 +127,7 @@ static bool ci_resolve(const char *root, const char *file, char *rel, size_t len
     if (!*r || strncmp(r, "../", 3) == 0 || strstr(r, "/../")) {
         return false;
     }
-    if (rpt_fmt(path, sizeof(path), "%s/%s", root, r) >= (int)sizeof(path)) {
+    if (fmt_c(path, sizeof(path), "%s/%s", root, r) >= (int)sizeof(path)) {
         return false;
     }
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -190,9 +192,9 @@ static void ci_print_note(const struct ci_note *n, const char *level, const char
     if (!n->site) {
         const char *why = sc->error ? sc->error : sc->reason;
         bool have = ci_resolve(root, sc->file, rel, sizeof(rel));
-        rpt_fmt(title, sizeof(title), "leakcheck: %s: %s (expected %s)", name,
-                rpt_verdict_name(sc->verdict), rpt_expect_name(sc->expect));
-        rpt_fmt(msg, sizeof(msg), "%s", why ? why : "no reason recorded");
+        fmt_c(title, sizeof(title), "leakcheck: %s: %s (expected %s)", name,
+              rpt_verdict_name(sc->verdict), rpt_expect_name(sc->expect));
+        fmt_c(msg, sizeof(msg), "%s", why ? why : "no reason recorded");
         ci_print_command(level, have ? rel : NULL, have ? 1 : 0, title, msg);
         return;
     }
@@ -208,15 +210,15 @@ static void ci_print_note(const struct ci_note *n, const char *level, const char
         have = ci_resolve(root, s->frames[i].file, rel, sizeof(rel));
         line = s->frames[i].line;
     }
-    rpt_fmt_where(where, sizeof(where), s->function, s->file, s->line);
-    rpt_fmt_bytes(bytes, sizeof(bytes), s->bytes_per_round);
-    rpt_fmt_bytes(limit, sizeof(limit), sc->threshold_bytes_per_round);
-    rpt_fmt(title, sizeof(title), "leakcheck: %s leaks +%s per round", name, bytes);
-    rpt_fmt(msg, sizeof(msg),
-            "%s keeps +%s (%.1f blocks) more every round; %u of %u measured "
-            "rounds left "
-            "blocks behind here (limit %s per round for the scenario)",
-            where, bytes, s->blocks_per_round, s->rounds_with_survivors, s->measured_rounds, limit);
+    fmt_where(where, sizeof(where), s->function, s->file, s->line);
+    fmt_bytes(bytes, sizeof(bytes), s->bytes_per_round);
+    fmt_bytes(limit, sizeof(limit), sc->threshold_bytes_per_round);
+    fmt_c(title, sizeof(title), "leakcheck: %s leaks +%s per round", name, bytes);
+    fmt_c(msg, sizeof(msg),
+          "%s keeps +%s (%.1f blocks) more every round; %u of %u measured "
+          "rounds left "
+          "blocks behind here (limit %s per round for the scenario)",
+          where, bytes, s->blocks_per_round, s->rounds_with_survivors, s->measured_rounds, limit);
     char safe[sizeof(msg)];
     one_line(safe, sizeof(safe), msg);
     ci_print_command(level, have ? rel : NULL, have ? line : 0, title, safe);
@@ -268,20 +270,20 @@ static int ci_annotations(const struct rpt_run *run, long max, const char *level
             if (!sc->ok) {
                 char nm[256];
                 one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
-                int w = rpt_fmt(names + o, sizeof(names) - o, "%s%s (%s)", o ? ", " : "", nm,
-                                rpt_verdict_name(sc->verdict));
+                int w = fmt_c(names + o, sizeof(names) - o, "%s%s (%s)", o ? ", " : "", nm,
+                              rpt_verdict_name(sc->verdict));
                 o = w < 0 ? o : (o + (size_t)w < sizeof(names) ? o + (size_t)w : sizeof(names) - 1);
             }
         }
         if (n > shown) {
-            rpt_fmt(msg, sizeof(msg),
-                    "%zu of %zu scenarios did not meet their expectation: %s; %zu "
-                    "more culprits "
-                    "are not annotated, see the job summary and report.json",
-                    failed, run->n_scenarios, names, n - shown);
+            fmt_c(msg, sizeof(msg),
+                  "%zu of %zu scenarios did not meet their expectation: %s; %zu "
+                  "more culprits "
+                  "are not annotated, see the job summary and report.json",
+                  failed, run->n_scenarios, names, n - shown);
         } else {
-            rpt_fmt(msg, sizeof(msg), "%zu of %zu scenarios did not meet their expectation: %s",
-                    failed, run->n_scenarios, names);
+            fmt_c(msg, sizeof(msg), "%zu of %zu scenarios did not meet their expectation: %s",
+                  failed, run->n_scenarios, names);
         }
         ci_print_command(level, NULL, 0, "leakcheck", msg);
     }
@@ -352,7 +354,7 @@ static int ci_outputs(const struct rpt_run *run)
         return 2;
     }
     char num[64];
-    rpt_fmt(num, sizeof(num), "%.1f", max_growth);
+    fmt_c(num, sizeof(num), "%.1f", max_growth);
     printf("verdict=%s\n", verdict);
     printf("passed=%s\n", failed ? "false" : "true");
     printf("scenarios=%zu\n", run->n_scenarios);
@@ -366,7 +368,7 @@ static int ci_outputs(const struct rpt_run *run)
         for (size_t k = 0; k < top->n_sites; k++) {
             if (top->sites[k].suspect) {
                 const struct rpt_site *s = &top->sites[k];
-                rpt_fmt_where(line, sizeof(line), s->function, s->file, s->line);
+                fmt_where(line, sizeof(line), s->function, s->file, s->line);
                 break;
             }
         }
@@ -374,7 +376,7 @@ static int ci_outputs(const struct rpt_run *run)
         char nm[256];
         const char *why = top->error ? top->error : top->reason;
         one_line(nm, sizeof(nm), top->name ? top->name : "(unnamed)");
-        rpt_fmt(line, sizeof(line), "%s: %s", nm, why ? why : rpt_verdict_name(top->verdict));
+        fmt_c(line, sizeof(line), "%s: %s", nm, why ? why : rpt_verdict_name(top->verdict));
     }
     char reason[2048];
     one_line(reason, sizeof(reason), line);
@@ -475,9 +477,9 @@ int cmd_ci_report(int argc, char **argv)
         rootbuf[--rl] = '\0';
     }
     struct rpt_run *run = NULL;
-    char err[1024];
-    if (rpt_json_read(report, &run, err, sizeof(err))) {
-        fprintf(stderr, "error: %s\n", err);
+    struct diag dg = {{0}};
+    if (rpt_json_read(report, &run, &dg)) {
+        fprintf(stderr, "error: %s\n", dg.msg);
         return 2;
     }
     int status = annotations ? ci_annotations(run, max, level, rootbuf) : ci_outputs(run);

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../reports/rpt.h"
+#include "../model/rpt.h"
 #include "../reports/rpt_history.h"
 #include "../reports/rpt_html.h"
-#include "../reports/rpt_util.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
 #include "../reports/rpt_write.h"
 
 /* A report or history that could not be written (full disk, unwritable folder) is not the
@@ -120,10 +122,9 @@ int cmd_compare(int argc, char **argv)
         return usage_error("compare", "expected two reports: BASE.json HEAD.json", NULL);
     }
     struct rpt_run *base = NULL, *head = NULL;
-    char err[1024];
-    if (rpt_json_read(paths[0], &base, err, sizeof(err)) ||
-        rpt_json_read(paths[1], &head, err, sizeof(err))) {
-        fprintf(stderr, "error: %s\n", err);
+    struct diag dg = {{0}};
+    if (rpt_json_read(paths[0], &base, &dg) || rpt_json_read(paths[1], &head, &dg)) {
+        fprintf(stderr, "error: %s\n", dg.msg);
         rpt_run_free(base);
         return 2;
     }
@@ -140,7 +141,7 @@ int cmd_compare(int argc, char **argv)
             status = 1;
         }
         char line[128];
-        rpt_fmt(line, sizeof(line), "%16.1f %16.1f %+16.1f", bv, hv, hv - bv);
+        fmt_c(line, sizeof(line), "%16.1f %16.1f %+16.1f", bv, hv, hv - bv);
         char nb[256];
         printf("%-32s %s  %s%s\n", one_line(h->name, nb, sizeof(nb)), line, worse ? "WORSE" : "ok",
                b ? "" : " (new scenario)");
@@ -152,8 +153,8 @@ int cmd_compare(int argc, char **argv)
                 continue;
             }
             char where[512];
-            rpt_fmt_where(where, sizeof(where), hs->function, hs->file, hs->line);
-            rpt_fmt(line, sizeof(line), "%+.1f", d);
+            fmt_where(where, sizeof(where), hs->function, hs->file, hs->line);
+            fmt_c(line, sizeof(line), "%+.1f", d);
             char wb[512];
             printf("    %s: %s bytes/round%s\n", one_line(where, wb, sizeof(wb)), line,
                    bs ? "" : " (new site)");
@@ -226,13 +227,13 @@ int cmd_merge(int argc, char **argv)
     if (!count) {
         return usage_error("merge", "no reports to merge", NULL);
     }
-    char err[1024];
+    struct diag dg = {{0}};
     struct rpt_run *all = NULL;
     int status = 0;
     for (int i = first; i < first + count; i++) {
         struct rpt_run *r = NULL;
-        if (rpt_json_read(argv[i], &r, err, sizeof(err))) {
-            fprintf(stderr, "error: %s\n", err);
+        if (rpt_json_read(argv[i], &r, &dg)) {
+            fprintf(stderr, "error: %s\n", dg.msg);
             status = 2;
             break;
         }
@@ -262,8 +263,8 @@ int cmd_merge(int argc, char **argv)
         }
         rpt_run_free(r);
     }
-    if (!status && rpt_write_all(all, out, err, sizeof(err))) {
-        fprintf(stderr, "error: %s\n", err);
+    if (!status && rpt_write_all(all, out, &dg)) {
+        fprintf(stderr, "error: %s\n", dg.msg);
         status = EXIT_IO;
     }
     if (!status) {
@@ -345,11 +346,11 @@ int cmd_history(int argc, char **argv)
     if (!file) {
         return usage_error("history", "missing --file H.jsonl", NULL);
     }
-    char err[1024];
+    struct diag dg = {{0}};
     struct rpt_history h = {0};
     int status = 0;
-    if (rpt_history_read(file, &h, err, sizeof(err))) {
-        fprintf(stderr, "error: %s\n", err);
+    if (rpt_history_read(file, &h, &dg)) {
+        fprintf(stderr, "error: %s\n", dg.msg);
         return 2;
     }
     if (add) {
@@ -358,37 +359,36 @@ int cmd_history(int argc, char **argv)
             rpt_history_cleanup(&h);
             return usage_error("history", "missing --report R.json", NULL);
         }
-        if (rpt_json_read(report, &run, err, sizeof(err)) ||
-            rpt_history_add(&h, run, commit, message, date, (size_t)max_commits, err,
-                            sizeof(err))) {
-            fprintf(stderr, "error: %s\n", err);
+        if (rpt_json_read(report, &run, &dg) ||
+            rpt_history_add(&h, run, commit, message, date, (size_t)max_commits, &dg)) {
+            fprintf(stderr, "error: %s\n", dg.msg);
             status = 2;
-        } else if (rpt_history_write(&h, file, err, sizeof(err))) {
-            fprintf(stderr, "error: %s\n", err);
+        } else if (rpt_history_write(&h, file, &dg)) {
+            fprintf(stderr, "error: %s\n", dg.msg);
             status = EXIT_IO;
         }
         rpt_run_free(run);
     } else {
         char path[PATH_MAX];
-        struct rpt_buf b;
-        rpt_buf_init(&b);
+        struct buf b;
+        buf_init(&b);
         if (!out) {
             rpt_history_cleanup(&h);
             return usage_error("history", "missing --out DIR", NULL);
         }
-        int rc = rpt_mkdirs(out);
+        int rc = file_mkdirs(out);
         if (rc) {
             fprintf(stderr, "error: %s: cannot create: %s\n", out, strerror(-rc));
             status = EXIT_IO;
         } else {
             rpt_html_dashboard(&h, &b);
-            rpt_fmt(path, sizeof(path), "%s/index.html", out);
-            if (rpt_buf_write(&b, path, err, sizeof(err))) {
-                fprintf(stderr, "error: %s\n", err);
+            fmt_c(path, sizeof(path), "%s/index.html", out);
+            if (file_write_buf(&b, path, &dg)) {
+                fprintf(stderr, "error: %s\n", dg.msg);
                 status = EXIT_IO;
             }
         }
-        rpt_buf_cleanup(&b);
+        buf_cleanup(&b);
     }
     rpt_history_cleanup(&h);
     return status;

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
+#include "../util/diag.h"
 
 /* What a driver may use of the running target. */
 struct drv_target {

@@ -7,7 +7,7 @@
 #ifndef HARNESS_DRV_CMD_H
 #define HARNESS_DRV_CMD_H
 
-#include "diag.h"
+#include "../util/diag.h"
 #include "drv.h"
 #include "scn.h"
 

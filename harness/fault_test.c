@@ -33,11 +33,13 @@
 #include "../reports/rpt_history.h"
 #include "../reports/rpt_json.h"
 #include "../reports/rpt_testenv.h"
-#include "../reports/rpt_util.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
 #include "../reports/rpt_write.h"
-#include "run.h"
 #include "scn.h"
-#include "snap.h"
+#include "session.h"
+#include "../analysis/snap.h"
 
 /* ---------------------------------------------------------------- the wrappers */
 
@@ -155,7 +157,7 @@ ssize_t __wrap_write(int fd, const void *p, size_t n)
 int __wrap_fsync(int fd)
 {
     struct stat st;
-    // Only files: the folder's fsync after the rename is best effort in rpt_file_write().
+    // Only files: the folder's fsync after the rename is best effort in file_write().
     if (fi.io == IO_FSYNC && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         ++fi.io_calls == fi.io_at) {
         fi.injected++;
@@ -244,15 +246,15 @@ static char *slurp(const char *path, size_t *len)
     if (!f) {
         return NULL;
     }
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     char chunk[4096];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rpt_buf_add(&b, chunk, n);
+        buf_add(&b, chunk, n);
     }
     fclose(f);
-    rpt_buf_add(&b, "", 0);
+    buf_add(&b, "", 0);
     assert_int_equal(b.err, 0);
     if (len) {
         *len = b.len;
@@ -430,19 +432,19 @@ static void test_fault_report_read_alloc(void **state)
     unsigned long injected = 0, survived = 0, total = 0;
     {
         struct rpt_run *probe = NULL;
-        char err[512];
+        struct diag dg = {{0}};
         arm_alloc(ULONG_MAX);
-        assert_int_equal(rpt_json_parse(text, "r.json", &probe, err, sizeof(err)), 0);
+        assert_int_equal(rpt_json_parse(text, "r.json", &probe, &dg), 0);
         total = fi.allocs;
         arm_alloc(0);
         rpt_run_free(probe);
     }
     for (unsigned long n = 1; n <= total; n += stride(total)) {
         struct rpt_run *out = NULL;
-        char err[512] = "";
+        struct diag dg = {{0}};
         fi.injected = 0;
         arm_alloc(n);
-        int rc = rpt_json_parse(text, "r.json", &out, err, sizeof(err));
+        int rc = rpt_json_parse(text, "r.json", &out, &dg);
         arm_alloc(0);
         assert_int_equal(fi.injected, 1);
         injected++;
@@ -451,7 +453,7 @@ static void test_fault_report_read_alloc(void **state)
         } else {
             assert_true(rc == -ENOMEM || rc == -EINVAL);
             assert_null(out);
-            assert_true(err[0] != '\0');
+            assert_true(dg.msg[0] != '\0');
         }
         survived++;
     }
@@ -465,16 +467,16 @@ static void test_fault_report_read_alloc(void **state)
 static void test_fault_history_add_alloc(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX], err[512] = "";
+    char dir[PATH_MAX], path[PATH_MAX];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "fault-hist");
     snprintf(path, sizeof(path), "%s/history.jsonl", dir);
     // The old file: one commit; the new one: two.
     struct rpt_run *run1 = run_with_commit("1111111111111111111111111111111111111111");
     struct rpt_run *run2 = run_with_commit("2222222222222222222222222222222222222222");
     struct rpt_history h = {0};
-    assert_int_equal(
-        rpt_history_add(&h, run1, NULL, "first", "2024-01-01T00:00:00Z", 0, err, sizeof(err)), 0);
-    assert_int_equal(rpt_history_write(&h, path, err, sizeof(err)), 0);
+    assert_int_equal(rpt_history_add(&h, run1, NULL, "first", "2024-01-01T00:00:00Z", 0, &dg), 0);
+    assert_int_equal(rpt_history_write(&h, path, &dg), 0);
     rpt_history_cleanup(&h);
     size_t old_len = 0, new_len = 0;
     char *old = slurp(path, &old_len);
@@ -483,11 +485,10 @@ static void test_fault_history_add_alloc(void **state)
         char p2[PATH_MAX];
         snprintf(p2, sizeof(p2), "%s/new.jsonl", dir);
         path2 = fix_strdup(p2);
-        assert_int_equal(rpt_history_read(path, &h, err, sizeof(err)), 0);
-        assert_int_equal(
-            rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0, err, sizeof(err)),
-            0);
-        assert_int_equal(rpt_history_write(&h, path2, err, sizeof(err)), 0);
+        assert_int_equal(rpt_history_read(path, &h, &dg), 0);
+        assert_int_equal(rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0, &dg),
+                         0);
+        assert_int_equal(rpt_history_write(&h, path2, &dg), 0);
         rpt_history_cleanup(&h);
     }
     char *want_new = slurp(path2, &new_len);
@@ -495,15 +496,14 @@ static void test_fault_history_add_alloc(void **state)
     unsigned long injected = 0, survived = 0;
     for (unsigned long n = 1;; n += loop_step()) {
         fi.injected = 0;
-        err[0] = '\0';
+        dg.msg[0] = '\0';
         arm_alloc(n);
-        int rc = rpt_history_read(path, &h, err, sizeof(err));
+        int rc = rpt_history_read(path, &h, &dg);
         if (rc == 0) {
-            rc = rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0, err,
-                                 sizeof(err));
+            rc = rpt_history_add(&h, run2, NULL, "second", "2024-01-02T00:00:00Z", 0, &dg);
         }
         if (rc == 0) {
-            rc = rpt_history_write(&h, path, err, sizeof(err));
+            rc = rpt_history_write(&h, path, &dg);
         }
         arm_alloc(0);
         rpt_history_cleanup(&h);
@@ -521,12 +521,12 @@ static void test_fault_history_add_alloc(void **state)
         if (rc == 0) {
             assert_string_equal(got, want_new);
         } else {
-            assert_true(err[0] != '\0');
+            assert_true(dg.msg[0] != '\0');
             assert_string_equal(got, old); /* the previous history is intact */
         }
         free(got);
         // Back to the old file for the next attempt.
-        assert_int_equal(rpt_file_write(path, old, old_len, err, sizeof(err)), 0);
+        assert_int_equal(file_write(path, old, old_len, &dg), 0);
         survived++;
     }
     free(old);
@@ -603,7 +603,7 @@ static void check_old_or_new(const char *dir, const char *old_dir, const char *n
 static void restore(const char *from, const char *to)
 {
     static char names[256][128];
-    char err[256];
+    struct diag dg = {{0}};
     size_t n = report_files(from, names, 256);
     for (size_t i = 0; i < n; i++) {
         char pf[PATH_MAX], pt[PATH_MAX];
@@ -612,7 +612,7 @@ static void restore(const char *from, const char *to)
         size_t l = 0;
         char *data = slurp(pf, &l);
         assert_non_null(data);
-        assert_int_equal(rpt_file_write(pt, data, l, err, sizeof(err)), 0);
+        assert_int_equal(file_write(pt, data, l, &dg), 0);
         free(data);
     }
 }
@@ -625,16 +625,16 @@ struct dirs {
 
 static void dirs_setup(struct dirs *x)
 {
-    char err[512];
+    struct diag dg = {{0}};
     env_tmpdir(x->root, "fault-write");
     snprintf(x->old_dir, sizeof(x->old_dir), "%s/old", x->root);
     snprintf(x->new_dir, sizeof(x->new_dir), "%s/new", x->root);
     snprintf(x->dir, sizeof(x->dir), "%s/out", x->root);
     x->run_old = run_with_commit("1111111111111111111111111111111111111111");
     x->run_new = run_with_commit("2222222222222222222222222222222222222222");
-    assert_int_equal(rpt_write_all(x->run_old, x->old_dir, err, sizeof(err)), 0);
-    assert_int_equal(rpt_write_all(x->run_new, x->new_dir, err, sizeof(err)), 0);
-    assert_int_equal(rpt_write_all(x->run_old, x->dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(x->run_old, x->old_dir, &dg), 0);
+    assert_int_equal(rpt_write_all(x->run_new, x->new_dir, &dg), 0);
+    assert_int_equal(rpt_write_all(x->run_old, x->dir, &dg), 0);
 }
 
 static void dirs_cleanup(struct dirs *x)
@@ -650,25 +650,25 @@ static void test_fault_write_all_alloc(void **state)
 {
     (void)state;
     struct dirs x;
-    char err[512];
+    struct diag dg = {{0}};
     dirs_setup(&x);
     arm_alloc(ULONG_MAX);
-    assert_int_equal(rpt_write_all(x.run_new, x.dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(x.run_new, x.dir, &dg), 0);
     unsigned long total = fi.allocs;
     arm_alloc(0);
     restore(x.old_dir, x.dir);
     unsigned long injected = 0, survived = 0;
     for (unsigned long n = 1; n <= total; n += stride(total)) {
         fi.injected = 0;
-        err[0] = '\0';
+        dg.msg[0] = '\0';
         arm_alloc(n);
-        int rc = rpt_write_all(x.run_new, x.dir, err, sizeof(err));
+        int rc = rpt_write_all(x.run_new, x.dir, &dg);
         arm_alloc(0);
         assert_int_equal(fi.injected, 1);
         injected++;
         if (rc != 0) {
             assert_true(rc == -ENOMEM);
-            assert_true(err[0] != '\0');
+            assert_true(dg.msg[0] != '\0');
         }
         check_old_or_new(x.dir, x.old_dir, x.new_dir);
         restore(x.old_dir, x.dir);
@@ -686,14 +686,14 @@ static void test_fault_write_all_short_eintr(void **state)
 {
     (void)state;
     struct dirs x;
-    char err[512];
+    struct diag dg = {{0}};
     dirs_setup(&x);
     unsigned long injected = 0;
     enum io_mode modes[] = {IO_SHORT, IO_EINTR};
     for (int m = 0; m < 2; m++) {
         fi.injected = 0;
         arm_io(modes[m], 0);
-        int rc = rpt_write_all(x.run_new, x.dir, err, sizeof(err));
+        int rc = rpt_write_all(x.run_new, x.dir, &dg);
         arm_io(IO_NONE, 0);
         assert_int_equal(rc, 0);
         check_old_or_new(x.dir, x.new_dir, x.new_dir); /* all new */
@@ -712,7 +712,7 @@ static void test_fault_write_all_enospc(void **state)
 {
     (void)state;
     struct dirs x;
-    char err[512];
+    struct diag dg = {{0}};
     dirs_setup(&x);
     enum io_mode modes[] = {IO_ENOSPC, IO_FSYNC, IO_RENAME};
     const char *why[] = {"No space left on device", "No space left on device",
@@ -724,9 +724,9 @@ static void test_fault_write_all_enospc(void **state)
         unsigned long injected = 0, survived = 0;
         for (unsigned long k = 1;; k++) {
             fi.injected = 0;
-            err[0] = '\0';
+            dg.msg[0] = '\0';
             arm_io(modes[m], k);
-            int rc = rpt_write_all(x.run_new, x.dir, err, sizeof(err));
+            int rc = rpt_write_all(x.run_new, x.dir, &dg);
             arm_io(IO_NONE, 0);
             if (fi.injected == 0) {
                 assert_int_equal(rc, 0);
@@ -734,8 +734,8 @@ static void test_fault_write_all_enospc(void **state)
             }
             injected++;
             assert_int_equal(rc, modes[m] == IO_RENAME ? -EIO : -ENOSPC);
-            if (!strstr(err, why[m]) || !strstr(err, x.dir)) {
-                print_error("unclear message: '%s'\n", err);
+            if (!strstr(dg.msg, why[m]) || !strstr(dg.msg, x.dir)) {
+                print_error("unclear message: '%s'\n", dg.msg);
                 fail();
             }
             check_old_or_new(x.dir, x.old_dir, x.new_dir);
@@ -752,15 +752,16 @@ static void test_fault_write_all_enospc(void **state)
 static void test_fault_history_enospc(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX], err[512] = "";
+    char dir[PATH_MAX], path[PATH_MAX];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "fault-hist-io");
     snprintf(path, sizeof(path), "%s/history.jsonl", dir);
     struct rpt_run *run1 = run_with_commit("1111111111111111111111111111111111111111");
     struct rpt_run *run2 = run_with_commit("2222222222222222222222222222222222222222");
     struct rpt_history h = {0};
-    assert_int_equal(rpt_history_add(&h, run1, NULL, NULL, NULL, 0, err, sizeof(err)), 0);
-    assert_int_equal(rpt_history_write(&h, path, err, sizeof(err)), 0);
-    assert_int_equal(rpt_history_add(&h, run2, NULL, NULL, NULL, 0, err, sizeof(err)), 0);
+    assert_int_equal(rpt_history_add(&h, run1, NULL, NULL, NULL, 0, &dg), 0);
+    assert_int_equal(rpt_history_write(&h, path, &dg), 0);
+    assert_int_equal(rpt_history_add(&h, run2, NULL, NULL, NULL, 0, &dg), 0);
     size_t old_len = 0;
     char *old = slurp(path, &old_len);
     enum io_mode modes[] = {IO_ENOSPC, IO_FSYNC, IO_RENAME, IO_SHORT, IO_EINTR};
@@ -768,9 +769,9 @@ static void test_fault_history_enospc(void **state)
     for (int m = 0; m < 5; m++) {
         for (unsigned long k = 1; k < 4; k++) {
             fi.injected = 0;
-            err[0] = '\0';
+            dg.msg[0] = '\0';
             arm_io(modes[m], k);
-            int rc = rpt_history_write(&h, path, err, sizeof(err));
+            int rc = rpt_history_write(&h, path, &dg);
             arm_io(IO_NONE, 0);
             char *got = slurp(path, NULL);
             assert_int_equal(count_tmp(dir), 0);
@@ -780,20 +781,20 @@ static void test_fault_history_enospc(void **state)
                 injected += fi.injected;
                 survived += fi.injected;
                 free(got);
-                assert_int_equal(rpt_file_write(path, old, old_len, err, sizeof(err)), 0);
+                assert_int_equal(file_write(path, old, old_len, &dg), 0);
                 break;
             }
             if (fi.injected == 0) {
                 assert_int_equal(rc, 0);
                 free(got);
-                assert_int_equal(rpt_file_write(path, old, old_len, err, sizeof(err)), 0);
+                assert_int_equal(file_write(path, old, old_len, &dg), 0);
                 break;
             }
             injected++;
             assert_true(rc == -ENOSPC || rc == -EIO);
             assert_string_equal(got, old);
-            assert_non_null(strstr(err, path));
-            assert_non_null(strstr(err, "the previous file, if any, is unchanged"));
+            assert_non_null(strstr(dg.msg, path));
+            assert_non_null(strstr(dg.msg, "the previous file, if any, is unchanged"));
             free(got);
             survived++;
         }
@@ -811,7 +812,7 @@ static void test_fault_history_enospc(void **state)
 static void test_fault_read_short_eintr(void **state)
 {
     (void)state;
-    char err[512];
+    struct diag dg = {{0}};
     unsigned long injected = 0;
     enum io_mode modes[] = {IO_SHORT, IO_EINTR};
     for (int m = 0; m < 2; m++) {
@@ -819,8 +820,8 @@ static void test_fault_read_short_eintr(void **state)
         struct rpt_run *run = NULL;
         fi.injected = 0;
         arm_io(modes[m], 0);
-        int rc1 = rpt_history_read("fuzz/corpus/history/two-commits.jsonl", &h, err, sizeof(err));
-        int rc2 = rpt_json_read("fuzz/corpus/report/leak.json", &run, err, sizeof(err));
+        int rc1 = rpt_history_read("fuzz/corpus/history/two-commits.jsonl", &h, &dg);
+        int rc2 = rpt_json_read("fuzz/corpus/report/leak.json", &run, &dg);
         arm_io(IO_NONE, 0);
         assert_int_equal(rc1, 0);
         assert_int_equal(rc2, 0);
@@ -872,13 +873,13 @@ static void test_fault_channel_short_eintr(void **state)
                            "a whole run, EINTR on every other read and write of the harness"};
     for (int m = 0; m < 2; m++) {
         env_tmpdir(dir, "fault-run");
-        struct run_opts o = {.agent_path = agent, .out_dir = dir};
+        struct session_opts o = {.agent_path = agent, .out_dir = dir};
         struct rpt_scenario out;
         char *agent_version = NULL;
         memset(&out, 0, sizeof(out));
         fi.injected = 0;
         arm_io(modes[m], 0);
-        int rc = run_scenario(sc, &o, &out, &agent_version, &d);
+        int rc = session_run(sc, &o, &out, &agent_version, &d);
         arm_io(IO_NONE, 0);
         unsigned long injected = fi.injected;
         assert_int_equal(rc, 0);

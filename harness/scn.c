@@ -7,8 +7,10 @@
  */
 #include "scn.h"
 
-#include "../reports/rpt_util.h"
-#include "growth.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../analysis/growth.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -847,7 +849,7 @@ static int parse_supp(struct ctx *c, const cJSON *arr)
     {
         char path[64];
         snprintf(path, sizeof(path), "suppress[%zu]", c->s->n_supp);
-        struct scn_supp *sp = &c->s->supp[c->s->n_supp++];
+        struct supp_rule *sp = &c->s->supp[c->s->n_supp++];
         int rc = want_object(c, it, "", path);
         if (rc == 0) {
             rc = check_keys(c, it, path, known);
@@ -1264,9 +1266,27 @@ int scn_save(const struct scn *s, const char *path)
         memcpy(line, text, len);
         line[len] = '\n';
         line[len + 1] = '\0';
-        rc = rpt_file_write(path, line, len + 1, NULL, 0);
+        rc = file_write(path, line, len + 1, NULL);
         free(line);
     }
     free(text);
     return rc;
+}
+
+void scn_analysis_opts(const struct scn *s, struct analysis_opts *o)
+{
+    *o = (struct analysis_opts){
+        .name = s->name,
+        .file = s->file,
+        .expect = s->expect,
+        .expect_culprit = s->expect_culprit,
+        .warmup = s->warmup,
+        .rounds = s->rounds,
+        .threshold_bytes_per_round = s->threshold_bytes_per_round,
+        .threshold_blocks_per_round = s->threshold_blocks_per_round,
+        .supp = s->supp,
+        .n_supp = s->n_supp,
+        .wrappers = s->wrappers,
+        .n_wrappers = s->n_wrappers,
+    };
 }

@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../reports/rpt.h"
-#include "diag.h"
+#include "../analysis/analysis.h"
+#include "../analysis/supp.h"
+#include "../model/rpt.h"
+#include "../util/diag.h"
 
 #define SCN_DEFAULT_ROUNDS             20u
 #define SCN_DEFAULT_WARMUP             3u
@@ -74,14 +76,6 @@ struct scn_http {
     int expect_status; /* 0 = any 2xx */
 };
 
-/* One suppression: every set field must match (globs). */
-struct scn_supp {
-    char *function;
-    char *object;
-    char **stack; /* globs matched against consecutive frames from the culprit on */
-    size_t n_stack;
-};
-
 struct scn {
     char *name;
     char *file; /* the scenario file, or NULL for a command-line scenario */
@@ -107,7 +101,7 @@ struct scn {
     double threshold_blocks_per_round; /* 0 = not used */
     enum rpt_expect expect;
     char *expect_culprit;
-    struct scn_supp *supp;
+    struct supp_rule *supp; /* n_supp suppressions (analysis/supp.h) */
     size_t n_supp;
     char **wrappers; /* extra allocator-wrapper globs */
     size_t n_wrappers;
@@ -140,6 +134,10 @@ int scn_finish(struct scn *s, struct diag *d);
 /* Writes the scenario as JSON (the file format) to `path`, so a recording can be analysed again
  * with the same settings. Returns 0 or -errno. */
 int scn_save(const struct scn *s, const char *path);
+
+/* Points `o` at the parts of `s` the analysis needs (borrowed: `s` must outlive `o`). Can't
+ * fail. */
+void scn_analysis_opts(const struct scn *s, struct analysis_opts *o);
 
 /* Levenshtein distance between two short strings (capped at 64 characters). Can't fail. */
 size_t scn_edit_distance(const char *a, const char *b);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "diag.h"
+#include "../util/diag.h"
 
 struct target_opts {
     char *const *argv;      /* NULL-terminated, placeholders already expanded */

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* lc_inproc.c - in-process leak assertions (include/leakcheck.h) over the agent and the harness.
+/* lc_inproc.c - in-process leak assertions (include/leakcheck.h) over the agent and the analysis.
  *
  * A scope is a memfd and a round counter. lc_begin() and each lc_round() ask the preloaded agent
  * (leakcheck_agent_snapshot, found with dlsym) to write one complete snapshot of this process
  * into the memfd; nothing is parsed while the scope is open, so the library allocates nothing on
  * the heap between the first and the last snapshot and never shows up in its own measurement.
- * lc_end() reads the memfd back through the harness's snapshot parser (the agent resends every
- * stack each time: stacks already known are skipped before parsing), renumbers the rounds to
- * 1..n, and hands the stream to run_fill(), the very analysis `leakcheck run` uses (series per
- * site, survivors by round of birth, symbolization, culprit frames, suppressions, verdict).
+ * lc_end() reads the memfd back through the analysis's snapshot parser (the agent resends every
+ * stack each time; the parser takes a known stack as no news) and hands the stream, numbered
+ * from the scope's first round, to analysis_run(), the very analysis `leakcheck run` uses (series
+ * per site, survivors by round of birth, symbolization, culprit frames, suppressions, verdict).
  *
  * Rounds: the agent numbers births with one process-wide epoch that only moves forward. Each
  * scope starts at the next unused round (g_next_round), so blocks left by an earlier scope, or
@@ -31,12 +31,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../analysis/analysis.h"
+#include "../analysis/growth.h"
+#include "../analysis/snap.h"
+#include "../analysis/supp.h"
 #include "../common/proto.h"
-#include "../harness/diag.h"
-#include "../harness/growth.h"
-#include "../harness/run.h"
-#include "../harness/scn.h"
-#include "../harness/snap.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/strv.h"
 
 #ifndef LC_AGENT_BUILD_PATH
 #define LC_AGENT_BUILD_PATH ""
@@ -53,11 +55,14 @@
 typedef int (*snapshot_fn)(int fd, unsigned round);
 
 struct lc_scope {
-    struct scn *scn;   /* name, warm-up, thresholds, suppressions, wrappers (owned) */
-    snapshot_fn snap;  /* the agent's entry point */
-    int fd;            /* memfd holding the snapshots */
-    unsigned base;     /* agent round of the starting snapshot */
-    unsigned n_rounds; /* rounds marked with lc_round() */
+    struct analysis_opts ao; /* name, warm-up, thresholds; strings and arrays below */
+    char *name;              /* owned */
+    struct supp_rule *supp;  /* n_supp rules (owned) */
+    char **wrappers;         /* n_wrappers globs (owned) */
+    snapshot_fn snap;        /* the agent's entry point */
+    int fd;                  /* memfd holding the snapshots */
+    unsigned base;           /* agent round of the starting snapshot */
+    unsigned n_rounds;       /* rounds marked with lc_round() */
     unsigned warmup;
     int error; /* first lc_round() failure, or 0 */
 };
@@ -106,93 +111,89 @@ static void skip_message(char *out, size_t len, bool loaded)
     }
 }
 
-/* Copies a NULL-terminated glob list into the scenario's suppressions or wrappers. Returns 0,
- * -EINVAL for an empty glob, or -ENOMEM. */
-static int copy_globs(struct scn *s, const char *const *globs, bool suppress)
+/* Checks a NULL-terminated glob list: no empty glob. Returns its length, or -EINVAL. */
+static ssize_t glob_count(const char *const *globs)
 {
-    size_t n = 0;
-    while (globs && globs[n]) {
-        n++;
-    }
-    if (n == 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!globs[i][0] || strcmp(globs[i], "object:") == 0) {
+    ssize_t n = 0;
+    for (; globs && globs[n]; n++) {
+        if (!globs[n][0] || strcmp(globs[n], "object:") == 0) {
             return -EINVAL;
         }
     }
-    if (suppress) {
-        s->supp = calloc(n, sizeof(*s->supp));
-        if (!s->supp) {
+    return n;
+}
+
+/* Copies the suppression globs ("object:GLOB" for an object) into s->supp. Returns 0, -EINVAL
+ * for an empty glob, or -ENOMEM. */
+static int copy_supp(struct lc_scope *s, const char *const *globs)
+{
+    ssize_t n = glob_count(globs);
+    if (n <= 0) {
+        return (int)n;
+    }
+    s->supp = calloc((size_t)n, sizeof(*s->supp));
+    if (!s->supp) {
+        return -ENOMEM;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        bool obj = strncmp(globs[i], "object:", 7) == 0;
+        char *g = strdup(obj ? globs[i] + 7 : globs[i]);
+        if (!g) {
             return -ENOMEM;
         }
-        for (size_t i = 0; i < n; i++) {
-            bool obj = strncmp(globs[i], "object:", 7) == 0;
-            char *g = strdup(obj ? globs[i] + 7 : globs[i]);
-            if (!g) {
-                return -ENOMEM;
-            }
-            if (obj) {
-                s->supp[i].object = g;
-            } else {
-                s->supp[i].function = g;
-            }
-            s->n_supp = i + 1;
+        if (obj) {
+            s->supp[i].object = g;
+        } else {
+            s->supp[i].function = g;
         }
-        return 0;
+        s->ao.n_supp = (size_t)i + 1;
     }
-    s->wrappers = calloc(n, sizeof(*s->wrappers));
+    s->ao.supp = s->supp;
+    return 0;
+}
+
+/* Copies the wrapper globs into s->wrappers. Returns 0, -EINVAL for an empty glob, or -ENOMEM. */
+static int copy_wrappers(struct lc_scope *s, const char *const *globs)
+{
+    ssize_t n = glob_count(globs);
+    if (n <= 0) {
+        return (int)n;
+    }
+    s->wrappers = calloc((size_t)n + 1, sizeof(*s->wrappers));
     if (!s->wrappers) {
         return -ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (ssize_t i = 0; i < n; i++) {
         s->wrappers[i] = strdup(globs[i]);
         if (!s->wrappers[i]) {
             return -ENOMEM;
         }
-        s->n_wrappers = i + 1;
+        s->ao.n_wrappers = (size_t)i + 1;
     }
+    s->ao.wrappers = s->wrappers;
     return 0;
 }
 
-/* Builds the scenario the analysis reads its settings from. Returns 0 with *out owned by the
- * caller (scn_free), -EINVAL or -ENOMEM. */
-static int scope_scn(const struct lc_options *o, struct scn **out)
+/* Fills the analysis options of a new scope from the user's options. Returns 0, -EINVAL or
+ * -ENOMEM (what was copied is freed with the scope). */
+static int scope_opts(struct lc_scope *s, const struct lc_options *o)
 {
     if (o->threshold_bytes_per_round < 0 || o->threshold_blocks_per_round < 0) {
         return -EINVAL;
     }
-    struct scn *s = scn_new();
-    if (!s) {
+    s->name = strdup(o->name ? o->name : "scenario");
+    if (!s->name) {
         return -ENOMEM;
     }
-    int rc = 0;
-    if (o->name) {
-        free(s->name);
-        s->name = strdup(o->name);
-        if (!s->name) {
-            rc = -ENOMEM;
-            goto out;
-        }
-    }
-    s->warmup = o->no_warmup ? 0 : (o->warmup ? o->warmup : LC_DEFAULT_WARMUP);
-    s->threshold_bytes_per_round = o->threshold_bytes_per_round > 0
-                                       ? o->threshold_bytes_per_round
-                                       : GROWTH_DEFAULT_BYTES_PER_ROUND;
-    s->threshold_blocks_per_round = o->threshold_blocks_per_round;
-    s->expect = RPT_EXPECT_NO_LEAK;
-    rc = copy_globs(s, o->suppress, true);
-    if (rc == 0) {
-        rc = copy_globs(s, o->wrappers, false);
-    }
-out:
-    if (rc < 0) {
-        scn_free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
+    s->ao.name = s->name;
+    s->ao.warmup = o->no_warmup ? 0 : (o->warmup ? o->warmup : LC_DEFAULT_WARMUP);
+    s->ao.threshold_bytes_per_round = o->threshold_bytes_per_round > 0
+                                          ? o->threshold_bytes_per_round
+                                          : GROWTH_DEFAULT_BYTES_PER_ROUND;
+    s->ao.threshold_blocks_per_round = o->threshold_blocks_per_round;
+    s->ao.expect = RPT_EXPECT_NO_LEAK;
+    int rc = copy_supp(s, o->suppress);
+    return rc == 0 ? copy_wrappers(s, o->wrappers) : rc;
 }
 
 /* Frees a scope and its memfd. NULL is a no-op. */
@@ -204,7 +205,12 @@ static void scope_free(struct lc_scope *s)
     if (s->fd >= 0) {
         close(s->fd);
     }
-    scn_free(s->scn);
+    for (size_t i = 0; i < s->ao.n_supp; i++) {
+        supp_rule_cleanup(&s->supp[i]);
+    }
+    free(s->supp);
+    strv_free(s->wrappers);
+    free(s->name);
     free(s);
 }
 
@@ -228,11 +234,11 @@ int lc_begin(const struct lc_options *opt, struct lc_scope **out)
     }
     s->fd = -1;
     s->snap = snap;
-    int rc = scope_scn(o, &s->scn);
+    int rc = scope_opts(s, o);
     if (rc < 0) {
         goto fail;
     }
-    s->warmup = s->scn->warmup;
+    s->warmup = s->ao.warmup;
     s->fd = memfd_create("leakcheck-snapshots", MFD_CLOEXEC);
     if (s->fd < 0) {
         rc = -errno;
@@ -270,8 +276,7 @@ int lc_round(struct lc_scope *s)
     return 0;
 }
 
-/* Feeds the snapshots in the memfd to the parser, skipping STACK frames already parsed (every
- * in-process snapshot repeats the whole stack table). Returns 0, -EBADMSG with `d` filled,
+/* Feeds the snapshots in the memfd to the parser. Returns 0, -EBADMSG with `d` filled,
  * -ENOMEM or -errno. */
 static int read_snapshots(int fd, struct snap_stream *st, struct diag *d)
 {
@@ -290,49 +295,14 @@ static int read_snapshots(int fd, struct snap_stream *st, struct diag *d)
     if (p == MAP_FAILED) {
         return diag_set(d, -errno, "can't map the snapshots: %s", strerror(errno));
     }
-    int rc = 0;
-    size_t off = 0;
-    while (off < size && rc == 0) {
-        struct proto_header h;
-        size_t frame = PROTO_HEADER_SIZE;
-        bool known = false;
-        if (size - off >= PROTO_HEADER_SIZE && proto_header_parse(p + off, &h) == 0 &&
-            size - off - PROTO_HEADER_SIZE >= h.length) {
-            frame += h.length;
-            struct proto_rbuf r = {.data = p + off + PROTO_HEADER_SIZE, .len = h.length};
-            uint32_t id;
-            known = h.type == PROTO_STACK && proto_get_u32(&r, &id) == 0 &&
-                    snap_stream_stack(st, id) != NULL;
-        } else {
-            frame = size - off; /* let the parser say what is wrong with the rest */
-        }
-        if (!known) {
-            rc = snap_stream_feed(st, p + off, frame, d);
-        }
-        off += frame;
-    }
+    /* Every in-process snapshot repeats the whole stack table: the parser takes a stack it
+     * already has as no news. */
+    int rc = snap_stream_feed(st, p, size, d);
     munmap((void *)(uintptr_t)p, size);
     if (rc == 0 && snap_stream_partial(st)) {
         rc = diag_set(d, -EBADMSG, "the last snapshot is incomplete");
     }
     return rc;
-}
-
-/* Renumbers the scope's snapshots to rounds 0..n and births to epochs 1..n (0 = before the
- * first round), as run_fill() expects of a harness-driven run. Can't fail. */
-static void rebase(struct snap_stream *st, unsigned base)
-{
-    for (size_t i = 0; i < st->n_snaps; i++) {
-        struct snap_snapshot *sn = &st->snaps[i];
-        sn->round = sn->round >= base ? sn->round - base : UINT32_MAX;
-        for (size_t j = 0; j < sn->n_sites; j++) {
-            struct snap_site *si = &sn->sites[j];
-            for (size_t b = 0; b < si->n_births; b++) {
-                uint32_t e = si->births[b].epoch;
-                si->births[b].epoch = e > base ? e - base : 0;
-            }
-        }
-    }
 }
 
 /* Copies at most len-1 bytes of `src` (NULL = "") into `dst`. Can't fail. */
@@ -470,8 +440,7 @@ int lc_end(struct lc_scope *s, struct lc_result *out)
         rc = rc == -ENOMEM ? rc : 0;
         goto out;
     }
-    rebase(&st, s->base);
-    const struct snap_snapshot *first = snap_stream_find(&st, 0);
+    const struct snap_snapshot *first = snap_stream_find(&st, s->base);
     if (!first || !(first->flags & PROTO_SNAP_CANARY_LIVE)) {
         out->verdict = LC_ERROR;
         snprintf(out->message, sizeof(out->message),
@@ -479,15 +448,16 @@ int lc_end(struct lc_scope *s, struct lc_result *out)
                  "(its canary block is missing: a static binary or a private allocator?)");
         goto out;
     }
-    s->scn->rounds = measured;
-    rc = run_fill(s->scn, &st, NULL, NULL, &sc);
+    s->ao.rounds = measured;
+    s->ao.round_base = s->base;
+    rc = analysis_run(&s->ao, &st, NULL, NULL, &sc);
     if (rc < 0) {
         goto out;
     }
     fill_result(&sc, measured, out);
-    if (s->scn->name && strcmp(s->scn->name, "scenario") != 0) {
+    if (strcmp(s->name, "scenario") != 0) {
         char msg[sizeof(out->message)];
-        snprintf(msg, sizeof(msg), "%.60s: %.440s", s->scn->name, out->message);
+        snprintf(msg, sizeof(msg), "%.60s: %.440s", s->name, out->message);
         memcpy(out->message, msg, sizeof(msg));
     }
 out:
@@ -540,13 +510,6 @@ enum lc_verdict lc_check(lc_work_fn fn, void *arg, const struct lc_options *opt,
 }
 
 /* ---------------------------------------------------------------- re-execution */
-
-/* True when `p` names a regular file. */
-static bool is_file(const char *p)
-{
-    struct stat sb;
-    return p && p[0] && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
 
 /* Reads /proc/self/cmdline into a NULL-terminated argv. Returns 0 with *argv and *buf owned by
  * the caller (free both), or a negative errno. */
@@ -645,10 +608,10 @@ int lc_reexec(char *why, size_t len)
     const char *env = getenv(LC_ENV_AGENT);
     const char *agent = NULL;
     if (env && env[0]) {
-        agent = is_file(env) ? env : NULL;
-    } else if (is_file(LC_AGENT_BUILD_PATH)) {
+        agent = file_is_regular(env) ? env : NULL;
+    } else if (file_is_regular(LC_AGENT_BUILD_PATH)) {
         agent = LC_AGENT_BUILD_PATH;
-    } else if (is_file(LC_AGENT_INSTALL_PATH)) {
+    } else if (file_is_regular(LC_AGENT_INSTALL_PATH)) {
         agent = LC_AGENT_INSTALL_PATH;
     }
     if (!agent) {

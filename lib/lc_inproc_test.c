@@ -3,8 +3,9 @@
  *
  * Run under the agent (`leakcheck exec -- build/debug/unit/lib/lc_inproc_test`; tests/it_inproc.c
  * does so) every measuring test runs; without it they skip, and only the skip itself is checked.
- * The second half uses assert_no_leak_growth on leakcheck's own hot paths: parsing a scenario,
- * rendering a JSON report, reading a snapshot stream and analysing it, 100 times each.
+ * The second half uses assert_no_leak_growth on the analysis's own hot paths: reading a snapshot
+ * stream and analysing it, 100 times each (harness/selfcheck_test.c does the same for the
+ * harness and the reports).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/diag.h"
-#include "../harness/growth.h"
-#include "../harness/scn.h"
-#include "../harness/snap.h"
-#include "../reports/rpt_fixture.h"
-#include "../reports/rpt_json.h"
+#include "../util/diag.h"
+#include "../analysis/growth.h"
+#include "../analysis/snap.h"
 
 /* Blocks kept by keep_block(), freed by drop_blocks(). */
 struct kept {
@@ -207,57 +205,6 @@ static void test_lc_rejects_bad_options(void **state)
 
 /* ---------------------------------------------------------------- leakcheck's own code */
 
-static const char scenario_json[] =
-    "{ \"name\": \"uploads\", \"target\": { \"argv\": [\"/bin/cat\"] },"
-    "  \"driver\": { \"kind\": \"stdio\", \"requests\": [\"put k{round}-{i}\"],"
-    "                \"requests_per_round\": 5 },"
-    "  \"rounds\": 12, \"warmup\": 2, \"threshold\": { \"bytes_per_round\": 512 },"
-    "  \"expect\": \"no-leak\", \"suppress\": [ { \"function\": \"lazy_init\" } ] }";
-
-static void parse_scenario(void *arg)
-{
-    (void)arg;
-    struct scn *s = NULL;
-    struct diag d = {{0}};
-    assert_int_equal(scn_parse(scenario_json, sizeof(scenario_json) - 1, NULL, &s, &d), 0);
-    scn_free(s);
-}
-
-static void test_scn_parse_keeps_nothing(void **state)
-{
-    (void)state;
-    struct lc_options o = {.rounds = 20, .calls_per_round = 5}; /* 100 measured parses */
-    assert_no_leak_growth_opts(parse_scenario, NULL, &o);
-}
-
-static void render_report(void *arg)
-{
-    char *text = NULL;
-    assert_int_equal(rpt_json_render(arg, &text), 0);
-    assert_non_null(text);
-    free(text);
-}
-
-/* The report fixture lives from setup to teardown: a skip or a failure jumps out of the test
- * body, so nothing the body allocates before the assertion would be freed. */
-static int setup_run(void **state)
-{
-    *state = fix_run();
-    return 0;
-}
-
-static int teardown_run(void **state)
-{
-    rpt_run_free(*state);
-    return 0;
-}
-
-static void test_rpt_json_render_keeps_nothing(void **state)
-{
-    struct lc_options o = {.rounds = 20, .calls_per_round = 5};
-    assert_no_leak_growth_opts(render_report, *state, &o);
-}
-
 /* A recorded stream of three snapshots, built once. */
 struct stream_fixture {
     uint8_t buf[4096];
@@ -368,9 +315,6 @@ int main(void)
         cmocka_unit_test(test_lc_scope_rounds_by_hand),
         cmocka_unit_test(test_lc_too_few_rounds_is_inconclusive),
         cmocka_unit_test(test_lc_rejects_bad_options),
-        cmocka_unit_test(test_scn_parse_keeps_nothing),
-        cmocka_unit_test_setup_teardown(test_rpt_json_render_keeps_nothing, setup_run,
-                                        teardown_run),
         cmocka_unit_test(test_snap_stream_read_keeps_nothing),
         cmocka_unit_test(test_growth_analyze_keeps_nothing),
     };

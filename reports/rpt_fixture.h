@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpt.h"
+#include "../model/rpt.h"
 
 #define FIX_ROUNDS         15
 #define FIX_WARMUP         3

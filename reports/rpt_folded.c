@@ -14,7 +14,7 @@ struct folded_line {
 };
 
 /* Appends one frame name with the separators made harmless. */
-static void folded_frame(struct rpt_buf *b, const struct rpt_frame *f)
+static void folded_frame(struct buf *b, const struct rpt_frame *f)
 {
     if (f->function && f->function[0]) {
         for (const char *p = f->function; *p; p++) {
@@ -24,18 +24,18 @@ static void folded_frame(struct rpt_buf *b, const struct rpt_frame *f)
             } else if (c == '\n' || c == '\r' || c == '\t') {
                 c = ' ';
             }
-            rpt_buf_add(b, &c, 1);
+            buf_add(b, &c, 1);
         }
         return;
     }
     const char *obj = f->object ? strrchr(f->object, '/') : NULL;
     obj = obj ? obj + 1 : (f->object ? f->object : "unknown");
-    rpt_buf_puts(b, "[");
+    buf_puts(b, "[");
     for (const char *p = obj; *p; p++) {
         char c = (*p == ';' || *p == ' ' || *p == '\n') ? '_' : *p;
-        rpt_buf_add(b, &c, 1);
+        buf_add(b, &c, 1);
     }
-    rpt_buf_printf(b, "]+0x%llx", (unsigned long long)f->object_offset);
+    buf_printf(b, "]+0x%llx", (unsigned long long)f->object_offset);
 }
 
 /* qsort comparator on the stack text. */
@@ -45,7 +45,7 @@ static int folded_cmp(const void *a, const void *b)
     return strcmp(x->stack, y->stack);
 }
 
-void rpt_folded_render(const struct rpt_scenario *s, struct rpt_buf *b)
+void rpt_folded_render(const struct rpt_scenario *s, struct buf *b)
 {
     struct folded_line *lines = calloc(s->n_sites ? s->n_sites : 1, sizeof(*lines));
     size_t n = 0;
@@ -58,21 +58,21 @@ void rpt_folded_render(const struct rpt_scenario *s, struct rpt_buf *b)
         if (site->growth_bytes_signed <= 0) {
             continue;
         }
-        struct rpt_buf t;
-        rpt_buf_init(&t);
+        struct buf t;
+        buf_init(&t);
         if (site->n_frames == 0) {
-            rpt_buf_puts(&t, site->function ? site->function : "[unknown]");
+            buf_puts(&t, site->function ? site->function : "[unknown]");
         }
         // The model lists the allocator side first; folded stacks start at the root.
         for (size_t f = site->n_frames; f-- > 0;) {
             folded_frame(&t, &site->frames[f]);
             if (f) {
-                rpt_buf_puts(&t, ";");
+                buf_puts(&t, ";");
             }
         }
         if (t.err || !t.data) {
             b->err = b->err ? b->err : (t.err ? t.err : -ENOMEM);
-            rpt_buf_cleanup(&t);
+            buf_cleanup(&t);
             break;
         }
         lines[n].stack = t.data;
@@ -87,7 +87,7 @@ void rpt_folded_render(const struct rpt_scenario *s, struct rpt_buf *b)
             i++;
             bytes += lines[i].bytes;
         }
-        rpt_buf_printf(b, "%s %llu\n", lines[i].stack, (unsigned long long)bytes);
+        buf_printf(b, "%s %llu\n", lines[i].stack, (unsigned long long)bytes);
         free(lines[i].stack);
     }
     free(lines);

@@ -5,10 +5,15 @@
 #ifndef REPORTS_RPT_FOLDED_H
 #define REPORTS_RPT_FOLDED_H
 
-#include "rpt.h"
-#include "rpt_util.h"
+#include "../model/rpt.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 /* Appends the folded growth stacks of `s` to `b` (errors stick in b->err). */
-void rpt_folded_render(const struct rpt_scenario *s, struct rpt_buf *b);
+void rpt_folded_render(const struct rpt_scenario *s, struct buf *b);
 
 #endif

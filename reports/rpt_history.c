@@ -10,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpt_util.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 /* Frees one record's strings and series. */
 static void rec_cleanup(struct rpt_history_rec *r)
@@ -162,8 +167,8 @@ out:
     return rc;
 }
 
-int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h, char *err,
-                      size_t err_len)
+int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h,
+                      struct diag *d)
 {
     int rc = 0;
     size_t lineno = 0;
@@ -182,27 +187,27 @@ int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_histo
             struct rpt_history_rec r = {0};
             const char *key = "", *why = "";
             if (n > RPT_HISTORY_MAX_LINE) {
-                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: line longer than %u bytes", name,
-                             lineno, RPT_HISTORY_MAX_LINE);
+                rc = diag_set(d, -EINVAL, "%s:%zu: line longer than %u bytes", name, lineno,
+                              RPT_HISTORY_MAX_LINE);
                 break;
             }
             if (strlen(p) != n) {
-                rc = rpt_err(err, err_len, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
+                rc = diag_set(d, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
                 break;
             }
             rc = line_parse(p, &r, &key, &why);
             if (rc == -ENOMEM) {
-                rpt_err(err, err_len, rc, "%s:%zu: out of memory", name, lineno);
+                diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
                 break;
             }
             if (rc) {
-                rpt_err(err, err_len, rc,
-                        "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)", name,
-                        lineno, key[0] ? key : "", key[0] ? ": " : "", why);
+                diag_set(d, rc,
+                         "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)", name,
+                         lineno, key[0] ? key : "", key[0] ? ": " : "", why);
                 break;
             }
             if ((rc = hist_push(h, &r))) {
-                rpt_err(err, err_len, rc, "%s:%zu: out of memory", name, lineno);
+                diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
                 break;
             }
         }
@@ -214,18 +219,18 @@ int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_histo
     return rc;
 }
 
-int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len)
+int rpt_history_read(const char *path, struct rpt_history *h, struct diag *d)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = rpt_file_read(path, RPT_HISTORY_MAX_FILE, &text, &len, err, err_len);
+    int rc = file_read(path, RPT_HISTORY_MAX_FILE, &text, &len, d);
     if (rc == -ENOENT) {
         return 0;
     }
     if (rc) {
         return rc;
     }
-    rc = rpt_history_parse(text, len, path, h, err, err_len);
+    rc = rpt_history_parse(text, len, path, h, d);
     free(text);
     return rc;
 }
@@ -244,8 +249,7 @@ static char *dup_or_null(const char *s, bool *failed)
 }
 
 int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
-                    const char *message, const char *date, size_t max_commits, char *err,
-                    size_t err_len)
+                    const char *message, const char *date, size_t max_commits, struct diag *d)
 {
     if (!commit) {
         commit = run->commit;
@@ -257,7 +261,7 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
         date = run->started_at;
     }
     if (!commit || !commit[0]) {
-        return rpt_err(err, err_len, -EINVAL, "the report names no commit; pass --commit SHA");
+        return diag_set(d, -EINVAL, "the report names no commit; pass --commit SHA");
     }
     if (max_commits == 0) {
         max_commits = RPT_HISTORY_DEFAULT_COMMITS;
@@ -300,10 +304,10 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
         }
         if (failed) {
             rec_cleanup(&r);
-            return rpt_err(err, err_len, -ENOMEM, "out of memory adding to the history");
+            return diag_set(d, -ENOMEM, "out of memory adding to the history");
         }
         if (hist_push(h, &r)) {
-            return rpt_err(err, err_len, -ENOMEM, "out of memory adding to the history");
+            return diag_set(d, -ENOMEM, "out of memory adding to the history");
         }
     }
     // Keep the last max_commits distinct commits (records are grouped in insertion order).
@@ -327,10 +331,10 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
     return 0;
 }
 
-int rpt_history_write(const struct rpt_history *h, const char *path, char *err, size_t err_len)
+int rpt_history_write(const struct rpt_history *h, const char *path, struct diag *d)
 {
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     for (size_t i = 0; i < h->n && !b.err; i++) {
         const struct rpt_history_rec *r = &h->recs[i];
         cJSON *o = cJSON_CreateObject();
@@ -363,11 +367,11 @@ int rpt_history_write(const struct rpt_history *h, const char *path, char *err, 
             b.err = -ENOMEM;
             break;
         }
-        rpt_buf_puts(&b, line);
-        rpt_buf_puts(&b, "\n");
+        buf_puts(&b, line);
+        buf_puts(&b, "\n");
         free(line);
     }
-    int rc = rpt_buf_write(&b, path, err, err_len);
-    rpt_buf_cleanup(&b);
+    int rc = file_write_buf(&b, path, d);
+    buf_cleanup(&b);
     return rc;
 }

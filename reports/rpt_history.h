@@ -9,10 +9,11 @@
 #ifndef REPORTS_RPT_HISTORY_H
 #define REPORTS_RPT_HISTORY_H
 
+#include "../util/diag.h"
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rpt.h"
+#include "../model/rpt.h"
 
 #define RPT_HISTORY_MAX_FILE        (64u << 20)
 #define RPT_HISTORY_MAX_LINE        (4u << 20)
@@ -41,24 +42,23 @@ struct rpt_history {
 /* Reads `path` into `h` (initialized by the caller with {0}); a missing file is an empty
  * history. Returns 0, or -EINVAL with "PATH:LINE: ..." / -errno in `err`; on failure `h` is
  * left empty. */
-int rpt_history_read(const char *path, struct rpt_history *h, char *err, size_t err_len);
+int rpt_history_read(const char *path, struct rpt_history *h, struct diag *d);
 
 /* Parses history text in memory (`len` bytes; the buffer is modified: line ends become NULs),
  * named `name` in messages, appending to `h`. Returns 0, or -EINVAL with "NAME:LINE: ..." /
  * -ENOMEM in `err`; on failure `h` is left empty. rpt_history_read() is this over a file. */
-int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h, char *err,
-                      size_t err_len);
+int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h,
+                      struct diag *d);
 
 /* Adds the records of `run` under `commit` (NULL: run->commit), `message` and `date` (NULL:
  * from the run), replacing any records of the same commit, then keeps the last `max_commits`
  * commits (0 = RPT_HISTORY_DEFAULT_COMMITS). Returns 0, -EINVAL when there is no commit, or
  * -ENOMEM, with a message in `err`. */
 int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
-                    const char *message, const char *date, size_t max_commits, char *err,
-                    size_t err_len);
+                    const char *message, const char *date, size_t max_commits, struct diag *d);
 
 /* Writes `h` to `path` atomically. Returns 0 or -errno with a message in `err`. */
-int rpt_history_write(const struct rpt_history *h, const char *path, char *err, size_t err_len);
+int rpt_history_write(const struct rpt_history *h, const char *path, struct diag *d);
 
 /* Frees everything `h` owns; `h` is empty again. Can't fail. */
 void rpt_history_cleanup(struct rpt_history *h);

@@ -20,18 +20,19 @@
 static void test_rpt_history_add_replace_bound(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX * 2], err[512] = "";
+    char dir[PATH_MAX], path[PATH_MAX * 2];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "hist");
     snprintf(path, sizeof(path), "%s/h.jsonl", dir);
     struct rpt_history h = {0};
-    assert_int_equal(rpt_history_read(path, &h, err, sizeof(err)), 0); // missing = empty
+    assert_int_equal(rpt_history_read(path, &h, &dg), 0); // missing = empty
     assert_int_equal(h.n, 0);
     struct rpt_run *run = fix_run();
     const char *shas[] = {"aaaaaaa1", "bbbbbbb2", "ccccccc3", "bbbbbbb2", "ddddddd4"};
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(rpt_history_add(&h, run, shas[i], "msg\nsecond line",
-                                         "2024-05-0%dT00:00:00Z", 3, err, sizeof(err)),
-                         0);
+        assert_int_equal(
+            rpt_history_add(&h, run, shas[i], "msg\nsecond line", "2024-05-0%dT00:00:00Z", 3, &dg),
+            0);
     }
     // Commits in order: c, b (re-run moved last), d; "a" dropped by the bound of 3.
     assert_int_equal(h.n, 3 * run->n_scenarios);
@@ -41,9 +42,9 @@ static void test_rpt_history_add_replace_bound(void **state)
     assert_string_equal(h.recs[0].message, "msg");
     assert_string_equal(h.recs[0].short_sha, "ccccccc");
     assert_int_equal(h.recs[0].n_live, FIX_ROUNDS);
-    assert_int_equal(rpt_history_write(&h, path, err, sizeof(err)), 0);
+    assert_int_equal(rpt_history_write(&h, path, &dg), 0);
     struct rpt_history back = {0};
-    assert_int_equal(rpt_history_read(path, &back, err, sizeof(err)), 0);
+    assert_int_equal(rpt_history_read(path, &back, &dg), 0);
     assert_int_equal(back.n, h.n);
     for (size_t i = 0; i < h.n; i++) {
         assert_string_equal(back.recs[i].scenario, h.recs[i].scenario);
@@ -64,7 +65,8 @@ static void test_rpt_history_add_replace_bound(void **state)
 static void test_rpt_history_read_errors(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX * 2], err[512] = "";
+    char dir[PATH_MAX], path[PATH_MAX * 2];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "hist");
     snprintf(path, sizeof(path), "%s/h.jsonl", dir);
     const char *bad[] = {
@@ -79,11 +81,11 @@ static void test_rpt_history_read_errors(void **state)
         fputs(bad[i], f);
         fclose(f);
         struct rpt_history h = {0};
-        assert_int_equal(rpt_history_read(path, &h, err, sizeof(err)), -EINVAL);
-        if (!strstr(err, want[i])) {
-            print_error("got '%s', wanted '%s'\n", err, want[i]);
+        assert_int_equal(rpt_history_read(path, &h, &dg), -EINVAL);
+        if (!strstr(dg.msg, want[i])) {
+            print_error("got '%s', wanted '%s'\n", dg.msg, want[i]);
         }
-        assert_non_null(strstr(err, want[i]));
+        assert_non_null(strstr(dg.msg, want[i]));
         assert_int_equal(h.n, 0);
     }
     env_rmrf(dir);
@@ -93,18 +95,19 @@ static void test_rpt_history_read_errors(void **state)
 static void test_rpt_history_dashboard(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX * 2], err[512] = "";
+    char dir[PATH_MAX], path[PATH_MAX * 2];
+    struct diag dg = {{0}};
     struct rpt_history h = {0};
     struct rpt_run *run = fix_run();
     const char *shas[] = {"1111111a", "2222222b", "3333333c"};
     for (int i = 0; i < 3; i++) {
         run->scenarios[0].growth_bytes_per_round = i == 2 ? 40000 : 100;
         assert_int_equal(rpt_history_add(&h, run, shas[i], "Fix </script> & \"x\"",
-                                         "2024-05-01T00:00:00Z", 0, err, sizeof(err)),
+                                         "2024-05-01T00:00:00Z", 0, &dg),
                          0);
     }
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_html_dashboard(&h, &b);
     assert_int_equal(b.err, 0);
     assert_null(strstr(b.data, "</script>"));
@@ -113,8 +116,8 @@ static void test_rpt_history_dashboard(void **state)
     assert_true(env_count(b.data, "class=\"crossed\"") >= 2);
     env_tmpdir(dir, "dash");
     snprintf(path, sizeof(path), "%s/index.html", dir);
-    assert_int_equal(rpt_buf_write(&b, path, err, sizeof(err)), 0);
-    rpt_buf_cleanup(&b);
+    assert_int_equal(file_write_buf(&b, path, &dg), 0);
+    buf_cleanup(&b);
     if (env_have("chromium")) {
         char *out = NULL;
         assert_int_equal(env_chromium("--dump-dom", path, &out), 0);
@@ -133,8 +136,8 @@ static void test_rpt_history_bench_json(void **state)
 {
     (void)state;
     struct rpt_run *run = fix_run();
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_html_bench_json(run, &b);
     cJSON *j = cJSON_Parse(b.data);
     assert_non_null(j);
@@ -144,7 +147,7 @@ static void test_rpt_history_bench_json(void **state)
     assert_string_equal(cJSON_GetObjectItem(first, "unit")->valuestring, "bytes/round");
     assert_true(cJSON_GetObjectItem(first, "value")->valuedouble == FIX_LEAK_PER_ROUND);
     cJSON_Delete(j);
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_run_free(run);
 }
 

@@ -6,21 +6,26 @@
 #ifndef REPORTS_RPT_HTML_H
 #define REPORTS_RPT_HTML_H
 
-#include "rpt.h"
+#include "../model/rpt.h"
 #include "rpt_history.h"
-#include "rpt_util.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 /* Appends index.html of `run`: which scenario leaks and where, each chart inlined and linked
  * to the per-scenario files. Errors stick in b->err. */
-void rpt_html_index(const struct rpt_run *run, struct rpt_buf *b);
+void rpt_html_index(const struct rpt_run *run, struct buf *b);
 
 /* Appends [{"name": SCENARIO, "unit": "bytes/round", "value": GROWTH}, ...] for
  * github-action-benchmark's customSmallerIsBetter tool. Errors stick in b->err. */
-void rpt_html_bench_json(const struct rpt_run *run, struct rpt_buf *b);
+void rpt_html_bench_json(const struct rpt_run *run, struct buf *b);
 
 /* Appends the dashboard of `h`: per scenario, growth per round and final live heap across
  * commits (tooltip: commit message; a red marker where growth crossed the threshold), and the
  * per-round curves of the latest five commits overlaid. Errors stick in b->err. */
-void rpt_html_dashboard(const struct rpt_history *h, struct rpt_buf *b);
+void rpt_html_dashboard(const struct rpt_history *h, struct buf *b);
 
 #endif

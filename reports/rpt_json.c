@@ -17,7 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpt_util.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 #include "rpt_write.h"
 
 /* ------------------------------------------------------------------ writer */
@@ -62,7 +67,7 @@ static void jw_bool(struct jw *w, cJSON *obj, const char *key, bool v)
 static void jw_hex(struct jw *w, cJSON *obj, const char *key, uint64_t v)
 {
     char hex[24];
-    rpt_fmt(hex, sizeof(hex), "0x%llx", (unsigned long long)v);
+    fmt_c(hex, sizeof(hex), "0x%llx", (unsigned long long)v);
     jw_str(w, obj, key, hex);
 }
 
@@ -267,23 +272,23 @@ int rpt_json_render(const struct rpt_run *run, char **out)
     return 0;
 }
 
-int rpt_json_write(const struct rpt_run *run, const char *path, char *err, size_t err_len)
+int rpt_json_write(const struct rpt_run *run, const char *path, struct diag *d)
 {
     char *text = NULL;
     int rc = rpt_json_render(run, &text);
     if (rc) {
-        return rpt_err(err, err_len, rc, "%s: out of memory while rendering the report", path);
+        return diag_set(d, rc, "%s: out of memory while rendering the report", path);
     }
     size_t n = strlen(text);
     // End the file with a newline, as text files should.
     char *withnl = realloc(text, n + 2);
     if (!withnl) {
         free(text);
-        return rpt_err(err, err_len, -ENOMEM, "%s: out of memory", path);
+        return diag_set(d, -ENOMEM, "%s: out of memory", path);
     }
     withnl[n] = '\n';
     withnl[n + 1] = '\0';
-    rc = rpt_file_write(path, withnl, n + 1, err, err_len);
+    rc = file_write(path, withnl, n + 1, d);
     free(withnl);
     return rc;
 }
@@ -294,8 +299,7 @@ int rpt_json_write(const struct rpt_run *run, const char *path, char *err, size_
 struct jr {
     const char *name;
     char path[512];
-    char *err;
-    size_t err_len;
+    struct diag *d;
 };
 
 /* Fails with "NAME: PATH.key: msg". Returns -EINVAL. */
@@ -303,11 +307,9 @@ static int jr_fail(struct jr *r, const char *key, const char *msg)
 {
     const char *p = r->path[0] ? r->path : "";
     if (key) {
-        return rpt_err(r->err, r->err_len, -EINVAL, "%s: %s%s%s: %s", r->name, p, p[0] ? "." : "",
-                       key, msg);
+        return diag_set(r->d, -EINVAL, "%s: %s%s%s: %s", r->name, p, p[0] ? "." : "", key, msg);
     }
-    return rpt_err(r->err, r->err_len, -EINVAL, "%s: %s: %s", r->name, p[0] ? p : "(top level)",
-                   msg);
+    return diag_set(r->d, -EINVAL, "%s: %s: %s", r->name, p[0] ? p : "(top level)", msg);
 }
 
 /* Appends ".key" or "[i]" to the path; returns the old length to restore with jr_pop(). */
@@ -315,9 +317,9 @@ static size_t jr_push(struct jr *r, const char *key, long idx)
 {
     size_t old = strlen(r->path);
     if (idx >= 0) {
-        rpt_fmt(r->path + old, sizeof(r->path) - old, "%s[%ld]", key, idx);
+        fmt_c(r->path + old, sizeof(r->path) - old, "%s[%ld]", key, idx);
     } else {
-        rpt_fmt(r->path + old, sizeof(r->path) - old, "%s%s", old ? "." : "", key);
+        fmt_c(r->path + old, sizeof(r->path) - old, "%s%s", old ? "." : "", key);
     }
     return old;
 }
@@ -345,7 +347,7 @@ static int jr_str(struct jr *r, const cJSON *o, const char *key, char **out)
     }
     *out = strdup(v->valuestring);
     if (!*out) {
-        return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+        return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
     }
     return 0;
 }
@@ -376,7 +378,7 @@ static int jr_int_value(struct jr *r, const char *key, const cJSON *v, double lo
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
         floor(v->valuedouble) != v->valuedouble || v->valuedouble < lo || v->valuedouble > hi) {
         char msg[128];
-        rpt_fmt(msg, sizeof(msg), "expected an integer from %.0f to %.0f", lo, hi);
+        fmt_c(msg, sizeof(msg), "expected an integer from %.0f to %.0f", lo, hi);
         return jr_fail(r, key, msg);
     }
     *out = v->valuedouble;
@@ -491,7 +493,7 @@ static int jr_array(struct jr *r, const cJSON *o, const char *key, size_t cap, c
     size_t count = (size_t)cJSON_GetArraySize(v);
     if (count > cap) {
         char msg[96];
-        rpt_fmt(msg, sizeof(msg), "%zu items, more than the limit of %zu", count, cap);
+        fmt_c(msg, sizeof(msg), "%zu items, more than the limit of %zu", count, cap);
         return jr_fail(r, key, msg);
     }
     *arr = v;
@@ -512,9 +514,9 @@ static int jr_enum(struct jr *r, const cJSON *o, const char *key, const char *co
         return 0;
     }
     char msg[256];
-    size_t len = (size_t)rpt_fmt(msg, sizeof(msg), "expected one of");
+    size_t len = (size_t)fmt_c(msg, sizeof(msg), "expected one of");
     for (int i = 0; i < n && len < sizeof(msg); i++) {
-        len += (size_t)rpt_fmt(msg + len, sizeof(msg) - len, "%s '%s'", i ? "," : "", names[i]);
+        len += (size_t)fmt_c(msg + len, sizeof(msg) - len, "%s '%s'", i ? "," : "", names[i]);
     }
     if (!cJSON_IsString(v) || !v->valuestring) {
         return jr_fail(r, key, msg);
@@ -539,7 +541,7 @@ static int jr_stack(struct jr *r, const cJSON *o, struct rpt_site *site)
     }
     site->frames = calloc(n, sizeof(*site->frames));
     if (!site->frames) {
-        return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+        return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
     }
     site->n_frames = n;
     size_t i = 0;
@@ -578,7 +580,7 @@ static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rou
     }
     if (n != n_rounds) {
         char msg[96];
-        rpt_fmt(msg, sizeof(msg), "expected %zu values (one per round), found %zu", n_rounds, n);
+        fmt_c(msg, sizeof(msg), "expected %zu values (one per round), found %zu", n_rounds, n);
         return jr_fail(r, key, msg);
     }
     if (n == 0) {
@@ -586,7 +588,7 @@ static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rou
     }
     *out = calloc(n, sizeof(**out));
     if (!*out) {
-        return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+        return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
     }
     size_t i = 0;
     const cJSON *v;
@@ -594,7 +596,7 @@ static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rou
     {
         char k[64];
         double d;
-        rpt_fmt(k, sizeof(k), "%s[%zu]", key, i);
+        fmt_c(k, sizeof(k), "%s[%zu]", key, i);
         if ((rc = jr_int_value(r, k, v, 0, JR_U64_MAX, &d))) {
             return rc;
         }
@@ -714,7 +716,7 @@ static int jr_scenario(struct jr *r, const cJSON *o, struct rpt_scenario *s)
     if (arr) {
         s->argv = calloc(n + 1, sizeof(*s->argv));
         if (!s->argv) {
-            return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+            return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
         }
         size_t i = 0;
         const cJSON *a;
@@ -722,12 +724,12 @@ static int jr_scenario(struct jr *r, const cJSON *o, struct rpt_scenario *s)
         {
             if (!cJSON_IsString(a) || strlen(a->valuestring) > RPT_JSON_MAX_STRING) {
                 char k[32];
-                rpt_fmt(k, sizeof(k), "argv[%zu]", i);
+                fmt_c(k, sizeof(k), "argv[%zu]", i);
                 return jr_fail(r, k, "expected a string");
             }
             s->argv[i] = strdup(a->valuestring);
             if (!s->argv[i]) {
-                return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+                return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
             }
             i++;
         }
@@ -739,7 +741,7 @@ static int jr_scenario(struct jr *r, const cJSON *o, struct rpt_scenario *s)
     if (n) {
         s->rounds = calloc(n, sizeof(*s->rounds));
         if (!s->rounds) {
-            return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+            return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
         }
         s->n_rounds = n;
         size_t i = 0;
@@ -787,13 +789,13 @@ static int jr_scenario(struct jr *r, const cJSON *o, struct rpt_scenario *s)
     if (n) {
         s->sites = calloc(n, sizeof(*s->sites));
         if (!s->sites) {
-            return rpt_err(r->err, r->err_len, -ENOMEM, "%s: out of memory", r->name);
+            return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
         }
         const cJSON *so;
         cJSON_ArrayForEach(so, arr)
         {
             char k[16];
-            rpt_fmt(k, sizeof(k), ".%s", site_key);
+            fmt_c(k, sizeof(k), ".%s", site_key);
             size_t old = jr_push(r, k, (long)s->n_sites);
             // Count the site first so that cleanup frees what a failed read left in it.
             struct rpt_site *site = &s->sites[s->n_sites++];
@@ -806,10 +808,9 @@ static int jr_scenario(struct jr *r, const cJSON *o, struct rpt_scenario *s)
     return 0;
 }
 
-int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, char *err,
-                   size_t err_len)
+int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, struct diag *d)
 {
-    struct jr r = {.name = name, .err = err, .err_len = err_len};
+    struct jr r = {.name = name, .d = d};
     int rc = 0;
     struct rpt_run *run = NULL;
     const char *end = NULL;
@@ -820,9 +821,9 @@ int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, cha
         for (size_t i = 0; i < off && text[i]; i++) {
             line += text[i] == '\n';
         }
-        return rpt_err(err, err_len, -EINVAL,
-                       "%s:%zu: not valid JSON (near byte %zu); is this a leakcheck report?", name,
-                       line, off);
+        return diag_set(d, -EINVAL,
+                        "%s:%zu: not valid JSON (near byte %zu); is this a leakcheck report?", name,
+                        line, off);
     }
     if (!cJSON_IsObject(root)) {
         rc = jr_fail(&r, NULL, "expected an object (a leakcheck report)");
@@ -837,14 +838,14 @@ int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, cha
     if (strncmp(fmt->valuestring, "leakcheck-report/1", 18) != 0 ||
         (fmt->valuestring[18] != '\0' && fmt->valuestring[18] != '.')) {
         char msg[256];
-        rpt_fmt(msg, sizeof(msg), "unsupported format '%.64s'; this leakcheck reads " RPT_FORMAT,
-                fmt->valuestring);
+        fmt_c(msg, sizeof(msg), "unsupported format '%.64s'; this leakcheck reads " RPT_FORMAT,
+              fmt->valuestring);
         rc = jr_fail(&r, "format", msg);
         goto out;
     }
     run = calloc(1, sizeof(*run));
     if (!run) {
-        rc = rpt_err(err, err_len, -ENOMEM, "%s: out of memory", name);
+        rc = diag_set(d, -ENOMEM, "%s: out of memory", name);
         goto out;
     }
     if ((rc = jr_str(&r, root, "commit", &run->commit)) ||
@@ -866,7 +867,7 @@ int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, cha
     if (n) {
         run->scenarios = calloc(n, sizeof(*run->scenarios));
         if (!run->scenarios) {
-            rc = rpt_err(err, err_len, -ENOMEM, "%s: out of memory", name);
+            rc = diag_set(d, -ENOMEM, "%s: out of memory", name);
             goto out;
         }
         const cJSON *so;
@@ -888,19 +889,19 @@ out:
     return rc;
 }
 
-int rpt_json_read(const char *path, struct rpt_run **out, char *err, size_t err_len)
+int rpt_json_read(const char *path, struct rpt_run **out, struct diag *d)
 {
     char *text = NULL;
     size_t len = 0;
-    int rc = rpt_file_read(path, RPT_JSON_MAX_FILE, &text, &len, err, err_len);
+    int rc = file_read(path, RPT_JSON_MAX_FILE, &text, &len, d);
     if (rc) {
         return rc;
     }
     if (strlen(text) != len) {
         free(text);
-        return rpt_err(err, err_len, -EINVAL, "%s: contains a NUL byte; not a JSON report", path);
+        return diag_set(d, -EINVAL, "%s: contains a NUL byte; not a JSON report", path);
     }
-    rc = rpt_json_parse(text, path, out, err, err_len);
+    rc = rpt_json_parse(text, path, out, d);
     free(text);
     return rc;
 }

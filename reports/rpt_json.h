@@ -8,9 +8,10 @@
 #ifndef REPORTS_RPT_JSON_H
 #define REPORTS_RPT_JSON_H
 
+#include "../util/diag.h"
 #include <stddef.h>
 
-#include "rpt.h"
+#include "../model/rpt.h"
 
 /* Caps the reader enforces on untrusted reports; past one, the input is rejected. */
 #define RPT_JSON_MAX_FILE      (256u << 20)
@@ -25,12 +26,11 @@
 int rpt_json_render(const struct rpt_run *run, char **out);
 
 /* Writes the JSON report to `path` atomically. Returns 0 or -errno with a message in `err`. */
-int rpt_json_write(const struct rpt_run *run, const char *path, char *err, size_t err_len);
+int rpt_json_write(const struct rpt_run *run, const char *path, struct diag *d);
 
 /* Parses JSON `text` (named `name` in messages) into a new run (caller frees with
  * rpt_run_free()). Returns 0, or -EINVAL / -ENOMEM with "NAME: JSON.PATH: expected ..." in `err`;
  * *out is written only on success. */
-int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, char *err,
-                   size_t err_len);
+int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, struct diag *d);
 
 #endif

@@ -20,13 +20,14 @@
 static void test_rpt_json_round_trip(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX], err[512] = "";
+    char dir[PATH_MAX], path[PATH_MAX];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "json");
     snprintf(path, sizeof(path), "%s/report.json", dir);
     struct rpt_run *run = fix_run();
-    assert_int_equal(rpt_json_write(run, path, err, sizeof(err)), 0);
+    assert_int_equal(rpt_json_write(run, path, &dg), 0);
     struct rpt_run *back = NULL;
-    assert_int_equal(rpt_json_read(path, &back, err, sizeof(err)), 0);
+    assert_int_equal(rpt_json_read(path, &back, &dg), 0);
     assert_non_null(back);
     assert_string_equal(back->commit, run->commit);
     assert_string_equal(back->commit_message, run->commit_message);
@@ -99,14 +100,14 @@ static void test_rpt_json_contract_keys(void **state)
 /* Parses text expecting failure; checks the message mentions `want`. */
 static void expect_parse_error(const char *text, const char *want)
 {
-    char err[512] = "";
+    struct diag dg = {{0}};
     struct rpt_run *run = (struct rpt_run *)(uintptr_t)1;
-    int rc = rpt_json_parse(text, "r.json", &run, err, sizeof(err));
-    if (rc == 0 || !strstr(err, want)) {
-        print_error("text %s: rc %d, message '%s', wanted '%s'\n", text, rc, err, want);
+    int rc = rpt_json_parse(text, "r.json", &run, &dg);
+    if (rc == 0 || !strstr(dg.msg, want)) {
+        print_error("text %s: rc %d, message '%s', wanted '%s'\n", text, rc, dg.msg, want);
     }
     assert_int_not_equal(rc, 0);
-    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(dg.msg, want));
     assert_ptr_equal(run, (struct rpt_run *)(uintptr_t)1);
 }
 
@@ -154,8 +155,8 @@ static void test_rpt_json_read_minimal(void **state)
         "\"line\":88,\"bytes_per_round\":33554.0,\"blocks_per_round\":2.0,\"stack\":[{"
         "\"function\":\"f\",\"file\":\"g\",\"line\":1,\"object\":\"o\"}]}]}],\"extra\":1}";
     struct rpt_run *run = NULL;
-    char err[256] = "";
-    assert_int_equal(rpt_json_parse(text, "m.json", &run, err, sizeof(err)), 0);
+    struct diag dg = {{0}};
+    assert_int_equal(rpt_json_parse(text, "m.json", &run, &dg), 0);
     assert_int_equal(run->n_scenarios, 1);
     assert_int_equal(run->scenarios[0].n_sites, 1);
     assert_true(run->scenarios[0].sites[0].suspect);
@@ -178,10 +179,10 @@ static void test_rpt_json_read_caps(void **state)
         len += (size_t)snprintf(text + len, 4, "%s{}", i ? "," : "");
     }
     snprintf(text + len, 8, "]}]}]}");
-    char err[256] = "";
+    struct diag dg = {{0}};
     struct rpt_run *run = NULL;
-    assert_int_equal(rpt_json_parse(text, "c.json", &run, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "more than the limit of 1024"));
+    assert_int_equal(rpt_json_parse(text, "c.json", &run, &dg), -EINVAL);
+    assert_non_null(strstr(dg.msg, "more than the limit of 1024"));
     free(text);
 }
 
@@ -197,10 +198,11 @@ static void test_rpt_json_schema_ajv(void **state)
         print_message("SKIPPED: npx not found; the schema check needs Node.js\n");
         skip();
     }
-    char dir[PATH_MAX], err[512] = "", cmd[PATH_MAX * 3];
+    char dir[PATH_MAX], cmd[PATH_MAX * 3];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "ajv");
     struct rpt_run *run = fix_run();
-    assert_int_equal(rpt_write_all(run, dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(run, dir, &dg), 0);
     rpt_run_free(run);
     // ajv-cli is fetched by npx; keep its cache inside the temporary folder.
     snprintf(cmd, sizeof(cmd),

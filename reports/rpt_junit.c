@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rpt_junit.c - JUnit XML writer (see rpt_junit.h). All text goes through rpt_buf_xml*, times
+/* rpt_junit.c - JUnit XML writer (see rpt_junit.h). All text goes through rpt_esc_xml*, times
  * are "%.3f" in the C locale, and no file/line attributes are written on testcases (CI systems
  * disagree on them; the culprit is in the failure text instead). */
 #include "rpt_junit.h"
@@ -10,27 +10,27 @@
 #define JUNIT_TOP_SITES 5
 
 /* Appends " 1:123 2:456..." with '*' on warm-up rounds. */
-static void junit_rounds(struct rpt_buf *b, const struct rpt_scenario *s)
+static void junit_rounds(struct buf *b, const struct rpt_scenario *s)
 {
-    rpt_buf_puts(b, "live bytes per round (* = warm-up):");
+    buf_puts(b, "live bytes per round (* = warm-up):");
     for (size_t i = 0; i < s->n_rounds; i++) {
         const struct rpt_round *r = &s->rounds[i];
-        rpt_buf_printf(b, "%s%u%s:%llu", i % 8 ? " " : "\n  ", r->round, r->warmup ? "*" : "",
-                       (unsigned long long)r->live_bytes);
+        buf_printf(b, "%s%u%s:%llu", i % 8 ? " " : "\n  ", r->round, r->warmup ? "*" : "",
+                   (unsigned long long)r->live_bytes);
     }
-    rpt_buf_puts(b, "\n");
+    buf_puts(b, "\n");
 }
 
 /* Appends the failure/error text: reason, top sites with stacks, per-round figures. */
-static void junit_detail(struct rpt_buf *b, const struct rpt_scenario *s)
+static void junit_detail(struct buf *b, const struct rpt_scenario *s)
 {
-    struct rpt_buf t;
-    rpt_buf_init(&t);
+    struct buf t;
+    buf_init(&t);
     if (s->error) {
-        rpt_buf_printf(&t, "error: %s\n", s->error);
+        buf_printf(&t, "error: %s\n", s->error);
     }
     if (s->reason) {
-        rpt_buf_printf(&t, "reason: %s\n", s->reason);
+        buf_printf(&t, "reason: %s\n", s->reason);
     }
     size_t shown = 0;
     for (size_t i = 0; i < s->n_sites && shown < JUNIT_TOP_SITES; i++) {
@@ -39,25 +39,25 @@ static void junit_detail(struct rpt_buf *b, const struct rpt_scenario *s)
             continue;
         }
         char where[1024];
-        rpt_fmt_where(where, sizeof(where), site->function, site->file, site->line);
+        fmt_where(where, sizeof(where), site->function, site->file, site->line);
         if (shown++ == 0) {
-            rpt_buf_puts(&t, "top sites:\n");
+            buf_puts(&t, "top sites:\n");
         }
-        rpt_buf_printf(&t, "  %s: %+.1f bytes/round, %+.2f blocks/round, %s%s\n", where,
-                       site->bytes_per_round, site->blocks_per_round, rpt_kind_name(site->kind),
-                       site->suspect ? ", suspect" : "");
+        buf_printf(&t, "  %s: %+.1f bytes/round, %+.2f blocks/round, %s%s\n", where,
+                   site->bytes_per_round, site->blocks_per_round, rpt_kind_name(site->kind),
+                   site->suspect ? ", suspect" : "");
         for (size_t f = 0; f < site->n_frames; f++) {
             const struct rpt_frame *fr = &site->frames[f];
-            rpt_fmt_where(where, sizeof(where), fr->function, fr->file, fr->line);
-            rpt_buf_printf(&t, "      at %s%s\n", where, fr->inlined ? " [inlined]" : "");
+            fmt_where(where, sizeof(where), fr->function, fr->file, fr->line);
+            buf_printf(&t, "      at %s%s\n", where, fr->inlined ? " [inlined]" : "");
         }
     }
     junit_rounds(&t, s);
-    rpt_buf_xml_text(b, t.data, "");
+    rpt_esc_xml_text(b, t.data, "");
     if (t.err && !b->err) {
         b->err = t.err;
     }
-    rpt_buf_cleanup(&t);
+    buf_cleanup(&t);
 }
 
 /* Number of measured rounds completed. */
@@ -67,70 +67,68 @@ static size_t junit_measured(const struct rpt_scenario *s)
 }
 
 /* Appends one <testcase>. */
-static void junit_case(struct rpt_buf *b, const struct rpt_scenario *s)
+static void junit_case(struct buf *b, const struct rpt_scenario *s)
 {
     char growth[48], limit[48], msg[256];
-    rpt_fmt_bytes(growth, sizeof(growth), s->growth_bytes_per_round);
-    rpt_fmt_bytes(limit, sizeof(limit), s->threshold_bytes_per_round);
-    rpt_fmt(msg, sizeof(msg), "%s%s/round over %zu rounds (limit %s)",
-            s->growth_bytes_per_round >= 0 ? "+" : "", growth, junit_measured(s), limit);
+    fmt_bytes(growth, sizeof(growth), s->growth_bytes_per_round);
+    fmt_bytes(limit, sizeof(limit), s->threshold_bytes_per_round);
+    fmt_c(msg, sizeof(msg), "%s%s/round over %zu rounds (limit %s)",
+          s->growth_bytes_per_round >= 0 ? "+" : "", growth, junit_measured(s), limit);
 
-    rpt_buf_puts(b, "    <testcase classname=\"leakcheck\" name=\"");
-    rpt_buf_xml(b, s->name, "(unnamed)");
-    rpt_buf_printf(b, "\" time=\"%.3f\">\n",
-                   isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
+    buf_puts(b, "    <testcase classname=\"leakcheck\" name=\"");
+    rpt_esc_xml(b, s->name, "(unnamed)");
+    buf_printf(b, "\" time=\"%.3f\">\n", isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
     if (s->verdict == RPT_VERDICT_ERROR && !s->ok) {
-        rpt_buf_puts(b, "      <error type=\"run-failed\" message=\"");
-        rpt_buf_xml(b, s->error ? s->error : s->reason, "the run failed");
-        rpt_buf_puts(b, "\">");
+        buf_puts(b, "      <error type=\"run-failed\" message=\"");
+        rpt_esc_xml(b, s->error ? s->error : s->reason, "the run failed");
+        buf_puts(b, "\">");
         junit_detail(b, s);
-        rpt_buf_puts(b, "</error>\n");
+        buf_puts(b, "</error>\n");
     } else if (!s->ok) {
         const char *type = "leak";
         if (s->verdict == RPT_VERDICT_INCONCLUSIVE) {
             type = "inconclusive";
-            rpt_fmt(msg, sizeof(msg), "inconclusive: %s",
-                    s->reason ? s->reason : "no reason given");
+            fmt_c(msg, sizeof(msg), "inconclusive: %s", s->reason ? s->reason : "no reason given");
         } else if (s->verdict == RPT_VERDICT_NO_LEAK) {
             type = "unexpected-no-leak";
-            rpt_fmt(msg, sizeof(msg), "expected a leak, found none: %s%s/round over %zu rounds",
-                    s->growth_bytes_per_round >= 0 ? "+" : "", growth, junit_measured(s));
+            fmt_c(msg, sizeof(msg), "expected a leak, found none: %s%s/round over %zu rounds",
+                  s->growth_bytes_per_round >= 0 ? "+" : "", growth, junit_measured(s));
         }
-        rpt_buf_printf(b, "      <failure type=\"%s\" message=\"", type);
-        rpt_buf_xml(b, msg, "");
-        rpt_buf_puts(b, "\">");
+        buf_printf(b, "      <failure type=\"%s\" message=\"", type);
+        rpt_esc_xml(b, msg, "");
+        buf_puts(b, "\">");
         junit_detail(b, s);
-        rpt_buf_puts(b, "</failure>\n");
+        buf_puts(b, "</failure>\n");
     }
-    rpt_buf_puts(b, "      <system-out>");
+    buf_puts(b, "      <system-out>");
     if (s->ok && s->verdict == RPT_VERDICT_LEAK) {
-        rpt_buf_puts(b, "expected leak: the scenario is marked expect=leak, and it leaked as "
-                        "expected (");
-        rpt_buf_xml_text(b, msg, "");
-        rpt_buf_puts(b, ")\n");
+        buf_puts(b, "expected leak: the scenario is marked expect=leak, and it leaked as "
+                    "expected (");
+        rpt_esc_xml_text(b, msg, "");
+        buf_puts(b, ")\n");
     }
-    rpt_buf_printf(b, "verdict: %s, expected: %s\n", rpt_verdict_name(s->verdict),
-                   rpt_expect_name(s->expect));
-    rpt_buf_puts(b, "growth: ");
-    rpt_buf_xml_text(b, msg, "");
-    rpt_buf_puts(b, "\n");
+    buf_printf(b, "verdict: %s, expected: %s\n", rpt_verdict_name(s->verdict),
+               rpt_expect_name(s->expect));
+    buf_puts(b, "growth: ");
+    rpt_esc_xml_text(b, msg, "");
+    buf_puts(b, "\n");
     if (s->ok) {
         junit_detail(b, s);
     }
-    rpt_buf_puts(b, "</system-out>\n    </testcase>\n");
+    buf_puts(b, "</system-out>\n    </testcase>\n");
 }
 
 /* Appends one <property>. */
-static void junit_prop(struct rpt_buf *b, const char *name, const char *value)
+static void junit_prop(struct buf *b, const char *name, const char *value)
 {
-    rpt_buf_puts(b, "      <property name=\"");
-    rpt_buf_xml(b, name, "");
-    rpt_buf_puts(b, "\" value=\"");
-    rpt_buf_xml(b, value, "unknown");
-    rpt_buf_puts(b, "\"/>\n");
+    buf_puts(b, "      <property name=\"");
+    rpt_esc_xml(b, name, "");
+    buf_puts(b, "\" value=\"");
+    rpt_esc_xml(b, value, "unknown");
+    buf_puts(b, "\"/>\n");
 }
 
-void rpt_junit_render(const struct rpt_run *run, struct rpt_buf *b)
+void rpt_junit_render(const struct rpt_run *run, struct buf *b)
 {
     size_t failures = 0, errors = 0;
     double secs = 0;
@@ -157,41 +155,41 @@ void rpt_junit_render(const struct rpt_run *run, struct rpt_buf *b)
         }
         thr = s->threshold_bytes_per_round;
     }
-    rpt_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    rpt_buf_printf(b,
-                   "<testsuites name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
-                   "errors=\"%zu\" time=\"%.3f\">\n",
-                   run->n_scenarios, failures, errors, secs);
-    rpt_buf_printf(b,
-                   "  <testsuite name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
-                   "errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
-                   run->n_scenarios, failures, errors, secs);
+    buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    buf_printf(b,
+               "<testsuites name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
+               "errors=\"%zu\" time=\"%.3f\">\n",
+               run->n_scenarios, failures, errors, secs);
+    buf_printf(b,
+               "  <testsuite name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
+               "errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
+               run->n_scenarios, failures, errors, secs);
     if (run->started_at) {
-        rpt_buf_puts(b, " timestamp=\"");
-        rpt_buf_xml(b, run->started_at, "");
-        rpt_buf_puts(b, "\"");
+        buf_puts(b, " timestamp=\"");
+        rpt_esc_xml(b, run->started_at, "");
+        buf_puts(b, "\"");
     }
     if (run->host) {
-        rpt_buf_puts(b, " hostname=\"");
-        rpt_buf_xml(b, run->host, "");
-        rpt_buf_puts(b, "\"");
+        buf_puts(b, " hostname=\"");
+        rpt_esc_xml(b, run->host, "");
+        buf_puts(b, "\"");
     }
-    rpt_buf_puts(b, ">\n    <properties>\n");
+    buf_puts(b, ">\n    <properties>\n");
     char v[64];
     junit_prop(b, "commit", run->commit);
-    rpt_fmt(v, sizeof(v), "%u", rounds);
+    fmt_c(v, sizeof(v), "%u", rounds);
     junit_prop(b, "rounds", v);
     if (thr_same && thr >= 0) {
-        rpt_fmt(v, sizeof(v), "%.1f", thr);
+        fmt_c(v, sizeof(v), "%.1f", thr);
     } else {
-        rpt_fmt(v, sizeof(v), "per scenario");
+        fmt_c(v, sizeof(v), "per scenario");
     }
     junit_prop(b, "threshold_bytes_per_round", v);
     junit_prop(b, "agent_version", run->agent_version);
     junit_prop(b, "format", RPT_FORMAT);
-    rpt_buf_puts(b, "    </properties>\n");
+    buf_puts(b, "    </properties>\n");
     for (size_t i = 0; i < run->n_scenarios; i++) {
         junit_case(b, &run->scenarios[i]);
     }
-    rpt_buf_puts(b, "  </testsuite>\n</testsuites>\n");
+    buf_puts(b, "  </testsuite>\n</testsuites>\n");
 }

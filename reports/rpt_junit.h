@@ -9,10 +9,15 @@
 #ifndef REPORTS_RPT_JUNIT_H
 #define REPORTS_RPT_JUNIT_H
 
-#include "rpt.h"
-#include "rpt_util.h"
+#include "../model/rpt.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 /* Appends the JUnit XML document for `run` to `b` (errors stick in b->err). */
-void rpt_junit_render(const struct rpt_run *run, struct rpt_buf *b);
+void rpt_junit_render(const struct rpt_run *run, struct buf *b);
 
 #endif

@@ -32,8 +32,8 @@ static void test_rpt_junit_content(void **state)
 {
     (void)state;
     struct rpt_run *run = fix_run();
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_junit_render(run, &b);
     assert_int_equal(b.err, 0);
     const char *x = b.data;
@@ -56,7 +56,7 @@ static void test_rpt_junit_content(void **state)
         strstr(x, "name=\"cache fixed | &quot;q&quot; &lt;/script&gt;&#10;&amp;amp; *x*\""));
     assert_null(strstr(x, " file=\""));
     assert_null(strstr(x, " line=\""));
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_run_free(run);
 }
 

@@ -6,12 +6,17 @@
 #ifndef REPORTS_RPT_MD_H
 #define REPORTS_RPT_MD_H
 
-#include "rpt.h"
-#include "rpt_util.h"
+#include "../model/rpt.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 #define RPT_MD_MAX (1000u * 1000u) /* GitHub refuses step summaries over 1 MiB */
 
 /* Appends the summary of `run` to `b` (errors stick in b->err). */
-void rpt_md_render(const struct rpt_run *run, struct rpt_buf *b);
+void rpt_md_render(const struct rpt_run *run, struct buf *b);
 
 #endif

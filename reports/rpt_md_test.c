@@ -17,8 +17,8 @@ static void test_rpt_md_table(void **state)
 {
     (void)state;
     struct rpt_run *run = fix_run();
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_md_render(run, &b);
     assert_int_equal(b.err, 0);
     const char *m = b.data;
@@ -34,7 +34,7 @@ static void test_rpt_md_table(void **state)
     assert_non_null(strstr(m, "```mermaid\nxychart-beta\n"));
     assert_null(strstr(m, "</script>"));
     // Every table row is one line with the same number of unescaped pipes.
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_run_free(run);
 }
 
@@ -59,15 +59,15 @@ static void test_rpt_md_cap(void **state)
             s->rounds[r].live_bytes = r * 1000;
         }
     }
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_md_render(run, &b);
     assert_int_equal(b.err, 0);
     assert_true(b.len < RPT_MD_MAX);
     assert_non_null(strstr(b.data, "more scenarios in report.json"));
     assert_non_null(strstr(b.data, "Summary truncated"));
     assert_non_null(strstr(b.data, "_Chart shows every 34th round of 2000"));
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_run_free(run);
 }
 

@@ -18,7 +18,7 @@
 
 /* ------------------------------------------------------------------ wire helpers */
 
-static void pb_varint(struct rpt_buf *b, uint64_t v)
+static void pb_varint(struct buf *b, uint64_t v)
 {
     unsigned char tmp[10];
     size_t n = 0;
@@ -27,16 +27,16 @@ static void pb_varint(struct rpt_buf *b, uint64_t v)
         v >>= 7;
         tmp[n++] = c | (v ? 0x80 : 0);
     } while (v);
-    rpt_buf_add(b, tmp, n);
+    buf_add(b, tmp, n);
 }
 
-static void pb_key(struct rpt_buf *b, unsigned field, unsigned wire)
+static void pb_key(struct buf *b, unsigned field, unsigned wire)
 {
     pb_varint(b, ((uint64_t)field << 3) | wire);
 }
 
 /* Integer field; zero is left out (proto3 default). */
-static void pb_int(struct rpt_buf *b, unsigned field, uint64_t v)
+static void pb_int(struct buf *b, unsigned field, uint64_t v)
 {
     if (v) {
         pb_key(b, field, 0);
@@ -45,15 +45,15 @@ static void pb_int(struct rpt_buf *b, unsigned field, uint64_t v)
 }
 
 /* Length-delimited field holding `m`'s bytes. */
-static void pb_bytes(struct rpt_buf *b, unsigned field, const void *p, size_t n)
+static void pb_bytes(struct buf *b, unsigned field, const void *p, size_t n)
 {
     pb_key(b, field, 2);
     pb_varint(b, n);
-    rpt_buf_add(b, p, n);
+    buf_add(b, p, n);
 }
 
 /* Embedded message from a scratch buffer; the scratch is reset for reuse. */
-static void pb_msg(struct rpt_buf *b, unsigned field, struct rpt_buf *m)
+static void pb_msg(struct buf *b, unsigned field, struct buf *m)
 {
     if (m->err && !b->err) {
         b->err = m->err;
@@ -312,7 +312,7 @@ static void pp_collect_maps(struct pp *p, const struct rpt_scenario *s)
 
 /* pprof simplifies C++ names before matching drop_frames: cut the argument list at the first
  * '(' (internal/... profile/prune.go simplifyFunc), keeping "(anonymous namespace)". */
-static void pp_simplify(const char *name, struct rpt_buf *out)
+static void pp_simplify(const char *name, struct buf *out)
 {
     const char *cut = NULL;
     for (const char *p = name; *p; p++) {
@@ -325,14 +325,14 @@ static void pp_simplify(const char *name, struct rpt_buf *out)
     for (size_t i = 0; i < n; i++) {
         // RE2 QuoteMeta: escape every punctuation character.
         if (strchr("\\.+*?()|[]{}^$", name[i])) {
-            rpt_buf_add(out, "\\", 1);
+            buf_add(out, "\\", 1);
         }
-        rpt_buf_add(out, &name[i], 1);
+        buf_add(out, &name[i], 1);
     }
 }
 
 /* Builds drop_frames: the distinct names of the frames leaf-side of each site's culprit. */
-static void pp_drop_frames(const struct rpt_scenario *s, struct rpt_buf *out)
+static void pp_drop_frames(const struct rpt_scenario *s, struct buf *out)
 {
     struct strtab seen = {0};
     for (size_t i = 0; i < s->n_sites; i++) {
@@ -366,7 +366,7 @@ static void pp_drop_frames(const struct rpt_scenario *s, struct rpt_buf *out)
                 continue;
             }
             if (out->len) {
-                rpt_buf_add(out, "|", 1);
+                buf_add(out, "|", 1);
             }
             pp_simplify(fn, out);
         }
@@ -398,24 +398,24 @@ static int64_t pp_time_ns(const char *s)
 }
 
 /* Appends a ValueType message. */
-static void pp_value_type(struct rpt_buf *b, struct pp *p, unsigned field, const char *type,
+static void pp_value_type(struct buf *b, struct pp *p, unsigned field, const char *type,
                           const char *unit)
 {
-    struct rpt_buf m;
-    rpt_buf_init(&m);
+    struct buf m;
+    buf_init(&m);
     pb_int(&m, 1, strtab_get(&p->st, type));
     pb_int(&m, 2, strtab_get(&p->st, unit));
     pb_msg(b, field, &m);
-    rpt_buf_cleanup(&m);
+    buf_cleanup(&m);
 }
 
 void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
-                      enum rpt_pprof_kind kind, struct rpt_buf *b)
+                      enum rpt_pprof_kind kind, struct buf *b)
 {
     struct pp p = {0};
-    struct rpt_buf m, sub;
-    rpt_buf_init(&m);
-    rpt_buf_init(&sub);
+    struct buf m, sub;
+    buf_init(&m);
+    buf_init(&sub);
     strtab_get(&p.st, ""); // string_table[0] must be ""
 
     pp_value_type(b, &p, 1, "alloc_objects", "count");
@@ -456,7 +456,7 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
         if (site->n_frames) {
             pb_key(&m, 1, 2);
             pb_varint(&m, sub.len);
-            rpt_buf_add(&m, sub.data, sub.len);
+            buf_add(&m, sub.data, sub.len);
         }
         sub.len = 0;
         for (int k = 0; k < 4; k++) {
@@ -464,7 +464,7 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
         }
         pb_key(&m, 2, 2);
         pb_varint(&m, sub.len);
-        rpt_buf_add(&m, sub.data, sub.len);
+        buf_add(&m, sub.data, sub.len);
         sub.len = 0;
         // Label bytes = object size (average when sizes vary).
         uint64_t blocks = kind == RPT_PPROF_HEAP ? site->alloc_blocks : (uint64_t)v[2];
@@ -525,29 +525,29 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
     if (sub.err && !b->err) {
         b->err = sub.err;
     }
-    rpt_buf_cleanup(&sub);
+    buf_cleanup(&sub);
     pb_int(b, 9, (uint64_t)pp_time_ns(run->started_at));
     pp_value_type(b, &p, 11, "space", "bytes");
     pb_int(b, 12, 1);
 
     char c[512];
     size_t fm = rpt_first_measured(s);
-    rpt_fmt(c, sizeof(c), "leakcheck scenario: %.200s", s->name ? s->name : "(unnamed)");
+    fmt_c(c, sizeof(c), "leakcheck scenario: %.200s", s->name ? s->name : "(unnamed)");
     pb_int(b, 13, strtab_get(&p.st, c));
     if (run->commit) {
-        rpt_fmt(c, sizeof(c), "commit: %.100s", run->commit);
+        fmt_c(c, sizeof(c), "commit: %.100s", run->commit);
         pb_int(b, 13, strtab_get(&p.st, c));
     }
     if (kind == RPT_PPROF_HEAP) {
-        rpt_fmt(c, sizeof(c), "final heap after round %zu: every allocation counted (period 1)",
-                s->n_rounds);
+        fmt_c(c, sizeof(c), "final heap after round %zu: every allocation counted (period 1)",
+              s->n_rounds);
     } else if (fm < s->n_rounds) {
-        rpt_fmt(c, sizeof(c),
-                "growth of live heap: round %u (first measured) to round %u (last measured); "
-                "positive growth only",
-                s->rounds[fm].round, s->rounds[s->n_rounds - 1].round);
+        fmt_c(c, sizeof(c),
+              "growth of live heap: round %u (first measured) to round %u (last measured); "
+              "positive growth only",
+              s->rounds[fm].round, s->rounds[s->n_rounds - 1].round);
     } else {
-        rpt_fmt(c, sizeof(c), "growth: no measured rounds completed");
+        fmt_c(c, sizeof(c), "growth: no measured rounds completed");
     }
     pb_int(b, 13, strtab_get(&p.st, c));
 
@@ -560,7 +560,7 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
     if (m.err && !b->err) {
         b->err = m.err;
     }
-    rpt_buf_cleanup(&m);
+    buf_cleanup(&m);
     strtab_free(&p.st);
     free(p.funcs);
     free(p.maps);
@@ -568,14 +568,14 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
 }
 
 void rpt_pprof_render(const struct rpt_run *run, const struct rpt_scenario *s,
-                      enum rpt_pprof_kind kind, struct rpt_buf *b)
+                      enum rpt_pprof_kind kind, struct buf *b)
 {
-    struct rpt_buf raw;
-    rpt_buf_init(&raw);
+    struct buf raw;
+    buf_init(&raw);
     rpt_pprof_encode(run, s, kind, &raw);
     if (raw.err) {
         b->err = b->err ? b->err : raw.err;
-        rpt_buf_cleanup(&raw);
+        buf_cleanup(&raw);
         return;
     }
     z_stream z;
@@ -583,7 +583,7 @@ void rpt_pprof_render(const struct rpt_run *run, const struct rpt_scenario *s,
     // windowBits 15 + 16: a gzip wrapper with mtime 0, so the output is reproducible.
     if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         b->err = b->err ? b->err : -EIO;
-        rpt_buf_cleanup(&raw);
+        buf_cleanup(&raw);
         return;
     }
     z.next_in = (unsigned char *)raw.data;
@@ -598,8 +598,8 @@ void rpt_pprof_render(const struct rpt_run *run, const struct rpt_scenario *s,
             b->err = b->err ? b->err : -EIO;
             break;
         }
-        rpt_buf_add(b, out, sizeof(out) - z.avail_out);
+        buf_add(b, out, sizeof(out) - z.avail_out);
     } while (zr != Z_STREAM_END);
     deflateEnd(&z);
-    rpt_buf_cleanup(&raw);
+    buf_cleanup(&raw);
 }

@@ -15,8 +15,13 @@
 
 #include <stdbool.h>
 
-#include "rpt.h"
-#include "rpt_util.h"
+#include "../model/rpt.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 enum rpt_pprof_kind {
     RPT_PPROF_HEAP,   /* final heap */
@@ -26,10 +31,10 @@ enum rpt_pprof_kind {
 /* Appends the gzip-compressed profile of scenario `s` of `run` to `b`. Errors stick in
  * b->err (-ENOMEM, or -EIO when zlib fails). */
 void rpt_pprof_render(const struct rpt_run *run, const struct rpt_scenario *s,
-                      enum rpt_pprof_kind kind, struct rpt_buf *b);
+                      enum rpt_pprof_kind kind, struct buf *b);
 
 /* Encodes without gzip (for tests and for callers that compress themselves). */
 void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
-                      enum rpt_pprof_kind kind, struct rpt_buf *b);
+                      enum rpt_pprof_kind kind, struct buf *b);
 
 #endif

@@ -95,10 +95,10 @@ static void test_rpt_pprof_wire(void **state)
 {
     (void)state;
     struct rpt_run *run = fix_run();
-    struct rpt_buf a, b, raw;
-    rpt_buf_init(&a);
-    rpt_buf_init(&b);
-    rpt_buf_init(&raw);
+    struct buf a, b, raw;
+    buf_init(&a);
+    buf_init(&b);
+    buf_init(&raw);
     rpt_pprof_render(run, &run->scenarios[0], RPT_PPROF_HEAP, &a);
     rpt_pprof_render(run, &run->scenarios[0], RPT_PPROF_HEAP, &b);
     assert_int_equal(a.err, 0);
@@ -119,9 +119,9 @@ static void test_rpt_pprof_wire(void **state)
     }
     (void)p;
     assert_true(found > 0);
-    rpt_buf_cleanup(&a);
-    rpt_buf_cleanup(&b);
-    rpt_buf_cleanup(&raw);
+    buf_cleanup(&a);
+    buf_cleanup(&b);
+    buf_cleanup(&raw);
     rpt_run_free(run);
 }
 

@@ -73,10 +73,10 @@ void rpt_svg_tick_label(const struct rpt_svg_axes *a, double bytes, char *out, s
     double v = bytes / a->div;
     double s = a->step / a->div;
     int dec = s >= 1 ? 0 : s >= 0.1 ? 1 : 2;
-    rpt_fmt(out, len, "%.*f %s", dec, fabs(v) < 1e-12 ? 0.0 : v, a->unit);
+    fmt_c(out, len, "%.*f %s", dec, fabs(v) < 1e-12 ? 0.0 : v, a->unit);
 }
 
-void rpt_svg_yaxis(struct rpt_buf *b, const struct rpt_svg_axes *a, bool right, bool grid,
+void rpt_svg_yaxis(struct buf *b, const struct rpt_svg_axes *a, bool right, bool grid,
                    const char *color)
 {
     int n = (int)llround((a->ymax - a->ymin) / a->step);
@@ -86,16 +86,16 @@ void rpt_svg_yaxis(struct rpt_buf *b, const struct rpt_svg_axes *a, bool right, 
         char label[48];
         rpt_svg_tick_label(a, v, label, sizeof(label));
         if (grid) {
-            rpt_buf_printf(b,
-                           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                           "stroke=\"#e5e5e5\"/>\n",
-                           a->left, y, a->left + a->width, y);
+            buf_printf(b,
+                       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                       "stroke=\"#e5e5e5\"/>\n",
+                       a->left, y, a->left + a->width, y);
         }
-        rpt_buf_printf(b,
-                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\" "
-                       "text-anchor=\"%s\">%s</text>\n",
-                       right ? a->left + a->width + 6 : a->left - 6, y + 4, color,
-                       right ? "start" : "end", label);
+        buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\" "
+                   "text-anchor=\"%s\">%s</text>\n",
+                   right ? a->left + a->width + 6 : a->left - 6, y + 4, color,
+                   right ? "start" : "end", label);
     }
 }
 
@@ -115,7 +115,7 @@ const char *rpt_svg_verdict_color(enum rpt_verdict v)
 }
 
 /* Appends a name cut to `max` bytes (on a UTF-8 boundary) and escaped. */
-static void svg_short(struct rpt_buf *b, const char *s, size_t max)
+static void svg_short(struct buf *b, const char *s, size_t max)
 {
     char cut[256];
     if (!s) {
@@ -130,67 +130,66 @@ static void svg_short(struct rpt_buf *b, const char *s, size_t max)
         memcpy(cut + n, "...", 4);
         s = cut;
     }
-    rpt_buf_xml(b, s, "?");
+    rpt_esc_xml(b, s, "?");
 }
 
 /* One legend entry at (x, y): a swatch and a label with the full text as tooltip. */
-static void svg_legend(struct rpt_buf *b, double x, double y, const char *color, const char *dash,
+static void svg_legend(struct buf *b, double x, double y, const char *color, const char *dash,
                        bool area, const char *label)
 {
-    rpt_buf_puts(b, "<g class=\"legend\">");
-    rpt_buf_puts(b, "<title>");
-    rpt_buf_xml(b, label, "");
-    rpt_buf_puts(b, "</title>");
+    buf_puts(b, "<g class=\"legend\">");
+    buf_puts(b, "<title>");
+    rpt_esc_xml(b, label, "");
+    buf_puts(b, "</title>");
     if (area) {
-        rpt_buf_printf(b,
-                       "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" "
-                       "fill-opacity=\"0.5\"/>",
-                       x, y - 9, color);
+        buf_printf(b,
+                   "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" fill=\"%s\" "
+                   "fill-opacity=\"0.5\"/>",
+                   x, y - 9, color);
     } else {
-        rpt_buf_printf(b,
-                       "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                       "stroke-width=\"2.5\"%s%s%s/>",
-                       x, y - 4, x + 18, y - 4, color, dash ? " stroke-dasharray=\"" : "",
-                       dash ? dash : "", dash ? "\"" : "");
+        buf_printf(b,
+                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                   "stroke-width=\"2.5\"%s%s%s/>",
+                   x, y - 4, x + 18, y - 4, color, dash ? " stroke-dasharray=\"" : "",
+                   dash ? dash : "", dash ? "\"" : "");
     }
-    rpt_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 24, y);
+    buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", x + 24, y);
     svg_short(b, label, 40);
-    rpt_buf_puts(b, "</text></g>\n");
+    buf_puts(b, "</text></g>\n");
 }
 
-void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_buf *b)
+void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct buf *b)
 {
     size_t n = s->n_rounds;
     size_t fm = rpt_first_measured(s);
     const char *vcolor = rpt_svg_verdict_color(s->verdict);
     if (standalone) {
-        rpt_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     }
-    rpt_buf_printf(b,
-                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                   "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" role=\"img\" "
-                   "class=\"leakcheck-chart\">\n",
-                   SVG_W, SVG_H, SVG_W, SVG_H);
-    rpt_buf_puts(b, "<title>");
-    rpt_buf_xml(b, s->name, "(unnamed)");
-    rpt_buf_printf(b, ": %s, live heap per round</title>\n", rpt_verdict_name(s->verdict));
-    rpt_buf_printf(b, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
-                   SVG_W, SVG_H);
-    rpt_buf_puts(b, "<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">");
+    buf_printf(b,
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+               "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" role=\"img\" "
+               "class=\"leakcheck-chart\">\n",
+               SVG_W, SVG_H, SVG_W, SVG_H);
+    buf_puts(b, "<title>");
+    rpt_esc_xml(b, s->name, "(unnamed)");
+    buf_printf(b, ": %s, live heap per round</title>\n", rpt_verdict_name(s->verdict));
+    buf_printf(b, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", SVG_W,
+               SVG_H);
+    buf_puts(b, "<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">");
     svg_short(b, s->name, 60);
-    rpt_buf_printf(b, " <tspan fill=\"%s\">%s%s</tspan></text>\n", vcolor,
-                   rpt_verdict_name(s->verdict),
-                   s->ok ? (s->verdict == RPT_VERDICT_LEAK ? " (expected)" : "") : " (FAIL)");
+    buf_printf(b, " <tspan fill=\"%s\">%s%s</tspan></text>\n", vcolor, rpt_verdict_name(s->verdict),
+               s->ok ? (s->verdict == RPT_VERDICT_LEAK ? " (expected)" : "") : " (FAIL)");
     char g[48], t[48];
-    rpt_fmt_bytes(g, sizeof(g), s->growth_bytes_per_round);
-    rpt_fmt_bytes(t, sizeof(t), s->threshold_bytes_per_round);
-    rpt_buf_printf(b,
-                   "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s%s/round, "
-                   "limit %s/round, %zu rounds (%zu warm-up)</text>\n",
-                   s->growth_bytes_per_round > 0 ? "+" : "", g, t, n, fm);
+    fmt_bytes(g, sizeof(g), s->growth_bytes_per_round);
+    fmt_bytes(t, sizeof(t), s->threshold_bytes_per_round);
+    buf_printf(b,
+               "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s%s/round, "
+               "limit %s/round, %zu rounds (%zu warm-up)</text>\n",
+               s->growth_bytes_per_round > 0 ? "+" : "", g, t, n, fm);
     if (n == 0) {
-        rpt_buf_puts(b, "<text x=\"450\" y=\"250\" text-anchor=\"middle\" font-size=\"14\">no "
-                        "rounds completed</text>\n</svg>\n");
+        buf_puts(b, "<text x=\"450\" y=\"250\" text-anchor=\"middle\" font-size=\"14\">no "
+                    "rounds completed</text>\n</svg>\n");
         return;
     }
 
@@ -234,12 +233,12 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
         for (size_t i = fm; i < n; i++) {
             med[m++] = (double)s->rounds[i].round;
         }
-        mx = rpt_median(med, m);
+        mx = stats_median(med, m);
         m = 0;
         for (size_t i = fm; i < n; i++) {
             med[m++] = (double)s->rounds[i].live_bytes;
         }
-        my = rpt_median(med, m);
+        my = stats_median(med, m);
         ymax = fmax(ymax, my + s->growth_bytes_per_round * (x1 - mx));
     }
     struct rpt_svg_axes ax, ar;
@@ -254,35 +253,35 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     if (fm > 0) {
         double xa = rpt_svg_px(&ax, x0 - 0.5);
         double xb = rpt_svg_px(&ax, (double)s->rounds[fm - 1].round + 0.5);
-        rpt_buf_printf(b,
-                       "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"#9e9e9e\" fill-opacity=\"0.18\"><title>warm-up "
-                       "rounds 1 to %zu: not judged</title></rect>\n",
-                       xa, ax.top, xb - xa, ax.height, fm);
-        rpt_buf_printf(b,
-                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#616161\" "
-                       "text-anchor=\"middle\">warm-up</text>\n",
-                       (xa + xb) / 2, ax.top + 14);
+        buf_printf(b,
+                   "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                   "height=\"%.1f\" fill=\"#9e9e9e\" fill-opacity=\"0.18\"><title>warm-up "
+                   "rounds 1 to %zu: not judged</title></rect>\n",
+                   xa, ax.top, xb - xa, ax.height, fm);
+        buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#616161\" "
+                   "text-anchor=\"middle\">warm-up</text>\n",
+                   (xa + xb) / 2, ax.top + 14);
     }
     // X axis: round numbers, at most ~15 labels.
     size_t every = (n + 14) / 15;
-    rpt_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
-                   ax.left, ax.top + ax.height, ax.left + ax.width, ax.top + ax.height);
+    buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
+               ax.left, ax.top + ax.height, ax.left + ax.width, ax.top + ax.height);
     for (size_t i = 0; i < n; i += every) {
         double x = rpt_svg_px(&ax, (double)s->rounds[i].round);
-        rpt_buf_printf(b,
-                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
-                       "text-anchor=\"middle\">%u</text>\n",
-                       x, ax.top + ax.height + 16, s->rounds[i].round);
+        buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+                   "text-anchor=\"middle\">%u</text>\n",
+                   x, ax.top + ax.height + 16, s->rounds[i].round);
     }
-    rpt_buf_printf(b,
-                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
-                   "text-anchor=\"middle\">round</text>\n",
-                   ax.left + ax.width / 2, ax.top + ax.height + 32);
-    rpt_buf_printf(b,
-                   "<text x=\"20\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 20 "
-                   "%.1f)\" text-anchor=\"middle\">live heap</text>\n",
-                   ax.top + ax.height / 2, ax.top + ax.height / 2);
+    buf_printf(b,
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+               "text-anchor=\"middle\">round</text>\n",
+               ax.left + ax.width / 2, ax.top + ax.height + 32);
+    buf_printf(b,
+               "<text x=\"20\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 20 "
+               "%.1f)\" text-anchor=\"middle\">live heap</text>\n",
+               ax.top + ax.height / 2, ax.top + ax.height / 2);
 
     // Stacked areas of the top sites, bottom up.
     for (size_t j = 0, k = 0; k < s->n_sites && j < nsites; k++) {
@@ -291,79 +290,78 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
             continue;
         }
         char where[512];
-        rpt_fmt_where(where, sizeof(where), site->function, site->file, site->line);
-        rpt_buf_printf(b,
-                       "<polygon class=\"site\" fill=\"%s\" fill-opacity=\"0.45\" "
-                       "stroke=\"none\" points=\"",
-                       site_colors[j]);
+        fmt_where(where, sizeof(where), site->function, site->file, site->line);
+        buf_printf(b,
+                   "<polygon class=\"site\" fill=\"%s\" fill-opacity=\"0.45\" "
+                   "stroke=\"none\" points=\"",
+                   site_colors[j]);
         for (size_t i = 0; i < n; i++) {
-            rpt_buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
-                           rpt_svg_py(&ax, stack[(j + 1) * n + i]));
+            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
+                       rpt_svg_py(&ax, stack[(j + 1) * n + i]));
         }
         for (size_t i = n; i-- > 0;) {
-            rpt_buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
-                           rpt_svg_py(&ax, stack[j * n + i]));
+            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
+                       rpt_svg_py(&ax, stack[j * n + i]));
         }
-        rpt_buf_puts(b, "\"><title>");
-        rpt_buf_xml(b, where, "");
-        rpt_buf_printf(b, ": %+.1f bytes/round, %s</title></polygon>\n", site->bytes_per_round,
-                       rpt_kind_name(site->kind));
+        buf_puts(b, "\"><title>");
+        rpt_esc_xml(b, where, "");
+        buf_printf(b, ": %+.1f bytes/round, %s</title></polygon>\n", site->bytes_per_round,
+                   rpt_kind_name(site->kind));
         j++;
     }
     // Threshold: the allowed slope drawn from the first measured round.
     if (fm < n && s->threshold_bytes_per_round > 0) {
         double y0 = (double)s->rounds[fm].live_bytes;
         double xs = (double)s->rounds[fm].round;
-        rpt_buf_printf(b,
-                       "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                       "y2=\"%.1f\" stroke=\"#c62828\" stroke-width=\"1.5\" "
-                       "stroke-dasharray=\"6 4\"><title>limit: %.1f bytes/round from round "
-                       "%u</title></line>\n",
-                       rpt_svg_px(&ax, xs), rpt_svg_py(&ax, y0), rpt_svg_px(&ax, x1),
-                       rpt_svg_py(&ax, y0 + s->threshold_bytes_per_round * (x1 - xs)),
-                       s->threshold_bytes_per_round, s->rounds[fm].round);
+        buf_printf(b,
+                   "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\" stroke=\"#c62828\" stroke-width=\"1.5\" "
+                   "stroke-dasharray=\"6 4\"><title>limit: %.1f bytes/round from round "
+                   "%u</title></line>\n",
+                   rpt_svg_px(&ax, xs), rpt_svg_py(&ax, y0), rpt_svg_px(&ax, x1),
+                   rpt_svg_py(&ax, y0 + s->threshold_bytes_per_round * (x1 - xs)),
+                   s->threshold_bytes_per_round, s->rounds[fm].round);
     }
     // Trend: the growth slope through the median of the measured rounds.
     if (have_trend) {
         double xs = (double)s->rounds[fm].round;
-        rpt_buf_printf(
-            b,
-            "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-            "stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"><title>"
-            "trend: %+.1f bytes/round</title></line>\n",
-            rpt_svg_px(&ax, xs), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (xs - mx)),
-            rpt_svg_px(&ax, x1), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (x1 - mx)),
-            s->growth_bytes_per_round);
+        buf_printf(b,
+                   "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                   "stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"><title>"
+                   "trend: %+.1f bytes/round</title></line>\n",
+                   rpt_svg_px(&ax, xs), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (xs - mx)),
+                   rpt_svg_px(&ax, x1), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (x1 - mx)),
+                   s->growth_bytes_per_round);
     }
     // RSS (right axis) and live heap (left axis).
     if (rmax > 0) {
-        rpt_buf_puts(b, "<polyline class=\"rss\" fill=\"none\" stroke=\"#1565c0\" "
-                        "stroke-width=\"1.5\" stroke-dasharray=\"1 0\" stroke-opacity=\"0.7\" "
-                        "points=\"");
+        buf_puts(b, "<polyline class=\"rss\" fill=\"none\" stroke=\"#1565c0\" "
+                    "stroke-width=\"1.5\" stroke-dasharray=\"1 0\" stroke-opacity=\"0.7\" "
+                    "points=\"");
         for (size_t i = 0; i < n; i++) {
-            rpt_buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ar, (double)s->rounds[i].round),
-                           rpt_svg_py(&ar, (double)s->rounds[i].rss_bytes));
+            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ar, (double)s->rounds[i].round),
+                       rpt_svg_py(&ar, (double)s->rounds[i].rss_bytes));
         }
-        rpt_buf_puts(b, "\"/>\n");
+        buf_puts(b, "\"/>\n");
     }
-    rpt_buf_puts(b, "<polyline class=\"live\" fill=\"none\" stroke=\"#212121\" "
-                    "stroke-width=\"2.5\" points=\"");
+    buf_puts(b, "<polyline class=\"live\" fill=\"none\" stroke=\"#212121\" "
+                "stroke-width=\"2.5\" points=\"");
     for (size_t i = 0; i < n; i++) {
-        rpt_buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
-                       rpt_svg_py(&ax, (double)s->rounds[i].live_bytes));
+        buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
+                   rpt_svg_py(&ax, (double)s->rounds[i].live_bytes));
     }
-    rpt_buf_puts(b, "\"/>\n");
+    buf_puts(b, "\"/>\n");
     for (size_t i = 0; i < n; i++) {
         const struct rpt_round *r = &s->rounds[i];
         char live[48], rss[48];
-        rpt_fmt_bytes(live, sizeof(live), (double)r->live_bytes);
-        rpt_fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
-        rpt_buf_printf(b,
-                       "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#212121\"><title>round "
-                       "%u%s: %s live in %llu blocks, RSS %s</title></circle>\n",
-                       rpt_svg_px(&ax, (double)r->round), rpt_svg_py(&ax, (double)r->live_bytes),
-                       r->round, r->warmup ? " (warm-up)" : "", live,
-                       (unsigned long long)r->live_blocks, rss);
+        fmt_bytes(live, sizeof(live), (double)r->live_bytes);
+        fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
+        buf_printf(b,
+                   "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#212121\"><title>round "
+                   "%u%s: %s live in %llu blocks, RSS %s</title></circle>\n",
+                   rpt_svg_px(&ax, (double)r->round), rpt_svg_py(&ax, (double)r->live_bytes),
+                   r->round, r->warmup ? " (warm-up)" : "", live,
+                   (unsigned long long)r->live_blocks, rss);
     }
 
     // Legend, two columns under the plot.
@@ -371,9 +369,9 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
     char label[600];
     svg_legend(b, 90, ly, "#212121", NULL, false, "live heap (left axis)");
     svg_legend(b, 90, ly + 18, "#1565c0", NULL, false, "RSS (right axis)");
-    rpt_fmt(label, sizeof(label), "trend %+.1f bytes/round", s->growth_bytes_per_round);
+    fmt_c(label, sizeof(label), "trend %+.1f bytes/round", s->growth_bytes_per_round);
     svg_legend(b, 90, ly + 36, "#000", "2 3", false, label);
-    rpt_fmt(label, sizeof(label), "limit %.1f bytes/round", s->threshold_bytes_per_round);
+    fmt_c(label, sizeof(label), "limit %.1f bytes/round", s->threshold_bytes_per_round);
     svg_legend(b, 90, ly + 54, "#c62828", "6 4", false, label);
     // Sites: four rows in the second column, a fifth at the top of a third.
     for (size_t j = 0, k = 0; k < s->n_sites && j < nsites; k++) {
@@ -381,12 +379,12 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_bu
         if (!site->live_bytes) {
             continue;
         }
-        rpt_fmt_where(label, sizeof(label), site->function, site->file, site->line);
+        fmt_where(label, sizeof(label), site->function, site->file, site->line);
         svg_legend(b, j < 4 ? 330 : 640, ly + 18.0 * (double)(j % 4), site_colors[j], NULL, true,
                    label);
         j++;
     }
-    rpt_buf_puts(b, "</svg>\n");
+    buf_puts(b, "</svg>\n");
     free(stack);
     free(med);
 }

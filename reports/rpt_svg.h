@@ -13,8 +13,13 @@
 
 #include <stdbool.h>
 
-#include "rpt.h"
-#include "rpt_util.h"
+#include "../model/rpt.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 /* A plot area mapping data (x, bytes) to pixels. */
 struct rpt_svg_axes {
@@ -34,7 +39,7 @@ void rpt_svg_axes_init(struct rpt_svg_axes *a, double left, double top, double w
 double rpt_svg_px(const struct rpt_svg_axes *a, double x);
 double rpt_svg_py(const struct rpt_svg_axes *a, double bytes);
 /* Draws horizontal grid lines and the tick labels on the left (or right) side. */
-void rpt_svg_yaxis(struct rpt_buf *b, const struct rpt_svg_axes *a, bool right, bool grid,
+void rpt_svg_yaxis(struct buf *b, const struct rpt_svg_axes *a, bool right, bool grid,
                    const char *color);
 /* Formats a tick value in the axes' unit ("512 KiB", "1.5 MiB"). */
 void rpt_svg_tick_label(const struct rpt_svg_axes *a, double bytes, char *out, size_t len);
@@ -43,6 +48,6 @@ const char *rpt_svg_verdict_color(enum rpt_verdict v);
 
 /* Appends the chart of scenario `s` to `b`. `standalone` adds the XML declaration (a .svg
  * file); without it the <svg> element can be inlined in HTML. Errors stick in b->err. */
-void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct rpt_buf *b);
+void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct buf *b);
 
 #endif

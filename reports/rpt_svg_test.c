@@ -39,8 +39,8 @@ static void test_rpt_svg_content(void **state)
 {
     (void)state;
     struct rpt_run *run = fix_run();
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_svg_render(&run->scenarios[1], true, &b);
     assert_int_equal(b.err, 0);
     assert_null(strstr(b.data, "<script"));
@@ -52,12 +52,12 @@ static void test_rpt_svg_content(void **state)
     assert_non_null(strstr(b.data, "class=\"rss\""));
     assert_non_null(strstr(b.data, "class=\"live\""));
     assert_int_equal(env_count(b.data, "class=\"site\""), 1);
-    rpt_buf_cleanup(&b);
-    rpt_buf_init(&b);
+    buf_cleanup(&b);
+    buf_init(&b);
     rpt_svg_render(&run->scenarios[0], true, &b);
     assert_int_equal(env_count(b.data, "class=\"site\""), 3);
     assert_non_null(strstr(b.data, "#c62828\">leak (FAIL)"));
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_run_free(run);
 }
 

@@ -183,11 +183,11 @@ __attribute__((unused)) static int env_chromium(const char *what, const char *fi
 /* Writes every report of the fixture into a fresh temporary folder (stored in dir). */
 #define ENV_WRITE_FIXTURE(dir)                                                                     \
     do {                                                                                           \
-        char err_[512] = "";                                                                       \
+        struct diag dg_ = {{0}};                                                                   \
         struct rpt_run *run_ = fix_run();                                                          \
         env_tmpdir(dir, "rpt");                                                                    \
-        if (rpt_write_all(run_, dir, err_, sizeof(err_)) != 0) {                                   \
-            print_error("rpt_write_all: %s\n", err_);                                              \
+        if (rpt_write_all(run_, dir, &dg_) != 0) {                                                 \
+            print_error("rpt_write_all: %s\n", dg_.msg);                                           \
             fail();                                                                                \
         }                                                                                          \
         rpt_run_free(run_);                                                                        \

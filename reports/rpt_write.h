@@ -12,19 +12,20 @@
 #ifndef REPORTS_RPT_WRITE_H
 #define REPORTS_RPT_WRITE_H
 
+#include "../util/diag.h"
 #include <stddef.h>
 
-#include "rpt.h"
+#include "../model/rpt.h"
 
 /* Writes every report of `run` into `dir`. `run` is borrowed. Returns 0, or a negative errno
  * value with a one-line git-style message in `err` (what failed, why, what to do). */
-int rpt_write_all(const struct rpt_run *run, const char *dir, char *err, size_t err_len);
+int rpt_write_all(const struct rpt_run *run, const char *dir, struct diag *d);
 
 /* Reads a JSON report written by rpt_write_all() (or by a shard, for `merge`). On success
  * stores a new run in *out (caller frees with rpt_run_free()) and returns 0. On failure returns
  * -errno (-EINVAL for malformed input, -EFBIG over a size cap) with "FILE: JSON.PATH: what was
  * expected" in `err`; *out is left untouched. */
-int rpt_json_read(const char *path, struct rpt_run **out, char *err, size_t err_len);
+int rpt_json_read(const char *path, struct rpt_run **out, struct diag *d);
 
 /* Folder name (relative to the report dir) of scenario `index` of `run`: the safe name, with
  * "-N" appended when an earlier scenario reduces to the same name. Writes at most `len` bytes,

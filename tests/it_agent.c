@@ -25,8 +25,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "../harness/snap.h"
-#include "../harness/sym.h"
+#include "../analysis/snap.h"
+#include "../analysis/sym.h"
 #include "../harness/target.h"
 #include "it_util.h"
 

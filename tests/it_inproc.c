@@ -21,6 +21,7 @@ static char g_lc[512];
 static char g_test[512];
 static char g_plain[512];
 static char g_unit[512];
+static char g_self[512];  /* the harness self-check, unit/harness/selfcheck_test */
 static char g_where[128]; /* "hdr.c:LINE)" of the leaky calloc */
 
 /* it_run() with const arrays of string literals. */
@@ -55,6 +56,7 @@ static int setup(void **state)
     it_build_path(g_test, sizeof(g_test), "examples/hdr_test");
     it_build_path(g_plain, sizeof(g_plain), "examples/hdr_plain");
     it_build_path(g_unit, sizeof(g_unit), "unit/lib/lc_inproc_test");
+    it_build_path(g_self, sizeof(g_self), "unit/harness/selfcheck_test");
     find_leak_line();
     return 0;
 }
@@ -174,6 +176,23 @@ static void test_inproc_library_tests_under_agent(void **state)
     /* Only the test of the no-agent path skips. */
     assert_non_null(strstr(r.out, "[  SKIPPED ] 1 test(s)"));
     assert_non_null(strstr(r.out, "[  SKIPPED ] test_lc_check_skips_without_agent"));
+    assert_non_null(strstr(r.out, "[       OK ] test_snap_stream_read_keeps_nothing"));
+    assert_non_null(strstr(r.out, "[       OK ] test_growth_analyze_keeps_nothing"));
+    free(r.out);
+}
+
+/* The harness's and the reports' own hot paths, measured the same way: nothing skips. */
+static void test_inproc_selfcheck_under_agent(void **state)
+{
+    (void)state;
+    const char *argv[] = {g_lc, "exec", "--", g_self, NULL};
+    struct it_result r;
+    assert_int_equal(run(argv, NULL, NULL, 120, &r), 0);
+    if (r.exit_code != 0) {
+        print_message("%s\n", r.out);
+    }
+    assert_int_equal(r.exit_code, 0);
+    assert_null(strstr(r.out, "SKIP"));
     assert_non_null(strstr(r.out, "[       OK ] test_scn_parse_keeps_nothing"));
     assert_non_null(strstr(r.out, "[       OK ] test_rpt_json_render_keeps_nothing"));
     free(r.out);
@@ -193,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_inproc_reexec_without_agent_file_skips),
         cmocka_unit_test(test_inproc_plain_program),
         cmocka_unit_test(test_inproc_library_tests_under_agent),
+        cmocka_unit_test(test_inproc_selfcheck_under_agent),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

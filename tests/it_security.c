@@ -32,7 +32,10 @@
 #include "../reports/rpt_html.h"
 #include "../reports/rpt_json.h"
 #include "../reports/rpt_testenv.h"
-#include "../reports/rpt_util.h"
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../reports/rpt_esc.h"
 #include "../reports/rpt_write.h"
 #include "it_util.h"
 
@@ -321,7 +324,8 @@ static int walk_reports(const char *dir, int depth)
 static void test_security_report_names_stay_inside(void **state)
 {
     (void)state;
-    char root[PATH_MAX], dir[PATH_MAX], err[512];
+    char root[PATH_MAX], dir[PATH_MAX];
+    struct diag dg = {{0}};
     env_tmpdir(root, "sec-names");
     snprintf(dir, sizeof(dir), "%s/reports", root);
     char long_name[301];
@@ -342,7 +346,7 @@ static void test_security_report_names_stay_inside(void **state)
         memset(s, 0, sizeof(*s));
         fix_scenario(s, names[i], RPT_VERDICT_NO_LEAK, RPT_EXPECT_NO_LEAK, true, "fine");
     }
-    assert_int_equal(rpt_write_all(run, dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(run, dir, &dg), 0);
     rpt_run_free(run);
     // Only "reports" in the root, and inside it only safe names, at most one folder deep.
     DIR *d = opendir(root);
@@ -363,7 +367,7 @@ static void test_security_report_names_stay_inside(void **state)
                        "\"../x\\u0000/../../y\", \"verdict\": \"no-leak\", \"expect\": "
                        "\"no-leak\", \"ok\": true}]}";
     struct rpt_run *r2 = NULL;
-    if (rpt_json_parse(json, "nul.json", &r2, err, sizeof(err)) == 0) {
+    if (rpt_json_parse(json, "nul.json", &r2, &dg) == 0) {
         char sub[96];
         rpt_write_dirname(r2, 0, sub, sizeof(sub));
         assert_null(strchr(sub, '/'));
@@ -389,14 +393,15 @@ static void check_no_script(const char *what, const char *text)
 static void test_security_no_script_from_data(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], err[512], path[PATH_MAX * 2];
+    char dir[PATH_MAX], path[PATH_MAX * 2];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "sec-script");
     struct rpt_run *run = fix_run();
     free(run->scenarios[0].name);
     run->scenarios[0].name = fix_strdup(HOSTILE_SCRIPT);
     free(run->commit_message);
     run->commit_message = fix_strdup("<SCRIPT src=//x></SCRIPT>");
-    assert_int_equal(rpt_write_all(run, dir, err, sizeof(err)), 0);
+    assert_int_equal(rpt_write_all(run, dir, &dg), 0);
     const char *files[] = {"index.html", "junit.xml", "summary.md", "report.json"};
     for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
@@ -417,24 +422,23 @@ static void test_security_no_script_from_data(void **state)
     // JSON keeps the name as it was.
     struct rpt_run *back = NULL;
     snprintf(path, sizeof(path), "%s/report.json", dir);
-    assert_int_equal(rpt_json_read(path, &back, err, sizeof(err)), 0);
+    assert_int_equal(rpt_json_read(path, &back, &dg), 0);
     assert_string_equal(back->scenarios[0].name, HOSTILE_SCRIPT);
     rpt_run_free(back);
     // History dashboard: hostile scenario, message, and a hostile verdict read from the file.
     struct rpt_history h = {0};
-    assert_int_equal(rpt_history_add(&h, run, "0123456789abcdef", NULL, NULL, 0, err, sizeof(err)),
-                     0);
+    assert_int_equal(rpt_history_add(&h, run, "0123456789abcdef", NULL, NULL, 0, &dg), 0);
     char line[] = "{\"commit\":\"fedcba9876543210\",\"scenario\":\"</script><script>alert(1)"
                   "</script>\",\"verdict\":\"<script>alert(2)</script>\",\"ok\":false,"
                   "\"message\":\"<script>alert(3)</script>\",\"live_bytes\":[1,2,3]}\n";
-    assert_int_equal(rpt_history_parse(line, strlen(line), "h.jsonl", &h, err, sizeof(err)), 0);
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    assert_int_equal(rpt_history_parse(line, strlen(line), "h.jsonl", &h, &dg), 0);
+    struct buf b;
+    buf_init(&b);
     rpt_html_dashboard(&h, &b);
     assert_int_equal(b.err, 0);
     check_no_script("the history dashboard", b.data);
     assert_non_null(strstr(b.data, "&lt;/script&gt;"));
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_history_cleanup(&h);
     rpt_run_free(run);
     env_rmrf(dir);

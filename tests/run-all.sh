@@ -42,7 +42,7 @@ for bin in "${bins[@]}"; do
     if [ "$VALGRIND" = 1 ]; then
         B="$B" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
             --suppressions=ci/valgrind.supp "$bin" >"$log" 2>&1
-    elif [[ "$name" == unit/lib/* ]] && [ -x "$B/leakcheck" ] &&
+    elif [ -x "$B/leakcheck" ] && [ "$(nm "$bin" 2>/dev/null | grep -c ' T lc_begin$')" != 0 ] &&
         [ "$(nm "$bin" 2>/dev/null | grep -c '__[at]san_init')" = 0 ]; then
         # in-process leak assertions measure under the agent (sanitized builds skip them)
         B="$B" "$B/leakcheck" exec -- "$bin" >"$log" 2>&1

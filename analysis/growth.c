@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
 
 /* Fewest measured rounds a verdict is given on. */
 #define MIN_MEASURED 4
@@ -49,69 +50,6 @@
 
 /* Pairwise slopes Theil–Sen takes at most (a 2000-round run has 2 M pairs). */
 #define TS_MAX_PAIRS (1u << 21)
-
-/* Swaps two doubles. */
-static void swap_d(double *a, double *b)
-{
-    double t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Returns the k-th smallest of v[0..n-1] (0-based), reordering v. n > k. Can't fail.
- * Quickselect with a three-way partition: values equal to the pivot are settled in one pass, so
- * a flat series (every pairwise slope 0) costs O(n), not O(n^2). */
-static double select_kth(double *v, size_t n, size_t k)
-{
-    ptrdiff_t lo = 0;
-    ptrdiff_t hi = (ptrdiff_t)n - 1;
-    ptrdiff_t want = (ptrdiff_t)k;
-    while (lo < hi) {
-        /* median of three as the pivot value */
-        double a = v[lo];
-        double b = v[lo + (hi - lo) / 2];
-        double c = v[hi];
-        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        ptrdiff_t lt = lo;
-        ptrdiff_t i = lo;
-        ptrdiff_t gt = hi;
-        while (i <= gt) {
-            if (v[i] < pivot) {
-                swap_d(&v[lt++], &v[i++]);
-            } else if (v[i] > pivot) {
-                swap_d(&v[i], &v[gt--]);
-            } else {
-                i++;
-            }
-        }
-        /* v[lo..lt-1] < pivot, v[lt..gt] == pivot, v[gt+1..hi] > pivot */
-        if (want < lt) {
-            hi = lt - 1;
-        } else if (want > gt) {
-            lo = gt + 1;
-        } else {
-            return pivot;
-        }
-    }
-    return v[k];
-}
-
-/* Median of v[0..n-1], reordering v. n >= 1. Can't fail. */
-static double median(double *v, size_t n)
-{
-    double upper = select_kth(v, n, n / 2);
-    if (n % 2 == 1) {
-        return upper;
-    }
-    /* the lower middle is the largest of the part before n/2 */
-    double lower = v[0];
-    for (size_t i = 1; i < n / 2; i++) {
-        if (v[i] > lower) {
-            lower = v[i];
-        }
-    }
-    return (lower + upper) / 2.0;
-}
 
 /* Ordinary least-squares slope of y against 0..n-1; the fallback of growth_theil_sen() when
  * memory for the pairwise slopes is short. n >= 2. */
@@ -154,7 +92,7 @@ double growth_theil_sen(const double *y, size_t n)
             }
         }
     }
-    double m = median(s, k);
+    double m = stats_median(s, k);
     free(s);
     return m;
 }
@@ -310,7 +248,7 @@ static double surv_median(const uint64_t *s, size_t m, double *tmp)
     for (size_t k = 1; k < m; k++) {
         tmp[k - 1] = (double)s[k];
     }
-    return median(tmp, m - 1);
+    return stats_median(tmp, m - 1);
 }
 
 /* Reads survivors s[0..m-1] (blocks born in each measured round, still live at the end). */
@@ -620,7 +558,7 @@ static void add_plateaus(char *buf, size_t cap, const struct growth_in *in,
         return;
     }
     char size[32];
-    cli_human_bytes((double)largest, 0, size, sizeof(size));
+    fmt_bytes(size, sizeof(size), (double)largest);
     snprintf(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
              strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
 }

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* rpt_util_test.c - safe names, escaping, number formats and atomic writes; folded stacks. */
-#include "rpt_util.h"
+#include "../util/buf.h"
+#include "../util/diag.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -21,17 +26,17 @@ static void test_rpt_util_safe_name(void **state)
 {
     (void)state;
     char out[80];
-    rpt_safe_name("../../etc/passwd", out, sizeof(out));
+    file_safe_name("../../etc/passwd", out, sizeof(out));
     assert_null(strstr(out, ".."));
     assert_null(strchr(out, '/'));
     assert_true(out[0] != '.');
-    rpt_safe_name(".hidden", out, sizeof(out));
+    file_safe_name(".hidden", out, sizeof(out));
     assert_string_equal(out, "_hidden");
-    rpt_safe_name("", out, sizeof(out));
+    file_safe_name("", out, sizeof(out));
     assert_string_equal(out, "scenario");
-    rpt_safe_name("a b|c.d", out, sizeof(out));
+    file_safe_name("a b|c.d", out, sizeof(out));
     assert_string_equal(out, "a_b_c.d");
-    rpt_safe_name("x...y", out, sizeof(out));
+    file_safe_name("x...y", out, sizeof(out));
     assert_string_equal(out, "x._.y");
 }
 
@@ -56,11 +61,11 @@ static void test_rpt_util_dirname_unique(void **state)
 static void test_rpt_util_xml_escape(void **state)
 {
     (void)state;
-    struct rpt_buf b;
-    rpt_buf_init(&b);
-    rpt_buf_xml(&b, "<a href=\"x\">&'\x01\xff\xc3\xa9</a>\n", NULL);
+    struct buf b;
+    buf_init(&b);
+    rpt_esc_xml(&b, "<a href=\"x\">&'\x01\xff\xc3\xa9</a>\n", NULL);
     assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;??\xc3\xa9&lt;/a&gt;&#10;");
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
 }
 
 /* Numbers ignore the process locale. */
@@ -69,11 +74,11 @@ static void test_rpt_util_numbers_c_locale(void **state)
     (void)state;
     const char *loc = setlocale(LC_NUMERIC, "de_DE.UTF-8");
     char out[32];
-    rpt_fmt_bytes(out, sizeof(out), 1536);
+    fmt_bytes(out, sizeof(out), 1536);
     assert_string_equal(out, "1.5 KiB");
-    rpt_fmt_bytes(out, sizeof(out), -3.0 * 1024 * 1024);
-    assert_string_equal(out, "-3.00 MiB");
-    rpt_fmt_bytes(out, sizeof(out), 100);
+    fmt_bytes(out, sizeof(out), -3.0 * 1024 * 1024);
+    assert_string_equal(out, "-3.0 MiB");
+    fmt_bytes(out, sizeof(out), 100);
     assert_string_equal(out, "100 B");
     if (loc) {
         setlocale(LC_NUMERIC, "C");
@@ -84,19 +89,20 @@ static void test_rpt_util_numbers_c_locale(void **state)
 static void test_rpt_util_atomic_write(void **state)
 {
     (void)state;
-    char dir[PATH_MAX], path[PATH_MAX * 2], err[256] = "", cmd[PATH_MAX * 3];
+    char dir[PATH_MAX], path[PATH_MAX * 2], cmd[PATH_MAX * 3];
+    struct diag dg = {{0}};
     env_tmpdir(dir, "atomic");
     snprintf(path, sizeof(path), "%s/f.txt", dir);
-    assert_int_equal(rpt_file_write(path, "one", 3, err, sizeof(err)), 0);
-    assert_int_equal(rpt_file_write(path, "two", 3, err, sizeof(err)), 0);
+    assert_int_equal(file_write(path, "one", 3, &dg), 0);
+    assert_int_equal(file_write(path, "two", 3, &dg), 0);
     char *t = env_slurp(path, NULL);
     assert_string_equal(t, "two");
     free(t);
     snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 1", dir);
     assert_int_equal(env_run(cmd, NULL), 0);
     snprintf(path, sizeof(path), "%s/missing/f.txt", dir);
-    assert_int_equal(rpt_file_write(path, "x", 1, err, sizeof(err)), -ENOENT);
-    assert_non_null(strstr(err, "missing/f.txt: cannot create a temporary file"));
+    assert_int_equal(file_write(path, "x", 1, &dg), -ENOENT);
+    assert_non_null(strstr(dg.msg, "missing/f.txt: cannot create a temporary file"));
     env_rmrf(dir);
 }
 
@@ -107,18 +113,18 @@ static void test_rpt_folded_growth(void **state)
     struct rpt_run *run = fix_run();
     free(run->scenarios[0].sites[0].frames[3].function);
     run->scenarios[0].sites[0].frames[3].function = fix_strdup("handle;request\nx");
-    struct rpt_buf b;
-    rpt_buf_init(&b);
+    struct buf b;
+    buf_init(&b);
     rpt_folded_render(&run->scenarios[0], &b);
     assert_int_equal(b.err, 0);
     assert_string_equal(b.data,
                         "main;handle:request x;keep_upload;copy_chunk;malloc 360448\n"
                         "main;std::map<int, std::string>::operator[];operator new(unsigned long) "
                         "12288\n");
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_folded_render(&run->scenarios[1], &b);
     assert_int_equal(b.len, 0);
-    rpt_buf_cleanup(&b);
+    buf_cleanup(&b);
     rpt_run_free(run);
 }
 

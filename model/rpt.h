@@ -2,12 +2,13 @@
 /* rpt.h - the result model: everything one `leakcheck run` found, from which every report
  * (JSON, JUnit, pprof, folded stacks, SVG, Markdown, history) is written.
  *
- * The harness fills it; writers only read it. All strings are owned by the model and freed by
+ * The analysis fills it (analysis/), the harness adds the run's facts; writers (reports/) only
+ * read it. All strings are owned by the model and freed by
  * rpt_run_free(); a NULL string means "unknown". Numbers are exact counts from the agent.
  * Rounds are numbered from 1; warm-up rounds come first and are flagged.
  */
-#ifndef REPORTS_RPT_H
-#define REPORTS_RPT_H
+#ifndef MODEL_RPT_H
+#define MODEL_RPT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,5 +139,14 @@ void rpt_scenario_cleanup(struct rpt_scenario *s);
 const char *rpt_verdict_name(enum rpt_verdict v);
 const char *rpt_expect_name(enum rpt_expect e);
 const char *rpt_kind_name(enum rpt_kind k);
+
+/* The enums from their names, the inverse of rpt_verdict_name() and rpt_expect_name(). Return the
+ * value, or -1 for a name that is none of them. Can't fail. */
+int rpt_verdict_parse(const char *name);
+int rpt_expect_parse(const char *name);
+
+/* Index of the first measured round among the completed ones (n_rounds when there is none):
+ * the warm-up rounds come first. Can't fail. */
+size_t rpt_first_measured(const struct rpt_scenario *s);
 
 #endif

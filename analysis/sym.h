@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../reports/rpt.h"
+#include "../model/rpt.h"
 
 struct sym;
 

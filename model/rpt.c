@@ -3,6 +3,7 @@
 #include "rpt.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void rpt_scenario_cleanup(struct rpt_scenario *s)
 {
@@ -100,4 +101,36 @@ const char *rpt_kind_name(enum rpt_kind k)
         return "churn";
     }
     return "flat";
+}
+
+int rpt_verdict_parse(const char *name)
+{
+    static const enum rpt_verdict all[] = {RPT_VERDICT_NO_LEAK, RPT_VERDICT_LEAK,
+                                           RPT_VERDICT_INCONCLUSIVE, RPT_VERDICT_ERROR};
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(name, rpt_verdict_name(all[i])) == 0) {
+            return (int)all[i];
+        }
+    }
+    return -1;
+}
+
+int rpt_expect_parse(const char *name)
+{
+    static const enum rpt_expect all[] = {RPT_EXPECT_NO_LEAK, RPT_EXPECT_LEAK, RPT_EXPECT_ANY};
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(name, rpt_expect_name(all[i])) == 0) {
+            return (int)all[i];
+        }
+    }
+    return -1;
+}
+
+size_t rpt_first_measured(const struct rpt_scenario *s)
+{
+    size_t i = 0;
+    while (i < s->n_rounds && s->rounds[i].warmup) {
+        i++;
+    }
+    return i;
 }

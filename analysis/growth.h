@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../reports/rpt.h"
+#include "../model/rpt.h"
 
 /* Default threshold: see docs/ANALYSIS.md for why. */
 #define GROWTH_DEFAULT_BYTES_PER_ROUND 128.0

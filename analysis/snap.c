@@ -216,6 +216,24 @@ static int parse_begin(struct snap_stream *s, struct proto_rbuf *r, const struct
     return 0;
 }
 
+/* True when the frames left in `r` (depth pcs) and `flags` are those of `known`. Reads nothing
+ * out of `r` (works on a copy). Can't fail. */
+static bool same_stack(const struct snap_stack *known, const struct proto_rbuf *r, uint16_t depth,
+                       uint16_t flags)
+{
+    if (known->depth != depth || known->truncated != ((flags & PROTO_STACK_TRUNCATED) != 0)) {
+        return false;
+    }
+    struct proto_rbuf copy = *r;
+    for (size_t i = 0; i < depth; i++) {
+        uint64_t pc;
+        if (proto_get_u64(&copy, &pc) != 0 || pc != known->pcs[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int parse_stack(struct snap_stream *s, struct proto_rbuf *r, const struct proto_header *h,
                        struct diag *d)
 {
@@ -234,8 +252,14 @@ static int parse_stack(struct snap_stream *s, struct proto_rbuf *r, const struct
     if (r->len - r->pos < (size_t)depth * 8) {
         BAD(s, d, h, "stack %u: payload too short for %u frames", id, depth);
     }
-    if (snap_stream_stack(s, id)) {
-        BAD(s, d, h, "stack %u sent twice", id);
+    const struct snap_stack *known = snap_stream_stack(s, id);
+    if (known) {
+        /* A sender may repeat its whole stack table (in-process snapshots do): the same frames
+         * again are no news; other frames under a known id are corrupt. */
+        if (same_stack(known, r, depth, flags)) {
+            return 0;
+        }
+        BAD(s, d, h, "stack %u sent twice with different frames", id);
     }
     if (s->n_stacks >= SNAP_MAX_STACKS) {
         BAD(s, d, h, "more than %u stacks", SNAP_MAX_STACKS);

@@ -3,14 +3,15 @@
 #include "diag.h"
 
 #include <stdarg.h>
-#include <stdio.h>
+
+#include "fmt.h"
 
 int diag_set(struct diag *d, int err, const char *fmt, ...)
 {
     if (d) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
+        fmt_vc(d->msg, sizeof(d->msg), fmt, ap);
         va_end(ap);
     }
     return err;

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../reports/rpt.h"
+#include "../model/rpt.h"
 
 /* One rule, as read from a scenario's `suppress` list. Strings may be NULL (not set). */
 struct supp_rule {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* diag.h - error messages from modules that read input, printed by the CLI.
+/* diag.h - the one error convention: a message beside a negative errno, printed by the CLI.
  *
  * Modules don't print: a function that fails on bad input fills a struct diag with one
  * git-style line ("uploads.json: driver: unknown key 'reqests' (did you mean 'requests'?)")
  * and returns a negative errno value. The CLI prefixes "error: " and prints it.
  */
-#ifndef HARNESS_DIAG_H
-#define HARNESS_DIAG_H
+#ifndef UTIL_DIAG_H
+#define UTIL_DIAG_H
 
 #include <stddef.h>
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "../common/proto.h"
-#include "diag.h"
+#include "../util/diag.h"
 #include "sym.h"
 
 #define SNAP_MAX_STACKS    (4u << 20) /* distinct stacks in one stream */

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../reports/rpt.h"
+#include "../model/rpt.h"
 
 struct culprit_rules;
 
