@@ -2,7 +2,7 @@
 /* cli.h - the `leakcheck` command line: subcommands, options, help and terminal output.
  *
  * cli_main() is the whole program (main.c only calls it). The pieces worth testing on their
- * own (shard selection, human units, agent lookup) are exported too. Prints to stdout (results)
+ * own (shard selection, agent lookup) are exported too. Prints to stdout (results)
  * and stderr (progress, errors); nothing else in the harness prints.
  */
 #ifndef HARNESS_CLI_H
@@ -28,10 +28,6 @@ int cli_parse_shard(const char *s, unsigned *index, unsigned *count, struct diag
  * starting at index-1) to the front, keeping order. Returns how many belong to the shard.
  * Can't fail. */
 size_t cli_shard_select(char **paths, size_t n, unsigned index, unsigned count);
-
-/* Formats a byte count in human units: "512 B", "1.2 KiB", "33.0 MiB" (signed when
- * with_sign). Can't fail. */
-void cli_human_bytes(double bytes, int with_sign, char *buf, size_t len);
 
 /* Finds the agent: `opt` (--agent), else $LEAKCHECK_AGENT, else libleakcheck-agent.so beside
  * `self_exe`, else ../lib/leakcheck/libleakcheck-agent.so relative to its folder. On success
