@@ -270,34 +270,172 @@ static void test_snap_end_count_mismatch(void **state)
     snap_stream_cleanup(&st);
 }
 
-static void test_snap_random_corruption_never_crashes(void **state)
+/* The stream offset an error message names ("... at byte N..."), or UINT64_MAX when none. */
+static uint64_t named_offset(const char *msg)
+{
+    const char *at = strstr(msg, " at byte ");
+    if (!at) {
+        return UINT64_MAX;
+    }
+    char *end;
+    unsigned long long v = strtoull(at + strlen(" at byte "), &end, 10);
+    return end == at + strlen(" at byte ") ? UINT64_MAX : (uint64_t)v;
+}
+
+static void assert_same_snapshot(const struct snap_snapshot *a, const struct snap_snapshot *b)
+{
+    assert_int_equal(a->round, b->round);
+    assert_int_equal(a->flags, b->flags);
+    assert_memory_equal(a->counters, b->counters, sizeof(a->counters));
+    assert_int_equal(a->n_sites, b->n_sites);
+    for (size_t i = 0; i < a->n_sites; i++) {
+        assert_int_equal(a->sites[i].stack_id, b->sites[i].stack_id);
+        assert_int_equal(a->sites[i].live_bytes, b->sites[i].live_bytes);
+        assert_int_equal(a->sites[i].n_births, b->sites[i].n_births);
+    }
+    assert_int_equal(a->n_objects, b->n_objects);
+    for (size_t i = 0; i < a->n_objects; i++) {
+        assert_string_equal(a->objects[i].path, b->objects[i].path);
+    }
+}
+
+/* Feeds p[0..len) in chunks of 1..64 bytes (whole when `chunked` is false), stopping at the
+ * first error; returns the first error or 0. */
+static int feed_all(struct snap_stream *st, const uint8_t *p, size_t len, bool chunked,
+                    struct diag *d)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        size_t n = chunked ? 1 + (size_t)rand() % 64 : len - pos;
+        if (n > len - pos) {
+            n = len - pos;
+        }
+        int rc = snap_stream_feed(st, p + pos, n, d);
+        if (rc < 0) {
+            return rc;
+        }
+        pos += n;
+    }
+    return 0;
+}
+
+/* Valid streams with a few bytes changed: the parser either fails with -EBADMSG, naming a frame
+ * at or after the frame of the first changed byte, or goes on; either way it keeps every
+ * snapshot that ended before the first change exactly as the unchanged stream gives it, never
+ * more snapshots than the original has, and gives the same result however the bytes are split. */
+static void test_snap_mutated_streams_keep_the_unchanged_prefix(void **state)
 {
     (void)state;
-    size_t len = make_stream(3);
+    enum { N = 3, MAX_FRAMES = 64 };
+    size_t len = make_stream(N);
+    /* the original: its frame starts and where each snapshot's SNAP_END ends */
+    size_t starts[MAX_FRAMES];
+    size_t n_frames = 0;
+    size_t snap_ends[N];
+    size_t n_ends = 0;
+    for (size_t off = 0; off < len; n_frames++) {
+        struct proto_header h;
+        assert_int_equal(proto_header_parse(g_buf + off, &h), 0);
+        assert_true(n_frames < MAX_FRAMES);
+        starts[n_frames] = off;
+        off += PROTO_HEADER_SIZE + h.length;
+        if (h.type == PROTO_SNAP_END) {
+            snap_ends[n_ends++] = off;
+        }
+    }
+    assert_int_equal(n_ends, N);
+    struct snap_stream orig;
+    struct diag d = {{0}};
+    snap_stream_init(&orig);
+    assert_int_equal(snap_stream_feed(&orig, g_buf, len, &d), 0);
+    assert_int_equal(orig.n_snaps, N);
+
     uint8_t copy[sizeof(g_buf)];
+    size_t n_failed = 0;
+    size_t n_complete = 0;
     srand(1234);
     for (int iter = 0; iter < 2000; iter++) {
         memcpy(copy, g_buf, len);
+        size_t first = len;
         for (int k = 0; k < 3; k++) {
-            copy[(size_t)rand() % len] = (uint8_t)rand();
+            size_t at = (size_t)rand() % len;
+            copy[at] = (uint8_t)rand();
+            if (copy[at] != g_buf[at] && at < first) {
+                first = at;
+            }
         }
+        size_t frame_of_first = 0;
+        for (size_t f = 0; f < n_frames && starts[f] <= first; f++) {
+            frame_of_first = starts[f];
+        }
+
         struct snap_stream st;
-        struct diag d = {{0}};
+        struct diag dc = {{0}};
         snap_stream_init(&st);
-        size_t pos = 0;
-        while (pos < len) {
-            size_t n = 1 + (size_t)rand() % 64;
-            if (n > len - pos) {
-                n = len - pos;
+        int rc = feed_all(&st, copy, len, true, &dc);
+        if (rc < 0) {
+            n_failed++;
+            assert_int_equal(rc, -EBADMSG);
+            assert_non_null(strstr(dc.msg, "snapshot stream: "));
+            uint64_t at = named_offset(dc.msg);
+            if (at == UINT64_MAX || at < frame_of_first || at >= len) {
+                print_error("iteration %d, first change at byte %zu (frame at %zu): %s\n", iter,
+                            first, frame_of_first, dc.msg);
             }
-            if (snap_stream_feed(&st, copy + pos, n, &d) < 0) {
-                break;
-            }
-            pos += n;
+            assert_true(at != UINT64_MAX);
+            assert_true(at >= frame_of_first);
+            assert_true(at < len);
+            /* sticky: more input is refused and changes nothing */
+            size_t kept = st.n_snaps;
+            struct diag d2 = {{0}};
+            assert_int_equal(snap_stream_feed(&st, g_buf, len, &d2), rc);
+            assert_int_equal(st.n_snaps, kept);
         }
-        assert_true(st.n_snaps <= 3);
+        assert_true(st.n_snaps <= N);
+        for (size_t k = 0; k < N && snap_ends[k] <= first; k++) {
+            assert_true(st.n_snaps > k);
+            assert_same_snapshot(&st.snaps[k], &orig.snaps[k]);
+        }
+        if (rc == 0 && !snap_stream_partial(&st) && st.n_snaps == N && first < len) {
+            n_complete++;
+        }
+
+        /* the same bytes in one piece: the same outcome */
+        struct snap_stream whole;
+        struct diag dw = {{0}};
+        snap_stream_init(&whole);
+        assert_int_equal(feed_all(&whole, copy, len, false, &dw), rc);
+        if (rc < 0) {
+            assert_string_equal(dw.msg, dc.msg);
+        }
+        assert_int_equal(whole.n_snaps, st.n_snaps);
+        for (size_t k = 0; k < st.n_snaps; k++) {
+            assert_same_snapshot(&whole.snaps[k], &st.snaps[k]);
+        }
+        assert_int_equal(snap_stream_partial(&whole), snap_stream_partial(&st));
+        snap_stream_cleanup(&whole);
         snap_stream_cleanup(&st);
     }
+    /* the mutations reached both outcomes: rejected streams, and changed values accepted */
+    assert_true(n_failed > 0);
+    assert_true(n_complete > 0);
+
+    /* garbage that is no stream at all is rejected at its first header, keeping nothing */
+    for (int iter = 0; iter < 200; iter++) {
+        size_t n = PROTO_HEADER_SIZE + (size_t)rand() % 500;
+        for (size_t i = 0; i < n; i++) {
+            copy[i] = (uint8_t)rand();
+        }
+        struct snap_stream st;
+        struct diag dg = {{0}};
+        snap_stream_init(&st);
+        assert_int_equal(feed_all(&st, copy, n, true, &dg), -EBADMSG);
+        assert_non_null(strstr(dg.msg, "bad frame header at byte 0: "));
+        assert_int_equal(st.n_snaps, 0);
+        assert_false(st.have_hello);
+        snap_stream_cleanup(&st);
+    }
+    snap_stream_cleanup(&orig);
 }
 
 int main(void)
@@ -311,7 +449,7 @@ int main(void)
         cmocka_unit_test(test_snap_depth_over_limit),
         cmocka_unit_test(test_snap_short_payload_and_order),
         cmocka_unit_test(test_snap_end_count_mismatch),
-        cmocka_unit_test(test_snap_random_corruption_never_crashes),
+        cmocka_unit_test(test_snap_mutated_streams_keep_the_unchanged_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

