@@ -6,7 +6,7 @@
 #   make all         build the agent, the harness, test programs and scenarios
 #   make bench       agent overhead against heaptrack and valgrind massif
 #   make fuzz        libFuzzer targets under fuzz/, FUZZ_SECONDS each (default 60)
-#   make asan|tsan|valgrind|check-agent|format|format-check|clean
+#   make asan|tsan|valgrind|check-agent|check-layers|format|format-check|clean
 #
 # Objects go to $(B) (build/debug by default); `make B=build/asan SAN=address,undefined`
 # builds a sanitized copy beside it.
@@ -326,6 +326,11 @@ fuzz: fuzz-build
 
 check-agent: $(AGENT_SO)
 	$(Q)bash ci/check-agent.sh $(AGENT_SO)
+
+# The include arrows between the layers (docs/ARCHITECTURE.md), and no circle inside a folder.
+.PHONY: check-layers
+check-layers:
+	$(Q)bash ci/check-layers.sh .
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

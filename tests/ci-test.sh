@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # tests/ci-test.sh - everything `make test` runs after the build, in phases, with one closing
 # line "N passed, N failed" over all of them:
-#   1. checks: the agent's exports (check-agent), source formatting (format-check)
+#   1. checks: the agent's exports (check-agent), the include arrows between layers
+#      (check-layers, and its own self-test), source formatting (format-check)
 #   2. unit and integration tests (tests/run-all.sh)
 #   3. unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. unit tests under valgrind memcheck (the agent is never run under valgrind)
@@ -44,6 +45,11 @@ check() { # check NAME CMD...: a single pass/fail check
 
 echo "== checks"
 check check-agent bash ci/check-agent.sh "$B/libleakcheck-agent.so"
+check check-layers bash ci/check-layers.sh .
+log=$(mktemp)
+bash tests/check-layers-test.sh >"$log" 2>&1
+count "$log"
+grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
 if [ -f .clang-format ]; then
     check format-check make --no-print-directory -s format-check
 fi
