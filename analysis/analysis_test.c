@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <link.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -41,6 +42,7 @@ struct t_prog {
     uint32_t last_flags;   /* extra PROTO_SNAP_* flags of the last snapshot */
     uint64_t last_dropped; /* the last snapshot's dropped counter */
     bool symbolized;       /* stacks inside this program, listed by an OBJECT frame */
+    uint64_t start_growth; /* bytes START_ID gains every other round */
 };
 
 /* The functions the symbolized stacks point into. Never called. */
@@ -163,7 +165,7 @@ static uint64_t put_sites(struct proto_wbuf *b, const struct t_prog *p, uint32_t
         leak_blocks = r;
     }
     put_site(b, LEAK_ID, leak_bytes, leak_blocks, r, births, n);
-    uint64_t start = 4096;
+    uint64_t start = 4096 + p->start_growth * (r / 2);
     const uint64_t start_births[1][3] = {{p->base, 4, start}};
     put_site(b, START_ID, start, 4, 4, start_births, 1);
     put_site(b, CHURN_ID, 0, 0, 10u * r, NULL, 0);
@@ -626,6 +628,42 @@ static void test_analysis_judge_culprit(void **state)
     assert_null(s.reason);
 }
 
+/* Switches LC_ALL to a locale with a decimal comma; false when none is installed. */
+static bool comma_locale(void)
+{
+    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8",
+                                        NULL};
+    for (const char *const *n = names; *n; n++) {
+        if (setlocale(LC_ALL, *n)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Reasons are one format everywhere: a program that called setlocale() (the in-process library
+ * runs inside the user's) still gets '.' in the figures (skipped without a decimal-comma
+ * locale). */
+static void test_analysis_run_reason_c_locale(void **state)
+{
+    (void)state;
+    struct t_prog p = {.rounds = 10, .start_growth = 1};
+    struct analysis_opts o = opts();
+    struct rpt_scenario c;
+    analyse(&p, &o, NULL, &c);
+    if (!comma_locale()) {
+        rpt_scenario_cleanup(&c);
+        skip();
+    }
+    struct rpt_scenario s;
+    analyse(&p, &o, NULL, &s);
+    setlocale(LC_ALL, "C");
+    assert_non_null(strstr(c.reason, "+0.5 B/round"));
+    assert_string_equal(s.reason, c.reason);
+    rpt_scenario_cleanup(&c);
+    rpt_scenario_cleanup(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -643,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_analysis_run_expect_culprit),
         cmocka_unit_test(test_analysis_judge_table),
         cmocka_unit_test(test_analysis_judge_culprit),
+        cmocka_unit_test(test_analysis_run_reason_c_locale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,9 +383,9 @@ static void measured(const uint64_t *src, size_t warmup, size_t m, double *dst)
 static void fmt_rate(char *buf, size_t cap, double v)
 {
     if (fabs(v) >= 10 || v == 0) {
-        snprintf(buf, cap, "%+.0f", v);
+        fmt_c(buf, cap, "%+.0f", v);
     } else {
-        snprintf(buf, cap, "%+.2g", v);
+        fmt_c(buf, cap, "%+.2g", v);
     }
 }
 
@@ -505,20 +504,20 @@ static void leak_reason(const struct growth_in *in, const struct growth_site_out
     if (in->threshold_blocks_per_round > 0) {
         char br[32];
         fmt_rate(br, sizeof(br), so[top].blocks_per_round);
-        snprintf(blocks, sizeof(blocks), ", %s blocks/round", br);
+        fmt_c(blocks, sizeof(blocks), ", %s blocks/round", br);
     }
     if (ev[top] == EV_SURVIVORS) {
-        snprintf(out->reason, sizeof(out->reason),
-                 "%u of %zu measured rounds left blocks behind at %zu %s, %s B/round%s",
-                 so[top].rounds_with_survivors, m, out->n_suspects, sites, rate, blocks);
+        fmt_c(out->reason, sizeof(out->reason),
+              "%u of %zu measured rounds left blocks behind at %zu %s, %s B/round%s",
+              so[top].rounds_with_survivors, m, out->n_suspects, sites, rate, blocks);
     } else if (ev[top] == EV_DOUBLING) {
-        snprintf(out->reason, sizeof(out->reason),
-                 "storage kept doubling over %zu measured rounds at %zu %s, %s B/round%s", m,
-                 out->n_suspects, sites, rate, blocks);
+        fmt_c(out->reason, sizeof(out->reason),
+              "storage kept doubling over %zu measured rounds at %zu %s, %s B/round%s", m,
+              out->n_suspects, sites, rate, blocks);
     } else {
-        snprintf(out->reason, sizeof(out->reason),
-                 "live bytes kept rising over %zu measured rounds at %zu %s, %s B/round%s", m,
-                 out->n_suspects, sites, rate, blocks);
+        fmt_c(out->reason, sizeof(out->reason),
+              "live bytes kept rising over %zu measured rounds at %zu %s, %s B/round%s", m,
+              out->n_suspects, sites, rate, blocks);
     }
 }
 
@@ -532,8 +531,7 @@ static void add_count(char *buf, size_t cap, size_t n, const char *one, const ch
     if (len >= cap) {
         return;
     }
-    snprintf(buf + len, cap - len, "%s%zu %s", strchr(buf, ';') ? ", " : "; ", n,
-             n == 1 ? one : many);
+    fmt_c(buf + len, cap - len, "%s%zu %s", strchr(buf, ';') ? ", " : "; ", n, n == 1 ? one : many);
 }
 
 /* Appends "N sites plateaued, the largest holding X" (its retained high-water mark). */
@@ -559,8 +557,8 @@ static void add_plateaus(char *buf, size_t cap, const struct growth_in *in,
     }
     char size[32];
     fmt_bytes(size, sizeof(size), (double)largest);
-    snprintf(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
-             strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
+    fmt_c(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
+          strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
 }
 
 int growth_analyze(const struct growth_in *in, struct growth_out *out,
@@ -613,9 +611,9 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
     fmt_rate(rate, sizeof(rate), res.bytes_per_round);
     if (m < MIN_MEASURED) {
         res.verdict = RPT_VERDICT_INCONCLUSIVE;
-        snprintf(res.reason, sizeof(res.reason),
-                 "only %zu measured rounds, at least %d are needed to decide; run more rounds", m,
-                 MIN_MEASURED);
+        fmt_c(res.reason, sizeof(res.reason),
+              "only %zu measured rounds, at least %d are needed to decide; run more rounds", m,
+              MIN_MEASURED);
     } else if (res.n_suspects > 0) {
         res.verdict = RPT_VERDICT_LEAK;
         leak_reason(in, so, ev, m, &res);
@@ -641,19 +639,18 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
         fmt_rate(hr, sizeof(hr), sh.slope);
         if (grows) {
             res.verdict = RPT_VERDICT_INCONCLUSIVE;
-            snprintf(res.reason, sizeof(res.reason),
-                     "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
+            fmt_c(res.reason, sizeof(res.reason),
+                  "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
         } else {
             res.verdict = RPT_VERDICT_NO_LEAK;
             if (fabs(sh.slope) < 1) {
-                snprintf(res.reason, sizeof(res.reason), "%s flat (%s B/round)", heap, hr);
+                fmt_c(res.reason, sizeof(res.reason), "%s flat (%s B/round)", heap, hr);
             } else if (sh.slope < in->threshold_bytes_per_round) {
-                snprintf(res.reason, sizeof(res.reason),
-                         "%s %s B/round, under the threshold of %.0f", heap, hr,
-                         in->threshold_bytes_per_round);
+                fmt_c(res.reason, sizeof(res.reason), "%s %s B/round, under the threshold of %.0f",
+                      heap, hr, in->threshold_bytes_per_round);
             } else {
-                snprintf(res.reason, sizeof(res.reason),
-                         "%s %s B/round, not a steady rise (p=%.2g)", heap, hr, sh.p);
+                fmt_c(res.reason, sizeof(res.reason), "%s %s B/round, not a steady rise (p=%.2g)",
+                      heap, hr, sh.p);
             }
         }
     }
