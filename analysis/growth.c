@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,9 +383,9 @@ static void measured(const uint64_t *src, size_t warmup, size_t m, double *dst)
 static void fmt_rate(char *buf, size_t cap, double v)
 {
     if (fabs(v) >= 10 || v == 0) {
-        snprintf(buf, cap, "%+.0f", v);
+        fmt_c(buf, cap, "%+.0f", v);
     } else {
-        snprintf(buf, cap, "%+.2g", v);
+        fmt_c(buf, cap, "%+.2g", v);
     }
 }
 
@@ -505,20 +504,20 @@ static void leak_reason(const struct growth_in *in, const struct growth_site_out
     if (in->threshold_blocks_per_round > 0) {
         char br[32];
         fmt_rate(br, sizeof(br), so[top].blocks_per_round);
-        snprintf(blocks, sizeof(blocks), ", %s blocks/round", br);
+        fmt_c(blocks, sizeof(blocks), ", %s blocks/round", br);
     }
     if (ev[top] == EV_SURVIVORS) {
-        snprintf(out->reason, sizeof(out->reason),
-                 "%u of %zu measured rounds left blocks behind at %zu %s, %s B/round%s",
-                 so[top].rounds_with_survivors, m, out->n_suspects, sites, rate, blocks);
+        fmt_c(out->reason, sizeof(out->reason),
+              "%u of %zu measured rounds left blocks behind at %zu %s, %s B/round%s",
+              so[top].rounds_with_survivors, m, out->n_suspects, sites, rate, blocks);
     } else if (ev[top] == EV_DOUBLING) {
-        snprintf(out->reason, sizeof(out->reason),
-                 "storage kept doubling over %zu measured rounds at %zu %s, %s B/round%s", m,
-                 out->n_suspects, sites, rate, blocks);
+        fmt_c(out->reason, sizeof(out->reason),
+              "storage kept doubling over %zu measured rounds at %zu %s, %s B/round%s", m,
+              out->n_suspects, sites, rate, blocks);
     } else {
-        snprintf(out->reason, sizeof(out->reason),
-                 "live bytes kept rising over %zu measured rounds at %zu %s, %s B/round%s", m,
-                 out->n_suspects, sites, rate, blocks);
+        fmt_c(out->reason, sizeof(out->reason),
+              "live bytes kept rising over %zu measured rounds at %zu %s, %s B/round%s", m,
+              out->n_suspects, sites, rate, blocks);
     }
 }
 
@@ -532,8 +531,7 @@ static void add_count(char *buf, size_t cap, size_t n, const char *one, const ch
     if (len >= cap) {
         return;
     }
-    snprintf(buf + len, cap - len, "%s%zu %s", strchr(buf, ';') ? ", " : "; ", n,
-             n == 1 ? one : many);
+    fmt_c(buf + len, cap - len, "%s%zu %s", strchr(buf, ';') ? ", " : "; ", n, n == 1 ? one : many);
 }
 
 /* Appends "N sites plateaued, the largest holding X" (its retained high-water mark). */
@@ -559,8 +557,93 @@ static void add_plateaus(char *buf, size_t cap, const struct growth_in *in,
     }
     char size[32];
     fmt_bytes(size, sizeof(size), (double)largest);
-    snprintf(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
-             strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
+    fmt_c(buf + len, cap - len, "%s%zu %s plateaued, the largest holding %s",
+          strchr(buf, ';') ? ", " : "; ", n, n == 1 ? "site" : "sites", size);
+}
+
+/* What the sites that make no leak verdict did, for the reason line. */
+struct site_counts {
+    size_t below, supp, step, saw, churn;
+};
+
+/* Analyses every site into so[] and ev[] (y, b, t: scratch of m doubles), marks the suspects
+ * (counted in res->n_suspects) and counts the other kinds into `c`. */
+static void judge_sites(const struct growth_in *in, size_t m, double *y, double *b, double *t,
+                        struct growth_site_out *so, enum evidence *ev, struct growth_out *res,
+                        struct site_counts *c)
+{
+    for (size_t i = 0; i < in->n_sites; i++) {
+        analyze_site(in, &in->sites[i], m, y, b, t, &so[i], &ev[i]);
+    }
+    for (size_t i = 0; i < in->n_sites; i++) {
+        if (ev[i] != EV_NONE) {
+            if (in->sites[i].suppressed) {
+                c->supp++;
+            } else if (over_threshold(in, so, ev, i)) {
+                so[i].suspect = m >= MIN_MEASURED;
+                res->n_suspects += so[i].suspect;
+            } else {
+                c->below++;
+            }
+        }
+        c->step += so[i].kind == RPT_KIND_STEP;
+        c->saw += so[i].kind == RPT_KIND_SAWTOOTH;
+        c->churn += so[i].kind == RPT_KIND_CHURN;
+    }
+}
+
+/* Verdict and reason when no site is a suspect: growth of the heap that no site explains (the
+ * heap less the suppressed sites' bytes) is inconclusive, anything else no leak. `y` is scratch
+ * of m doubles. */
+static void heap_verdict(const struct growth_in *in, size_t m, double *y, struct growth_out *res)
+{
+    measured(in->live_bytes, in->warmup, m, y);
+    const char *heap = "live heap";
+    for (size_t i = 0; i < in->n_sites; i++) {
+        if (!in->sites[i].suppressed || !in->sites[i].live_bytes) {
+            continue;
+        }
+        heap = "live heap less suppressed sites";
+        for (size_t k = 0; k < m; k++) {
+            y[k] -= (double)in->sites[i].live_bytes[in->warmup + k];
+        }
+    }
+    struct shape sh;
+    shape_of(y, m, &sh);
+    double total = sh.last - sh.first;
+    bool grows = sh.slope >= in->threshold_bytes_per_round && sh.p <= P_HEAP &&
+                 still_rising(y, &sh) && total > 0 && sh.biggest_rise < 0.5 * total;
+    char hr[32];
+    fmt_rate(hr, sizeof(hr), sh.slope);
+    if (grows) {
+        res->verdict = RPT_VERDICT_INCONCLUSIVE;
+        fmt_c(res->reason, sizeof(res->reason),
+              "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
+        return;
+    }
+    res->verdict = RPT_VERDICT_NO_LEAK;
+    if (fabs(sh.slope) < 1) {
+        fmt_c(res->reason, sizeof(res->reason), "%s flat (%s B/round)", heap, hr);
+    } else if (sh.slope < in->threshold_bytes_per_round) {
+        fmt_c(res->reason, sizeof(res->reason), "%s %s B/round, under the threshold of %.0f", heap,
+              hr, in->threshold_bytes_per_round);
+    } else {
+        fmt_c(res->reason, sizeof(res->reason), "%s %s B/round, not a steady rise (p=%.2g)", heap,
+              hr, sh.p);
+    }
+}
+
+/* Appends what the other sites did to the reason of a verdict other than leak. */
+static void add_site_notes(char *reason, size_t cap, const struct growth_in *in,
+                           const struct growth_site_out *so, const struct site_counts *c)
+{
+    add_count(reason, cap, c->below, "site leaks under the threshold",
+              "sites leak under the threshold");
+    add_count(reason, cap, c->supp, "leaking site suppressed", "leaking sites suppressed");
+    add_plateaus(reason, cap, in, so);
+    add_count(reason, cap, c->step, "site stepped once", "sites stepped once");
+    add_count(reason, cap, c->saw, "sawtooth site", "sawtooth sites");
+    add_count(reason, cap, c->churn, "site churned", "sites churned");
 }
 
 int growth_analyze(const struct growth_in *in, struct growth_out *out,
@@ -578,6 +661,7 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
     enum evidence *ev = calloc(in->n_sites ? in->n_sites : 1, sizeof(*ev));
     struct growth_site_out *so = calloc(in->n_sites ? in->n_sites : 1, sizeof(*so));
     struct growth_out res = {0};
+    struct site_counts counts = {0};
     if (!y || !b || !t || !ev || !so) {
         goto out;
     }
@@ -588,85 +672,21 @@ int growth_analyze(const struct growth_in *in, struct growth_out *out,
     res.bytes_per_round = growth_theil_sen(y, m);
     res.blocks_per_round = growth_theil_sen(b, m);
     res.trend_p_value = growth_mann_kendall_p(y, m);
+    judge_sites(in, m, y, b, t, so, ev, &res, &counts);
 
-    for (size_t i = 0; i < in->n_sites; i++) {
-        analyze_site(in, &in->sites[i], m, y, b, t, &so[i], &ev[i]);
-    }
-    size_t n_below = 0, n_supp = 0, n_step = 0, n_saw = 0, n_churn = 0;
-    for (size_t i = 0; i < in->n_sites; i++) {
-        if (ev[i] != EV_NONE) {
-            if (in->sites[i].suppressed) {
-                n_supp++;
-            } else if (over_threshold(in, so, ev, i)) {
-                so[i].suspect = m >= MIN_MEASURED;
-                res.n_suspects += so[i].suspect;
-            } else {
-                n_below++;
-            }
-        }
-        n_step += so[i].kind == RPT_KIND_STEP;
-        n_saw += so[i].kind == RPT_KIND_SAWTOOTH;
-        n_churn += so[i].kind == RPT_KIND_CHURN;
-    }
-
-    char rate[32];
-    fmt_rate(rate, sizeof(rate), res.bytes_per_round);
     if (m < MIN_MEASURED) {
         res.verdict = RPT_VERDICT_INCONCLUSIVE;
-        snprintf(res.reason, sizeof(res.reason),
-                 "only %zu measured rounds, at least %d are needed to decide; run more rounds", m,
-                 MIN_MEASURED);
+        fmt_c(res.reason, sizeof(res.reason),
+              "only %zu measured rounds, at least %d are needed to decide; run more rounds", m,
+              MIN_MEASURED);
     } else if (res.n_suspects > 0) {
         res.verdict = RPT_VERDICT_LEAK;
         leak_reason(in, so, ev, m, &res);
     } else {
-        /* growth of the heap that no site explains: less suppressed sites' bytes */
-        measured(in->live_bytes, in->warmup, m, y);
-        const char *heap = "live heap";
-        for (size_t i = 0; i < in->n_sites; i++) {
-            if (!in->sites[i].suppressed || !in->sites[i].live_bytes) {
-                continue;
-            }
-            heap = "live heap less suppressed sites";
-            for (size_t k = 0; k < m; k++) {
-                y[k] -= (double)in->sites[i].live_bytes[in->warmup + k];
-            }
-        }
-        struct shape sh;
-        shape_of(y, m, &sh);
-        double total = sh.last - sh.first;
-        bool grows = sh.slope >= in->threshold_bytes_per_round && sh.p <= P_HEAP &&
-                     still_rising(y, &sh) && total > 0 && sh.biggest_rise < 0.5 * total;
-        char hr[32];
-        fmt_rate(hr, sizeof(hr), sh.slope);
-        if (grows) {
-            res.verdict = RPT_VERDICT_INCONCLUSIVE;
-            snprintf(res.reason, sizeof(res.reason),
-                     "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
-        } else {
-            res.verdict = RPT_VERDICT_NO_LEAK;
-            if (fabs(sh.slope) < 1) {
-                snprintf(res.reason, sizeof(res.reason), "%s flat (%s B/round)", heap, hr);
-            } else if (sh.slope < in->threshold_bytes_per_round) {
-                snprintf(res.reason, sizeof(res.reason),
-                         "%s %s B/round, under the threshold of %.0f", heap, hr,
-                         in->threshold_bytes_per_round);
-            } else {
-                snprintf(res.reason, sizeof(res.reason),
-                         "%s %s B/round, not a steady rise (p=%.2g)", heap, hr, sh.p);
-            }
-        }
+        heap_verdict(in, m, y, &res);
     }
     if (res.verdict != RPT_VERDICT_LEAK) {
-        add_count(res.reason, sizeof(res.reason), n_below, "site leaks under the threshold",
-                  "sites leak under the threshold");
-        add_count(res.reason, sizeof(res.reason), n_supp, "leaking site suppressed",
-                  "leaking sites suppressed");
-        add_plateaus(res.reason, sizeof(res.reason), in, so);
-        add_count(res.reason, sizeof(res.reason), n_step, "site stepped once",
-                  "sites stepped once");
-        add_count(res.reason, sizeof(res.reason), n_saw, "sawtooth site", "sawtooth sites");
-        add_count(res.reason, sizeof(res.reason), n_churn, "site churned", "sites churned");
+        add_site_notes(res.reason, sizeof(res.reason), in, so, &counts);
     }
     *out = res;
     if (in->n_sites > 0) {

@@ -254,137 +254,174 @@ struct raw_frame {
     bool inlined;
 };
 
-/* Symbolizes pc (already minus one) into frames[0..max-1], strings owned by the array. Returns
- * the number of frames, or -ENOMEM. */
-static int resolve_uncached(struct sym *s, uint64_t pc, struct rpt_frame *frames, size_t max)
+/* The frames of one pc before their strings are copied, and where the pc lies. */
+struct raw_pc {
+    struct raw_frame f[SYM_MAX_INLINE];
+    size_t n;
+    const char *object;
+    uint64_t object_offset;
+};
+
+/* Sets the object path and the offset of pc in it, for a pc inside the Dwfl module `mod`: the
+ * object as the agent listed it when known, else the module's own file and bias. */
+static void module_place(const struct sym *s, Dwfl_Module *mod, uint64_t pc, struct raw_pc *r)
 {
-    struct raw_frame raw[SYM_MAX_INLINE];
-    size_t n_raw = 0;
-    const char *object = NULL;
-    uint64_t object_offset = 0;
-    Dwarf_Die *scopes = NULL;
-    int rc = 0;
-
-    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
-    if (mod) {
-        const char *mainfile = NULL;
-        Dwarf_Addr start = 0;
-        const char *modname =
-            dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile, NULL);
-        object = mainfile ? mainfile : modname;
-        const struct sym_object *o = object_of(s, pc);
-        Dwarf_Addr bias = 0;
-        if (o) {
-            object = o->path;
-            bias = o->bias;
-        } else {
-            /* the Dwfl's own bias of the module */
-            Elf *elf = dwfl_module_getelf(mod, &bias);
-            (void)elf;
-        }
-        object_offset = pc - bias;
-
-        /* line of the innermost frame */
-        const char *file = NULL;
-        int line = 0;
-        Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
-        if (dl) {
-            file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-        }
-        /* DWARF scopes: inlined subroutines innermost first, then the subprogram */
-        Dwarf_Addr dwbias = 0;
-        Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &dwbias);
-        int nscopes = cudie ? dwarf_getscopes(cudie, pc - dwbias, &scopes) : 0;
-        /* Past an inlined instance, dwarf_getscopes() follows the abstract definition; the
-         * concrete callers are the DIE-tree parents of the innermost function scope. */
-        int inner = 0;
-        while (inner < nscopes && dwarf_tag(&scopes[inner]) != DW_TAG_inlined_subroutine &&
-               dwarf_tag(&scopes[inner]) != DW_TAG_subprogram) {
-            inner++;
-        }
-        if (inner < nscopes) {
-            Dwarf_Die *chain = NULL;
-            int nchain = dwarf_getscopes_die(&scopes[inner], &chain);
-            if (nchain > 0) {
-                free(scopes);
-                scopes = chain;
-                nscopes = nchain;
-            } else {
-                free(chain);
-            }
-        }
-        bool have_sub = false;
-        for (int i = 0; i < nscopes && n_raw < SYM_MAX_INLINE; i++) {
-            int tag = dwarf_tag(&scopes[i]);
-            if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
-                continue;
-            }
-            raw[n_raw].name = die_name(&scopes[i]);
-            raw[n_raw].file = file;
-            raw[n_raw].line = line;
-            raw[n_raw].inlined = tag == DW_TAG_inlined_subroutine;
-            n_raw++;
-            if (tag == DW_TAG_subprogram) {
-                have_sub = true;
-                break;
-            }
-            /* the next outer frame is at this inline's call site */
-            call_site(cudie, &scopes[i], &file, &line);
-        }
-        if (!have_sub || n_raw == 0 || !raw[n_raw - 1].name) {
-            /* no DWARF subprogram: the symbol table names the physical function */
-            GElf_Off off;
-            GElf_Sym elfsym;
-            const char *symname = dwfl_module_addrinfo(mod, pc, &off, &elfsym, NULL, NULL, NULL);
-            if (n_raw > 0 && !have_sub && n_raw < SYM_MAX_INLINE) {
-                raw[n_raw].name = symname;
-                raw[n_raw].file = file;
-                raw[n_raw].line = line;
-                raw[n_raw].inlined = false;
-                n_raw++;
-            } else if (n_raw > 0) {
-                raw[n_raw - 1].name = symname;
-            } else {
-                raw[0].name = symname;
-                raw[0].file = file;
-                raw[0].line = line;
-                raw[0].inlined = false;
-                n_raw = 1;
-            }
-        }
+    const char *mainfile = NULL;
+    Dwarf_Addr start = 0;
+    const char *modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &mainfile, NULL);
+    r->object = mainfile ? mainfile : modname;
+    const struct sym_object *o = object_of(s, pc);
+    Dwarf_Addr bias = 0;
+    if (o) {
+        r->object = o->path;
+        bias = o->bias;
     } else {
-        const struct sym_object *o = object_of(s, pc);
-        if (o) {
-            object = o->path;
-            object_offset = pc - o->bias;
+        /* the Dwfl's own bias of the module */
+        Elf *elf = dwfl_module_getelf(mod, &bias);
+        (void)elf;
+    }
+    r->object_offset = pc - bias;
+}
+
+/* The DWARF scopes containing `addr` in `cudie` (NULL: none), innermost first, into *scopes
+ * (caller frees). Returns their number (<= 0 when none). */
+static int function_scopes(Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die **scopes)
+{
+    int nscopes = cudie ? dwarf_getscopes(cudie, addr, scopes) : 0;
+    /* Past an inlined instance, dwarf_getscopes() follows the abstract definition; the
+     * concrete callers are the DIE-tree parents of the innermost function scope. */
+    int inner = 0;
+    while (inner < nscopes && dwarf_tag(&(*scopes)[inner]) != DW_TAG_inlined_subroutine &&
+           dwarf_tag(&(*scopes)[inner]) != DW_TAG_subprogram) {
+        inner++;
+    }
+    if (inner < nscopes) {
+        Dwarf_Die *chain = NULL;
+        int nchain = dwarf_getscopes_die(&(*scopes)[inner], &chain);
+        if (nchain > 0) {
+            free(*scopes);
+            *scopes = chain;
+            nscopes = nchain;
+        } else {
+            free(chain);
         }
     }
-    if (n_raw == 0) {
-        raw[0] = (struct raw_frame){0};
-        n_raw = 1;
-    }
+    return nscopes;
+}
 
-    size_t n = n_raw < max ? n_raw : max;
+/* Appends to r the inlined frames at pc, innermost first, then the DWARF subprogram. *file and
+ * *line come in as pc's line and go out as the call site of the outermost inlined frame (where
+ * a frame found later would be). Returns true when the subprogram was reached. */
+static bool inline_chain(Dwfl_Module *mod, uint64_t pc, const char **file, int *line,
+                         struct raw_pc *r)
+{
+    Dwarf_Die *scopes = NULL;
+    Dwarf_Addr dwbias = 0;
+    Dwarf_Die *cudie = dwfl_module_addrdie(mod, pc, &dwbias);
+    int nscopes = function_scopes(cudie, pc - dwbias, &scopes);
+    bool have_sub = false;
+    for (int i = 0; i < nscopes && r->n < SYM_MAX_INLINE; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) {
+            continue;
+        }
+        /* names and files point into the debug data, not into `scopes` */
+        r->f[r->n] = (struct raw_frame){.name = die_name(&scopes[i]),
+                                        .file = *file,
+                                        .line = *line,
+                                        .inlined = tag == DW_TAG_inlined_subroutine};
+        r->n++;
+        if (tag == DW_TAG_subprogram) {
+            have_sub = true;
+            break;
+        }
+        /* the next outer frame is at this inline's call site */
+        call_site(cudie, &scopes[i], file, line);
+    }
+    free(scopes);
+    return have_sub;
+}
+
+/* Without a named DWARF subprogram, names the physical function from the symbol table: a frame
+ * of its own after inlined ones, or the name of the last (or only) frame. */
+static void symtab_name(Dwfl_Module *mod, uint64_t pc, bool have_sub, const char *file, int line,
+                        struct raw_pc *r)
+{
+    if (have_sub && r->n > 0 && r->f[r->n - 1].name) {
+        return;
+    }
+    GElf_Off off;
+    GElf_Sym elfsym;
+    const char *symname = dwfl_module_addrinfo(mod, pc, &off, &elfsym, NULL, NULL, NULL);
+    if (r->n > 0 && !have_sub && r->n < SYM_MAX_INLINE) {
+        r->f[r->n] = (struct raw_frame){.name = symname, .file = file, .line = line};
+        r->n++;
+    } else if (r->n > 0) {
+        r->f[r->n - 1].name = symname;
+    } else {
+        r->f[0] = (struct raw_frame){.name = symname, .file = file, .line = line};
+        r->n = 1;
+    }
+}
+
+/* The raw frames of a pc inside the Dwfl module `mod`. */
+static void resolve_in_module(const struct sym *s, Dwfl_Module *mod, uint64_t pc, struct raw_pc *r)
+{
+    module_place(s, mod, pc, r);
+    /* line of the innermost frame */
+    const char *file = NULL;
+    int line = 0;
+    Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+    if (dl) {
+        file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+    }
+    bool have_sub = inline_chain(mod, pc, &file, &line, r);
+    symtab_name(mod, pc, have_sub, file, line, r);
+}
+
+/* Copies the raw frames of pc with their strings into frames[0..max-1]. Returns the number of
+ * frames, or -ENOMEM (then nothing is left allocated). */
+static int raw_to_frames(const struct raw_pc *r, uint64_t pc, struct rpt_frame *frames, size_t max)
+{
+    size_t n = r->n < max ? r->n : max;
     memset(frames, 0, n * sizeof(*frames));
     for (size_t i = 0; i < n; i++) {
         struct rpt_frame *f = &frames[i];
         f->address = pc;
-        f->line = raw[i].line > 0 ? (uint32_t)raw[i].line : 0;
-        f->inlined = raw[i].inlined;
-        f->object_offset = object_offset;
-        if (set_name(f, raw[i].name) < 0 || dup_into(&f->file, raw[i].file) < 0 ||
-            dup_into(&f->object, object) < 0) {
+        f->line = r->f[i].line > 0 ? (uint32_t)r->f[i].line : 0;
+        f->inlined = r->f[i].inlined;
+        f->object_offset = r->object_offset;
+        if (set_name(f, r->f[i].name) < 0 || dup_into(&f->file, r->f[i].file) < 0 ||
+            dup_into(&f->object, r->object) < 0) {
             for (size_t k = 0; k <= i; k++) {
                 frame_cleanup(&frames[k]);
             }
-            rc = -ENOMEM;
-            goto out;
+            return -ENOMEM;
         }
     }
-    rc = (int)n;
-out:
-    free(scopes);
-    return rc;
+    return (int)n;
+}
+
+/* Symbolizes pc (already minus one) into frames[0..max-1], strings owned by the array. Returns
+ * the number of frames, or -ENOMEM. */
+static int resolve_uncached(struct sym *s, uint64_t pc, struct rpt_frame *frames, size_t max)
+{
+    struct raw_pc r = {.n = 0};
+    Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+    if (mod) {
+        resolve_in_module(s, mod, pc, &r);
+    } else {
+        const struct sym_object *o = object_of(s, pc);
+        if (o) {
+            r.object = o->path;
+            r.object_offset = pc - o->bias;
+        }
+    }
+    if (r.n == 0) {
+        r.f[0] = (struct raw_frame){0};
+        r.n = 1;
+    }
+    return raw_to_frames(&r, pc, frames, max);
 }
 
 /* Copies n frames with their strings. Returns 0 or -ENOMEM (nothing left allocated). */

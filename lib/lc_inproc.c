@@ -573,38 +573,25 @@ static int read_cmdline(char ***argv, char **buf)
     return 0;
 }
 
-int lc_reexec(char *why, size_t len)
+/* In the re-executed program: lets children re-execute in turn, and checks that the agent did
+ * load. Returns 0, or -ENOENT with the reason in `why`. */
+static int check_reexecuted(char *why, size_t len)
 {
-    char dummy[1];
-    if (!why) {
-        why = dummy;
-        len = sizeof(dummy);
-    }
-    why[0] = '\0';
-    const char *v = getenv(LC_ENV_REEXEC);
-    if (v && strcmp(v, "done") == 0) {
-        /* This is the re-executed program: children may re-execute in turn. */
-        setenv(LC_ENV_REEXEC, "1", 1);
-        if (!find_agent_snapshot()) {
-            snprintf(why, len,
-                     "re-executed with the agent preloaded, but it did not load (check "
-                     "LEAKCHECK_AGENT and that the program is dynamically linked); %s",
-                     SKIP_HINT);
-            return -ENOENT;
-        }
-        return 0;
-    }
-    if (!v || strcmp(v, "1") != 0 || find_agent_snapshot()) {
-        return 0;
-    }
-    if (dlsym(RTLD_DEFAULT, "__asan_init") || dlsym(RTLD_DEFAULT, "__tsan_init") ||
-        dlsym(RTLD_DEFAULT, "__msan_init")) {
-        /* A sanitizer runtime and a preloaded allocator cannot share one process. */
+    setenv(LC_ENV_REEXEC, "1", 1);
+    if (!find_agent_snapshot()) {
         snprintf(why, len,
-                 "LEAKCHECK_REEXEC=1 but this program is built with a sanitizer, which replaces "
-                 "malloc itself; build the tests without -fsanitize to measure leaks");
-        return -ENOTSUP;
+                 "re-executed with the agent preloaded, but it did not load (check "
+                 "LEAKCHECK_AGENT and that the program is dynamically linked); %s",
+                 SKIP_HINT);
+        return -ENOENT;
     }
+    return 0;
+}
+
+/* The agent library to preload: LEAKCHECK_AGENT when set, else the build tree's, else the
+ * installed one. Returns its path (borrowed), or NULL with the reason in `why`. */
+static const char *find_agent_library(char *why, size_t len)
+{
     const char *env = getenv(LC_ENV_AGENT);
     const char *agent = NULL;
     if (env && env[0]) {
@@ -614,21 +601,28 @@ int lc_reexec(char *why, size_t len)
     } else if (file_is_regular(LC_AGENT_INSTALL_PATH)) {
         agent = LC_AGENT_INSTALL_PATH;
     }
-    if (!agent) {
-        if (env && env[0]) {
-            snprintf(why, len,
-                     "LEAKCHECK_REEXEC=1 but LEAKCHECK_AGENT names no file ('%s'); point it at "
-                     "libleakcheck-agent.so or run under 'leakcheck exec'",
-                     env);
-        } else {
-            snprintf(why, len,
-                     "LEAKCHECK_REEXEC=1 but the agent library was not found (tried '%s' and "
-                     "'%s'); set LEAKCHECK_AGENT to libleakcheck-agent.so or run under "
-                     "'leakcheck exec'",
-                     LC_AGENT_BUILD_PATH, LC_AGENT_INSTALL_PATH);
-        }
-        return -ENOENT;
+    if (agent) {
+        return agent;
     }
+    if (env && env[0]) {
+        snprintf(why, len,
+                 "LEAKCHECK_REEXEC=1 but LEAKCHECK_AGENT names no file ('%s'); point it at "
+                 "libleakcheck-agent.so or run under 'leakcheck exec'",
+                 env);
+    } else {
+        snprintf(why, len,
+                 "LEAKCHECK_REEXEC=1 but the agent library was not found (tried '%s' and "
+                 "'%s'); set LEAKCHECK_AGENT to libleakcheck-agent.so or run under "
+                 "'leakcheck exec'",
+                 LC_AGENT_BUILD_PATH, LC_AGENT_INSTALL_PATH);
+    }
+    return NULL;
+}
+
+/* Re-executes /proc/self/exe, same arguments, with `agent` preloaded. Returns only when that
+ * failed: a negative errno with the reason in `why`, the environment restored. */
+static int exec_under_agent(const char *agent, char *why, size_t len)
+{
     char **argv = NULL;
     char *buf = NULL;
     int rc = read_cmdline(&argv, &buf);
@@ -662,6 +656,37 @@ int lc_reexec(char *why, size_t len)
     free(argv);
     free(buf);
     return rc;
+}
+
+int lc_reexec(char *why, size_t len)
+{
+    char dummy[1];
+    if (!why) {
+        why = dummy;
+        len = sizeof(dummy);
+    }
+    why[0] = '\0';
+    const char *v = getenv(LC_ENV_REEXEC);
+    if (v && strcmp(v, "done") == 0) {
+        /* This is the re-executed program. */
+        return check_reexecuted(why, len);
+    }
+    if (!v || strcmp(v, "1") != 0 || find_agent_snapshot()) {
+        return 0;
+    }
+    if (dlsym(RTLD_DEFAULT, "__asan_init") || dlsym(RTLD_DEFAULT, "__tsan_init") ||
+        dlsym(RTLD_DEFAULT, "__msan_init")) {
+        /* A sanitizer runtime and a preloaded allocator cannot share one process. */
+        snprintf(why, len,
+                 "LEAKCHECK_REEXEC=1 but this program is built with a sanitizer, which replaces "
+                 "malloc itself; build the tests without -fsanitize to measure leaks");
+        return -ENOTSUP;
+    }
+    const char *agent = find_agent_library(why, len);
+    if (!agent) {
+        return -ENOENT;
+    }
+    return exec_under_agent(agent, why, len);
 }
 
 /* Before main(): re-execute under the agent when asked to. */
