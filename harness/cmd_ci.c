@@ -404,8 +404,9 @@ static int ci_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-int cmd_ci_report(int argc, char **argv)
+int cmd_ci_report(struct cli *cli, int argc, char **argv)
 {
+    (void)cli;
     const char *report = NULL;
     const char *level = "error";
     const char *root = NULL;

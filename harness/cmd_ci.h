@@ -20,11 +20,13 @@
 
 #include <stddef.h>
 
+#include "cli.h"
+
 /* Runs `leakcheck report ...`; argv as main() gets it after the command word
  * (argv[0] is "report"). Prints git-style errors to stderr. Returns the exit
  * status: 0 success, 2 usage or input error (unreadable or malformed report).
  */
-int cmd_ci_report(int argc, char **argv);
+int cmd_ci_report(struct cli *cli, int argc, char **argv);
 
 /* Appends `s` to `out` escaped for a workflow command: `%`, CR and LF as %25
  * %0D %0A, and when `property` is set also `:` and `,` as %3A %2C; other

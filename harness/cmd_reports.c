@@ -94,8 +94,9 @@ static const struct rpt_site *find_site(const struct rpt_scenario *s, const stru
     return NULL;
 }
 
-int cmd_compare(int argc, char **argv)
+int cmd_compare(struct cli *cli, int argc, char **argv)
 {
+    (void)cli;
     const char *paths[2] = {NULL, NULL};
     int np = 0;
     double tol = 0;
@@ -195,8 +196,9 @@ static int merge_into(struct rpt_run *dst, struct rpt_run *src)
     return 0;
 }
 
-int cmd_merge(int argc, char **argv)
+int cmd_merge(struct cli *cli, int argc, char **argv)
 {
+    (void)cli;
     const char *out = NULL;
     int first = 0, count = 0;
     for (int i = 1; i < argc; i++) {
@@ -288,8 +290,9 @@ static const char history_help[] =
     "        of that commit if it is already there) and keeps the last N commits (100).\n"
     "render  writes DIR/index.html, a self-contained dashboard of growth across commits.\n";
 
-int cmd_history(int argc, char **argv)
+int cmd_history(struct cli *cli, int argc, char **argv)
 {
+    (void)cli;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         if (argc < 2) {
             fputs(history_help, stderr);

@@ -9,11 +9,13 @@
 #ifndef HARNESS_CMD_REPORTS_H
 #define HARNESS_CMD_REPORTS_H
 
+#include "cli.h"
+
 /* leakcheck compare BASE.json HEAD.json [--tolerance BYTES] */
-int cmd_compare(int argc, char **argv);
+int cmd_compare(struct cli *cli, int argc, char **argv);
 /* leakcheck merge --out DIR SHARD/report.json... */
-int cmd_merge(int argc, char **argv);
+int cmd_merge(struct cli *cli, int argc, char **argv);
 /* leakcheck history add|render ... */
-int cmd_history(int argc, char **argv);
+int cmd_history(struct cli *cli, int argc, char **argv);
 
 #endif
