@@ -19,10 +19,8 @@
 #include <unistd.h>
 
 #include "../model/rpt.h"
-#include "../util/buf.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
 #include "../reports/rpt_write.h"
+#include "../util/fmt.h"
 
 #define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */
 
@@ -39,17 +37,6 @@ static const char report_help[] =
     "             inconclusive or no-leak), passed, scenarios, failed,\n"
     "             growth-bytes-per-round, growth (JSON object: scenario -> bytes per\n"
     "             round), commit, culprit, reason.\n";
-
-/* Prints "error: what 'arg'; try 'leakcheck report --help'" and returns 2. */
-static int ci_usage(const char *what, const char *arg)
-{
-    if (arg) {
-        fprintf(stderr, "error: %s '%s'; try 'leakcheck report --help'\n", what, arg);
-    } else {
-        fprintf(stderr, "error: %s; try 'leakcheck report --help'\n", what);
-    }
-    return 2;
-}
 
 size_t cmd_ci_escape(char *out, size_t len, const char *s, int property)
 {
@@ -88,17 +75,6 @@ size_t cmd_ci_escape(char *out, size_t len, const char *s, int property)
     return o;
 }
 
-/* Copies `s` as one line (control characters become '?'). Can't fail. */
-static void one_line(char *out, size_t len, const char *s)
-{
-    size_t o = 0;
-    for (const char *p = s ? s : ""; *p && o + 1 < len; p++) {
-        unsigned char c = (unsigned char)*p;
-        out[o++] = (c < 0x20 || c == 0x7f) ? '?' : *p;
-    }
-    out[o] = '\0';
-}
-
 /* Resolves `file` to a path relative to `root` naming an existing regular file.
  * Absolute paths must lie under root; relative ones are taken from root.
  * Returns true and fills `rel`, or false. */
@@ -133,7 +109,7 @@ static bool ci_resolve(const char *root, const char *file, char *rel, size_t len
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
         return false;
     }
-    one_line(rel, len, r);
+    cli_one_line(rel, len, r);
     return true;
 }
 
@@ -188,7 +164,7 @@ static void ci_print_note(const struct ci_note *n, const char *level, const char
     char rel[PATH_MAX];
     char title[512];
     char msg[2048];
-    one_line(name, sizeof(name), sc->name ? sc->name : "(unnamed)");
+    cli_one_line(name, sizeof(name), sc->name ? sc->name : "(unnamed)");
     if (!n->site) {
         const char *why = sc->error ? sc->error : sc->reason;
         bool have = ci_resolve(root, sc->file, rel, sizeof(rel));
@@ -220,8 +196,38 @@ static void ci_print_note(const struct ci_note *n, const char *level, const char
           "blocks behind here (limit %s per round for the scenario)",
           where, bytes, s->blocks_per_round, s->rounds_with_survivors, s->measured_rounds, limit);
     char safe[sizeof(msg)];
-    one_line(safe, sizeof(safe), msg);
+    cli_one_line(safe, sizeof(safe), msg);
     ci_print_command(level, have ? rel : NULL, have ? line : 0, title, safe);
+}
+
+/* Prints the summary annotation: how many scenarios of `run` failed (`failed` > 0), which,
+ * and how many culprits were left out (`hidden`). */
+static void ci_print_summary(const struct rpt_run *run, const char *level, size_t failed,
+                             size_t hidden)
+{
+    char msg[2048];
+    char names[1024] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < run->n_scenarios && o + 1 < sizeof(names); i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        if (!sc->ok) {
+            char nm[256];
+            cli_one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
+            int w = fmt_c(names + o, sizeof(names) - o, "%s%s (%s)", o ? ", " : "", nm,
+                          rpt_verdict_name(sc->verdict));
+            o = w < 0 ? o : (o + (size_t)w < sizeof(names) ? o + (size_t)w : sizeof(names) - 1);
+        }
+    }
+    if (hidden) {
+        fmt_c(msg, sizeof(msg),
+              "%zu of %zu scenarios did not meet their expectation: %s; %zu more culprits are "
+              "not annotated, see the job summary and report.json",
+              failed, run->n_scenarios, names, hidden);
+    } else {
+        fmt_c(msg, sizeof(msg), "%zu of %zu scenarios did not meet their expectation: %s", failed,
+              run->n_scenarios, names);
+    }
+    ci_print_command(level, NULL, 0, "leakcheck", msg);
 }
 
 /* `report annotations`. */
@@ -233,8 +239,8 @@ static int ci_annotations(const struct rpt_run *run, long max, const char *level
     }
     struct ci_note *notes = calloc(cap ? cap : 1, sizeof(*notes));
     if (!notes) {
-        fprintf(stderr, "error: out of memory listing culprits\n");
-        return 2;
+        cli_error("out of memory listing culprits");
+        return CLI_EXIT_USAGE;
     }
     for (size_t i = 0; i < run->n_scenarios; i++) {
         const struct rpt_scenario *sc = &run->scenarios[i];
@@ -262,33 +268,10 @@ static int ci_annotations(const struct rpt_run *run, long max, const char *level
         ci_print_note(&notes[i], level, root);
     }
     if (failed) {
-        char msg[2048];
-        char names[1024] = "";
-        size_t o = 0;
-        for (size_t i = 0; i < run->n_scenarios && o + 1 < sizeof(names); i++) {
-            const struct rpt_scenario *sc = &run->scenarios[i];
-            if (!sc->ok) {
-                char nm[256];
-                one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
-                int w = fmt_c(names + o, sizeof(names) - o, "%s%s (%s)", o ? ", " : "", nm,
-                              rpt_verdict_name(sc->verdict));
-                o = w < 0 ? o : (o + (size_t)w < sizeof(names) ? o + (size_t)w : sizeof(names) - 1);
-            }
-        }
-        if (n > shown) {
-            fmt_c(msg, sizeof(msg),
-                  "%zu of %zu scenarios did not meet their expectation: %s; %zu "
-                  "more culprits "
-                  "are not annotated, see the job summary and report.json",
-                  failed, run->n_scenarios, names, n - shown);
-        } else {
-            fmt_c(msg, sizeof(msg), "%zu of %zu scenarios did not meet their expectation: %s",
-                  failed, run->n_scenarios, names);
-        }
-        ci_print_command(level, NULL, 0, "leakcheck", msg);
+        ci_print_summary(run, level, failed, n - shown);
     }
     free(notes);
-    return 0;
+    return CLI_EXIT_OK;
 }
 
 /* Rank of a failing verdict for the run's one-word verdict: higher is more
@@ -308,6 +291,35 @@ static int ci_severity(enum rpt_verdict v)
     return 0;
 }
 
+/* Prints the outputs commit, culprit (the first suspect of `top`) and reason (why `top`, the
+ * failing scenario with the largest growth, failed; empty when none did). */
+static void ci_print_culprit(const struct rpt_run *run, const struct rpt_scenario *top)
+{
+    char line[2048] = "";
+    char where[1024] = "";
+    if (top) {
+        for (size_t k = 0; k < top->n_sites; k++) {
+            if (top->sites[k].suspect) {
+                const struct rpt_site *s = &top->sites[k];
+                fmt_where(line, sizeof(line), s->function, s->file, s->line);
+                break;
+            }
+        }
+        cli_one_line(where, sizeof(where), line);
+        char nm[256];
+        const char *why = top->error ? top->error : top->reason;
+        cli_one_line(nm, sizeof(nm), top->name ? top->name : "(unnamed)");
+        fmt_c(line, sizeof(line), "%s: %s", nm, why ? why : rpt_verdict_name(top->verdict));
+    }
+    char reason[2048];
+    cli_one_line(reason, sizeof(reason), line);
+    char commit[128];
+    cli_one_line(commit, sizeof(commit), run->commit);
+    printf("commit=%s\n", commit);
+    printf("culprit=%s\n", where);
+    printf("reason=%s\n", top ? reason : "");
+}
+
 /* `report outputs`. */
 static int ci_outputs(const struct rpt_run *run)
 {
@@ -319,14 +331,14 @@ static int ci_outputs(const struct rpt_run *run)
     bool any = false;
     cJSON *growth = cJSON_CreateObject();
     if (!growth) {
-        fprintf(stderr, "error: out of memory writing outputs\n");
-        return 2;
+        cli_error("out of memory writing outputs");
+        return CLI_EXIT_USAGE;
     }
     for (size_t i = 0; i < run->n_scenarios; i++) {
         const struct rpt_scenario *sc = &run->scenarios[i];
         double g = isfinite(sc->growth_bytes_per_round) ? sc->growth_bytes_per_round : 0;
         char nm[256];
-        one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
+        cli_one_line(nm, sizeof(nm), sc->name ? sc->name : "(unnamed)");
         if (!cJSON_GetObjectItemCaseSensitive(growth, nm)) {
             cJSON_AddNumberToObject(growth, nm, round(g * 10) / 10);
         }
@@ -350,8 +362,8 @@ static int ci_outputs(const struct rpt_run *run)
     char *json = cJSON_PrintUnformatted(growth);
     cJSON_Delete(growth);
     if (!json) {
-        fprintf(stderr, "error: out of memory writing outputs\n");
-        return 2;
+        cli_error("out of memory writing outputs");
+        return CLI_EXIT_USAGE;
     }
     char num[64];
     fmt_c(num, sizeof(num), "%.1f", max_growth);
@@ -362,30 +374,8 @@ static int ci_outputs(const struct rpt_run *run)
     printf("growth-bytes-per-round=%s\n", num);
     printf("growth=%s\n", json);
     free(json);
-    char line[2048] = "";
-    char where[1024] = "";
-    if (top) {
-        for (size_t k = 0; k < top->n_sites; k++) {
-            if (top->sites[k].suspect) {
-                const struct rpt_site *s = &top->sites[k];
-                fmt_where(line, sizeof(line), s->function, s->file, s->line);
-                break;
-            }
-        }
-        one_line(where, sizeof(where), line);
-        char nm[256];
-        const char *why = top->error ? top->error : top->reason;
-        one_line(nm, sizeof(nm), top->name ? top->name : "(unnamed)");
-        fmt_c(line, sizeof(line), "%s: %s", nm, why ? why : rpt_verdict_name(top->verdict));
-    }
-    char reason[2048];
-    one_line(reason, sizeof(reason), line);
-    char commit[128];
-    one_line(commit, sizeof(commit), run->commit);
-    printf("commit=%s\n", commit);
-    printf("culprit=%s\n", where);
-    printf("reason=%s\n", top ? reason : "");
-    return 0;
+    ci_print_culprit(run, top);
+    return CLI_EXIT_OK;
 }
 
 /* Parses a whole number in [lo, hi]. */
@@ -404,89 +394,142 @@ static int ci_parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-int cmd_ci_report(int argc, char **argv)
+/* Options of `report`; strings borrowed from argv. */
+struct ci_args {
+    bool annotations; /* else outputs */
+    const char *report;
+    const char *level;
+    const char *root; /* NULL: the current folder */
+    long max;
+};
+
+/* Parses the value `v` of an annotations option `opt` (--max, --level or --root). Returns
+ * CLI_CONTINUE or a usage error's code. */
+static int ci_parse_value(struct ci_args *a, const char *opt, const char *v)
 {
-    const char *report = NULL;
-    const char *level = "error";
-    const char *root = NULL;
-    long max = CI_DEFAULT_MAX;
-    char cwd[PATH_MAX];
+    if (strcmp(opt, "--max") == 0) {
+        if (ci_parse_long(v, 0, 1000, &a->max)) {
+            return cli_usage_error("report", "--max needs a whole number from 0 to 1000, not '%s'",
+                                   v);
+        }
+    } else if (strcmp(opt, "--level") == 0) {
+        if (strcmp(v, "error") != 0 && strcmp(v, "warning") != 0 && strcmp(v, "notice") != 0) {
+            return cli_usage_error("report", "--level must be error, warning or notice, not '%s'",
+                                   v);
+        }
+        a->level = v;
+    } else {
+        a->root = v;
+    }
+    return CLI_CONTINUE;
+}
+
+/* True for an option that takes a value in the current subcommand. */
+static bool ci_has_value(const struct ci_args *a, const char *opt)
+{
+    return a->annotations &&
+           (strcmp(opt, "--max") == 0 || strcmp(opt, "--level") == 0 || strcmp(opt, "--root") == 0);
+}
+
+/* Parses the options and the report after the subcommand word. Returns CLI_CONTINUE or an
+ * exit code (help, usage error). */
+static int ci_parse_opts(int argc, char **argv, struct ci_args *a)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        int code = CLI_CONTINUE;
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            fputs(report_help, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (ci_has_value(a, o)) {
+            if (i + 1 >= argc) {
+                return cli_usage_error("report", "option needs a value: '%s'", o);
+            }
+            i++;
+            code = ci_parse_value(a, o, argv[i]);
+        } else if (o[0] == '-' && o[1]) {
+            code = cli_usage_error("report", "unknown option '%s'", o);
+        } else if (!a->report) {
+            a->report = o;
+        } else {
+            code = cli_usage_error("report", "expected one report, found another: '%s'", o);
+        }
+        if (code != CLI_CONTINUE) {
+            return code;
+        }
+    }
+    if (!a->report) {
+        return cli_usage_error("report", "missing REPORT.json");
+    }
+    return CLI_CONTINUE;
+}
+
+/* Parses `report`'s arguments: the subcommand, then its options. Returns CLI_CONTINUE or an
+ * exit code (help, usage error). */
+static int ci_parse_args(int argc, char **argv, struct ci_args *a)
+{
     if (argc < 2) {
         fputs(report_help, stderr);
-        return 2;
+        return CLI_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(report_help, stdout);
-        return 0;
+        return CLI_EXIT_OK;
     }
-    bool annotations = strcmp(argv[1], "annotations") == 0;
-    if (!annotations && strcmp(argv[1], "outputs") != 0) {
-        return ci_usage("unknown subcommand", argv[1]);
+    a->annotations = strcmp(argv[1], "annotations") == 0;
+    if (!a->annotations && strcmp(argv[1], "outputs") != 0) {
+        return cli_usage_error("report", "unknown subcommand '%s'", argv[1]);
     }
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(report_help, stdout);
-            return 0;
-        }
-        if (annotations &&
-            (strcmp(a, "--max") == 0 || strcmp(a, "--level") == 0 || strcmp(a, "--root") == 0)) {
-            if (i + 1 >= argc) {
-                return ci_usage("option needs a value:", a);
-            }
-            const char *v = argv[++i];
-            if (strcmp(a, "--max") == 0) {
-                if (ci_parse_long(v, 0, 1000, &max)) {
-                    return ci_usage("--max needs a whole number from 0 to 1000, not", v);
-                }
-            } else if (strcmp(a, "--level") == 0) {
-                if (strcmp(v, "error") != 0 && strcmp(v, "warning") != 0 &&
-                    strcmp(v, "notice") != 0) {
-                    return ci_usage("--level must be error, warning or notice, not", v);
-                }
-                level = v;
-            } else {
-                root = v;
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return ci_usage("unknown option", a);
-        } else if (!report) {
-            report = a;
-        } else {
-            return ci_usage("expected one report, found another:", a);
-        }
-    }
-    if (!report) {
-        return ci_usage("missing REPORT.json", NULL);
-    }
+    return ci_parse_opts(argc, argv, a);
+}
+
+/* The root files are made relative to: --root (or the current folder) without trailing
+ * slashes, into `out` (PATH_MAX). Returns CLI_CONTINUE or an exit code after the error. */
+static int ci_root(const char *root, char *out)
+{
+    char cwd[PATH_MAX];
     if (!root) {
         if (!getcwd(cwd, sizeof(cwd))) {
-            fprintf(stderr, "error: cannot read the current folder: %s; pass --root DIR\n",
-                    strerror(errno));
-            return 2;
+            cli_error("cannot read the current folder: %s; pass --root DIR", strerror(errno));
+            return CLI_EXIT_USAGE;
         }
         root = cwd;
     }
-    char rootbuf[PATH_MAX];
     size_t rl = strlen(root);
-    if (rl >= sizeof(rootbuf)) {
-        return ci_usage("--root is too long:", root);
+    if (rl >= PATH_MAX) {
+        return cli_usage_error("report", "--root is too long: '%s'", root);
     }
-    memcpy(rootbuf, root, rl + 1);
-    while (rl > 1 && rootbuf[rl - 1] == '/') {
-        rootbuf[--rl] = '\0';
+    memcpy(out, root, rl + 1);
+    while (rl > 1 && out[rl - 1] == '/') {
+        out[--rl] = '\0';
+    }
+    return CLI_CONTINUE;
+}
+
+int cmd_ci_report(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    struct ci_args a = {.level = "error", .max = CI_DEFAULT_MAX};
+    char root[PATH_MAX];
+    int code = ci_parse_args(argc, argv, &a);
+    if (code == CLI_CONTINUE) {
+        code = ci_root(a.root, root);
+    }
+    if (code != CLI_CONTINUE) {
+        return code;
     }
     struct rpt_run *run = NULL;
     struct diag dg = {{0}};
-    if (rpt_json_read(report, &run, &dg)) {
-        fprintf(stderr, "error: %s\n", dg.msg);
-        return 2;
+    if (rpt_json_read(a.report, &run, &dg)) {
+        cli_error("%s", dg.msg);
+        return CLI_EXIT_USAGE;
     }
-    int status = annotations ? ci_annotations(run, max, level, rootbuf) : ci_outputs(run);
+    code = a.annotations ? ci_annotations(run, a.max, a.level, root) : ci_outputs(run);
     rpt_run_free(run);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "error: cannot write to standard output: %s\n", strerror(errno));
-        status = 2;
+        cli_error("cannot write to standard output: %s", strerror(errno));
+        code = CLI_EXIT_USAGE;
     }
-    return status;
+    return code;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_reports.c - `leakcheck compare`, `merge` and `history` over JSON reports (see
- * cmd_reports.h). Reads reports with rpt_json_read(), writes with the reports/ writers. */
+ * cmd_reports.h). Reads reports with rpt_json_read(), writes with the reports/ writers. A
+ * report or history that could not be written (full disk, unwritable folder) is not the user's
+ * input error: exit 3, as a run that failed; bad input stays 2. */
 #include "cmd_reports.h"
 
 #include <errno.h>
@@ -11,62 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../model/rpt.h"
 #include "../reports/rpt_history.h"
 #include "../reports/rpt_html.h"
-#include "../util/buf.h"
+#include "../reports/rpt_write.h"
 #include "../util/file.h"
 #include "../util/fmt.h"
-#include "../reports/rpt_write.h"
 
-/* A report or history that could not be written (full disk, unwritable folder) is not the
- * user's input error: exit 3, as a run that failed; bad input stays 2. */
-#define EXIT_IO 3
-
-/* Parses a non-negative number (no empty string, no trailing junk). */
-static int parse_num(const char *s, double *out)
+/* A scenario's name for a terminal line. */
+static const char *name_line(const char *name, char *buf, size_t len)
 {
-    char *end = NULL;
-    if (!s || !*s) {
-        return -EINVAL;
-    }
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < 0) {
-        return -EINVAL;
-    }
-    *out = v;
-    return 0;
+    return cli_one_line(buf, len, name ? name : "(unnamed)");
 }
-
-/* Copies `s` for a terminal: control characters become '?', so a name stays on one line. */
-static const char *one_line(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-    for (const char *p = s ? s : "(unnamed)"; *p && o + 1 < len; p++) {
-        buf[o++] = ((unsigned char)*p < 0x20 || *p == 0x7f) ? '?' : *p;
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
-/* Prints "error: what; try 'leakcheck CMD --help'" and returns 2. */
-static int usage_error(const char *cmd, const char *what, const char *arg)
-{
-    if (arg) {
-        fprintf(stderr, "error: %s '%s'; try 'leakcheck %s --help'\n", what, arg, cmd);
-    } else {
-        fprintf(stderr, "error: %s; try 'leakcheck %s --help'\n", what, cmd);
-    }
-    return 2;
-}
-
-static const char compare_help[] =
-    "usage: leakcheck compare BASE.json HEAD.json [--tolerance BYTES]\n"
-    "\n"
-    "Compares two JSON reports scenario by scenario and site by site: growth per round in\n"
-    "bytes, base against head. Exits 1 when a scenario of head retains more per round than\n"
-    "base by more than BYTES (default 0), 2 on usage or input errors, 0 otherwise.\n";
 
 /* Finds a scenario by name in a run, or NULL. */
 static const struct rpt_scenario *find_scenario(const struct rpt_run *run, const char *name)
@@ -78,6 +35,15 @@ static const struct rpt_scenario *find_scenario(const struct rpt_run *run, const
     }
     return NULL;
 }
+
+/* ---------------------------------------------------------------- compare */
+
+static const char compare_help[] =
+    "usage: leakcheck compare BASE.json HEAD.json [--tolerance BYTES]\n"
+    "\n"
+    "Compares two JSON reports scenario by scenario and site by site: growth per round in\n"
+    "bytes, base against head. Exits 1 when a scenario of head retains more per round than\n"
+    "base by more than BYTES (default 0), 2 on usage or input errors, 0 otherwise.\n";
 
 /* Finds a site with the same culprit (function, file, line), or NULL. */
 static const struct rpt_site *find_site(const struct rpt_scenario *s, const struct rpt_site *x)
@@ -94,43 +60,35 @@ static const struct rpt_site *find_site(const struct rpt_scenario *s, const stru
     return NULL;
 }
 
-int cmd_compare(int argc, char **argv)
+/* Appends the sites of `h` whose growth differs from their twin in `b` (NULL: none) by more
+ * than `tol`, and every site new in `h`. */
+static void compare_sites(struct buf *out, const struct rpt_scenario *h,
+                          const struct rpt_scenario *b, double tol)
 {
-    const char *paths[2] = {NULL, NULL};
-    int np = 0;
-    double tol = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(compare_help, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--tolerance") == 0) {
-            if (i + 1 >= argc) {
-                return usage_error("compare", "--tolerance needs a number of bytes", NULL);
-            }
-            if (parse_num(argv[++i], &tol)) {
-                return usage_error("compare", "--tolerance: not a non-negative number:", argv[i]);
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("compare", "unknown option", argv[i]);
-        } else if (np < 2) {
-            paths[np++] = argv[i];
-        } else {
-            return usage_error("compare", "too many reports; expected BASE.json HEAD.json", NULL);
+    for (size_t k = 0; k < h->n_sites; k++) {
+        const struct rpt_site *hs = &h->sites[k];
+        const struct rpt_site *bs = find_site(b, hs);
+        double d = hs->bytes_per_round - (bs ? bs->bytes_per_round : 0);
+        if (fabs(d) <= tol && bs) {
+            continue;
         }
+        char where[512];
+        char wb[512];
+        char line[128];
+        fmt_where(where, sizeof(where), hs->function, hs->file, hs->line);
+        fmt_c(line, sizeof(line), "%+.1f", d);
+        buf_printf(out, "    %s: %s bytes/round%s\n", cli_one_line(wb, sizeof(wb), where), line,
+                   bs ? "" : " (new site)");
     }
-    if (np != 2) {
-        return usage_error("compare", "expected two reports: BASE.json HEAD.json", NULL);
-    }
-    struct rpt_run *base = NULL, *head = NULL;
-    struct diag dg = {{0}};
-    if (rpt_json_read(paths[0], &base, &dg) || rpt_json_read(paths[1], &head, &dg)) {
-        fprintf(stderr, "error: %s\n", dg.msg);
-        rpt_run_free(base);
-        return 2;
-    }
-    int status = 0;
-    printf("%-32s %16s %16s %16s  %s\n", "scenario", "base B/round", "head B/round", "change",
-           "result");
+}
+
+int cmd_compare_render(struct buf *out, const struct rpt_run *base, const struct rpt_run *head,
+                       double tol)
+{
+    int status = CLI_EXIT_OK;
+    char nb[256];
+    buf_printf(out, "%-32s %16s %16s %16s  %s\n", "scenario", "base B/round", "head B/round",
+               "change", "result");
     for (size_t i = 0; i < head->n_scenarios; i++) {
         const struct rpt_scenario *h = &head->scenarios[i];
         const struct rpt_scenario *b = find_scenario(base, h->name);
@@ -138,38 +96,89 @@ int cmd_compare(int argc, char **argv)
         double bv = b && isfinite(b->growth_bytes_per_round) ? b->growth_bytes_per_round : 0;
         bool worse = hv - bv > tol;
         if (worse) {
-            status = 1;
+            status = CLI_EXIT_FAIL;
         }
         char line[128];
         fmt_c(line, sizeof(line), "%16.1f %16.1f %+16.1f", bv, hv, hv - bv);
-        char nb[256];
-        printf("%-32s %s  %s%s\n", one_line(h->name, nb, sizeof(nb)), line, worse ? "WORSE" : "ok",
-               b ? "" : " (new scenario)");
-        for (size_t k = 0; k < h->n_sites; k++) {
-            const struct rpt_site *hs = &h->sites[k];
-            const struct rpt_site *bs = find_site(b, hs);
-            double d = hs->bytes_per_round - (bs ? bs->bytes_per_round : 0);
-            if (fabs(d) <= tol && bs) {
-                continue;
-            }
-            char where[512];
-            fmt_where(where, sizeof(where), hs->function, hs->file, hs->line);
-            fmt_c(line, sizeof(line), "%+.1f", d);
-            char wb[512];
-            printf("    %s: %s bytes/round%s\n", one_line(where, wb, sizeof(wb)), line,
-                   bs ? "" : " (new site)");
-        }
+        buf_printf(out, "%-32s %s  %s%s\n", name_line(h->name, nb, sizeof(nb)), line,
+                   worse ? "WORSE" : "ok", b ? "" : " (new scenario)");
+        compare_sites(out, h, b, tol);
     }
     for (size_t i = 0; i < base->n_scenarios; i++) {
         if (!find_scenario(head, base->scenarios[i].name)) {
-            char nb[256];
-            printf("%-32s missing from head\n", one_line(base->scenarios[i].name, nb, sizeof(nb)));
+            buf_printf(out, "%-32s missing from head\n",
+                       name_line(base->scenarios[i].name, nb, sizeof(nb)));
         }
     }
-    rpt_run_free(base);
-    rpt_run_free(head);
     return status;
 }
+
+/* Parses compare's arguments: the two reports into paths[], --tolerance into *tol. Returns
+ * CLI_CONTINUE or an exit code (help, usage error). */
+static int parse_compare_args(int argc, char **argv, const char **paths, double *tol)
+{
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(compare_help, stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(argv[i], "--tolerance") == 0) {
+            if (i + 1 >= argc) {
+                return cli_usage_error("compare", "--tolerance needs a number of bytes");
+            }
+            i++;
+            if (cli_parse_double(argv[i], tol)) {
+                return cli_usage_error("compare", "--tolerance: not a non-negative number: '%s'",
+                                       argv[i]);
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("compare", "unknown option '%s'", argv[i]);
+        } else if (np < 2) {
+            paths[np++] = argv[i];
+        } else {
+            return cli_usage_error("compare", "too many reports; expected BASE.json HEAD.json");
+        }
+    }
+    if (np != 2) {
+        return cli_usage_error("compare", "expected two reports: BASE.json HEAD.json");
+    }
+    return CLI_CONTINUE;
+}
+
+int cmd_compare(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    const char *paths[2] = {NULL, NULL};
+    double tol = 0;
+    int code = parse_compare_args(argc, argv, paths, &tol);
+    if (code != CLI_CONTINUE) {
+        return code;
+    }
+    struct rpt_run *base = NULL;
+    struct rpt_run *head = NULL;
+    struct diag dg = {{0}};
+    int rc = rpt_json_read(paths[0], &base, &dg);
+    if (rc == 0) {
+        rc = rpt_json_read(paths[1], &head, &dg);
+    }
+    if (rc != 0) {
+        cli_error("%s", dg.msg);
+        rpt_run_free(base);
+        return CLI_EXIT_USAGE;
+    }
+    struct buf b;
+    buf_init(&b);
+    code = cmd_compare_render(&b, base, head, tol);
+    if (b.data) {
+        fputs(b.data, stdout);
+    }
+    buf_cleanup(&b);
+    rpt_run_free(base);
+    rpt_run_free(head);
+    return code;
+}
+
+/* ---------------------------------------------------------------- merge */
 
 static const char merge_help[] =
     "usage: leakcheck merge --out DIR SHARD/report.json...\n"
@@ -178,7 +187,42 @@ static const char merge_help[] =
     "every report into DIR. Run-level fields (commit, start time, agent) come from the first\n"
     "report. A scenario name found in two shards is an error.\n";
 
-/* Moves the scenarios of `src` to the end of `dst` (src keeps none). */
+/* Parses merge's arguments: --out into *out, the reports into argv[*first .. *first+*count-1].
+ * Returns CLI_CONTINUE or an exit code (help, usage error). */
+static int parse_merge_args(int argc, char **argv, const char **out, int *first, int *count)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(merge_help, stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(argv[i], "--out") == 0) {
+            if (i + 1 >= argc) {
+                return cli_usage_error("merge", "--out needs a directory");
+            }
+            *out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("merge", "unknown option '%s'", argv[i]);
+        } else {
+            if (!*count) {
+                *first = i;
+            }
+            // Reports must follow one another; an option between them would be read as one.
+            if (*first + *count != i) {
+                return cli_usage_error("merge", "put the reports after the options");
+            }
+            (*count)++;
+        }
+    }
+    if (!*out) {
+        return cli_usage_error("merge", "missing --out DIR");
+    }
+    if (!*count) {
+        return cli_usage_error("merge", "no reports to merge");
+    }
+    return CLI_CONTINUE;
+}
+
+/* Moves the scenarios of `src` to the end of `dst` (src keeps none). Returns 0 or -ENOMEM. */
 static int merge_into(struct rpt_run *dst, struct rpt_run *src)
 {
     size_t n = dst->n_scenarios + src->n_scenarios;
@@ -195,89 +239,82 @@ static int merge_into(struct rpt_run *dst, struct rpt_run *src)
     return 0;
 }
 
-int cmd_merge(int argc, char **argv)
+/* Prints an error for each scenario of `r` (read from `path`) already in `all`. Returns true
+ * when there was one. */
+static bool has_duplicates(const struct rpt_run *all, const struct rpt_run *r, const char *path)
 {
-    const char *out = NULL;
-    int first = 0, count = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(merge_help, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "--out") == 0) {
-            if (i + 1 >= argc) {
-                return usage_error("merge", "--out needs a directory", NULL);
-            }
-            out = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("merge", "unknown option", argv[i]);
-        } else {
-            if (!count) {
-                first = i;
-            }
-            // Reports must follow one another; an option between them would be read as one.
-            if (first + count != i) {
-                return usage_error("merge", "put the reports after the options", NULL);
-            }
-            count++;
+    bool dup = false;
+    for (size_t k = 0; all && k < r->n_scenarios; k++) {
+        if (find_scenario(all, r->scenarios[k].name)) {
+            char nb[256];
+            cli_error("%s: scenario '%s' is also in an earlier report; each scenario must run in "
+                      "exactly one shard",
+                      path, name_line(r->scenarios[k].name, nb, sizeof(nb)));
+            dup = true;
         }
     }
-    if (!out) {
-        return usage_error("merge", "missing --out DIR", NULL);
-    }
-    if (!count) {
-        return usage_error("merge", "no reports to merge", NULL);
-    }
+    return dup;
+}
+
+/* Reads the reports paths[0..count-1] into one run (*all, caller frees with rpt_run_free(),
+ * also on failure). Returns CLI_CONTINUE or CLI_EXIT_USAGE after printing why. */
+static int read_shards(char **paths, int count, struct rpt_run **all)
+{
     struct diag dg = {{0}};
-    struct rpt_run *all = NULL;
-    int status = 0;
-    for (int i = first; i < first + count; i++) {
+    for (int i = 0; i < count; i++) {
         struct rpt_run *r = NULL;
-        if (rpt_json_read(argv[i], &r, &dg)) {
-            fprintf(stderr, "error: %s\n", dg.msg);
-            status = 2;
-            break;
+        if (rpt_json_read(paths[i], &r, &dg)) {
+            cli_error("%s", dg.msg);
+            return CLI_EXIT_USAGE;
         }
-        for (size_t k = 0; all && k < r->n_scenarios; k++) {
-            if (find_scenario(all, r->scenarios[k].name)) {
-                char nb[256];
-                fprintf(stderr,
-                        "error: %s: scenario '%s' is also in an earlier report; each "
-                        "scenario must run in exactly one shard\n",
-                        argv[i], one_line(r->scenarios[k].name, nb, sizeof(nb)));
-                status = 2;
-            }
-        }
-        if (status) {
-            rpt_run_free(r);
-            break;
-        }
-        if (!all) {
-            all = r;
+        int code = CLI_CONTINUE;
+        if (has_duplicates(*all, r, paths[i])) {
+            code = CLI_EXIT_USAGE;
+        } else if (!*all) {
+            *all = r;
             continue;
-        }
-        if (merge_into(all, r)) {
-            fprintf(stderr, "error: out of memory merging %s\n", argv[i]);
-            rpt_run_free(r);
-            status = 2;
-            break;
+        } else if (merge_into(*all, r)) {
+            cli_error("out of memory merging %s", paths[i]);
+            code = CLI_EXIT_USAGE;
         }
         rpt_run_free(r);
+        if (code != CLI_CONTINUE) {
+            return code;
+        }
     }
-    if (!status && rpt_write_all(all, out, &dg)) {
-        fprintf(stderr, "error: %s\n", dg.msg);
-        status = EXIT_IO;
+    return CLI_CONTINUE;
+}
+
+int cmd_merge(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    const char *out = NULL;
+    int first = 0;
+    int count = 0;
+    struct rpt_run *all = NULL;
+    struct diag dg = {{0}};
+    int code = parse_merge_args(argc, argv, &out, &first, &count);
+    if (code == CLI_CONTINUE) {
+        code = read_shards(argv + first, count, &all);
     }
-    if (!status) {
+    if (code == CLI_CONTINUE && rpt_write_all(all, out, &dg)) {
+        cli_error("%s", dg.msg);
+        code = CLI_EXIT_RUN;
+    }
+    if (code == CLI_CONTINUE) {
         size_t failed = 0;
         for (size_t i = 0; i < all->n_scenarios; i++) {
             failed += !all->scenarios[i].ok;
         }
         printf("merged %d reports, %zu scenarios (%zu failed) into %s\n", count, all->n_scenarios,
                failed, out);
+        code = CLI_EXIT_OK;
     }
     rpt_run_free(all);
-    return status;
+    return code;
 }
+
+/* ---------------------------------------------------------------- history */
 
 static const char history_help[] =
     "usage: leakcheck history add --file H.jsonl --report R.json [--max-commits N]\n"
@@ -288,108 +325,161 @@ static const char history_help[] =
     "        of that commit if it is already there) and keeps the last N commits (100).\n"
     "render  writes DIR/index.html, a self-contained dashboard of growth across commits.\n";
 
-int cmd_history(int argc, char **argv)
+/* Options of `history add` and `history render`; strings borrowed from argv. */
+struct history_args {
+    bool add; /* else render */
+    const char *file, *report, *out, *commit, *message, *date;
+    double max_commits;
+};
+
+/* Where the value of option `opt` goes for the subcommand, or NULL when it takes none. */
+static const char **history_slot(struct history_args *h, const char *opt)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        if (argc < 2) {
-            fputs(history_help, stderr);
-            return 2;
-        }
-        fputs(history_help, stdout);
-        return 0;
+    if (strcmp(opt, "--file") == 0) {
+        return &h->file;
     }
-    const char *sub = argv[1];
-    bool add = strcmp(sub, "add") == 0;
-    if (!add && strcmp(sub, "render") != 0) {
-        return usage_error("history", "unknown subcommand", sub);
+    if (!h->add) {
+        return strcmp(opt, "--out") == 0 ? &h->out : NULL;
     }
-    const char *file = NULL, *report = NULL, *out = NULL, *commit = NULL, *message = NULL,
-               *date = NULL;
-    double max_commits = RPT_HISTORY_DEFAULT_COMMITS;
+    if (strcmp(opt, "--report") == 0) {
+        return &h->report;
+    }
+    if (strcmp(opt, "--commit") == 0) {
+        return &h->commit;
+    }
+    if (strcmp(opt, "--message") == 0) {
+        return &h->message;
+    }
+    return strcmp(opt, "--date") == 0 ? &h->date : NULL;
+}
+
+/* Parses the value of --max-commits (NULL when missing). Returns CLI_CONTINUE or a usage
+ * error's code. */
+static int parse_max_commits(const char *v, double *out)
+{
+    if (!v || cli_parse_double(v, out) || *out < 1 || *out > 1e6 || floor(*out) != *out) {
+        return cli_usage_error("history",
+                               "--max-commits needs a whole number from 1 to 1000000, not '%s'",
+                               v ? v : "");
+    }
+    return CLI_CONTINUE;
+}
+
+/* Parses the options after the subcommand word (argv[1]). Returns CLI_CONTINUE or an exit
+ * code (help, usage error). */
+static int parse_history_opts(int argc, char **argv, struct history_args *h)
+{
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        const char **dst = NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(history_help, stdout);
-            return 0;
+            return CLI_EXIT_OK;
         }
-        if (strcmp(a, "--file") == 0) {
-            dst = &file;
-        } else if (add && strcmp(a, "--report") == 0) {
-            dst = &report;
-        } else if (add && strcmp(a, "--commit") == 0) {
-            dst = &commit;
-        } else if (add && strcmp(a, "--message") == 0) {
-            dst = &message;
-        } else if (add && strcmp(a, "--date") == 0) {
-            dst = &date;
-        } else if (!add && strcmp(a, "--out") == 0) {
-            dst = &out;
-        } else if (add && strcmp(a, "--max-commits") == 0) {
-            if (i + 1 >= argc || parse_num(argv[i + 1], &max_commits) || max_commits < 1 ||
-                max_commits > 1e6 || floor(max_commits) != max_commits) {
-                return usage_error("history",
-                                   "--max-commits needs a whole number from 1 to "
-                                   "1000000, not",
-                                   i + 1 < argc ? argv[i + 1] : "");
+        if (h->add && strcmp(a, "--max-commits") == 0) {
+            int code = parse_max_commits(i + 1 < argc ? argv[i + 1] : NULL, &h->max_commits);
+            if (code != CLI_CONTINUE) {
+                return code;
             }
             i++;
             continue;
-        } else {
-            return usage_error("history", "unknown option", a);
+        }
+        const char **dst = history_slot(h, a);
+        if (!dst) {
+            return cli_usage_error("history", "unknown option '%s'", a);
         }
         if (i + 1 >= argc) {
-            return usage_error("history", "option needs a value:", a);
+            return cli_usage_error("history", "option needs a value: '%s'", a);
         }
         *dst = argv[++i];
     }
-    if (!file) {
-        return usage_error("history", "missing --file H.jsonl", NULL);
+    if (!h->file) {
+        return cli_usage_error("history", "missing --file H.jsonl");
+    }
+    return CLI_CONTINUE;
+}
+
+/* Parses history's arguments: the subcommand, then its options. Returns CLI_CONTINUE or an
+ * exit code (help, usage error). */
+static int parse_history_args(int argc, char **argv, struct history_args *h)
+{
+    if (argc < 2) {
+        fputs(history_help, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(history_help, stdout);
+        return CLI_EXIT_OK;
+    }
+    h->add = strcmp(argv[1], "add") == 0;
+    if (!h->add && strcmp(argv[1], "render") != 0) {
+        return cli_usage_error("history", "unknown subcommand '%s'", argv[1]);
+    }
+    h->max_commits = RPT_HISTORY_DEFAULT_COMMITS;
+    return parse_history_opts(argc, argv, h);
+}
+
+/* `history add`: the report's records into `h`, then `h` written back. Returns an exit code. */
+static int history_add(const struct history_args *a, struct rpt_history *h)
+{
+    struct rpt_run *run = NULL;
+    struct diag dg = {{0}};
+    int code = CLI_EXIT_OK;
+    if (!a->report) {
+        return cli_usage_error("history", "missing --report R.json");
+    }
+    if (rpt_json_read(a->report, &run, &dg) ||
+        rpt_history_add(h, run, a->commit, a->message, a->date, (size_t)a->max_commits, &dg)) {
+        cli_error("%s", dg.msg);
+        code = CLI_EXIT_USAGE;
+    } else if (rpt_history_write(h, a->file, &dg)) {
+        cli_error("%s", dg.msg);
+        code = CLI_EXIT_RUN;
+    }
+    rpt_run_free(run);
+    return code;
+}
+
+/* `history render`: the dashboard of `h` into OUT/index.html. Returns an exit code. */
+static int history_render(const struct history_args *a, const struct rpt_history *h)
+{
+    char path[PATH_MAX];
+    struct diag dg = {{0}};
+    if (!a->out) {
+        return cli_usage_error("history", "missing --out DIR");
+    }
+    int rc = file_mkdirs(a->out);
+    if (rc) {
+        cli_error("%s: cannot create: %s", a->out, strerror(-rc));
+        return CLI_EXIT_RUN;
+    }
+    struct buf b;
+    buf_init(&b);
+    rpt_html_dashboard(h, &b);
+    fmt_c(path, sizeof(path), "%s/index.html", a->out);
+    int code = CLI_EXIT_OK;
+    if (file_write_buf(&b, path, &dg)) {
+        cli_error("%s", dg.msg);
+        code = CLI_EXIT_RUN;
+    }
+    buf_cleanup(&b);
+    return code;
+}
+
+int cmd_history(struct cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    struct history_args a = {0};
+    int code = parse_history_args(argc, argv, &a);
+    if (code != CLI_CONTINUE) {
+        return code;
     }
     struct diag dg = {{0}};
     struct rpt_history h = {0};
-    int status = 0;
-    if (rpt_history_read(file, &h, &dg)) {
-        fprintf(stderr, "error: %s\n", dg.msg);
-        return 2;
+    if (rpt_history_read(a.file, &h, &dg)) {
+        cli_error("%s", dg.msg);
+        return CLI_EXIT_USAGE;
     }
-    if (add) {
-        struct rpt_run *run = NULL;
-        if (!report) {
-            rpt_history_cleanup(&h);
-            return usage_error("history", "missing --report R.json", NULL);
-        }
-        if (rpt_json_read(report, &run, &dg) ||
-            rpt_history_add(&h, run, commit, message, date, (size_t)max_commits, &dg)) {
-            fprintf(stderr, "error: %s\n", dg.msg);
-            status = 2;
-        } else if (rpt_history_write(&h, file, &dg)) {
-            fprintf(stderr, "error: %s\n", dg.msg);
-            status = EXIT_IO;
-        }
-        rpt_run_free(run);
-    } else {
-        char path[PATH_MAX];
-        struct buf b;
-        buf_init(&b);
-        if (!out) {
-            rpt_history_cleanup(&h);
-            return usage_error("history", "missing --out DIR", NULL);
-        }
-        int rc = file_mkdirs(out);
-        if (rc) {
-            fprintf(stderr, "error: %s: cannot create: %s\n", out, strerror(-rc));
-            status = EXIT_IO;
-        } else {
-            rpt_html_dashboard(&h, &b);
-            fmt_c(path, sizeof(path), "%s/index.html", out);
-            if (file_write_buf(&b, path, &dg)) {
-                fprintf(stderr, "error: %s\n", dg.msg);
-                status = EXIT_IO;
-            }
-        }
-        buf_cleanup(&b);
-    }
+    code = a.add ? history_add(&a, &h) : history_render(&a, &h);
     rpt_history_cleanup(&h);
-    return status;
+    return code;
 }

@@ -87,6 +87,17 @@ static void test_cli_usage_errors_exit_2(void **state)
     r = lc((const char *[]){"run", "--shard", "3/2", "x.json", NULL});
     expect_out(&r, 2, "--shard: expected I/N");
     free(r.out);
+    /* Every command words its usage errors the same way. */
+    r = lc((const char *[]){"compare", "a.json", NULL});
+    expect_out(&r, 2,
+               "error: expected two reports: BASE.json HEAD.json (try 'leakcheck compare --help')");
+    free(r.out);
+    r = lc((const char *[]){"report", "outputs", "--bogus", NULL});
+    expect_out(&r, 2, "error: unknown option '--bogus' (try 'leakcheck report --help')");
+    free(r.out);
+    r = lc((const char *[]){"exec", NULL});
+    expect_out(&r, 2, "error: no program given (try 'leakcheck exec --help')");
+    free(r.out);
 }
 
 static void test_cli_help_and_version(void **state)

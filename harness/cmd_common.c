@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_common.c - options, run bookkeeping and the result table shared by `leakcheck run` and
+ * `leakcheck analyze` (see cmd_common.h). Options are read with getopt_long. */
+#include "cmd_common.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../reports/rpt_write.h"
+#include "../util/clock.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
+
+/* ---------------------------------------------------------------- options */
+
+enum {
+    OPT_ROUNDS = 256,
+    OPT_WARMUP,
+    OPT_RPR,
+    OPT_REQUEST,
+    OPT_REQFILE,
+    OPT_REQCMD,
+    OPT_THRESHOLD,
+    OPT_REPORT_DIR,
+    OPT_NAME,
+    OPT_EXPECT,
+    OPT_SHARD,
+    OPT_AGENT,
+    OPT_READY_LINE,
+    OPT_ROUND_TIMEOUT,
+    OPT_SCENARIO,
+    OPT_RECORD,
+};
+
+static const struct option long_opts[] = {
+    {"rounds", required_argument, NULL, OPT_ROUNDS},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"requests-per-round", required_argument, NULL, OPT_RPR},
+    {"request", required_argument, NULL, OPT_REQUEST},
+    {"requests-file", required_argument, NULL, OPT_REQFILE},
+    {"requests-command", required_argument, NULL, OPT_REQCMD},
+    {"threshold", required_argument, NULL, OPT_THRESHOLD},
+    {"report-dir", required_argument, NULL, OPT_REPORT_DIR},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"expect", required_argument, NULL, OPT_EXPECT},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"agent", required_argument, NULL, OPT_AGENT},
+    {"ready-line", required_argument, NULL, OPT_READY_LINE},
+    {"round-timeout", required_argument, NULL, OPT_ROUND_TIMEOUT},
+    {"scenario", required_argument, NULL, OPT_SCENARIO},
+    {"record", required_argument, NULL, OPT_RECORD},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+void cmd_args_init(struct cmd_args *a)
+{
+    *a = (struct cmd_args){.rounds = -1, .warmup = -1, .rpr = -1, .expect = -1};
+}
+
+void cmd_args_cleanup(struct cmd_args *a)
+{
+    free(a->requests);
+    a->requests = NULL;
+    a->n_requests = 0;
+}
+
+/* Parses the value `v` of numeric option `c` into `a`. Returns CLI_CONTINUE or prints a usage
+ * error and returns CLI_EXIT_USAGE. */
+static int parse_number(const char *cmd, int c, const char *v, struct cmd_args *a)
+{
+    unsigned long n;
+    switch (c) {
+    case OPT_ROUNDS:
+        if (cli_parse_uint(v, SCN_MAX_ROUNDS, &n) < 0 || n < 2) {
+            return cli_usage_error(cmd, "--rounds: expected an integer from 2 to %u, found '%s'",
+                                   SCN_MAX_ROUNDS, v);
+        }
+        a->rounds = (long)n;
+        break;
+    case OPT_WARMUP:
+        if (cli_parse_uint(v, SCN_MAX_ROUNDS, &n) < 0) {
+            return cli_usage_error(cmd, "--warmup: expected an integer from 0 to %u, found '%s'",
+                                   SCN_MAX_ROUNDS, v);
+        }
+        a->warmup = (long)n;
+        break;
+    case OPT_RPR:
+        if (cli_parse_uint(v, 10000000, &n) < 0 || n < 1) {
+            return cli_usage_error(
+                cmd, "--requests-per-round: expected a positive integer, found '%s'", v);
+        }
+        a->rpr = (long)n;
+        break;
+    case OPT_ROUND_TIMEOUT:
+        if (cli_parse_uint(v, 86400, &n) < 0 || n < 1) {
+            return cli_usage_error(
+                cmd, "--round-timeout: expected seconds from 1 to 86400, found '%s'", v);
+        }
+        a->round_timeout_s = (long)n;
+        break;
+    case OPT_THRESHOLD:
+        if (cli_parse_double(v, &a->threshold) < 0) {
+            return cli_usage_error(cmd, "--threshold: expected a number of bytes >= 0, found '%s'",
+                                   v);
+        }
+        a->have_threshold = true;
+        break;
+    default:
+        a->expect = rpt_expect_parse(v);
+        if (a->expect < 0) {
+            return cli_usage_error(cmd, "--expect: expected leak, no-leak or any, found '%s'", v);
+        }
+        break;
+    }
+    return CLI_CONTINUE;
+}
+
+/* Where the value of string option `c` goes, or NULL when `c` is not one. */
+static const char **string_slot(int c, struct cmd_args *a)
+{
+    switch (c) {
+    case OPT_REQFILE:
+        return &a->requests_file;
+    case OPT_REQCMD:
+        return &a->requests_command;
+    case OPT_REPORT_DIR:
+        return &a->report_dir;
+    case OPT_NAME:
+        return &a->name;
+    case OPT_SHARD:
+        return &a->shard;
+    case OPT_READY_LINE:
+        return &a->ready_line;
+    case OPT_SCENARIO:
+        return &a->scenario;
+    case OPT_RECORD:
+        return &a->record;
+    default:
+        return NULL;
+    }
+}
+
+/* Appends one --request template. Returns CLI_CONTINUE, or CLI_EXIT_RUN when out of memory. */
+static int add_request(struct cmd_args *a, const char *v)
+{
+    const char **r = realloc(a->requests, (a->n_requests + 1) * sizeof(*r));
+    if (!r) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUN;
+    }
+    a->requests = r;
+    a->requests[a->n_requests++] = v;
+    return CLI_CONTINUE;
+}
+
+/* Handles option `c` as getopt_long() returned it. Returns CLI_CONTINUE or an exit code. */
+static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, char **argv,
+                     struct cmd_args *a)
+{
+    const char **slot = string_slot(c, a);
+    if (slot) {
+        *slot = optarg;
+        return CLI_CONTINUE;
+    }
+    switch (c) {
+    case OPT_ROUNDS:
+    case OPT_WARMUP:
+    case OPT_RPR:
+    case OPT_ROUND_TIMEOUT:
+    case OPT_THRESHOLD:
+    case OPT_EXPECT:
+        return parse_number(cmd, c, optarg, a);
+    case OPT_REQUEST:
+        return add_request(a, optarg);
+    case OPT_AGENT:
+        cli->agent = optarg;
+        return CLI_CONTINUE;
+    case 'q':
+        cli->verbose = -1;
+        return CLI_CONTINUE;
+    case 'v':
+        cli->verbose = 1;
+        return CLI_CONTINUE;
+    case 'h':
+        fputs(help, stdout);
+        return CLI_EXIT_OK;
+    case ':':
+        return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+    default:
+        return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+    }
+}
+
+int cmd_parse_args(struct cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                   struct cmd_args *a)
+{
+    // 0, not 1: glibc then forgets the state of an earlier scan (tests parse many times).
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, ":qvh", long_opts, NULL);
+        if (c == -1) {
+            break;
+        }
+        int code = parse_one(cli, cmd, help, c, argv, a);
+        if (code != CLI_CONTINUE) {
+            return code;
+        }
+    }
+    a->files = argv + optind;
+    a->n_files = (size_t)(argc - optind);
+    return CLI_CONTINUE;
+}
+
+void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
+{
+    if (a->rounds >= 0) {
+        s->rounds = (uint32_t)a->rounds;
+    }
+    if (a->warmup >= 0) {
+        s->warmup = (uint32_t)a->warmup;
+    }
+    if (a->have_threshold) {
+        s->threshold_bytes_per_round = a->threshold;
+    }
+    if (a->expect >= 0) {
+        s->expect = (enum rpt_expect)a->expect;
+    }
+    if (a->round_timeout_s > 0) {
+        s->round_timeout_ms = (int)(a->round_timeout_s * 1000);
+    }
+}
+
+const char *cmd_report_dir(const struct cmd_args *a)
+{
+    return a->report_dir ? a->report_dir : CMD_DEFAULT_REPORT_DIR;
+}
+
+int cmd_make_report_dir(const char *dir)
+{
+    if (file_mkdirs(dir) < 0) {
+        cli_error("can't create the report folder '%s': %s", dir, strerror(errno));
+        return CLI_EXIT_RUN;
+    }
+    return CLI_CONTINUE;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+/* Reads the first line `cmd` prints, without its line end; false when there is none. */
+static bool read_command_line(const char *cmd, char *buf, size_t len)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f) {
+        return false;
+    }
+    bool ok = fgets(buf, (int)len, f) != NULL;
+    pclose(f);
+    if (ok) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+    }
+    return ok;
+}
+
+/* Commit of the code under test: $LEAKCHECK_COMMIT, $GITHUB_SHA, else `git rev-parse HEAD`
+ * (and the commit's subject). */
+static void fill_commit(struct rpt_run *run)
+{
+    const char *e = getenv("LEAKCHECK_COMMIT");
+    if (!e || !*e) {
+        e = getenv("GITHUB_SHA");
+    }
+    if (e && *e) {
+        run->commit = strdup(e);
+        return;
+    }
+    char buf[128];
+    if (read_command_line("git rev-parse HEAD 2>/dev/null", buf, sizeof(buf)) && strlen(buf) >= 7) {
+        run->commit = strdup(buf);
+    }
+    if (read_command_line("git log -1 --format=%s 2>/dev/null", buf, sizeof(buf))) {
+        run->commit_message = strdup(buf);
+    }
+}
+
+struct rpt_run *cmd_new_run(void)
+{
+    struct rpt_run *run = calloc(1, sizeof(*run));
+    if (!run) {
+        return NULL;
+    }
+    char now[32];
+    clock_rfc3339(now, sizeof(now));
+    run->started_at = strdup(now);
+    char host[256];
+    if (gethostname(host, sizeof(host)) == 0) {
+        host[sizeof(host) - 1] = '\0';
+        run->host = strdup(host);
+    }
+    fill_commit(run);
+    return run;
+}
+
+int cmd_exit_code(const struct rpt_run *run)
+{
+    int code = CLI_EXIT_OK;
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        if (run->scenarios[i].verdict == RPT_VERDICT_ERROR) {
+            return CLI_EXIT_RUN;
+        }
+        if (!run->scenarios[i].ok) {
+            code = CLI_EXIT_FAIL;
+        }
+    }
+    return code;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+/* The site the table names: the top suspect, or of the biggest grower. NULL when none. */
+static const struct rpt_site *top_site(const struct rpt_scenario *sc)
+{
+    if (sc->n_sites == 0) {
+        return NULL;
+    }
+    if (sc->sites[0].suspect || sc->verdict != RPT_VERDICT_LEAK) {
+        return sc->sites[0].bytes_per_round > 0 || sc->sites[0].suspect ? &sc->sites[0] : NULL;
+    }
+    return &sc->sites[0];
+}
+
+/* "function (file:line) +B/round, +N blocks/round" of the scenario's top site, or "-". */
+static void describe_culprit(const struct rpt_scenario *sc, char *out, size_t len)
+{
+    const struct rpt_site *t = top_site(sc);
+    if (!t) {
+        fmt_c(out, len, "-");
+        return;
+    }
+    char b[32];
+    const char *file = t->file ? strrchr(t->file, '/') : NULL;
+    file = file ? file + 1 : t->file;
+    fmt_bytes_signed(b, sizeof(b), t->bytes_per_round);
+    if (file) {
+        fmt_c(out, len, "%s (%s:%u) %s/round, %+.1f blocks/round", t->function ? t->function : "??",
+              file, t->line, b, t->blocks_per_round);
+    } else {
+        fmt_c(out, len, "%s %s/round, %+.1f blocks/round", t->function ? t->function : "??", b,
+              t->blocks_per_round);
+    }
+}
+
+void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *report_dir)
+{
+    buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "growth/round",
+               "top culprit");
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        char g[32];
+        char culprit[512];
+        fmt_bytes_signed(g, sizeof(g), sc->growth_bytes_per_round);
+        describe_culprit(sc, culprit, sizeof(culprit));
+        buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", sc->name, rpt_verdict_name(sc->verdict),
+                   sc->ok ? "yes" : "NO", sc->verdict == RPT_VERDICT_ERROR ? "-" : g, culprit);
+        if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
+            buf_printf(b, "    %s\n", sc->reason);
+        }
+    }
+    if (report_dir) {
+        buf_printf(b, "reports: %s/report.json\n", report_dir);
+    }
+}
+
+int cmd_finish(const struct cli *cli, const struct rpt_run *run, const char *report_dir)
+{
+    struct diag dg = {{0}};
+    if (rpt_write_all(run, report_dir, &dg) < 0) {
+        cli_error("%s", dg.msg[0] ? dg.msg : "can't write the reports");
+        return CLI_EXIT_RUN;
+    }
+    int code = cmd_exit_code(run);
+    if (cli->verbose >= 0 || code != CLI_EXIT_OK) {
+        struct buf b;
+        buf_init(&b);
+        cmd_render_table(&b, run, report_dir);
+        if (b.data) {
+            fputs(b.data, stdout);
+        }
+        buf_cleanup(&b);
+    }
+    return code;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* cmd_common_test.c - unit tests of what run and analyze share: option parsing and its usage
+ * errors, overrides, the exit code of a run and the result table of the report fixture. */
+#include "cmd_common.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../reports/rpt_fixture.h"
+#include "cmd_capture.h"
+
+static const char test_help[] = "usage: test\n";
+
+static struct cmd_args g_args;
+static char g_agent[64];
+
+/* A command that only parses the run options into g_args (kept for the test to read). */
+static int parse_only(struct cli *cli, int argc, char **argv)
+{
+    cmd_args_cleanup(&g_args);
+    cmd_args_init(&g_args);
+    int code = cmd_parse_args(cli, "run", test_help, argc, argv, &g_args);
+    // Strings point into argv, which the caller frees: keep copies, or only their number.
+    snprintf(g_agent, sizeof(g_agent), "%s", cli->agent ? cli->agent : "(none)");
+    g_args.files = NULL;
+    return code;
+}
+
+static void test_cmd_parse_args_reads_every_value(void **state)
+{
+    (void)state;
+    struct cli cli = {0};
+    struct capture c;
+    int code = capture_cmd(
+        parse_only, &cli,
+        (const char *[]){"run",         "--rounds",     "7",         "--warmup", "0",
+                         "--threshold", "12.5",         "--expect",  "leak",     "--request",
+                         "a",           "x.json",       "--request", "b",        "--round-timeout",
+                         "9",           "--report-dir", "rd",        "--shard",  "1/2",
+                         "-q",          "--agent",      "/a.so",     "y.json",   NULL},
+        &c);
+    assert_int_equal(code, CLI_CONTINUE);
+    assert_string_equal(c.err_text, "");
+    assert_int_equal(g_args.rounds, 7);
+    assert_int_equal(g_args.warmup, 0);
+    assert_true(g_args.have_threshold && g_args.threshold == 12.5);
+    assert_int_equal(g_args.expect, RPT_EXPECT_LEAK);
+    assert_int_equal(g_args.n_requests, 2);
+    assert_int_equal(g_args.round_timeout_s, 9);
+    assert_int_equal(g_args.n_files, 2);
+    assert_int_equal(g_args.rpr, -1);
+    assert_int_equal(cli.verbose, -1);
+    assert_string_equal(g_agent, "/a.so");
+    capture_free(&c);
+    cmd_args_cleanup(&g_args);
+    assert_null(g_args.requests);
+}
+
+/* Each bad option gives exit 2 and exactly this message on stderr. */
+static void test_cmd_parse_args_usage_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args[4];
+        const char *err;
+    } cases[] = {
+        {{"run", "--rounds", "1", NULL},
+         "error: --rounds: expected an integer from 2 to 100000, found '1' (try 'leakcheck run "
+         "--help')\n"},
+        {{"run", "--warmup", "-1", NULL}, "error: --warmup: expected an integer from 0 to 100000"},
+        {{"run", "--requests-per-round", "0", NULL},
+         "error: --requests-per-round: expected a positive integer, found '0'"},
+        {{"run", "--round-timeout", "86401", NULL},
+         "error: --round-timeout: expected seconds from 1 to 86400, found '86401'"},
+        {{"run", "--threshold", "-3", NULL},
+         "error: --threshold: expected a number of bytes >= 0, found '-3'"},
+        {{"run", "--expect", "maybe", NULL},
+         "error: --expect: expected leak, no-leak or any, found 'maybe'"},
+        {{"run", "--rounds", NULL},
+         "error: option '--rounds' needs a value (try 'leakcheck run --help')\n"},
+        {{"run", "--bogus", NULL},
+         "error: unknown option '--bogus' (try 'leakcheck run --help')\n"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cli cli = {0};
+        struct capture c;
+        int code = capture_cmd(parse_only, &cli, cases[i].args, &c);
+        if (code != CLI_EXIT_USAGE || strncmp(c.err_text, cases[i].err, strlen(cases[i].err))) {
+            print_error("case %zu: exit %d, stderr: %s\n", i, code, c.err_text);
+        }
+        assert_int_equal(code, CLI_EXIT_USAGE);
+        assert_memory_equal(c.err_text, cases[i].err, strlen(cases[i].err));
+        assert_string_equal(c.out_text, "");
+        capture_free(&c);
+    }
+    cmd_args_cleanup(&g_args);
+}
+
+static void test_cmd_parse_args_help(void **state)
+{
+    (void)state;
+    struct cli cli = {0};
+    struct capture c;
+    assert_int_equal(capture_cmd(parse_only, &cli, (const char *[]){"run", "-h", NULL}, &c),
+                     CLI_EXIT_OK);
+    assert_string_equal(c.out_text, test_help);
+    capture_free(&c);
+    cmd_args_cleanup(&g_args);
+}
+
+static void test_cmd_apply_overrides_only_what_was_given(void **state)
+{
+    (void)state;
+    struct scn *s = scn_new();
+    assert_non_null(s);
+    struct cmd_args a;
+    cmd_args_init(&a);
+    cmd_apply_overrides(s, &a);
+    assert_int_equal(s->rounds, SCN_DEFAULT_ROUNDS);
+    assert_int_equal(s->warmup, SCN_DEFAULT_WARMUP);
+    assert_int_equal(s->round_timeout_ms, SCN_DEFAULT_ROUND_TIMEOUT_MS);
+    enum rpt_expect before = s->expect;
+    a.rounds = 5;
+    a.warmup = 0;
+    a.threshold = 64;
+    a.have_threshold = true;
+    a.expect = RPT_EXPECT_ANY;
+    a.round_timeout_s = 2;
+    cmd_apply_overrides(s, &a);
+    assert_int_equal(s->rounds, 5);
+    assert_int_equal(s->warmup, 0);
+    assert_true(s->threshold_bytes_per_round == 64);
+    assert_int_equal(s->expect, RPT_EXPECT_ANY);
+    assert_int_not_equal(before, RPT_EXPECT_ANY);
+    assert_int_equal(s->round_timeout_ms, 2000);
+    assert_string_equal(cmd_report_dir(&a), CMD_DEFAULT_REPORT_DIR);
+    a.report_dir = "elsewhere";
+    assert_string_equal(cmd_report_dir(&a), "elsewhere");
+    scn_free(s);
+}
+
+static void test_cmd_exit_code_worst_wins(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    assert_int_equal(cmd_exit_code(run), CLI_EXIT_RUN); /* "crashed" failed to run */
+    run->n_scenarios = 3;
+    assert_int_equal(cmd_exit_code(run), CLI_EXIT_FAIL); /* "uploads-leaky" leaks unexpectedly */
+    run->scenarios[0].ok = true;
+    assert_int_equal(cmd_exit_code(run), CLI_EXIT_OK);
+    run->n_scenarios = 4;
+    rpt_run_free(run);
+}
+
+static void test_cmd_render_table_of_the_fixture(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct buf b;
+    buf_init(&b);
+    cmd_render_table(&b, run, "out");
+    assert_int_equal(b.err, 0);
+    assert_string_equal(
+        b.data,
+        "scenario                 verdict      ok     growth/round  top culprit\n"
+        "uploads-leaky            leak         NO        +32.0 KiB  keep_upload (server.c:88) "
+        "+32.0 KiB/round, +2.0 blocks/round\n"
+        "    12 of 12 measured rounds left blocks behind at one site\n"
+        "cache fixed | \"q\" </script>\n&amp; *x* no-leak      yes            +0 B  -\n"
+        "    live heap flat over 12 measured rounds\n"
+        "uploads-expected         leak         yes       +32.0 KiB  keep_upload (server.c:88) "
+        "+32.0 KiB/round, +2.0 blocks/round\n"
+        "    known leak: 12 of 12 measured rounds left blocks behind\n"
+        "crashed                  error        NO                -  -\n"
+        "reports: out/report.json\n");
+    buf_cleanup(&b);
+    /* Without a folder, no "reports:" line; a culprit without a file has no place. */
+    free(run->scenarios[0].sites[0].file);
+    run->scenarios[0].sites[0].file = NULL;
+    run->n_scenarios = 1;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "  keep_upload +32.0 KiB/round, +2.0 blocks/round\n"));
+    assert_null(strstr(b.data, "reports:"));
+    buf_cleanup(&b);
+    run->n_scenarios = 4;
+    rpt_run_free(run);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cmd_parse_args_reads_every_value),
+        cmocka_unit_test(test_cmd_parse_args_usage_errors),
+        cmocka_unit_test(test_cmd_parse_args_help),
+        cmocka_unit_test(test_cmd_apply_overrides_only_what_was_given),
+        cmocka_unit_test(test_cmd_exit_code_worst_wins),
+        cmocka_unit_test(test_cmd_render_table_of_the_fixture),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
