@@ -39,6 +39,7 @@ static struct {
     unsigned read_eintrs;
 } fake;
 
+/* send(2) for the whole program: fails, reports EINTR or cuts short as `fake` says. */
 ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
     fake.sends++;
@@ -57,6 +58,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
 }
 
+/* read(2) for the whole program: passes through unless fake.fake_read. */
 ssize_t read(int fd, void *buf, size_t len)
 {
     if (fake.fake_read) {
@@ -91,6 +93,7 @@ static struct ag_state *state_new(int fd)
     return st;
 }
 
+/* Setup: the fakes pass through again, the guard is clear. */
 static int reset_fake(void **state)
 {
     (void)state;

@@ -45,6 +45,7 @@ static inline void after_alloc(void *p, size_t size)
     }
 }
 
+/* Forwarded and recorded on success; served from the arena before resolution. */
 AG_EXPORT void *malloc(size_t size)
 {
     if (!ready()) {
@@ -55,6 +56,7 @@ AG_EXPORT void *malloc(size_t size)
     return p;
 }
 
+/* Recorded before the real free; arena blocks and NULL are ignored. */
 AG_EXPORT void free(void *p)
 {
     if (!p || ag_boot_owns(p)) {
@@ -69,6 +71,7 @@ AG_EXPORT void free(void *p)
     ag_real.free(p);
 }
 
+/* Forwarded and recorded as n * size bytes; from the (zeroed) arena before resolution. */
 AG_EXPORT void *calloc(size_t n, size_t size)
 {
     if (!ready()) {
@@ -94,6 +97,8 @@ static void *realloc_from_arena(void *old, size_t size)
     return p;
 }
 
+/* The old block leaves the table before the real realloc and comes back if it fails; the new
+ * one is recorded. Arena blocks move to the real heap. */
 AG_EXPORT void *realloc(void *old, size_t size)
 {
     if (!ready()) {
@@ -121,6 +126,7 @@ AG_EXPORT void *realloc(void *old, size_t size)
     return p;
 }
 
+/* realloc of n * size bytes; NULL with ENOMEM on overflow. */
 AG_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 {
     size_t total;
@@ -130,6 +136,7 @@ AG_EXPORT void *reallocarray(void *old, size_t n, size_t size)
     return realloc(old, total);
 }
 
+/* Forwarded and recorded when it returns 0; from the arena before resolution. */
 AG_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
     if (!ready()) {
@@ -147,6 +154,7 @@ AG_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     return rc;
 }
 
+/* Forwarded and recorded on success; from the arena before resolution. */
 AG_EXPORT void *aligned_alloc(size_t align, size_t size)
 {
     if (!ready()) {
@@ -157,6 +165,7 @@ AG_EXPORT void *aligned_alloc(size_t align, size_t size)
     return p;
 }
 
+/* Forwarded and recorded on success; from the arena before resolution. */
 AG_EXPORT void *memalign(size_t align, size_t size)
 {
     if (!ready()) {
@@ -167,6 +176,7 @@ AG_EXPORT void *memalign(size_t align, size_t size)
     return p;
 }
 
+/* Forwarded and recorded on success; from the arena (page-aligned) before resolution. */
 AG_EXPORT void *valloc(size_t size)
 {
     if (!ready()) {
@@ -177,6 +187,7 @@ AG_EXPORT void *valloc(size_t size)
     return p;
 }
 
+/* Forwarded and recorded (requested size) on success; from the arena before resolution. */
 AG_EXPORT void *pvalloc(size_t size)
 {
     if (!ready()) {
@@ -187,6 +198,7 @@ AG_EXPORT void *pvalloc(size_t size)
     return p;
 }
 
+/* Forwarded; never recorded. Arena blocks report their requested size. */
 AG_EXPORT size_t malloc_usable_size(void *p)
 {
     if (!p) {

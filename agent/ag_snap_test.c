@@ -56,6 +56,7 @@ struct fixture {
     struct sink sink;
 };
 
+/* Setup: a fresh fixture (tracking, depth 32, empty tables). */
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -74,6 +75,7 @@ static int setup(void **state)
     return 0;
 }
 
+/* Teardown: frees the fixture. */
 static int teardown(void **state)
 {
     struct fixture *f = *state;
