@@ -25,6 +25,8 @@ extern void *__libc_memalign(size_t, size_t);
 extern void *__libc_valloc(size_t);
 extern void *__libc_pvalloc(size_t);
 
+/* posix_memalign over __libc_memalign, for when dlsym finds none: EINVAL for a bad alignment,
+ * ENOMEM when the allocation fails, 0 otherwise. */
 static int fallback_posix_memalign(void **out, size_t align, size_t size)
 {
     if (align < sizeof(void *) || (align & (align - 1)) != 0) {
@@ -38,17 +40,21 @@ static int fallback_posix_memalign(void **out, size_t align, size_t size)
     return 0;
 }
 
+/* aligned_alloc over __libc_memalign. Returns NULL on failure. */
 static void *fallback_aligned_alloc(size_t align, size_t size)
 {
     return __libc_memalign(align, size);
 }
 
+/* malloc_usable_size when none is found: 0 ("unknown") for every block. Can't fail. */
 static size_t fallback_usable_size(void *p)
 {
     (void)p;
     return 0;
 }
 
+/* The next definition of `name` after this library, or `fallback`. dlsym may allocate (served
+ * from the arena while boot_state is 1). */
 static void *next(const char *name, void *fallback)
 {
     void *f = dlsym(RTLD_NEXT, name);
@@ -105,6 +111,16 @@ void *ag_boot_alloc(size_t size, size_t align)
     uintptr_t p = (base + align - 1) & ~(uintptr_t)(align - 1);
     memcpy((void *)(p - sizeof(size_t)), &size, sizeof(size));
     return (void *)p; /* static storage: already zero */
+}
+
+void *ag_boot_realloc(void *old, size_t size)
+{
+    void *p = ag_boot_alloc(size, 16);
+    if (p && old) {
+        size_t old_size = ag_boot_size(old);
+        memcpy(p, old, old_size < size ? old_size : size);
+    }
+    return p;
 }
 
 bool ag_boot_owns(const void *p)

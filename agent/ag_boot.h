@@ -36,6 +36,11 @@ bool ag_boot_resolve(void);
  * Returns NULL when the arena is exhausted (errno is then ENOMEM). Thread-safe. Hook-safe. */
 void *ag_boot_alloc(size_t size, size_t align);
 
+/* realloc before the real functions are resolved: a new arena block holding the start of the
+ * arena block `old` (NULL: a plain allocation). Returns NULL when the arena is exhausted (errno
+ * is then ENOMEM; `old` stays valid). Thread-safe. Hook-safe. */
+void *ag_boot_realloc(void *old, size_t size);
+
 /* True when `p` lies in the static arena. Can't fail. Hook-safe. */
 bool ag_boot_owns(const void *p);
 

@@ -3,22 +3,34 @@
  *
  * The channel thread blocks every signal and keeps the recursion guard set for its whole life,
  * so nothing it does is counted. It answers each PROTO_REQ_SNAPSHOT with one complete snapshot
- * (see common/proto.h), written with send(MSG_NOSIGNAL) so a vanished harness can never raise
- * SIGPIPE in the target. When the harness closes the channel, the agent stops tracking.
+ * (ag_snap.h), written with send(MSG_NOSIGNAL) so a vanished harness can never raise SIGPIPE in
+ * the target. When the harness closes the channel, the agent stops tracking.
  */
 #ifndef AGENT_AG_CHAN_H
 #define AGENT_AG_CHAN_H
 
+#include <stdint.h>
+
 #include "ag_core.h"
 
-/* Sends HELLO. Returns 0 or a negative errno. Called once at start-up, guard set. */
+/* Sends HELLO on st->chan_fd. Returns 0 or a negative errno. Called once at start-up, guard
+ * set. */
 int ag_chan_hello(struct ag_state *st);
 
-/* Starts the channel thread. Returns 0 or a negative errno. Called once, guard set. */
+/* Starts the channel thread (ag_chan_serve, detached, every signal blocked). Returns 0 or a
+ * negative errno. Called once, guard set. */
 int ag_chan_start(struct ag_state *st);
 
+/* The channel thread's loop, on the calling thread: reads requests from st->chan_fd and answers
+ * each snapshot request there (stacks sent once over the channel's life; other request types
+ * are skipped). Returns when the channel ends, a request is malformed or larger than any request
+ * the protocol has, or a write fails; the agent is then switched to pass-through. Can't fail.
+ * Sets the guard for the calling thread and leaves it set. */
+void ag_chan_serve(struct ag_state *st);
+
 /* Writes one complete snapshot (every stack, not only new ones) to `fd` (socket, pipe or
- * file), on the calling thread. The caller sets the guard. Returns 0, -ENOMEM or -EIO. */
+ * file), on the calling thread. Returns 0, -ENOMEM (no buffer) or -EIO (a write failed). Called
+ * with the guard set. */
 int ag_chan_snapshot_to(struct ag_state *st, int fd, uint32_t round);
 
 #endif

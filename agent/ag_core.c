@@ -1,8 +1,49 @@
 /* SPDX-License-Identifier: MIT */
-/* ag_core.c - the agent's one state object and its recursion guard (see ag_core.h). */
+/* ag_core.c - the agent's one state object, its recursion guard, and the checked-build
+ * assertion report (see ag_core.h). */
 #include "ag_core.h"
+
+#include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_DEPTH 32u
 
 struct ag_state ag_state = {.chan_fd = -1, .depth = DEFAULT_DEPTH};
 __thread int ag_guard __attribute__((tls_model("initial-exec")));
+
+/* Appends the C string `s` to buf[*len..cap), truncating. */
+static void append(char *buf, size_t *len, size_t cap, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - *len) {
+        n = cap - *len;
+    }
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
+void ag_core_assert_fail(const char *expr, const char *file, int line)
+{
+    char num[16];
+    size_t k = sizeof(num);
+    num[--k] = '\0';
+    unsigned v = line > 0 ? (unsigned)line : 0;
+    do {
+        num[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 && k > 0);
+
+    char buf[512];
+    size_t len = 0;
+    append(buf, &len, sizeof(buf) - 1, "leakcheck agent: ");
+    append(buf, &len, sizeof(buf) - 1, file);
+    append(buf, &len, sizeof(buf) - 1, ":");
+    append(buf, &len, sizeof(buf) - 1, num + k);
+    append(buf, &len, sizeof(buf) - 1, ": assertion '");
+    append(buf, &len, sizeof(buf) - 1, expr);
+    append(buf, &len, sizeof(buf) - 1, "' failed");
+    buf[len++] = '\n';
+    ssize_t rc = write(2, buf, len);
+    (void)rc;
+    __builtin_trap();
+}

@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* ag_core.h - the agent's one state object, shared by the hook shim and the channel thread.
+/* ag_core.h - the agent's one state object, its recursion guard, and the small helpers every
+ * agent file shares (branch hints, checked invariants, the size-overflow check).
  *
- * There is exactly one instance (ag_state, in ag_hook.c): the interposed functions have no
- * other way to reach it. Everything in it is either atomic, guarded by the table and stack
- * locks, or written once at start-up before the channel thread exists. Hook-safe.
+ * There is exactly one instance of the state (ag_state, in ag_core.c): the interposed functions
+ * have no other way to reach it. Everything in it is either atomic, guarded by the table and
+ * stack locks, or written once at start-up before the channel thread exists. Hook-safe.
+ *
+ * AG_ASSERT is checked in sanitizer builds (where the agent runs only under its unit tests) and
+ * when AG_DEBUG is defined (`make CFLAGS_EXTRA=-DAG_DEBUG`); elsewhere it compiles to nothing,
+ * since the agent must never take the target down (STYLE.md, agent rule 4).
  */
 #ifndef AGENT_AG_CORE_H
 #define AGENT_AG_CORE_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ag_stack.h"
@@ -17,6 +24,31 @@
 
 #define AG_HIDDEN __attribute__((visibility("hidden")))
 #define AG_EXPORT __attribute__((visibility("default")))
+
+/* Branch hints for the hook fast path. */
+#define AG_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define AG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#if defined(AG_DEBUG) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AG_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define AG_CHECKED 1
+#endif
+#endif
+#ifndef AG_CHECKED
+#define AG_CHECKED 0
+#endif
+
+/* An invariant: in checked builds a false `cond` writes one line to stderr and traps. */
+#if AG_CHECKED
+#define AG_ASSERT(cond) (AG_LIKELY(cond) ? (void)0 : ag_core_assert_fail(#cond, __FILE__, __LINE__))
+#else
+#define AG_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+
+/* "Called with the recursion guard set", checked. */
+#define AG_ASSERT_GUARDED() AG_ASSERT(ag_guard != 0)
 
 enum ag_mode {
     AG_MODE_OFF,   /* not initialised yet: every call passes through, untracked */
@@ -43,6 +75,22 @@ extern struct ag_state ag_state AG_HIDDEN;
 /* Per-thread recursion guard: while set, every allocator call on this thread goes straight to
  * the real allocator, untracked. Initial-exec TLS, so reading it never allocates. */
 extern __thread int ag_guard __attribute__((tls_model("initial-exec"))) AG_HIDDEN;
+
+/* Writes "leakcheck agent: FILE:LINE: assertion 'EXPR' failed" to stderr with write(2), then
+ * traps. Used by AG_ASSERT in checked builds only. Never returns. Hook-safe. */
+void ag_core_assert_fail(const char *expr, const char *file, int line) AG_HIDDEN
+    __attribute__((noreturn, cold));
+
+/* Multiplies n * size into *total. Returns false; on overflow returns true with errno set to
+ * ENOMEM (*total is then unspecified), as calloc and reallocarray must fail. Hook-safe. */
+static inline bool ag_core_count_size_overflow(size_t n, size_t size, size_t *total)
+{
+    if (AG_UNLIKELY(__builtin_mul_overflow(n, size, total))) {
+        errno = ENOMEM;
+        return true;
+    }
+    return false;
+}
 
 /* The in-process entry point, exported (see ag_hook.c and include/leakcheck.h). */
 int leakcheck_agent_snapshot(int fd, unsigned round) AG_EXPORT;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,26 +124,62 @@ static void do_threads(void)
     }
 }
 
-static void child_allocates(void)
+/* The forked child's own checks; its exit code names the first that failed (0: none). */
+static int child_checks(void)
 {
     for (int i = 0; i < 50; i++) {
         void *p = malloc(4242);
+        if (!p) {
+            return 2;
+        }
         memset(p, 1, 4242);
     }
+    /* With the agent loaded, a forked child is not tracked: the in-process API says so. */
+    int (*snap)(int, unsigned) =
+        (int (*)(int, unsigned))dlsym(RTLD_DEFAULT, "leakcheck_agent_snapshot");
+    if (snap && snap(-1, 0) != -ENOSYS) {
+        return 3;
+    }
+    /* Nor does it keep the parent's channel, the only socket this program is given. */
+    for (int fd = 3; fd < 1024; fd++) {
+        struct stat sb;
+        if (fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+            return 4;
+        }
+    }
+    return 0;
 }
 
-/* The child allocates and exits; only the parent's 3 blocks of 515 may show. */
-static void do_fork(void)
+/* The child allocates, checks itself and exits; the parent waits for it, then keeps 3 blocks
+ * of 515. Answers "ok" only when the child exited normally with status 0. */
+static const char *do_fork(void)
 {
     pid_t pid = fork();
-    if (pid == 0) {
-        child_allocates();
-        _exit(0);
+    if (pid < 0) {
+        return "fail: fork failed";
     }
-    int status;
-    waitpid(pid, &status, 0);
+    if (pid == 0) {
+        _exit(child_checks());
+    }
+    int status = 0;
+    pid_t waited = waitpid(pid, &status, 0);
     for (int i = 0; i < 3; i++) {
         keep(malloc(515));
+    }
+    if (waited != pid || !WIFEXITED(status)) {
+        return "fail: the forked child did not exit normally";
+    }
+    switch (WEXITSTATUS(status)) {
+    case 0:
+        return "ok";
+    case 2:
+        return "fail: malloc failed in the forked child";
+    case 3:
+        return "fail: the agent still tracks in the forked child";
+    case 4:
+        return "fail: the forked child holds the channel socket";
+    default:
+        return "fail: the forked child exited with an unexpected status";
     }
 }
 
@@ -256,7 +293,7 @@ int main(void)
         } else if (strcmp(line, "threads") == 0) {
             do_threads();
         } else if (strcmp(line, "fork") == 0) {
-            do_fork();
+            reply = do_fork();
         } else if (strcmp(line, "dlopen") == 0) {
             do_dlopen();
         } else if (strcmp(line, "edges") == 0) {

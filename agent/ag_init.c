@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/* ag_init.c - the agent's start-up and fork handlers (see ag_init.h).
+ *
+ * Runs once, on the thread that loads the program, with the recursion guard set throughout,
+ * so that what the dynamic loader, libunwind and libc allocate here is never counted; the guard
+ * is cleared only around the canary allocation, which must be tracked. secure_getenv, setenv and
+ * unsetenv are used here only, before the target's main(), as agent rule 5 allows.
+ */
+#include "ag_init.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "../common/proto.h"
+#include "ag_boot.h"
+#include "ag_chan.h"
+#include "ag_core.h"
+
+#define SELF_NAME "libleakcheck-agent.so"
+
+/* ---------------------------------------------------------------- fork */
+
+/* Takes every agent lock, so that no lock is held mid-update in the child. */
+static void fork_prepare(void)
+{
+    ag_stack_lock(&ag_state.stacks);
+    ag_table_lock_all(&ag_state.table);
+}
+
+/* Releases what fork_prepare took. */
+static void fork_parent(void)
+{
+    ag_table_unlock_all(&ag_state.table);
+    ag_stack_unlock(&ag_state.stacks);
+}
+
+/* Releases the locks, then leaves the channel to the parent and stops tracking. */
+static void fork_child(void)
+{
+    ag_table_unlock_all(&ag_state.table);
+    ag_stack_unlock(&ag_state.stacks);
+    /* The channel belongs to the process the harness started; the child has no channel thread
+     * and must never write to it, nor keep the harness from seeing its end. */
+    if (ag_state.chan_fd >= 0) {
+        close(ag_state.chan_fd);
+        ag_state.chan_fd = -1;
+    }
+    atomic_store(&ag_state.mode, AG_MODE_PASS);
+}
+
+/* ---------------------------------------------------------------- environment */
+
+long ag_init_parse_small(const char *s)
+{
+    if (!s || !*s) {
+        return -1;
+    }
+    long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 100000000) {
+            return -1;
+        }
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+/* True when the entry start[0..n) names this library (by file name, any directory). */
+static bool is_self(const char *start, size_t n)
+{
+    const char *base = memrchr(start, '/', n);
+    base = base ? base + 1 : start;
+    size_t base_len = n - (size_t)(base - start);
+    return base_len == sizeof(SELF_NAME) - 1 && memcmp(base, SELF_NAME, base_len) == 0;
+}
+
+int ag_init_preload_without_self(const char *value, char *out, size_t cap)
+{
+    size_t len = 0;
+    const char *p = value;
+    while (*p) {
+        while (*p == ' ' || *p == ':') {
+            p++;
+        }
+        const char *start = p;
+        while (*p && *p != ' ' && *p != ':') {
+            p++;
+        }
+        size_t n = (size_t)(p - start);
+        if (n == 0 || is_self(start, n)) {
+            continue;
+        }
+        if (len + n + 2 > cap) {
+            return -ENAMETOOLONG;
+        }
+        if (len > 0) {
+            out[len++] = ':';
+        }
+        memcpy(out + len, start, n);
+        len += n;
+    }
+    if (cap > 0) {
+        out[len] = '\0';
+    }
+    return (int)len;
+}
+
+/* Removes this library from LD_PRELOAD, so exec'd programs start without it. A value too long
+ * to rewrite is left as it is. */
+static void strip_preload(void)
+{
+    const char *pre = secure_getenv("LD_PRELOAD");
+    if (!pre) {
+        return;
+    }
+    char out[4096];
+    int len = ag_init_preload_without_self(pre, out, sizeof(out));
+    if (len < 0) {
+        return;
+    }
+    if (len == 0) {
+        unsetenv("LD_PRELOAD");
+    } else {
+        setenv("LD_PRELOAD", out, 1);
+    }
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+/* dl_iterate_phdr callback: when the executable segment holding the address `ctx` is found,
+ * stores its range as the agent's own code and stops. */
+static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    uintptr_t probe = (uintptr_t)ctx;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        uintptr_t hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && probe >= lo && probe < hi) {
+            ag_state.self_lo = lo;
+            ag_state.self_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Reads and removes the agent's variables. Returns true when the agent should attach (a
+ * channel socket or the in-process API); *fd is the channel, or -1. Called with the guard set. */
+static bool read_env(int *fd)
+{
+    long chan = ag_init_parse_small(secure_getenv(PROTO_ENV_FD));
+    long depth = ag_init_parse_small(secure_getenv(PROTO_ENV_DEPTH));
+    bool inproc = ag_init_parse_small(secure_getenv(PROTO_ENV_INPROC)) == 1;
+    struct stat sb;
+    bool channel = chan >= 0 && fstat((int)chan, &sb) == 0 && S_ISSOCK(sb.st_mode);
+    *fd = channel ? (int)chan : -1;
+    if (!channel && !inproc) {
+        return false;
+    }
+    if (depth >= 1 && depth <= (long)AG_STACK_MAX_DEPTH) {
+        ag_state.depth = (unsigned)depth;
+    }
+    unsetenv(PROTO_ENV_FD);
+    unsetenv(PROTO_ENV_DEPTH);
+    unsetenv(PROTO_ENV_INPROC);
+    strip_preload();
+    return true;
+}
+
+/* Allocates the canary through whatever `malloc` the target itself calls: if that is not this
+ * agent's (a static binary, a private allocator), the harness sees no canary and says so.
+ * Called with the guard set; clears it around the allocation only. */
+static void make_canary(void)
+{
+    AG_ASSERT_GUARDED();
+    void *(*target_malloc)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "malloc");
+    if (!target_malloc) {
+        return;
+    }
+    ag_guard = 0;
+    void *canary = target_malloc(PROTO_CANARY_SIZE);
+    ag_guard = 1;
+    if (canary) {
+        memset(canary, 0xca, PROTO_CANARY_SIZE);
+        ag_state.canary = (uintptr_t)canary;
+    }
+}
+
+/* Attaches: channel set-up, self lookup, fork handlers, HELLO, canary, channel thread. Returns
+ * 0, or a negative errno when the agent must pass through. Called with the guard set. */
+static int attach(int fd)
+{
+    AG_ASSERT_GUARDED();
+    if (fd >= 0) {
+        ag_state.chan_fd = fd;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)&ag_init_start);
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+
+    if (fd >= 0) {
+        int rc = ag_chan_hello(&ag_state);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    atomic_store(&ag_state.epoch, 0);
+    atomic_store(&ag_state.mode, AG_MODE_TRACK);
+    make_canary();
+    if (fd >= 0) {
+        return ag_chan_start(&ag_state);
+    }
+    return 0;
+}
+
+void ag_init_start(void)
+{
+    ag_boot_resolve();
+    ag_guard = 1;
+    int fd = -1;
+    /* Set-uid or set-gid: never trust the environment, never attach. */
+    if (getauxval(AT_SECURE) || !read_env(&fd) || attach(fd) < 0) {
+        atomic_store(&ag_state.mode, AG_MODE_PASS);
+    }
+    ag_guard = 0;
+}

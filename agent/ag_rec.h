@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* ag_rec.h - what a hook records: the testable core under the interposed functions.
+ *
+ * The hooks in ag_hook.c decide whether to record (tracking, guard clear) and call the real
+ * allocator; these functions do the recording: capture and intern the caller's stack, count
+ * the allocation at its site, and put the block in (or take it out of) the live table. Each one
+ * sets the recursion guard for its own duration and clears it again, and leaves errno as it
+ * found it, so the target sees exactly what the real allocator did. They work on the one
+ * ag_state. Thread-safe. Hook-safe.
+ */
+#ifndef AGENT_AG_REC_H
+#define AGENT_AG_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ag_core.h"
+
+/* Records the new live block `p` of `size` bytes, born in the current round, at the caller's
+ * stack. A block whose stack could not be stored is counted under stack 0; one the table has no
+ * room for is counted as dropped. Can't fail. Call with the guard clear. */
+void ag_rec_alloc(void *p, size_t size);
+
+/* Takes `p` out of the live table (counted as an unknown free when it was not there). Can't
+ * fail. Call with the guard clear, before the real free(). */
+void ag_rec_free(void *p);
+
+/* Takes `p` out of the live table before a real realloc(), so its address can't be reused by
+ * another thread while still recorded. Returns true and fills *was when `p` was live. Call with
+ * the guard clear. */
+bool ag_rec_take(void *p, struct ag_block *was);
+
+/* Puts back a block that ag_rec_take() took out, after the real realloc() failed. Can't fail
+ * (a block the table has no room for is counted as dropped). Call with the guard clear. */
+void ag_rec_restore(const struct ag_block *was);
+
+/* Counts an allocation that passed through untracked (the guard was set) while tracking.
+ * Can't fail. */
+void ag_rec_untracked(void);
+
+#endif

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: MIT */
+/* ag_snap.c - one snapshot: copy the live table, sort it, encode the frames.
+ *
+ * The live table is copied shard by shard (each shard locked only while it is copied) into a
+ * scratch region sized from the table's totals with room to spare; if blocks arrive faster than
+ * that, the copy is retried a few times with a bigger region. The copy is sorted by (stack id,
+ * round of birth) with a radix sort into a second scratch region, so each site's records are
+ * contiguous and already in birth order. Both regions are unmapped before returning, so the
+ * agent's memory between snapshots is the tables alone.
+ */
+#include "ag_snap.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ag_mem.h"
+
+#define SITE_FIXED  (4 + 4 + 8 * 4) /* SITE payload before its births */
+#define BIRTH_SIZE  24u
+#define COPY_TRIES  4
+#define OBJECT_HEAD (16u + 4u) /* OBJECT payload without segments, path and build id */
+
+/* One live block in the sorted copy. */
+struct rec {
+    uint64_t key; /* stack id << 32 | epoch */
+    uint64_t size;
+};
+
+/* The copy of the live table. */
+struct collect {
+    struct rec *recs;
+    size_t n;
+    size_t cap;
+    bool overflow;
+    uintptr_t canary;
+    bool canary_seen;
+};
+
+/* ---------------------------------------------------------------- output */
+
+/* Hands what the buffer holds to the flush function and empties it. */
+static void flush(struct ag_snap_out *o)
+{
+    if (o->buf.len > 0) {
+        o->flush(o->ctx, o->buf.data, o->buf.len);
+    }
+    o->buf.len = 0;
+    o->buf.overflow = false;
+}
+
+/* Makes sure `need` more bytes fit in the buffer. */
+static void reserve(struct ag_snap_out *o, size_t need)
+{
+    if (o->buf.cap - o->buf.len < need) {
+        flush(o);
+    }
+}
+
+/* ---------------------------------------------------------------- collecting the table */
+
+/* ag_table_walk callback: copies one block (the canary is only noted). */
+static void collect_visit(void *ctx, const struct ag_block *b)
+{
+    struct collect *c = ctx;
+    if (b->ptr == c->canary) {
+        c->canary_seen = true;
+        return;
+    }
+    if (c->n == c->cap) {
+        c->overflow = true;
+        return;
+    }
+    c->recs[c->n].key = ((uint64_t)b->stack_id << 32) | b->epoch;
+    c->recs[c->n].size = b->size;
+    c->n++;
+}
+
+/* Copies the live table into c->recs, with *tmp as room for the sort; both regions are
+ * map_size bytes. On failure (no memory, or the table outgrew every try) c->recs and *tmp are
+ * NULL. */
+static void collect_table(struct ag_state *st, struct collect *c, struct rec **tmp,
+                          size_t *map_size)
+{
+    for (int attempt = 0; attempt < COPY_TRIES; attempt++) {
+        struct ag_table_totals pre;
+        ag_table_totals(&st->table, &pre);
+        c->cap = pre.live_blocks + pre.live_blocks / 4 + 1024;
+        *map_size = c->cap * sizeof(struct rec);
+        c->recs = ag_mem_map(*map_size);
+        *tmp = ag_mem_map(*map_size);
+        c->n = 0;
+        c->overflow = false;
+        c->canary_seen = false;
+        if (c->recs && *tmp) {
+            ag_table_walk(&st->table, collect_visit, c);
+            if (!c->overflow) {
+                return;
+            }
+        }
+        ag_mem_unmap(c->recs, *map_size);
+        ag_mem_unmap(*tmp, *map_size);
+        c->recs = *tmp = NULL;
+    }
+}
+
+/* LSD radix sort of recs by key, 8 bits at a time, skipping bytes every key shares.
+ * `tmp` has room for n records. Returns the buffer that holds the result. */
+static struct rec *radix_sort(struct rec *a, struct rec *tmp, size_t n)
+{
+    for (unsigned shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++) {
+            count[(a[i].key >> shift) & 0xff]++;
+        }
+        if (n == 0 || count[(a[0].key >> shift) & 0xff] == n) {
+            continue;
+        }
+        size_t pos = 0;
+        for (unsigned d = 0; d < 256; d++) {
+            size_t c = count[d];
+            count[d] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            tmp[count[(a[i].key >> shift) & 0xff]++] = a[i];
+        }
+        struct rec *swap = a;
+        a = tmp;
+        tmp = swap;
+    }
+    return a;
+}
+
+/* ---------------------------------------------------------------- counters */
+
+/* Resident set size from /proc/self/statm, in bytes; 0 when it cannot be read. */
+static uint64_t rss_bytes(void)
+{
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    const char *p = buf;
+    while (*p && *p != ' ') {
+        p++;
+    }
+    uint64_t pages = 0;
+    while (*p == ' ') {
+        p++;
+    }
+    while (*p >= '0' && *p <= '9') {
+        pages = pages * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    return pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* What a snapshot reads right after the copy of the table, before sorting it. */
+struct figures {
+    struct ag_table_totals tot;
+    uint32_t n_stacks; /* after the walk: covers every id seen */
+    struct mallinfo2 mi;
+    struct timespec ts;
+};
+
+/* Reads the table totals, the stack count, the allocator's figures and the clock. */
+static void read_figures(struct ag_state *st, struct figures *f)
+{
+    ag_table_totals(&st->table, &f->tot);
+    f->n_stacks = ag_stack_count(&st->stacks);
+    f->mi = mallinfo2();
+    clock_gettime(CLOCK_MONOTONIC, &f->ts);
+}
+
+/* Fills the SNAP_BEGIN counters. `c` is the copy (c->recs NULL when it failed), `sorted` the
+ * sorted records, `agent_bytes` the agent's memory before the scratch regions. */
+static void fill_counters(struct ag_state *st, const struct collect *c, const struct rec *sorted,
+                          const struct figures *f, uint64_t agent_bytes, uint64_t *counters)
+{
+    uint64_t live_bytes = 0;
+    for (size_t i = 0; sorted && i < c->n; i++) {
+        live_bytes += sorted[i].size;
+    }
+    memset(counters, 0, PROTO_NCOUNTERS * sizeof(*counters));
+    counters[PROTO_C_LIVE_BYTES] = live_bytes;
+    counters[PROTO_C_LIVE_BLOCKS] = sorted ? c->n : 0;
+    counters[PROTO_C_RSS_BYTES] = rss_bytes();
+    counters[PROTO_C_HEAP_ARENA] = f->mi.arena;
+    counters[PROTO_C_HEAP_MMAP] = f->mi.hblkhd;
+    counters[PROTO_C_HEAP_INUSE] = f->mi.uordblks;
+    counters[PROTO_C_HEAP_FREE] = f->mi.fordblks;
+    counters[PROTO_C_AGENT_BYTES] = agent_bytes;
+    counters[PROTO_C_ALLOCS] = f->tot.allocs;
+    counters[PROTO_C_FREES] = f->tot.frees;
+    counters[PROTO_C_UNKNOWN_FREES] = f->tot.unknown;
+    counters[PROTO_C_UNTRACKED] = atomic_load_explicit(&st->untracked, memory_order_relaxed);
+    counters[PROTO_C_DROPPED] = f->tot.dropped + (c->recs ? 0 : f->tot.live_blocks);
+    counters[PROTO_C_UNWIND_ERRORS] =
+        atomic_load_explicit(&st->unwind_errors, memory_order_relaxed);
+    counters[PROTO_C_TRUNCATED] = atomic_load_explicit(&st->truncated, memory_order_relaxed);
+    counters[PROTO_C_TIME_NS] = (uint64_t)f->ts.tv_sec * 1000000000ull + (uint64_t)f->ts.tv_nsec;
+}
+
+/* SNAP_BEGIN flags from the copy, the mode and the counters. */
+static uint32_t snap_flags(struct ag_state *st, const struct collect *c, const uint64_t *counters)
+{
+    uint32_t flags = 0;
+    if (c->canary_seen) {
+        flags |= PROTO_SNAP_CANARY_LIVE;
+    }
+    if (atomic_load_explicit(&st->mode, memory_order_relaxed) != AG_MODE_TRACK) {
+        flags |= PROTO_SNAP_PASSTHROUGH;
+    }
+    if (counters[PROTO_C_TRUNCATED] > 0) {
+        flags |= PROTO_SNAP_TRUNCATED;
+    }
+    return flags;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+/* SNAP_BEGIN. */
+static void put_begin(struct ag_snap_out *o, uint32_t round, uint32_t flags,
+                      const uint64_t *counters)
+{
+    reserve(o, PROTO_HEADER_SIZE + 8 + 8 * PROTO_NCOUNTERS);
+    proto_frame_begin(&o->buf, PROTO_SNAP_BEGIN);
+    proto_put_u32(&o->buf, round);
+    proto_put_u32(&o->buf, flags);
+    for (unsigned i = 0; i < PROTO_NCOUNTERS; i++) {
+        proto_put_u64(&o->buf, counters[i]);
+    }
+    proto_frame_end(&o->buf);
+}
+
+/* One STACK per id from o->stacks_sent + 1 to `upto`. Returns how many were sent. */
+static uint32_t put_new_stacks(struct ag_state *st, struct ag_snap_out *o, uint32_t upto)
+{
+    uint32_t sent = 0;
+    for (uint32_t id = o->stacks_sent + 1; id <= upto; id++) {
+        const struct ag_stack_entry *e = ag_stack_get(&st->stacks, id);
+        if (!e) {
+            break;
+        }
+        reserve(o, PROTO_HEADER_SIZE + 8 + 8u * e->depth);
+        proto_frame_begin(&o->buf, PROTO_STACK);
+        proto_put_u32(&o->buf, id);
+        proto_put_u16(&o->buf, e->depth);
+        proto_put_u16(&o->buf, e->flags);
+        for (unsigned i = 0; i < e->depth; i++) {
+            proto_put_u64(&o->buf, (uint64_t)e->pcs[i]);
+        }
+        proto_frame_end(&o->buf);
+        o->stacks_sent = id;
+        sent++;
+    }
+    return sent;
+}
+
+/* Number of distinct epochs in r[0..n) (sorted), capped to what one frame of the buffer holds. */
+static uint32_t count_births(const struct ag_snap_out *o, const struct rec *r, size_t n)
+{
+    uint32_t births = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || (uint32_t)r[i].key != (uint32_t)r[i - 1].key) {
+            births++;
+        }
+    }
+    uint32_t max_births = (uint32_t)((o->buf.cap - PROTO_HEADER_SIZE - SITE_FIXED) / BIRTH_SIZE);
+    return births > max_births ? max_births : births;
+}
+
+/* One SITE for stack `id` from its sorted records r[0..n). The births list is capped to what
+ * fits in the buffer; epochs beyond the cap are folded into the last entry. */
+static void put_site(struct ag_state *st, struct ag_snap_out *o, uint32_t id, const struct rec *r,
+                     size_t n)
+{
+    uint64_t alloc_blocks;
+    uint64_t alloc_bytes;
+    ag_stack_allocs(&st->stacks, id, &alloc_blocks, &alloc_bytes);
+    uint64_t live_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        live_bytes += r[i].size;
+    }
+    uint32_t births = count_births(o, r, n);
+    reserve(o, PROTO_HEADER_SIZE + SITE_FIXED + (size_t)births * BIRTH_SIZE);
+    proto_frame_begin(&o->buf, PROTO_SITE);
+    proto_put_u32(&o->buf, id);
+    proto_put_u32(&o->buf, births);
+    proto_put_u64(&o->buf, live_bytes);
+    proto_put_u64(&o->buf, n);
+    proto_put_u64(&o->buf, alloc_blocks);
+    proto_put_u64(&o->buf, alloc_bytes);
+    size_t i = 0;
+    for (uint32_t b = 0; b < births; b++) {
+        uint32_t epoch = (uint32_t)r[i].key;
+        uint64_t blocks = 0;
+        uint64_t bytes = 0;
+        bool last = b + 1 == births;
+        while (i < n && (last || (uint32_t)r[i].key == epoch)) {
+            blocks++;
+            bytes += r[i].size;
+            i++;
+        }
+        proto_put_u32(&o->buf, epoch);
+        proto_put_u32(&o->buf, 0);
+        proto_put_u64(&o->buf, blocks);
+        proto_put_u64(&o->buf, bytes);
+    }
+    proto_frame_end(&o->buf);
+}
+
+/* One SITE per stack 1..n_stacks that has live records in r[0..n) or allocated anything.
+ * Returns how many were sent. */
+static uint32_t put_sites(struct ag_state *st, struct ag_snap_out *o, const struct rec *r, size_t n,
+                          uint32_t n_stacks)
+{
+    uint32_t sites = 0;
+    size_t i = 0;
+    for (uint32_t id = 1; id <= n_stacks; id++) {
+        size_t start = i;
+        while (i < n && (uint32_t)(r[i].key >> 32) == id) {
+            i++;
+        }
+        uint64_t alloc_blocks;
+        uint64_t alloc_bytes;
+        ag_stack_allocs(&st->stacks, id, &alloc_blocks, &alloc_bytes);
+        if (i > start || alloc_blocks > 0) {
+            put_site(st, o, id, r + start, i - start);
+            sites++;
+        }
+    }
+    return sites;
+}
+
+/* ---------------------------------------------------------------- loaded objects */
+
+struct objects {
+    struct ag_snap_out *o;
+    uint32_t n;
+};
+
+/* Points *out at the GNU build id of an object, if it has one. Returns its length, or 0. */
+static size_t build_id(const struct dl_phdr_info *info, const uint8_t **out)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) {
+            continue;
+        }
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+        const uint8_t *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
+            const uint8_t *name = p + sizeof(*nh);
+            const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+            const uint8_t *next = desc + ((nh->n_descsz + 3) & ~3u);
+            if (next > end) {
+                break;
+            }
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                *out = desc;
+                return nh->n_descsz;
+            }
+            p = next;
+        }
+    }
+    return 0;
+}
+
+/* Executable PT_LOAD segments of an object. */
+static uint16_t exec_segments(const struct dl_phdr_info *info)
+{
+    uint16_t segs = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type == PT_LOAD && (info->dlpi_phdr[i].p_flags & PF_X)) {
+            segs++;
+        }
+    }
+    return segs;
+}
+
+/* dl_iterate_phdr callback: one OBJECT per object with 1..PROTO_MAX_SEGS executable segments
+ * (the main program, whose name is empty, under the path of /proc/self/exe). */
+static int object_visit(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct objects *objs = ctx;
+    struct ag_snap_out *o = objs->o;
+    uint16_t segs = exec_segments(info);
+    if (segs == 0 || segs > PROTO_MAX_SEGS) {
+        return 0;
+    }
+    char exe[4096];
+    const char *path = info->dlpi_name;
+    size_t path_len = path ? strlen(path) : 0;
+    if (path_len == 0) {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
+        path = exe;
+        path_len = n > 0 ? (size_t)n : 0;
+    }
+    const uint8_t *bid = NULL;
+    size_t bid_len = build_id(info, &bid);
+    reserve(o, PROTO_HEADER_SIZE + OBJECT_HEAD + 24u * segs + path_len + bid_len);
+    proto_frame_begin(&o->buf, PROTO_OBJECT);
+    proto_put_u64(&o->buf, (uint64_t)info->dlpi_addr);
+    proto_put_u16(&o->buf, segs);
+    proto_put_u16(&o->buf, 0);
+    proto_put_u32(&o->buf, 0);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+            proto_put_u64(&o->buf, (uint64_t)(info->dlpi_addr + ph->p_vaddr));
+            proto_put_u64(&o->buf, (uint64_t)(info->dlpi_addr + ph->p_vaddr + ph->p_memsz));
+            proto_put_u64(&o->buf, (uint64_t)ph->p_offset);
+        }
+    }
+    proto_put_str(&o->buf, path, path_len);
+    proto_put_str(&o->buf, bid, bid_len);
+    proto_frame_end(&o->buf);
+    objs->n++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- one snapshot */
+
+/* SNAP_END. */
+static void put_end(struct ag_snap_out *o, uint32_t round, uint32_t stacks, uint32_t sites,
+                    uint32_t objects)
+{
+    reserve(o, PROTO_HEADER_SIZE + 16);
+    proto_frame_begin(&o->buf, PROTO_SNAP_END);
+    proto_put_u32(&o->buf, round);
+    proto_put_u32(&o->buf, stacks);
+    proto_put_u32(&o->buf, sites);
+    proto_put_u32(&o->buf, objects);
+    proto_frame_end(&o->buf);
+}
+
+void ag_snap_write(struct ag_state *st, struct ag_snap_out *out, uint32_t round)
+{
+    AG_ASSERT_GUARDED();
+    AG_ASSERT(out->buf.cap >= AG_SNAP_BUF_MIN && out->buf.len == 0);
+    /* Whatever is allocated from now on belongs to the next round. */
+    atomic_store_explicit(&st->epoch, round + 1, memory_order_relaxed);
+
+    /* The agent's own memory as it stands between snapshots, before the scratch below. */
+    uint64_t agent_bytes = ag_mem_mapped();
+    struct collect col = {.canary = st->canary};
+    struct rec *tmp = NULL;
+    size_t map_size = 0;
+    collect_table(st, &col, &tmp, &map_size);
+    struct figures fig;
+    read_figures(st, &fig);
+    struct rec *sorted = col.recs ? radix_sort(col.recs, tmp, col.n) : NULL;
+
+    uint64_t counters[PROTO_NCOUNTERS];
+    fill_counters(st, &col, sorted, &fig, agent_bytes, counters);
+    put_begin(out, round, snap_flags(st, &col, counters), counters);
+    uint32_t stacks = put_new_stacks(st, out, fig.n_stacks);
+    uint32_t sites = sorted ? put_sites(st, out, sorted, col.n, fig.n_stacks) : 0;
+    struct objects objs = {.o = out};
+    dl_iterate_phdr(object_visit, &objs);
+    put_end(out, round, stacks, sites, objs.n);
+    flush(out);
+
+    ag_mem_unmap(col.recs, map_size);
+    ag_mem_unmap(tmp, map_size);
+}
