@@ -138,9 +138,8 @@ void ag_chan_serve(struct ag_state *st)
         if (h.type != PROTO_REQ_SNAPSHOT) {
             continue;
         }
-        struct proto_rbuf r = {.data = payload, .len = h.length};
         uint32_t round;
-        if (proto_get_u32(&r, &round) < 0) {
+        if (proto_decode_req_snapshot(payload, h.length, &round) < 0) {
             break;
         }
         ag_snap_write(st, &out, round);
