@@ -23,7 +23,6 @@
 #include "../util/fmt.h"
 #include "../util/stats.h"
 #include "rpt_esc.h"
-#include "rpt_write.h"
 
 /* ------------------------------------------------------------------ writer */
 
