@@ -57,6 +57,16 @@ static void html_where(struct buf *b, const char *fn, const char *file, uint32_t
     buf_puts(b, "</code>");
 }
 
+/* Appends `before`, `s` escaped, and `after`; nothing when `s` is NULL. */
+static void html_opt(struct buf *b, const char *before, const char *s, const char *after)
+{
+    if (s) {
+        buf_puts(b, before);
+        rpt_esc_xml(b, s, "");
+        buf_puts(b, after);
+    }
+}
+
 /* Appends a link to a file of a scenario's folder (folder names are safe, but escape anyway). */
 static void html_link(struct buf *b, const char *dir, const char *file, const char *text)
 {
@@ -76,21 +86,12 @@ static void index_intro(struct buf *b, const struct rpt_summary *sum)
                "<h1>leakcheck report</h1>\n<p>%s, <span class=\"%s\">%zu "
                "failed</span>.",
                sum->scenarios_text, sum->failed ? "fail" : "pass", sum->failed);
+    html_opt(b, " Commit <code>", sum->commit, "</code>");
+    html_opt(b, ": ", sum->commit_message, "");
     if (sum->commit) {
-        buf_puts(b, " Commit <code>");
-        rpt_esc_xml(b, sum->commit, "");
-        buf_puts(b, "</code>");
-        if (sum->commit_message) {
-            buf_puts(b, ": ");
-            rpt_esc_xml(b, sum->commit_message, "");
-        }
         buf_puts(b, ".");
     }
-    if (sum->started_at) {
-        buf_puts(b, " Started ");
-        rpt_esc_xml(b, sum->started_at, "");
-        buf_puts(b, ".");
-    }
+    html_opt(b, " Started ", sum->started_at, ".");
     buf_puts(b, "</p>\n<p>Each scenario runs the same work round after round and measures "
                 "the live heap after each round. Memory that keeps growing after the "
                 "warm-up rounds is a leak; the culprit is the allocation site that keeps "
@@ -173,11 +174,7 @@ static void index_section(struct buf *b, const struct rpt_run *run, size_t i)
     buf_puts(b, "\">\n<h2>");
     rpt_esc_xml(b, s->name, "(unnamed)");
     buf_puts(b, "</h2>\n<p>");
-    if (s->error) {
-        buf_puts(b, "<strong>Error:</strong> ");
-        rpt_esc_xml(b, s->error, "");
-        buf_puts(b, "<br>");
-    }
+    html_opt(b, "<strong>Error:</strong> ", s->error, "<br>");
     rpt_esc_xml(b, s->reason, "");
     buf_puts(b, "</p>\n");
     rpt_svg_render(s, false, b);

@@ -139,6 +139,16 @@ static void junit_case(struct buf *b, const struct rpt_scenario *s)
     buf_puts(b, "</system-out>\n    </testcase>\n");
 }
 
+/* Appends ` name="value"` with the value escaped; nothing when the value is unknown. */
+static void junit_attr(struct buf *b, const char *name, const char *value)
+{
+    if (value) {
+        buf_printf(b, " %s=\"", name);
+        rpt_esc_xml(b, value, "");
+        buf_puts(b, "\"");
+    }
+}
+
 /* Appends one <property>. */
 static void junit_prop(struct buf *b, const char *name, const char *value)
 {
@@ -164,16 +174,8 @@ static void junit_open(struct buf *b, const struct rpt_summary *sum)
                "  <testsuite name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
                "errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
                sum->scenarios, failures, sum->errors, sum->seconds);
-    if (sum->started_at) {
-        buf_puts(b, " timestamp=\"");
-        rpt_esc_xml(b, sum->started_at, "");
-        buf_puts(b, "\"");
-    }
-    if (sum->host) {
-        buf_puts(b, " hostname=\"");
-        rpt_esc_xml(b, sum->host, "");
-        buf_puts(b, "\"");
-    }
+    junit_attr(b, "timestamp", sum->started_at);
+    junit_attr(b, "hostname", sum->host);
     buf_puts(b, ">\n    <properties>\n");
     junit_prop(b, "commit", sum->commit);
     fmt_c(v, sizeof(v), "%u", sum->rounds);

@@ -61,6 +61,16 @@ static void md_where(struct buf *b, const char *fn, const char *file, uint32_t l
     }
 }
 
+/* Appends "LABEL: TEXT" and a blank line, the text escaped and cut; nothing without text. */
+static void md_para(struct buf *b, const char *label, const char *text)
+{
+    if (text) {
+        buf_printf(b, "%s: ", label);
+        md_text(b, text, "");
+        buf_puts(b, "\n\n");
+    }
+}
+
 /* Appends the mermaid chart of the live heap per round (at most MD_MAX_POINTS rounds shown)
  * and the note on warm-up rounds; nothing when no round completed. */
 static void md_chart(struct buf *b, const struct rpt_scenario *s)
@@ -146,16 +156,8 @@ static void md_section(struct buf *b, const struct rpt_scenario *s)
     buf_puts(b, "<details><summary>");
     md_text(b, s->name, "(unnamed)");
     buf_printf(b, ": %s, %s</summary>\n\n", md_verdict(s->verdict), s->ok ? "pass" : "FAIL");
-    if (s->error) {
-        buf_puts(b, "Error: ");
-        md_text(b, s->error, "");
-        buf_puts(b, "\n\n");
-    }
-    if (s->reason) {
-        buf_puts(b, "Why: ");
-        md_text(b, s->reason, "");
-        buf_puts(b, "\n\n");
-    }
+    md_para(b, "Error", s->error);
+    md_para(b, "Why", s->reason);
     md_chart(b, s);
     md_sites(b, s);
     md_stack(b, rpt_summary_culprit(s));

@@ -374,6 +374,17 @@ static void svg_slopes(struct buf *b, const struct svg_plot *p)
     }
 }
 
+/* Appends the "x,y " points of the RSS (or the live heap) of every round on the axes `a`. */
+static void svg_points(struct buf *b, const struct svg_plot *p, const struct rpt_svg_axes *a,
+                       bool rss)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct rpt_round *r = &p->s->rounds[i];
+        buf_printf(b, "%.1f,%.1f ", rpt_svg_px(a, (double)r->round),
+                   rpt_svg_py(a, (double)(rss ? r->rss_bytes : r->live_bytes)));
+    }
+}
+
 /* Draws RSS (right axis) and the live heap (left axis) as lines, and a point per round with
  * its figures as tooltip. */
 static void svg_series(struct buf *b, const struct svg_plot *p)
@@ -383,18 +394,12 @@ static void svg_series(struct buf *b, const struct svg_plot *p)
         buf_puts(b, "<polyline class=\"rss\" fill=\"none\" stroke=\"#1565c0\" "
                     "stroke-width=\"1.5\" stroke-dasharray=\"1 0\" stroke-opacity=\"0.7\" "
                     "points=\"");
-        for (size_t i = 0; i < p->n; i++) {
-            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&p->ar, (double)s->rounds[i].round),
-                       rpt_svg_py(&p->ar, (double)s->rounds[i].rss_bytes));
-        }
+        svg_points(b, p, &p->ar, true);
         buf_puts(b, "\"/>\n");
     }
     buf_puts(b, "<polyline class=\"live\" fill=\"none\" stroke=\"#212121\" "
                 "stroke-width=\"2.5\" points=\"");
-    for (size_t i = 0; i < p->n; i++) {
-        buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&p->ax, (double)s->rounds[i].round),
-                   rpt_svg_py(&p->ax, (double)s->rounds[i].live_bytes));
-    }
+    svg_points(b, p, &p->ax, false);
     buf_puts(b, "\"/>\n");
     for (size_t i = 0; i < p->n; i++) {
         const struct rpt_round *r = &s->rounds[i];
