@@ -185,49 +185,58 @@ out:
     return rc;
 }
 
+/* True when the `n` bytes at `p` are only blanks. */
+static bool line_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parses line `lineno` of `name` (`n` bytes at `p`, NUL-terminated) and appends its record to
+ * `h`. Returns 0, or -EINVAL / -ENOMEM with "NAME:LINE: ..." in `d`. */
+static int hist_parse_line(const char *p, size_t n, const char *name, size_t lineno,
+                           struct rpt_history *h, struct diag *d)
+{
+    struct rpt_history_rec r = {0};
+    const char *key = "", *why = "";
+    if (n > RPT_HISTORY_MAX_LINE) {
+        return diag_set(d, -EINVAL, "%s:%zu: line longer than %u bytes", name, lineno,
+                        RPT_HISTORY_MAX_LINE);
+    }
+    if (strlen(p) != n) {
+        return diag_set(d, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
+    }
+    int rc = line_parse(p, &r, &key, &why);
+    if (rc != 0 && rc != -ENOMEM) {
+        return diag_set(d, rc, "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)",
+                        name, lineno, key[0] ? key : "", key[0] ? ": " : "", why);
+    }
+    if (rc == 0) {
+        rc = hist_push(h, &r);
+    }
+    if (rc) {
+        return diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
+    }
+    return 0;
+}
+
 int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h,
                       struct diag *d)
 {
     int rc = 0;
     size_t lineno = 0;
     char *p = text;
-    while (p < text + len) {
+    while (p < text + len && rc == 0) {
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
         char *end = nl ? nl : text + len;
         lineno++;
         *end = '\0';
-        size_t n = (size_t)(end - p);
-        bool blank = true;
-        for (size_t i = 0; i < n && blank; i++) {
-            blank = p[i] == ' ' || p[i] == '\t' || p[i] == '\r';
-        }
-        if (!blank) {
-            struct rpt_history_rec r = {0};
-            const char *key = "", *why = "";
-            if (n > RPT_HISTORY_MAX_LINE) {
-                rc = diag_set(d, -EINVAL, "%s:%zu: line longer than %u bytes", name, lineno,
-                              RPT_HISTORY_MAX_LINE);
-                break;
-            }
-            if (strlen(p) != n) {
-                rc = diag_set(d, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
-                break;
-            }
-            rc = line_parse(p, &r, &key, &why);
-            if (rc == -ENOMEM) {
-                diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
-                break;
-            }
-            if (rc) {
-                diag_set(d, rc,
-                         "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)", name,
-                         lineno, key[0] ? key : "", key[0] ? ": " : "", why);
-                break;
-            }
-            if ((rc = hist_push(h, &r))) {
-                diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
-                break;
-            }
+        if (!line_blank(p, (size_t)(end - p))) {
+            rc = hist_parse_line(p, (size_t)(end - p), name, lineno, h, d);
         }
         p = end + 1;
     }
