@@ -56,6 +56,7 @@ static void test_rpt_html_index_header(void **state)
     assert_non_null(strstr(page, "<a href=\"report.json\">report.json</a>"));
     assert_true(strcmp(page + strlen(page) - 16, "</body>\n</html>\n") == 0);
     free(page);
+    rpt_run_free(run);
 }
 
 /* One row per scenario: its name escaped and linked to its section, verdict in its colour,
@@ -83,6 +84,7 @@ static void test_rpt_html_index_rows(void **state)
     // The clean scenario has no suspect: its culprit cell says so.
     assert_int_equal(env_count(page, "<td>none</td>"), 2);
     free(page);
+    rpt_run_free(run);
 }
 
 /* One section per scenario, each with its name escaped, its reason (and error), its chart
@@ -120,6 +122,7 @@ static void test_rpt_html_index_sections(void **state)
     assert_null(strstr(sec, "<table>"));
     free(sec);
     free(page);
+    rpt_run_free(run);
 }
 
 /* A run without scenarios or commit still makes a whole page. */
