@@ -7,11 +7,6 @@
 
 #include "../model/rpt.h"
 #include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
 
 /* Appends the folded growth stacks of `s` to `b` (errors stick in b->err). */
 void rpt_folded_render(const struct rpt_scenario *s, struct buf *b);

@@ -11,11 +11,9 @@
 #include <string.h>
 
 #include "../util/buf.h"
-#include "../util/diag.h"
 #include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
+
+#define HIST_MAX_EXACT 9007199254740992.0 /* 2^53: larger counts are not exact in a double */
 
 /* Frees one record's strings and series. */
 static void rec_cleanup(struct rpt_history_rec *r)
@@ -73,7 +71,91 @@ static int line_str(const cJSON *o, const char *key, bool required, char **out, 
     return *out ? 0 : -ENOMEM;
 }
 
-/* Parses one line into `r`; on failure sets *key and *why, and returns -EINVAL (or -ENOMEM). */
+/* Reads the string members of a line object into `r`: commit, scenario and verdict (required),
+ * short, date and message. Returns 0, or -EINVAL / -ENOMEM with *key and *why set. */
+static int line_strings(const cJSON *o, struct rpt_history_rec *r, const char **key,
+                        const char **why)
+{
+    static const char *const names[] = {"commit", "scenario", "verdict",
+                                        "short",  "date",     "message"};
+    char **dst[] = {&r->commit, &r->scenario, &r->verdict, &r->short_sha, &r->date, &r->message};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        *key = names[i];
+        int rc = line_str(o, names[i], i < 3, dst[i], why);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Reads `ok` and the numbers of a line object into `r` (absent or null numbers are 0).
+ * Returns 0, or -EINVAL with *key and *why set. */
+static int line_numbers(const cJSON *o, struct rpt_history_rec *r, const char **key,
+                        const char **why)
+{
+    static const char *const nums[] = {"growth_bytes_per_round", "threshold_bytes_per_round",
+                                       "final_live_bytes"};
+    double vals[3] = {0, 0, 0};
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "ok");
+    *key = "ok";
+    if (v && !cJSON_IsBool(v)) {
+        *why = "expected true or false";
+        return -EINVAL;
+    }
+    r->ok = cJSON_IsTrue(v);
+    for (int i = 0; i < 3; i++) {
+        *key = nums[i];
+        v = cJSON_GetObjectItemCaseSensitive(o, nums[i]);
+        if (!v || cJSON_IsNull(v)) {
+            continue;
+        }
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+            (i == 2 && (v->valuedouble < 0 || v->valuedouble > HIST_MAX_EXACT))) {
+            *why = i == 2 ? "expected a non-negative integer" : "expected a number";
+            return -EINVAL;
+        }
+        vals[i] = v->valuedouble;
+    }
+    r->growth_bytes_per_round = vals[0];
+    r->threshold_bytes_per_round = vals[1];
+    r->final_live_bytes = (uint64_t)vals[2];
+    return 0;
+}
+
+/* Reads the optional live_bytes series of a line object into `r`. Returns 0, or -EINVAL /
+ * -ENOMEM with *key and *why set. */
+static int line_series(const cJSON *o, struct rpt_history_rec *r, const char **key,
+                       const char **why)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "live_bytes");
+    *key = "live_bytes";
+    if (!v || cJSON_IsNull(v)) {
+        return 0;
+    }
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 100000) {
+        *why = "expected an array of at most 100000 numbers";
+        return -EINVAL;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(v);
+    r->live_bytes = calloc(n ? n : 1, sizeof(uint64_t));
+    if (!r->live_bytes) {
+        return -ENOMEM;
+    }
+    const cJSON *x;
+    cJSON_ArrayForEach(x, v)
+    {
+        if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) || x->valuedouble > HIST_MAX_EXACT) {
+            *why = "expected non-negative numbers";
+            return -EINVAL;
+        }
+        r->live_bytes[r->n_live++] = (uint64_t)x->valuedouble;
+    }
+    return 0;
+}
+
+/* Parses one line into `r`; on failure sets *key and *why, and returns -EINVAL (or -ENOMEM)
+ * with `r` cleaned up. */
 static int line_parse(const char *text, struct rpt_history_rec *r, const char **key,
                       const char **why)
 {
@@ -84,81 +166,17 @@ static int line_parse(const char *text, struct rpt_history_rec *r, const char **
         *why = "not a JSON object";
         goto out;
     }
-    static const char *const req[] = {"commit", "scenario", "verdict"};
-    char **dst[] = {&r->commit, &r->scenario, &r->verdict};
-    for (int i = 0; i < 3; i++) {
-        *key = req[i];
-        if ((rc = line_str(o, req[i], true, dst[i], why))) {
-            goto out;
-        }
+    rc = line_strings(o, r, key, why);
+    if (rc == 0) {
+        rc = line_numbers(o, r, key, why);
     }
-    static const char *const opt[] = {"short", "date", "message"};
-    char **odst[] = {&r->short_sha, &r->date, &r->message};
-    for (int i = 0; i < 3; i++) {
-        *key = opt[i];
-        if ((rc = line_str(o, opt[i], false, odst[i], why))) {
-            goto out;
-        }
+    if (rc == 0) {
+        rc = line_series(o, r, key, why);
     }
-    rc = -EINVAL;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "ok");
-    *key = "ok";
-    if (v && !cJSON_IsBool(v)) {
-        *why = "expected true or false";
-        goto out;
-    }
-    r->ok = cJSON_IsTrue(v);
-    static const char *const nums[] = {"growth_bytes_per_round", "threshold_bytes_per_round",
-                                       "final_live_bytes"};
-    double vals[3] = {0, 0, 0};
-    for (int i = 0; i < 3; i++) {
-        *key = nums[i];
-        v = cJSON_GetObjectItemCaseSensitive(o, nums[i]);
-        if (!v || cJSON_IsNull(v)) {
-            continue;
-        }
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-            (i == 2 && (v->valuedouble < 0 || v->valuedouble > 9007199254740992.0))) {
-            *why = i == 2 ? "expected a non-negative integer" : "expected a number";
-            goto out;
-        }
-        vals[i] = v->valuedouble;
-    }
-    r->growth_bytes_per_round = vals[0];
-    r->threshold_bytes_per_round = vals[1];
-    r->final_live_bytes = (uint64_t)vals[2];
-    *key = "live_bytes";
-    v = cJSON_GetObjectItemCaseSensitive(o, "live_bytes");
-    if (v && !cJSON_IsNull(v)) {
-        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 100000) {
-            *why = "expected an array of at most 100000 numbers";
-            goto out;
-        }
-        size_t n = (size_t)cJSON_GetArraySize(v);
-        r->live_bytes = calloc(n ? n : 1, sizeof(uint64_t));
-        if (!r->live_bytes) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        const cJSON *x;
-        cJSON_ArrayForEach(x, v)
-        {
-            if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) ||
-                x->valuedouble > 9007199254740992.0) {
-                *why = "expected non-negative numbers";
-                goto out;
-            }
-            r->live_bytes[r->n_live++] = (uint64_t)x->valuedouble;
-        }
-    }
-    if (!r->short_sha) {
+    if (rc == 0 && !r->short_sha) {
         r->short_sha = strndup(r->commit, 7);
-        if (!r->short_sha) {
-            rc = -ENOMEM;
-            goto out;
-        }
+        rc = r->short_sha ? 0 : -ENOMEM;
     }
-    rc = 0;
 out:
     cJSON_Delete(o);
     if (rc) {
@@ -167,49 +185,58 @@ out:
     return rc;
 }
 
+/* True when the `n` bytes at `p` are only blanks. */
+static bool line_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Parses line `lineno` of `name` (`n` bytes at `p`, NUL-terminated) and appends its record to
+ * `h`. Returns 0, or -EINVAL / -ENOMEM with "NAME:LINE: ..." in `d`. */
+static int hist_parse_line(const char *p, size_t n, const char *name, size_t lineno,
+                           struct rpt_history *h, struct diag *d)
+{
+    struct rpt_history_rec r = {0};
+    const char *key = "", *why = "";
+    if (n > RPT_HISTORY_MAX_LINE) {
+        return diag_set(d, -EINVAL, "%s:%zu: line longer than %u bytes", name, lineno,
+                        RPT_HISTORY_MAX_LINE);
+    }
+    if (strlen(p) != n) {
+        return diag_set(d, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
+    }
+    int rc = line_parse(p, &r, &key, &why);
+    if (rc != 0 && rc != -ENOMEM) {
+        return diag_set(d, rc, "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)",
+                        name, lineno, key[0] ? key : "", key[0] ? ": " : "", why);
+    }
+    if (rc == 0) {
+        rc = hist_push(h, &r);
+    }
+    if (rc) {
+        return diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
+    }
+    return 0;
+}
+
 int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_history *h,
                       struct diag *d)
 {
     int rc = 0;
     size_t lineno = 0;
     char *p = text;
-    while (p < text + len) {
+    while (p < text + len && rc == 0) {
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
         char *end = nl ? nl : text + len;
         lineno++;
         *end = '\0';
-        size_t n = (size_t)(end - p);
-        bool blank = true;
-        for (size_t i = 0; i < n && blank; i++) {
-            blank = p[i] == ' ' || p[i] == '\t' || p[i] == '\r';
-        }
-        if (!blank) {
-            struct rpt_history_rec r = {0};
-            const char *key = "", *why = "";
-            if (n > RPT_HISTORY_MAX_LINE) {
-                rc = diag_set(d, -EINVAL, "%s:%zu: line longer than %u bytes", name, lineno,
-                              RPT_HISTORY_MAX_LINE);
-                break;
-            }
-            if (strlen(p) != n) {
-                rc = diag_set(d, -EINVAL, "%s:%zu: contains a NUL byte", name, lineno);
-                break;
-            }
-            rc = line_parse(p, &r, &key, &why);
-            if (rc == -ENOMEM) {
-                diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
-                break;
-            }
-            if (rc) {
-                diag_set(d, rc,
-                         "%s:%zu: %s%s%s; fix or delete this line (one JSON object per line)", name,
-                         lineno, key[0] ? key : "", key[0] ? ": " : "", why);
-                break;
-            }
-            if ((rc = hist_push(h, &r))) {
-                diag_set(d, rc, "%s:%zu: out of memory", name, lineno);
-                break;
-            }
+        if (!line_blank(p, (size_t)(end - p))) {
+            rc = hist_parse_line(p, (size_t)(end - p), name, lineno, h, d);
         }
         p = end + 1;
     }
@@ -248,6 +275,76 @@ static char *dup_or_null(const char *s, bool *failed)
     return p;
 }
 
+/* Removes the records of `commit` from `h` (a re-run replaces them). Can't fail. */
+static void hist_drop_commit(struct rpt_history *h, const char *commit)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcmp(h->recs[i].commit, commit) == 0) {
+            rec_cleanup(&h->recs[i]);
+        } else {
+            h->recs[w++] = h->recs[i];
+        }
+    }
+    h->n = w;
+}
+
+/* Fills `r` (zeroed by the caller) with the record of scenario `s` under `commit`, the first
+ * line of `message` and `date` (both may be NULL). Returns 0, or -ENOMEM with `r` cleaned up. */
+static int hist_rec_of(struct rpt_history_rec *r, const struct rpt_scenario *s, const char *commit,
+                       const char *message, const char *date)
+{
+    bool failed = false;
+    r->commit = dup_or_null(commit, &failed);
+    r->short_sha = strndup(commit, 7);
+    failed |= !r->short_sha;
+    r->date = dup_or_null(date, &failed);
+    if (message) {
+        r->message = strndup(message, strcspn(message, "\r\n"));
+        failed |= !r->message;
+    }
+    r->scenario = dup_or_null(s->name ? s->name : "(unnamed)", &failed);
+    r->verdict = dup_or_null(rpt_verdict_name(s->verdict), &failed);
+    r->ok = s->ok;
+    r->growth_bytes_per_round = isfinite(s->growth_bytes_per_round) ? s->growth_bytes_per_round : 0;
+    r->threshold_bytes_per_round = s->threshold_bytes_per_round;
+    r->final_live_bytes = s->n_rounds ? s->rounds[s->n_rounds - 1].live_bytes : 0;
+    r->n_live = s->n_rounds;
+    r->live_bytes = calloc(s->n_rounds ? s->n_rounds : 1, sizeof(uint64_t));
+    failed |= !r->live_bytes;
+    for (size_t k = 0; r->live_bytes && k < s->n_rounds; k++) {
+        r->live_bytes[k] = s->rounds[k].live_bytes;
+    }
+    if (failed) {
+        rec_cleanup(r);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Keeps the records of the last `max_commits` distinct commits (records are grouped by commit
+ * in insertion order). Can't fail. */
+static void hist_keep_last(struct rpt_history *h, size_t max_commits)
+{
+    size_t commits = 0;
+    size_t keep_from = 0;
+    for (size_t i = h->n; i-- > 0;) {
+        bool first_of_commit =
+            i + 1 == h->n || strcmp(h->recs[i].commit, h->recs[i + 1].commit) != 0;
+        if (first_of_commit && ++commits > max_commits) {
+            keep_from = i + 1;
+            break;
+        }
+    }
+    for (size_t i = 0; i < keep_from; i++) {
+        rec_cleanup(&h->recs[i]);
+    }
+    if (keep_from) {
+        memmove(h->recs, h->recs + keep_from, (h->n - keep_from) * sizeof(*h->recs));
+        h->n -= keep_from;
+    }
+}
+
 int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
                     const char *message, const char *date, size_t max_commits, struct diag *d)
 {
@@ -266,68 +363,18 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
     if (max_commits == 0) {
         max_commits = RPT_HISTORY_DEFAULT_COMMITS;
     }
-    // Drop the records of this commit (a re-run replaces them).
-    size_t w = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        if (strcmp(h->recs[i].commit, commit) == 0) {
-            rec_cleanup(&h->recs[i]);
-        } else {
-            h->recs[w++] = h->recs[i];
-        }
-    }
-    h->n = w;
+    hist_drop_commit(h, commit);
     for (size_t i = 0; i < run->n_scenarios; i++) {
-        const struct rpt_scenario *s = &run->scenarios[i];
         struct rpt_history_rec r = {0};
-        bool failed = false;
-        r.commit = dup_or_null(commit, &failed);
-        r.short_sha = strndup(commit, 7);
-        failed |= !r.short_sha;
-        r.date = dup_or_null(date, &failed);
-        if (message) {
-            // First line only.
-            r.message = strndup(message, strcspn(message, "\r\n"));
-            failed |= !r.message;
+        int rc = hist_rec_of(&r, &run->scenarios[i], commit, message, date);
+        if (rc == 0) {
+            rc = hist_push(h, &r);
         }
-        r.scenario = dup_or_null(s->name ? s->name : "(unnamed)", &failed);
-        r.verdict = dup_or_null(rpt_verdict_name(s->verdict), &failed);
-        r.ok = s->ok;
-        r.growth_bytes_per_round =
-            isfinite(s->growth_bytes_per_round) ? s->growth_bytes_per_round : 0;
-        r.threshold_bytes_per_round = s->threshold_bytes_per_round;
-        r.final_live_bytes = s->n_rounds ? s->rounds[s->n_rounds - 1].live_bytes : 0;
-        r.n_live = s->n_rounds;
-        r.live_bytes = calloc(s->n_rounds ? s->n_rounds : 1, sizeof(uint64_t));
-        failed |= !r.live_bytes;
-        for (size_t k = 0; r.live_bytes && k < s->n_rounds; k++) {
-            r.live_bytes[k] = s->rounds[k].live_bytes;
-        }
-        if (failed) {
-            rec_cleanup(&r);
-            return diag_set(d, -ENOMEM, "out of memory adding to the history");
-        }
-        if (hist_push(h, &r)) {
-            return diag_set(d, -ENOMEM, "out of memory adding to the history");
+        if (rc) {
+            return diag_set(d, rc, "out of memory adding to the history");
         }
     }
-    // Keep the last max_commits distinct commits (records are grouped in insertion order).
-    size_t commits = 0;
-    size_t keep_from = 0;
-    for (size_t i = h->n; i-- > 0;) {
-        if (i + 1 == h->n || strcmp(h->recs[i].commit, h->recs[i + 1].commit) != 0) {
-            if (++commits > max_commits) {
-                keep_from = i + 1;
-                break;
-            }
-        }
-    }
-    if (keep_from) {
-        for (size_t i = 0; i < keep_from; i++) {
-            rec_cleanup(&h->recs[i]);
-        }
-        memmove(h->recs, h->recs + keep_from, (h->n - keep_from) * sizeof(*h->recs));
-        h->n -= keep_from;
-    }
+    hist_keep_last(h, max_commits);
     return 0;
 }
 

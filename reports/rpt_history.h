@@ -9,11 +9,11 @@
 #ifndef REPORTS_RPT_HISTORY_H
 #define REPORTS_RPT_HISTORY_H
 
-#include "../util/diag.h"
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../model/rpt.h"
+#include "../util/diag.h"
 
 #define RPT_HISTORY_MAX_FILE        (64u << 20)
 #define RPT_HISTORY_MAX_LINE        (4u << 20)

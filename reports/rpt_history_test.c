@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "../util/file.h"
 #include "rpt_fixture.h"
 #include "rpt_html.h"
 #include "rpt_testenv.h"

@@ -11,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/fmt.h"
+#include "rpt_esc.h"
+#include "rpt_layout.h"
+#include "rpt_summary.h"
 #include "rpt_svg.h"
-#include "rpt_write.h"
 
 #define HTML_LATEST_CURVES 5
+#define HTML_MAX_SITES     20 /* rows of a scenario's site table */
 
 static const char *const curve_colors[HTML_LATEST_CURVES] = {"#bdbdbd", "#90caf9", "#42a5f5",
                                                              "#1e88e5", "#0d47a1"};
@@ -53,6 +57,16 @@ static void html_where(struct buf *b, const char *fn, const char *file, uint32_t
     buf_puts(b, "</code>");
 }
 
+/* Appends `before`, `s` escaped, and `after`; nothing when `s` is NULL. */
+static void html_opt(struct buf *b, const char *before, const char *s, const char *after)
+{
+    if (s) {
+        buf_puts(b, before);
+        rpt_esc_xml(b, s, "");
+        buf_puts(b, after);
+    }
+}
+
 /* Appends a link to a file of a scenario's folder (folder names are safe, but escape anyway). */
 static void html_link(struct buf *b, const char *dir, const char *file, const char *text)
 {
@@ -64,131 +78,126 @@ static void html_link(struct buf *b, const char *dir, const char *file, const ch
     buf_puts(b, text);
     buf_puts(b, "</a>");
 }
-
-/* First suspect site, or NULL. */
-static const struct rpt_site *html_culprit(const struct rpt_scenario *s)
+/* Opens index.html: the run's header facts and what the files of the folder are. */
+static void index_intro(struct buf *b, const struct rpt_summary *sum)
 {
-    for (size_t i = 0; i < s->n_sites; i++) {
-        if (s->sites[i].suspect && !s->sites[i].suppressed) {
-            return &s->sites[i];
-        }
+    html_head(b, "leakcheck report");
+    buf_printf(b,
+               "<h1>leakcheck report</h1>\n<p>%s, <span class=\"%s\">%zu "
+               "failed</span>.",
+               sum->scenarios_text, sum->failed ? "fail" : "pass", sum->failed);
+    html_opt(b, " Commit <code>", sum->commit, "</code>");
+    html_opt(b, ": ", sum->commit_message, "");
+    if (sum->commit) {
+        buf_puts(b, ".");
     }
-    return NULL;
+    html_opt(b, " Started ", sum->started_at, ".");
+    buf_puts(b, "</p>\n<p>Each scenario runs the same work round after round and measures "
+                "the live heap after each round. Memory that keeps growing after the "
+                "warm-up rounds is a leak; the culprit is the allocation site that keeps "
+                "blocks from (nearly) every round. Files: <a href=\"" RPT_LAYOUT_REPORT_JSON
+                "\">" RPT_LAYOUT_REPORT_JSON "</a>, <a href=\"" RPT_LAYOUT_JUNIT_XML
+                "\">" RPT_LAYOUT_JUNIT_XML "</a>, <a href=\"" RPT_LAYOUT_SUMMARY_MD
+                "\">" RPT_LAYOUT_SUMMARY_MD "</a>; per scenario a chart, pprof profiles "
+                "(<code>go tool pprof -top " RPT_LAYOUT_HEAP_PPROF "</code>) and folded "
+                "stacks for flame graphs.</p>\n");
+}
+
+/* Appends the overview table's row of scenario `i`: verdict, result, growth, culprit, files. */
+static void index_row(struct buf *b, const struct rpt_run *run, size_t i)
+{
+    const struct rpt_scenario *s = &run->scenarios[i];
+    struct rpt_summary_row row;
+    char dir[RPT_LAYOUT_DIR_MAX];
+    rpt_summary_of_scenario(s, &row);
+    rpt_layout_dirname(run, i, dir, sizeof(dir));
+    buf_puts(b, "<tr><td><a href=\"#s-");
+    rpt_esc_xml(b, dir, "");
+    buf_puts(b, "\">");
+    rpt_esc_xml(b, s->name, "(unnamed)");
+    buf_printf(b,
+               "</a></td><td style=\"color:%s\">%s</td><td class=\"%s\">%s</td>"
+               "<td class=\"num\">%s</td><td class=\"num\">%s</td><td>",
+               rpt_svg_verdict_color(s->verdict), rpt_verdict_name(s->verdict),
+               row.result == RPT_SUMMARY_FAIL ? "fail" : "pass",
+               rpt_summary_result_name(row.result), row.growth, row.limit);
+    if (row.culprit) {
+        html_where(b, row.culprit->function, row.culprit->file, row.culprit->line);
+    } else {
+        buf_puts(b, "none");
+    }
+    buf_puts(b, "</td><td>");
+    html_link(b, dir, RPT_LAYOUT_HEAP_SVG, "chart");
+    buf_puts(b, " ");
+    html_link(b, dir, RPT_LAYOUT_HEAP_PPROF, "heap");
+    buf_puts(b, " ");
+    html_link(b, dir, RPT_LAYOUT_GROWTH_PPROF, "growth");
+    buf_puts(b, " ");
+    html_link(b, dir, RPT_LAYOUT_GROWTH_FOLDED, "folded");
+    buf_puts(b, "</td></tr>\n");
+}
+
+/* Appends the table of a scenario's first HTML_MAX_SITES sites; nothing when it has none. */
+static void index_sites(struct buf *b, const struct rpt_scenario *s)
+{
+    if (!s->n_sites) {
+        return;
+    }
+    buf_puts(b, "<table>\n<tr><th>Site</th><th>Kind</th><th>Bytes per round</th>"
+                "<th>Blocks per round</th><th>Rounds with survivors</th><th>Live at "
+                "end</th></tr>\n");
+    for (size_t k = 0; k < s->n_sites && k < HTML_MAX_SITES; k++) {
+        const struct rpt_site *site = &s->sites[k];
+        char fin[48];
+        fmt_bytes(fin, sizeof(fin), (double)site->final_bytes);
+        buf_printf(b, "<tr%s><td>", site->suspect ? " class=\"fail\"" : "");
+        html_where(b, site->function, site->file, site->line);
+        buf_printf(b,
+                   "</td><td>%s%s%s</td><td class=\"num\">%+.1f</td>"
+                   "<td class=\"num\">%+.2f</td><td class=\"num\">%u of %u</td>"
+                   "<td class=\"num\">%s</td></tr>\n",
+                   rpt_kind_name(site->kind), site->suspect ? ", suspect" : "",
+                   site->suppressed ? ", suppressed" : "", site->bytes_per_round,
+                   site->blocks_per_round, site->rounds_with_survivors, site->measured_rounds, fin);
+    }
+    buf_puts(b, "</table>\n");
+}
+
+/* Appends the section of scenario `i`: error and reason, the chart inlined, the sites. */
+static void index_section(struct buf *b, const struct rpt_run *run, size_t i)
+{
+    const struct rpt_scenario *s = &run->scenarios[i];
+    char dir[RPT_LAYOUT_DIR_MAX];
+    rpt_layout_dirname(run, i, dir, sizeof(dir));
+    buf_puts(b, "<section id=\"s-");
+    rpt_esc_xml(b, dir, "");
+    buf_puts(b, "\">\n<h2>");
+    rpt_esc_xml(b, s->name, "(unnamed)");
+    buf_puts(b, "</h2>\n<p>");
+    html_opt(b, "<strong>Error:</strong> ", s->error, "<br>");
+    rpt_esc_xml(b, s->reason, "");
+    buf_puts(b, "</p>\n");
+    rpt_svg_render(s, false, b);
+    buf_puts(b, "<p>");
+    html_link(b, dir, RPT_LAYOUT_HEAP_SVG, "open the chart on its own");
+    buf_puts(b, "</p>\n");
+    index_sites(b, s);
+    buf_puts(b, "</section>\n");
 }
 
 void rpt_html_index(const struct rpt_run *run, struct buf *b)
 {
-    size_t failed = 0;
-    for (size_t i = 0; i < run->n_scenarios; i++) {
-        failed += !run->scenarios[i].ok;
-    }
-    html_head(b, "leakcheck report");
-    buf_printf(b,
-               "<h1>leakcheck report</h1>\n<p>%zu scenario%s, <span class=\"%s\">%zu "
-               "failed</span>.",
-               run->n_scenarios, run->n_scenarios == 1 ? "" : "s", failed ? "fail" : "pass",
-               failed);
-    if (run->commit) {
-        buf_puts(b, " Commit <code>");
-        rpt_esc_xml(b, run->commit, "");
-        buf_puts(b, "</code>");
-        if (run->commit_message) {
-            buf_puts(b, ": ");
-            rpt_esc_xml(b, run->commit_message, "");
-        }
-        buf_puts(b, ".");
-    }
-    if (run->started_at) {
-        buf_puts(b, " Started ");
-        rpt_esc_xml(b, run->started_at, "");
-        buf_puts(b, ".");
-    }
-    buf_puts(b, "</p>\n<p>Each scenario runs the same work round after round and measures "
-                "the live heap after each round. Memory that keeps growing after the "
-                "warm-up rounds is a leak; the culprit is the allocation site that keeps "
-                "blocks from (nearly) every round. Files: <a href=\"report.json\">report.json"
-                "</a>, <a href=\"junit.xml\">junit.xml</a>, <a href=\"summary.md\">summary.md"
-                "</a>; per scenario a chart, pprof profiles (<code>go tool pprof -top "
-                "heap.pb.gz</code>) and folded stacks for flame graphs.</p>\n");
+    struct rpt_summary sum;
+    rpt_summary_of_run(run, &sum);
+    index_intro(b, &sum);
     buf_puts(b, "<table>\n<tr><th>Scenario</th><th>Verdict</th><th>Result</th><th>Growth "
                 "per round</th><th>Limit</th><th>Culprit</th><th>Files</th></tr>\n");
     for (size_t i = 0; i < run->n_scenarios; i++) {
-        const struct rpt_scenario *s = &run->scenarios[i];
-        char dir[96], g[48], t[48];
-        rpt_write_dirname(run, i, dir, sizeof(dir));
-        fmt_bytes(g, sizeof(g), s->growth_bytes_per_round);
-        fmt_bytes(t, sizeof(t), s->threshold_bytes_per_round);
-        buf_puts(b, "<tr><td><a href=\"#s-");
-        rpt_esc_xml(b, dir, "");
-        buf_puts(b, "\">");
-        rpt_esc_xml(b, s->name, "(unnamed)");
-        buf_printf(b,
-                   "</a></td><td style=\"color:%s\">%s</td><td class=\"%s\">%s</td>"
-                   "<td class=\"num\">%s%s</td><td class=\"num\">%s</td><td>",
-                   rpt_svg_verdict_color(s->verdict), rpt_verdict_name(s->verdict),
-                   s->ok ? "pass" : "fail",
-                   s->ok ? (s->verdict == RPT_VERDICT_LEAK ? "pass (expected leak)" : "pass")
-                         : "FAIL",
-                   s->growth_bytes_per_round > 0 ? "+" : "", g, t);
-        const struct rpt_site *c = html_culprit(s);
-        if (c) {
-            html_where(b, c->function, c->file, c->line);
-        } else {
-            buf_puts(b, "none");
-        }
-        buf_puts(b, "</td><td>");
-        html_link(b, dir, "heap.svg", "chart");
-        buf_puts(b, " ");
-        html_link(b, dir, "heap.pb.gz", "heap");
-        buf_puts(b, " ");
-        html_link(b, dir, "growth.pb.gz", "growth");
-        buf_puts(b, " ");
-        html_link(b, dir, "growth.folded", "folded");
-        buf_puts(b, "</td></tr>\n");
+        index_row(b, run, i);
     }
     buf_puts(b, "</table>\n");
     for (size_t i = 0; i < run->n_scenarios; i++) {
-        const struct rpt_scenario *s = &run->scenarios[i];
-        char dir[96];
-        rpt_write_dirname(run, i, dir, sizeof(dir));
-        buf_puts(b, "<section id=\"s-");
-        rpt_esc_xml(b, dir, "");
-        buf_puts(b, "\">\n<h2>");
-        rpt_esc_xml(b, s->name, "(unnamed)");
-        buf_puts(b, "</h2>\n<p>");
-        if (s->error) {
-            buf_puts(b, "<strong>Error:</strong> ");
-            rpt_esc_xml(b, s->error, "");
-            buf_puts(b, "<br>");
-        }
-        rpt_esc_xml(b, s->reason, "");
-        buf_puts(b, "</p>\n");
-        rpt_svg_render(s, false, b);
-        buf_puts(b, "<p>");
-        html_link(b, dir, "heap.svg", "open the chart on its own");
-        buf_puts(b, "</p>\n");
-        if (s->n_sites) {
-            buf_puts(b, "<table>\n<tr><th>Site</th><th>Kind</th><th>Bytes per round</th>"
-                        "<th>Blocks per round</th><th>Rounds with survivors</th><th>Live at "
-                        "end</th></tr>\n");
-            for (size_t k = 0; k < s->n_sites && k < 20; k++) {
-                const struct rpt_site *site = &s->sites[k];
-                char fin[48];
-                fmt_bytes(fin, sizeof(fin), (double)site->final_bytes);
-                buf_printf(b, "<tr%s><td>", site->suspect ? " class=\"fail\"" : "");
-                html_where(b, site->function, site->file, site->line);
-                buf_printf(b,
-                           "</td><td>%s%s%s</td><td class=\"num\">%+.1f</td>"
-                           "<td class=\"num\">%+.2f</td><td class=\"num\">%u of %u</td>"
-                           "<td class=\"num\">%s</td></tr>\n",
-                           rpt_kind_name(site->kind), site->suspect ? ", suspect" : "",
-                           site->suppressed ? ", suppressed" : "", site->bytes_per_round,
-                           site->blocks_per_round, site->rounds_with_survivors,
-                           site->measured_rounds, fin);
-            }
-            buf_puts(b, "</table>\n");
-        }
-        buf_puts(b, "</section>\n");
+        index_section(b, run, i);
     }
     buf_puts(b, "</body>\n</html>\n");
 }
@@ -233,6 +242,18 @@ struct dash_commits {
     size_t n;
 };
 
+/* What an across-commits chart plots. */
+enum dash_what {
+    DASH_GROWTH, /* growth per round */
+    DASH_FINAL,  /* live heap after the last round */
+};
+
+/* The value record `r` has on a chart of `what`. */
+static double dash_value(const struct rpt_history_rec *r, enum dash_what what)
+{
+    return what == DASH_GROWTH ? r->growth_bytes_per_round : (double)r->final_live_bytes;
+}
+
 /* Index of the commit of record `r` in `c`. */
 static size_t dash_commit_index(const struct rpt_history *h, const struct dash_commits *c, size_t r)
 {
@@ -244,28 +265,108 @@ static size_t dash_commit_index(const struct rpt_history *h, const struct dash_c
     return 0;
 }
 
-/* Draws one across-commits chart of a scenario: growth per round (which=0) or final live
- * heap (which=1). */
-static void dash_chart(struct buf *b, const struct rpt_history *h, const struct dash_commits *c,
-                       const char *scenario, int which)
+/* Sets up the axes of an across-commits chart: every commit on x, the scenario's values (and,
+ * for growth, its largest limit, stored in *thr) on y. */
+static void dash_axes(const struct rpt_history *h, const struct dash_commits *c,
+                      const char *scenario, enum dash_what what, struct rpt_svg_axes *ax,
+                      double *thr)
 {
-    const double W = 900, H = 300;
-    double ymin = 0, ymax = 0, thr = 0;
+    double ymin = 0, ymax = 0;
+    *thr = 0;
     for (size_t i = 0; i < h->n; i++) {
         const struct rpt_history_rec *r = &h->recs[i];
         if (strcmp(r->scenario, scenario) != 0) {
             continue;
         }
-        double v = which == 0 ? r->growth_bytes_per_round : (double)r->final_live_bytes;
+        double v = dash_value(r, what);
         ymin = fmin(ymin, v);
         ymax = fmax(ymax, v);
-        if (which == 0) {
-            thr = fmax(thr, r->threshold_bytes_per_round);
+        if (what == DASH_GROWTH) {
+            *thr = fmax(*thr, r->threshold_bytes_per_round);
         }
     }
-    ymax = fmax(ymax, thr);
+    ymax = fmax(ymax, *thr);
+    rpt_svg_axes_init(ax, 90, 40, 780, 180, -0.5, (double)c->n - 0.5, ymin * 1.05, ymax * 1.05);
+}
+
+/* Labels the x axis with the short sha and the day of (at most about 12) commits. */
+static void dash_xlabels(struct buf *b, const struct rpt_history *h, const struct dash_commits *c,
+                         const struct rpt_svg_axes *ax)
+{
+    size_t every = (c->n + 11) / 12;
+    for (size_t i = 0; i < c->n; i += every) {
+        const struct rpt_history_rec *r = &h->recs[c->first[i]];
+        double x = rpt_svg_px(ax, (double)i);
+        buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">", x,
+                   ax->top + ax->height + 14);
+        rpt_esc_xml(b, r->short_sha, "");
+        buf_printf(b,
+                   "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#757575\" "
+                   "text-anchor=\"middle\">",
+                   x, ax->top + ax->height + 26);
+        char day[16] = "";
+        if (r->date) {
+            fmt_c(day, sizeof(day), "%.10s", r->date);
+        }
+        rpt_esc_xml(b, day, "");
+        buf_puts(b, "</text>\n");
+    }
+}
+
+/* Draws the scenario's values across commits as a line. */
+static void dash_line(struct buf *b, const struct rpt_history *h, const struct dash_commits *c,
+                      const char *scenario, enum dash_what what, const struct rpt_svg_axes *ax)
+{
+    buf_puts(b, "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"2\" points=\"");
+    for (size_t i = 0; i < h->n; i++) {
+        const struct rpt_history_rec *r = &h->recs[i];
+        if (strcmp(r->scenario, scenario) == 0) {
+            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(ax, (double)dash_commit_index(h, c, i)),
+                       rpt_svg_py(ax, dash_value(r, what)));
+        }
+    }
+    buf_puts(b, "\"/>\n");
+}
+
+/* Draws one point per record of the scenario, large and red where growth crossed the limit,
+ * with the commit, its message, the value and the verdict as tooltip. */
+static void dash_points(struct buf *b, const struct rpt_history *h, const struct dash_commits *c,
+                        const char *scenario, enum dash_what what, const struct rpt_svg_axes *ax)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const struct rpt_history_rec *r = &h->recs[i];
+        if (strcmp(r->scenario, scenario) != 0) {
+            continue;
+        }
+        double v = dash_value(r, what);
+        bool over = r->threshold_bytes_per_round > 0 &&
+                    r->growth_bytes_per_round > r->threshold_bytes_per_round;
+        char val[48];
+        fmt_bytes(val, sizeof(val), v);
+        buf_printf(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\"><title>",
+                   over ? "crossed" : "point", rpt_svg_px(ax, (double)dash_commit_index(h, c, i)),
+                   rpt_svg_py(ax, v), over ? "6" : "3.5", over ? "#c62828" : "#1565c0");
+        rpt_esc_xml(b, r->short_sha, "");
+        buf_puts(b, " ");
+        rpt_esc_xml(b, r->date, "");
+        buf_puts(b, "&#10;");
+        rpt_esc_xml(b, r->message, "(no message)");
+        buf_printf(b, "&#10;%s%s%s: ", what == DASH_GROWTH ? "growth " : "live ", val,
+                   what == DASH_GROWTH ? "/round" : "");
+        // The verdict comes from the history file, which anyone with push access can edit.
+        rpt_esc_xml(b, r->verdict, "");
+        buf_puts(b, "</title></circle>\n");
+    }
+}
+
+/* Draws one across-commits chart of a scenario. */
+static void dash_chart(struct buf *b, const struct rpt_history *h, const struct dash_commits *c,
+                       const char *scenario, enum dash_what what)
+{
+    const double W = 900, H = 300;
     struct rpt_svg_axes ax;
-    rpt_svg_axes_init(&ax, 90, 40, 780, 180, -0.5, (double)c->n - 0.5, ymin * 1.05, ymax * 1.05);
+    double thr;
+    dash_axes(h, c, scenario, what, &ax, &thr);
     buf_printf(b,
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" class=\"dash-chart\">\n",
@@ -274,67 +375,18 @@ static void dash_chart(struct buf *b, const struct rpt_history *h, const struct 
                "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n<text x=\"20\" "
                "y=\"24\" font-size=\"14\" font-weight=\"bold\">%s</text>\n",
                W, H,
-               which == 0 ? "growth per round, by commit"
-                          : "live heap after the last round, by commit");
+               what == DASH_GROWTH ? "growth per round, by commit"
+                                   : "live heap after the last round, by commit");
     rpt_svg_yaxis(b, &ax, false, true, "#333");
-    size_t every = (c->n + 11) / 12;
-    for (size_t i = 0; i < c->n; i += every) {
-        const struct rpt_history_rec *r = &h->recs[c->first[i]];
-        double x = rpt_svg_px(&ax, (double)i);
-        buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">", x,
-                   ax.top + ax.height + 14);
-        rpt_esc_xml(b, r->short_sha, "");
-        buf_printf(b,
-                   "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#757575\" "
-                   "text-anchor=\"middle\">",
-                   x, ax.top + ax.height + 26);
-        char day[16] = "";
-        if (r->date) {
-            fmt_c(day, sizeof(day), "%.10s", r->date);
-        }
-        rpt_esc_xml(b, day, "");
-        buf_puts(b, "</text>\n");
-    }
-    if (which == 0 && thr > 0) {
+    dash_xlabels(b, h, c, &ax);
+    if (what == DASH_GROWTH && thr > 0) {
         buf_printf(b,
                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c62828\" "
                    "stroke-dasharray=\"6 4\"><title>limit %.1f bytes/round</title></line>\n",
                    ax.left, rpt_svg_py(&ax, thr), ax.left + ax.width, rpt_svg_py(&ax, thr), thr);
     }
-    buf_puts(b, "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"2\" points=\"");
-    for (size_t i = 0; i < h->n; i++) {
-        const struct rpt_history_rec *r = &h->recs[i];
-        if (strcmp(r->scenario, scenario) == 0) {
-            double v = which == 0 ? r->growth_bytes_per_round : (double)r->final_live_bytes;
-            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)dash_commit_index(h, c, i)),
-                       rpt_svg_py(&ax, v));
-        }
-    }
-    buf_puts(b, "\"/>\n");
-    for (size_t i = 0; i < h->n; i++) {
-        const struct rpt_history_rec *r = &h->recs[i];
-        if (strcmp(r->scenario, scenario) != 0) {
-            continue;
-        }
-        double v = which == 0 ? r->growth_bytes_per_round : (double)r->final_live_bytes;
-        bool over = r->threshold_bytes_per_round > 0 &&
-                    r->growth_bytes_per_round > r->threshold_bytes_per_round;
-        char val[48];
-        fmt_bytes(val, sizeof(val), v);
-        buf_printf(b, "<circle class=\"%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\"><title>",
-                   over ? "crossed" : "point", rpt_svg_px(&ax, (double)dash_commit_index(h, c, i)),
-                   rpt_svg_py(&ax, v), over ? "6" : "3.5", over ? "#c62828" : "#1565c0");
-        rpt_esc_xml(b, r->short_sha, "");
-        buf_puts(b, " ");
-        rpt_esc_xml(b, r->date, "");
-        buf_puts(b, "&#10;");
-        rpt_esc_xml(b, r->message, "(no message)");
-        buf_printf(b, "&#10;%s%s%s: ", which == 0 ? "growth " : "live ", val,
-                   which == 0 ? "/round" : "");
-        // The verdict comes from the history file, which anyone with push access can edit.
-        rpt_esc_xml(b, r->verdict, "");
-        buf_puts(b, "</title></circle>\n");
-    }
+    dash_line(b, h, c, scenario, what, &ax);
+    dash_points(b, h, c, scenario, what, &ax);
     buf_puts(b, "</svg>\n");
 }
 
@@ -441,8 +493,8 @@ void rpt_html_dashboard(const struct rpt_history *h, struct buf *b)
         buf_printf(b, "<section id=\"h-%zu\">\n<h2>", k);
         rpt_esc_xml(b, scen[k], "");
         buf_puts(b, "</h2>\n");
-        dash_chart(b, h, &c, scen[k], 0);
-        dash_chart(b, h, &c, scen[k], 1);
+        dash_chart(b, h, &c, scen[k], DASH_GROWTH);
+        dash_chart(b, h, &c, scen[k], DASH_FINAL);
         dash_curves(b, h, scen[k]);
         buf_puts(b, "</section>\n");
     }

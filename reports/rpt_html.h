@@ -7,16 +7,12 @@
 #define REPORTS_RPT_HTML_H
 
 #include "../model/rpt.h"
-#include "rpt_history.h"
 #include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
+#include "rpt_history.h"
 
-/* Appends index.html of `run`: which scenario leaks and where, each chart inlined and linked
- * to the per-scenario files. Errors stick in b->err. */
+/* Appends index.html of `run`: the run's header facts (rpt_summary.h), which scenario leaks and
+ * where, each chart inlined and linked to the per-scenario files (named as rpt_layout.h says).
+ * `run` is borrowed. Errors stick in b->err. */
 void rpt_html_index(const struct rpt_run *run, struct buf *b);
 
 /* Appends [{"name": SCENARIO, "unit": "bytes/round", "value": GROWTH}, ...] for

@@ -17,13 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/buf.h"
 #include "../util/diag.h"
 #include "../util/file.h"
 #include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
-#include "rpt_write.h"
 
 /* ------------------------------------------------------------------ writer */
 
@@ -71,6 +67,19 @@ static void jw_hex(struct jw *w, cJSON *obj, const char *key, uint64_t v)
     jw_str(w, obj, key, hex);
 }
 
+/* Appends a new object to the array `arr` and returns it, or records the failure and returns
+ * NULL. */
+static cJSON *jw_item(struct jw *w, cJSON *arr)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        w->failed = true;
+        return NULL;
+    }
+    cJSON_AddItemToArray(arr, o);
+    return o;
+}
+
 /* Builds the array of frames of a site. */
 static cJSON *jw_stack(struct jw *w, const struct rpt_site *site)
 {
@@ -81,12 +90,10 @@ static cJSON *jw_stack(struct jw *w, const struct rpt_site *site)
     }
     for (size_t i = 0; i < site->n_frames; i++) {
         const struct rpt_frame *f = &site->frames[i];
-        cJSON *o = cJSON_CreateObject();
+        cJSON *o = jw_item(w, arr);
         if (!o) {
-            w->failed = true;
             break;
         }
-        cJSON_AddItemToArray(arr, o);
         jw_str(w, o, "function", f->function);
         jw_str(w, o, "file", f->file);
         jw_num(w, o, "line", f->line);
@@ -118,6 +125,126 @@ static cJSON *jw_u64s(struct jw *w, const uint64_t *v, size_t n)
     return arr;
 }
 
+/* Adds the target's argv as an array of strings, or null when unknown. */
+static void jw_argv(struct jw *w, cJSON *o, char **argv)
+{
+    if (!argv) {
+        jw_add(w, o, "argv", cJSON_CreateNull());
+        return;
+    }
+    cJSON *arr = jw_add(w, o, "argv", cJSON_CreateArray());
+    for (char **a = argv; arr && *a; a++) {
+        cJSON *x = cJSON_CreateString(*a);
+        if (!x) {
+            w->failed = true;
+            break;
+        }
+        cJSON_AddItemToArray(arr, x);
+    }
+}
+
+/* Adds the "agent" object: the agent's counters of the scenario. */
+static void jw_agent(struct jw *w, cJSON *o, const struct rpt_scenario *s)
+{
+    cJSON *agent = jw_add(w, o, "agent", cJSON_CreateObject());
+    jw_num(w, agent, "unknown_frees", (double)s->unknown_frees);
+    jw_num(w, agent, "dropped", (double)s->dropped);
+    jw_num(w, agent, "unwind_errors", (double)s->unwind_errors);
+    jw_num(w, agent, "truncated_stacks", (double)s->truncated_stacks);
+}
+
+/* Adds the "rounds" array. */
+static void jw_rounds(struct jw *w, cJSON *o, const struct rpt_scenario *s)
+{
+    cJSON *rounds = jw_add(w, o, "rounds", cJSON_CreateArray());
+    for (size_t i = 0; rounds && i < s->n_rounds; i++) {
+        const struct rpt_round *r = &s->rounds[i];
+        cJSON *ro = jw_item(w, rounds);
+        if (!ro) {
+            break;
+        }
+        jw_num(w, ro, "round", r->round);
+        jw_bool(w, ro, "warmup", r->warmup);
+        jw_num(w, ro, "live_bytes", (double)r->live_bytes);
+        jw_num(w, ro, "live_blocks", (double)r->live_blocks);
+        jw_num(w, ro, "rss_bytes", (double)r->rss_bytes);
+        jw_num(w, ro, "heap_inuse_bytes", (double)r->heap_inuse_bytes);
+        jw_num(w, ro, "heap_free_bytes", (double)r->heap_free_bytes);
+        jw_num(w, ro, "agent_bytes", (double)r->agent_bytes);
+        jw_num(w, ro, "seconds", r->seconds);
+    }
+}
+
+/* Adds a site's id and culprit place, the keys a suspect and a site start with. */
+static void jw_place(struct jw *w, cJSON *so, const struct rpt_site *site)
+{
+    jw_num(w, so, "id", site->id);
+    jw_str(w, so, "function", site->function);
+    jw_str(w, so, "file", site->file);
+    jw_num(w, so, "line", site->line);
+}
+
+/* Adds the "suspects" array of the report contract: the suspect sites, each with its growth
+ * and stack. */
+static void jw_suspects(struct jw *w, cJSON *o, const struct rpt_scenario *s)
+{
+    cJSON *suspects = jw_add(w, o, "suspects", cJSON_CreateArray());
+    for (size_t i = 0; suspects && i < s->n_sites; i++) {
+        const struct rpt_site *site = &s->sites[i];
+        if (!site->suspect) {
+            continue;
+        }
+        cJSON *so = jw_item(w, suspects);
+        if (!so) {
+            break;
+        }
+        jw_place(w, so, site);
+        jw_num(w, so, "bytes_per_round", site->bytes_per_round);
+        jw_num(w, so, "blocks_per_round", site->blocks_per_round);
+        jw_add(w, so, "stack", jw_stack(w, site));
+    }
+}
+
+/* Fills one object of the "sites" array with every field of `site` (`n_rounds` per-round
+ * values). */
+static void jw_site(struct jw *w, cJSON *so, const struct rpt_site *site, size_t n_rounds)
+{
+    jw_place(w, so, site);
+    jw_str(w, so, "object", site->object);
+    jw_str(w, so, "kind", rpt_kind_name(site->kind));
+    jw_bool(w, so, "suppressed", site->suppressed);
+    jw_bool(w, so, "suspect", site->suspect);
+    jw_num(w, so, "bytes_per_round", site->bytes_per_round);
+    jw_num(w, so, "blocks_per_round", site->blocks_per_round);
+    jw_num(w, so, "rounds_with_survivors", site->rounds_with_survivors);
+    jw_num(w, so, "measured_rounds", site->measured_rounds);
+    jw_num(w, so, "peak_bytes", (double)site->peak_bytes);
+    jw_num(w, so, "final_bytes", (double)site->final_bytes);
+    jw_num(w, so, "final_blocks", (double)site->final_blocks);
+    jw_num(w, so, "growth_bytes", (double)site->growth_bytes);
+    jw_num(w, so, "growth_bytes_signed", (double)site->growth_bytes_signed);
+    jw_num(w, so, "growth_blocks_signed", (double)site->growth_blocks_signed);
+    jw_num(w, so, "alloc_bytes", (double)site->alloc_bytes);
+    jw_num(w, so, "alloc_blocks", (double)site->alloc_blocks);
+    jw_add(w, so, "live_bytes", jw_u64s(w, site->live_bytes, n_rounds));
+    jw_add(w, so, "live_blocks", jw_u64s(w, site->live_blocks, n_rounds));
+    jw_bool(w, so, "truncated", site->truncated);
+    jw_add(w, so, "stack", jw_stack(w, site));
+}
+
+/* Adds the "sites" array: every site with every field. */
+static void jw_sites(struct jw *w, cJSON *o, const struct rpt_scenario *s)
+{
+    cJSON *sites = jw_add(w, o, "sites", cJSON_CreateArray());
+    for (size_t i = 0; sites && i < s->n_sites; i++) {
+        cJSON *so = jw_item(w, sites);
+        if (!so) {
+            break;
+        }
+        jw_site(w, so, &s->sites[i], s->n_rounds);
+    }
+}
+
 /* Builds one scenario object. */
 static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
 {
@@ -143,101 +270,12 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
     jw_num(w, o, "exit_code", s->exit_code);
     jw_num(w, o, "term_signal", s->term_signal);
     jw_num(w, o, "seconds", s->seconds);
-    cJSON *agent = jw_add(w, o, "agent", cJSON_CreateObject());
-    jw_num(w, agent, "unknown_frees", (double)s->unknown_frees);
-    jw_num(w, agent, "dropped", (double)s->dropped);
-    jw_num(w, agent, "unwind_errors", (double)s->unwind_errors);
-    jw_num(w, agent, "truncated_stacks", (double)s->truncated_stacks);
+    jw_agent(w, o, s);
     jw_bool(w, o, "stacks_truncated", s->stacks_truncated);
-    if (s->argv) {
-        cJSON *argv = jw_add(w, o, "argv", cJSON_CreateArray());
-        for (char **a = s->argv; argv && *a; a++) {
-            cJSON *x = cJSON_CreateString(*a);
-            if (!x) {
-                w->failed = true;
-                break;
-            }
-            cJSON_AddItemToArray(argv, x);
-        }
-    } else {
-        jw_add(w, o, "argv", cJSON_CreateNull());
-    }
-
-    cJSON *rounds = jw_add(w, o, "rounds", cJSON_CreateArray());
-    for (size_t i = 0; rounds && i < s->n_rounds; i++) {
-        const struct rpt_round *r = &s->rounds[i];
-        cJSON *ro = cJSON_CreateObject();
-        if (!ro) {
-            w->failed = true;
-            break;
-        }
-        cJSON_AddItemToArray(rounds, ro);
-        jw_num(w, ro, "round", r->round);
-        jw_bool(w, ro, "warmup", r->warmup);
-        jw_num(w, ro, "live_bytes", (double)r->live_bytes);
-        jw_num(w, ro, "live_blocks", (double)r->live_blocks);
-        jw_num(w, ro, "rss_bytes", (double)r->rss_bytes);
-        jw_num(w, ro, "heap_inuse_bytes", (double)r->heap_inuse_bytes);
-        jw_num(w, ro, "heap_free_bytes", (double)r->heap_free_bytes);
-        jw_num(w, ro, "agent_bytes", (double)r->agent_bytes);
-        jw_num(w, ro, "seconds", r->seconds);
-    }
-
-    cJSON *suspects = jw_add(w, o, "suspects", cJSON_CreateArray());
-    for (size_t i = 0; suspects && i < s->n_sites; i++) {
-        const struct rpt_site *site = &s->sites[i];
-        if (!site->suspect) {
-            continue;
-        }
-        cJSON *so = cJSON_CreateObject();
-        if (!so) {
-            w->failed = true;
-            break;
-        }
-        cJSON_AddItemToArray(suspects, so);
-        jw_num(w, so, "id", site->id);
-        jw_str(w, so, "function", site->function);
-        jw_str(w, so, "file", site->file);
-        jw_num(w, so, "line", site->line);
-        jw_num(w, so, "bytes_per_round", site->bytes_per_round);
-        jw_num(w, so, "blocks_per_round", site->blocks_per_round);
-        jw_add(w, so, "stack", jw_stack(w, site));
-    }
-
-    cJSON *sites = jw_add(w, o, "sites", cJSON_CreateArray());
-    for (size_t i = 0; sites && i < s->n_sites; i++) {
-        const struct rpt_site *site = &s->sites[i];
-        cJSON *so = cJSON_CreateObject();
-        if (!so) {
-            w->failed = true;
-            break;
-        }
-        cJSON_AddItemToArray(sites, so);
-        jw_num(w, so, "id", site->id);
-        jw_str(w, so, "function", site->function);
-        jw_str(w, so, "file", site->file);
-        jw_num(w, so, "line", site->line);
-        jw_str(w, so, "object", site->object);
-        jw_str(w, so, "kind", rpt_kind_name(site->kind));
-        jw_bool(w, so, "suppressed", site->suppressed);
-        jw_bool(w, so, "suspect", site->suspect);
-        jw_num(w, so, "bytes_per_round", site->bytes_per_round);
-        jw_num(w, so, "blocks_per_round", site->blocks_per_round);
-        jw_num(w, so, "rounds_with_survivors", site->rounds_with_survivors);
-        jw_num(w, so, "measured_rounds", site->measured_rounds);
-        jw_num(w, so, "peak_bytes", (double)site->peak_bytes);
-        jw_num(w, so, "final_bytes", (double)site->final_bytes);
-        jw_num(w, so, "final_blocks", (double)site->final_blocks);
-        jw_num(w, so, "growth_bytes", (double)site->growth_bytes);
-        jw_num(w, so, "growth_bytes_signed", (double)site->growth_bytes_signed);
-        jw_num(w, so, "growth_blocks_signed", (double)site->growth_blocks_signed);
-        jw_num(w, so, "alloc_bytes", (double)site->alloc_bytes);
-        jw_num(w, so, "alloc_blocks", (double)site->alloc_blocks);
-        jw_add(w, so, "live_bytes", jw_u64s(w, site->live_bytes, s->n_rounds));
-        jw_add(w, so, "live_blocks", jw_u64s(w, site->live_blocks, s->n_rounds));
-        jw_bool(w, so, "truncated", site->truncated);
-        jw_add(w, so, "stack", jw_stack(w, site));
-    }
+    jw_argv(w, o, s->argv);
+    jw_rounds(w, o, s);
+    jw_suspects(w, o, s);
+    jw_sites(w, o, s);
     return o;
 }
 

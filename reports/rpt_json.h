@@ -3,15 +3,15 @@
  *
  * The layout is documented in docs/REPORT-FORMAT.md and reports/report.schema.json. Addresses
  * are written as "0x..." strings (JSON numbers lose precision past 2^53); unknown strings are
- * null. The reader is rpt_json_read() in rpt_write.h; rpt_json_parse() is its in-memory core.
+ * null. The reader is rpt_json_read(); rpt_json_parse() is its in-memory core.
  */
 #ifndef REPORTS_RPT_JSON_H
 #define REPORTS_RPT_JSON_H
 
-#include "../util/diag.h"
 #include <stddef.h>
 
 #include "../model/rpt.h"
+#include "../util/diag.h"
 
 /* Caps the reader enforces on untrusted reports; past one, the input is rejected. */
 #define RPT_JSON_MAX_FILE      (256u << 20)
@@ -32,5 +32,11 @@ int rpt_json_write(const struct rpt_run *run, const char *path, struct diag *d);
  * rpt_run_free()). Returns 0, or -EINVAL / -ENOMEM with "NAME: JSON.PATH: expected ..." in `err`;
  * *out is written only on success. */
 int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, struct diag *d);
+
+/* Reads a JSON report written by rpt_write_all() (or by a shard, for `merge`). On success
+ * stores a new run in *out (caller frees with rpt_run_free()) and returns 0. On failure returns
+ * -errno (-EINVAL for malformed input, -EFBIG over a size cap) with "FILE: JSON.PATH: what was
+ * expected" in `d`; *out is left untouched. */
+int rpt_json_read(const char *path, struct rpt_run **out, struct diag *d);
 
 #endif

@@ -7,6 +7,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "../util/fmt.h"
+#include "rpt_esc.h"
+#include "rpt_summary.h"
+
 #define JUNIT_TOP_SITES 5
 
 /* Appends " 1:123 2:456..." with '*' on warm-up rounds. */
@@ -60,48 +64,65 @@ static void junit_detail(struct buf *b, const struct rpt_scenario *s)
     buf_cleanup(&t);
 }
 
-/* Number of measured rounds completed. */
-static size_t junit_measured(const struct rpt_scenario *s)
+/* Writes the testcase's message into `msg`: the growth against the limit ("+32.0 KiB/round
+ * over 12 rounds (limit 1.0 KiB)"), or for a failed inconclusive or unexpected no-leak
+ * scenario what went wrong instead. The message is shown in the failure and the system-out. */
+static void junit_message(const struct rpt_scenario *s, const struct rpt_summary_row *row,
+                          char *msg, size_t len)
 {
-    return s->n_rounds - rpt_first_measured(s);
+    char growth[48];
+    // JUnit states the growth with its sign always, "+0 B" included.
+    fmt_bytes_signed(growth, sizeof(growth), s->growth_bytes_per_round);
+    if (!s->ok && s->verdict == RPT_VERDICT_INCONCLUSIVE) {
+        fmt_c(msg, len, "inconclusive: %s", s->reason ? s->reason : "no reason given");
+    } else if (!s->ok && s->verdict == RPT_VERDICT_NO_LEAK) {
+        fmt_c(msg, len, "expected a leak, found none: %s/round over %zu rounds", growth,
+              row->measured);
+    } else {
+        fmt_c(msg, len, "%s/round over %zu rounds (limit %s)", growth, row->measured, row->limit);
+    }
 }
 
-/* Appends one <testcase>. */
-static void junit_case(struct buf *b, const struct rpt_scenario *s)
+/* Appends the <error> (the run failed) or <failure> of a scenario that did not meet its
+ * expectation, with the testcase's message `msg`. */
+static void junit_problem(struct buf *b, const struct rpt_scenario *s, const char *msg)
 {
-    char growth[48], limit[48], msg[256];
-    fmt_bytes(growth, sizeof(growth), s->growth_bytes_per_round);
-    fmt_bytes(limit, sizeof(limit), s->threshold_bytes_per_round);
-    fmt_c(msg, sizeof(msg), "%s%s/round over %zu rounds (limit %s)",
-          s->growth_bytes_per_round >= 0 ? "+" : "", growth, junit_measured(s), limit);
-
-    buf_puts(b, "    <testcase classname=\"leakcheck\" name=\"");
-    rpt_esc_xml(b, s->name, "(unnamed)");
-    buf_printf(b, "\" time=\"%.3f\">\n", isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
-    if (s->verdict == RPT_VERDICT_ERROR && !s->ok) {
+    const char *type = "leak";
+    if (s->verdict == RPT_VERDICT_ERROR) {
         buf_puts(b, "      <error type=\"run-failed\" message=\"");
         rpt_esc_xml(b, s->error ? s->error : s->reason, "the run failed");
         buf_puts(b, "\">");
         junit_detail(b, s);
         buf_puts(b, "</error>\n");
-    } else if (!s->ok) {
-        const char *type = "leak";
-        if (s->verdict == RPT_VERDICT_INCONCLUSIVE) {
-            type = "inconclusive";
-            fmt_c(msg, sizeof(msg), "inconclusive: %s", s->reason ? s->reason : "no reason given");
-        } else if (s->verdict == RPT_VERDICT_NO_LEAK) {
-            type = "unexpected-no-leak";
-            fmt_c(msg, sizeof(msg), "expected a leak, found none: %s%s/round over %zu rounds",
-                  s->growth_bytes_per_round >= 0 ? "+" : "", growth, junit_measured(s));
-        }
-        buf_printf(b, "      <failure type=\"%s\" message=\"", type);
-        rpt_esc_xml(b, msg, "");
-        buf_puts(b, "\">");
-        junit_detail(b, s);
-        buf_puts(b, "</failure>\n");
+        return;
+    }
+    if (s->verdict == RPT_VERDICT_INCONCLUSIVE) {
+        type = "inconclusive";
+    } else if (s->verdict == RPT_VERDICT_NO_LEAK) {
+        type = "unexpected-no-leak";
+    }
+    buf_printf(b, "      <failure type=\"%s\" message=\"", type);
+    rpt_esc_xml(b, msg, "");
+    buf_puts(b, "\">");
+    junit_detail(b, s);
+    buf_puts(b, "</failure>\n");
+}
+
+/* Appends one <testcase>. */
+static void junit_case(struct buf *b, const struct rpt_scenario *s)
+{
+    struct rpt_summary_row row;
+    char msg[256];
+    rpt_summary_of_scenario(s, &row);
+    junit_message(s, &row, msg, sizeof(msg));
+    buf_puts(b, "    <testcase classname=\"leakcheck\" name=\"");
+    rpt_esc_xml(b, s->name, "(unnamed)");
+    buf_printf(b, "\" time=\"%.3f\">\n", isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
+    if (row.result == RPT_SUMMARY_FAIL) {
+        junit_problem(b, s, msg);
     }
     buf_puts(b, "      <system-out>");
-    if (s->ok && s->verdict == RPT_VERDICT_LEAK) {
+    if (row.result == RPT_SUMMARY_EXPECTED_LEAK) {
         buf_puts(b, "expected leak: the scenario is marked expect=leak, and it leaked as "
                     "expected (");
         rpt_esc_xml_text(b, msg, "");
@@ -118,6 +139,16 @@ static void junit_case(struct buf *b, const struct rpt_scenario *s)
     buf_puts(b, "</system-out>\n    </testcase>\n");
 }
 
+/* Appends ` name="value"` with the value escaped; nothing when the value is unknown. */
+static void junit_attr(struct buf *b, const char *name, const char *value)
+{
+    if (value) {
+        buf_printf(b, " %s=\"", name);
+        rpt_esc_xml(b, value, "");
+        buf_puts(b, "\"");
+    }
+}
+
 /* Appends one <property>. */
 static void junit_prop(struct buf *b, const char *name, const char *value)
 {
@@ -128,66 +159,38 @@ static void junit_prop(struct buf *b, const char *name, const char *value)
     buf_puts(b, "\"/>\n");
 }
 
-void rpt_junit_render(const struct rpt_run *run, struct buf *b)
+/* Appends <testsuites> and <testsuite> with the run's counts, time, start and host, and the
+ * run's properties. */
+static void junit_open(struct buf *b, const struct rpt_summary *sum)
 {
-    size_t failures = 0, errors = 0;
-    double secs = 0;
-    uint32_t rounds = 0;
-    double thr = -1;
-    bool thr_same = true;
-    for (size_t i = 0; i < run->n_scenarios; i++) {
-        const struct rpt_scenario *s = &run->scenarios[i];
-        if (!s->ok) {
-            if (s->verdict == RPT_VERDICT_ERROR) {
-                errors++;
-            } else {
-                failures++;
-            }
-        }
-        if (isfinite(s->seconds) && s->seconds > 0) {
-            secs += s->seconds;
-        }
-        if (s->rounds_planned > rounds) {
-            rounds = s->rounds_planned;
-        }
-        if (thr >= 0 && thr != s->threshold_bytes_per_round) {
-            thr_same = false;
-        }
-        thr = s->threshold_bytes_per_round;
-    }
+    size_t failures = sum->failed - sum->errors;
+    char v[64];
     buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     buf_printf(b,
                "<testsuites name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
                "errors=\"%zu\" time=\"%.3f\">\n",
-               run->n_scenarios, failures, errors, secs);
+               sum->scenarios, failures, sum->errors, sum->seconds);
     buf_printf(b,
                "  <testsuite name=\"leakcheck\" tests=\"%zu\" failures=\"%zu\" "
                "errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
-               run->n_scenarios, failures, errors, secs);
-    if (run->started_at) {
-        buf_puts(b, " timestamp=\"");
-        rpt_esc_xml(b, run->started_at, "");
-        buf_puts(b, "\"");
-    }
-    if (run->host) {
-        buf_puts(b, " hostname=\"");
-        rpt_esc_xml(b, run->host, "");
-        buf_puts(b, "\"");
-    }
+               sum->scenarios, failures, sum->errors, sum->seconds);
+    junit_attr(b, "timestamp", sum->started_at);
+    junit_attr(b, "hostname", sum->host);
     buf_puts(b, ">\n    <properties>\n");
-    char v[64];
-    junit_prop(b, "commit", run->commit);
-    fmt_c(v, sizeof(v), "%u", rounds);
+    junit_prop(b, "commit", sum->commit);
+    fmt_c(v, sizeof(v), "%u", sum->rounds);
     junit_prop(b, "rounds", v);
-    if (thr_same && thr >= 0) {
-        fmt_c(v, sizeof(v), "%.1f", thr);
-    } else {
-        fmt_c(v, sizeof(v), "per scenario");
-    }
-    junit_prop(b, "threshold_bytes_per_round", v);
-    junit_prop(b, "agent_version", run->agent_version);
+    junit_prop(b, "threshold_bytes_per_round", sum->threshold);
+    junit_prop(b, "agent_version", sum->agent_version);
     junit_prop(b, "format", RPT_FORMAT);
     buf_puts(b, "    </properties>\n");
+}
+
+void rpt_junit_render(const struct rpt_run *run, struct buf *b)
+{
+    struct rpt_summary sum;
+    rpt_summary_of_run(run, &sum);
+    junit_open(b, &sum);
     for (size_t i = 0; i < run->n_scenarios; i++) {
         junit_case(b, &run->scenarios[i]);
     }

@@ -11,11 +11,6 @@
 
 #include "../model/rpt.h"
 #include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
 
 /* Appends the JUnit XML document for `run` to `b` (errors stick in b->err). */
 void rpt_junit_render(const struct rpt_run *run, struct buf *b);

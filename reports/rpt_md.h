@@ -8,11 +8,6 @@
 
 #include "../model/rpt.h"
 #include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
 
 #define RPT_MD_MAX (1000u * 1000u) /* GitHub refuses step summaries over 1 MiB */
 

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "../util/fmt.h"
+
 /* ------------------------------------------------------------------ wire helpers */
 
 static void pb_varint(struct buf *b, uint64_t v)
@@ -63,6 +65,22 @@ static void pb_msg(struct buf *b, unsigned field, struct buf *m)
 }
 
 /* ------------------------------------------------------------------ tables */
+
+/* Makes room for element `n` of the array `arr` of `*cap` elements of `size` bytes, doubling
+ * from `first` elements. Returns the array (moved or not) with *cap updated, or NULL (the old
+ * array untouched and still owned by the caller) when it can't. */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap) {
+        return arr;
+    }
+    size_t ncap = *cap ? *cap * 2 : first;
+    void *na = realloc(arr, ncap * size);
+    if (na) {
+        *cap = ncap;
+    }
+    return na;
+}
 
 /* String table with an open-addressing index. */
 struct strtab {
@@ -124,16 +142,12 @@ static uint64_t strtab_get(struct strtab *t, const char *s)
         }
         h = (h + 1) & (t->slots - 1);
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        char **ns = realloc(t->s, cap * sizeof(*ns));
-        if (!ns) {
-            t->failed = true;
-            return 0;
-        }
-        t->s = ns;
-        t->cap = cap;
+    char **ns = grow(t->s, &t->cap, t->n, sizeof(*ns), 256);
+    if (!ns) {
+        t->failed = true;
+        return 0;
     }
+    t->s = ns;
     char *copy = strdup(s);
     if (!copy) {
         t->failed = true;
@@ -180,10 +194,11 @@ struct pp {
     struct pp_loc *locs;
     size_t n_locs, cap_locs;
     bool failed;
+    struct buf m, sub; /* scratch for sub-messages */
 };
 
-/* Function id (1-based) for a frame, added if new. Linear in the number of distinct functions
- * of the same name hash bucket is not needed: functions are few compared with samples. */
+/* Function id (1-based) for a frame, added if new. A linear search: functions are few compared
+ * with samples. */
 static uint64_t pp_func(struct pp *p, const struct rpt_frame *f)
 {
     uint64_t name = strtab_get(&p->st, f->function);
@@ -195,16 +210,12 @@ static uint64_t pp_func(struct pp *p, const struct rpt_frame *f)
             return i + 1;
         }
     }
-    if (p->n_funcs == p->cap_funcs) {
-        size_t cap = p->cap_funcs ? p->cap_funcs * 2 : 64;
-        struct pp_func *nf = realloc(p->funcs, cap * sizeof(*nf));
-        if (!nf) {
-            p->failed = true;
-            return 1;
-        }
-        p->funcs = nf;
-        p->cap_funcs = cap;
+    struct pp_func *nf = grow(p->funcs, &p->cap_funcs, p->n_funcs, sizeof(*nf), 64);
+    if (!nf) {
+        p->failed = true;
+        return 1;
     }
+    p->funcs = nf;
     p->funcs[p->n_funcs] = (struct pp_func){name, sys, file};
     return ++p->n_funcs;
 }
@@ -239,16 +250,12 @@ static uint64_t pp_loc(struct pp *p, const struct rpt_site *site, size_t first, 
             return i + 1;
         }
     }
-    if (p->n_locs == p->cap_locs) {
-        size_t cap = p->cap_locs ? p->cap_locs * 2 : 256;
-        struct pp_loc *nl = realloc(p->locs, cap * sizeof(*nl));
-        if (!nl) {
-            p->failed = true;
-            return 1;
-        }
-        p->locs = nl;
-        p->cap_locs = cap;
+    struct pp_loc *nl = grow(p->locs, &p->cap_locs, p->n_locs, sizeof(*nl), 256);
+    if (!nl) {
+        p->failed = true;
+        return 1;
     }
+    p->locs = nl;
     p->locs[p->n_locs] = (struct pp_loc){
         .address = addr,
         .mapping = pp_map_of(p, site->frames[first].object),
@@ -409,134 +416,137 @@ static void pp_value_type(struct buf *b, struct pp *p, unsigned field, const cha
     buf_cleanup(&m);
 }
 
-void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
-                      enum rpt_pprof_kind kind, struct buf *b)
+/* The four values of a site's sample (alloc_objects, alloc_space, inuse_objects, inuse_space)
+ * in a profile of `kind`. Returns false when the site has no sample there. */
+static bool pp_values(const struct rpt_site *site, enum rpt_pprof_kind kind, int64_t v[4])
 {
-    struct pp p = {0};
-    struct buf m, sub;
-    buf_init(&m);
-    buf_init(&sub);
-    strtab_get(&p.st, ""); // string_table[0] must be ""
+    if (kind == RPT_PPROF_HEAP) {
+        v[0] = (int64_t)site->alloc_blocks;
+        v[1] = (int64_t)site->alloc_bytes;
+        v[2] = (int64_t)site->final_blocks;
+        v[3] = (int64_t)site->final_bytes;
+    } else {
+        if (site->growth_bytes_signed <= 0) {
+            return false;
+        }
+        // Only live growth is known per round; the alloc pair carries the same figures so
+        // that the four types match the heap profile's (needed for -base/-diff_base).
+        v[3] = site->growth_bytes_signed;
+        v[2] = site->growth_blocks_signed > 0 ? site->growth_blocks_signed : 0;
+        v[0] = v[2];
+        v[1] = v[3];
+    }
+    return v[0] || v[1] || v[2] || v[3];
+}
 
-    pp_value_type(b, &p, 1, "alloc_objects", "count");
-    pp_value_type(b, &p, 1, "alloc_space", "bytes");
-    pp_value_type(b, &p, 1, "inuse_objects", "count");
-    pp_value_type(b, &p, 1, "inuse_space", "bytes");
-    pp_collect_maps(&p, s);
+/* Appends the Sample of `site`: its location ids leaf first, its values `v`, and a `bytes`
+ * label with the size of its objects (the average when sizes vary). */
+static void pp_sample(struct buf *b, struct pp *p, const struct rpt_site *site,
+                      enum rpt_pprof_kind kind, const int64_t v[4], uint64_t key_bytes)
+{
+    // The model lists the allocator side first, as pprof wants.
+    for (size_t f = 0; f < site->n_frames;) {
+        size_t next;
+        pb_varint(&p->sub, pp_loc(p, site, f, &next));
+        f = next;
+    }
+    if (site->n_frames) {
+        pb_key(&p->m, 1, 2);
+        pb_varint(&p->m, p->sub.len);
+        buf_add(&p->m, p->sub.data, p->sub.len);
+    }
+    p->sub.len = 0;
+    for (int k = 0; k < 4; k++) {
+        pb_varint(&p->sub, (uint64_t)v[k]);
+    }
+    pb_key(&p->m, 2, 2);
+    pb_varint(&p->m, p->sub.len);
+    buf_add(&p->m, p->sub.data, p->sub.len);
+    p->sub.len = 0;
+    uint64_t blocks = kind == RPT_PPROF_HEAP ? site->alloc_blocks : (uint64_t)v[2];
+    uint64_t bytes = kind == RPT_PPROF_HEAP ? site->alloc_bytes : (uint64_t)v[3];
+    if (!blocks) {
+        blocks = site->final_blocks;
+        bytes = site->final_bytes;
+    }
+    if (blocks && bytes / blocks) {
+        pb_int(&p->sub, 1, key_bytes);
+        pb_int(&p->sub, 3, bytes / blocks);
+        pb_msg(&p->m, 3, &p->sub);
+    }
+    pb_msg(b, 2, &p->m);
+}
 
-    uint64_t key_bytes = strtab_get(&p.st, "bytes");
-    for (size_t i = 0; i < s->n_sites && !p.failed; i++) {
-        const struct rpt_site *site = &s->sites[i];
+/* Appends the samples of every site of `s` that has one. */
+static void pp_samples(struct buf *b, struct pp *p, const struct rpt_scenario *s,
+                       enum rpt_pprof_kind kind)
+{
+    uint64_t key_bytes = strtab_get(&p->st, "bytes");
+    for (size_t i = 0; i < s->n_sites && !p->failed; i++) {
         int64_t v[4];
-        if (kind == RPT_PPROF_HEAP) {
-            v[0] = (int64_t)site->alloc_blocks;
-            v[1] = (int64_t)site->alloc_bytes;
-            v[2] = (int64_t)site->final_blocks;
-            v[3] = (int64_t)site->final_bytes;
-        } else {
-            if (site->growth_bytes_signed <= 0) {
-                continue;
-            }
-            // Only live growth is known per round; the alloc pair carries the same figures so
-            // that the four types match the heap profile's (needed for -base/-diff_base).
-            v[3] = site->growth_bytes_signed;
-            v[2] = site->growth_blocks_signed > 0 ? site->growth_blocks_signed : 0;
-            v[0] = v[2];
-            v[1] = v[3];
+        if (pp_values(&s->sites[i], kind, v)) {
+            pp_sample(b, p, &s->sites[i], kind, v, key_bytes);
         }
-        if (!v[0] && !v[1] && !v[2] && !v[3]) {
-            continue;
-        }
-        // Location ids, leaf first (the model lists the allocator side first).
-        for (size_t f = 0; f < site->n_frames;) {
-            size_t next;
-            pb_varint(&sub, pp_loc(&p, site, f, &next));
-            f = next;
-        }
-        if (site->n_frames) {
-            pb_key(&m, 1, 2);
-            pb_varint(&m, sub.len);
-            buf_add(&m, sub.data, sub.len);
-        }
-        sub.len = 0;
-        for (int k = 0; k < 4; k++) {
-            pb_varint(&sub, (uint64_t)v[k]);
-        }
-        pb_key(&m, 2, 2);
-        pb_varint(&m, sub.len);
-        buf_add(&m, sub.data, sub.len);
-        sub.len = 0;
-        // Label bytes = object size (average when sizes vary).
-        uint64_t blocks = kind == RPT_PPROF_HEAP ? site->alloc_blocks : (uint64_t)v[2];
-        uint64_t bytes = kind == RPT_PPROF_HEAP ? site->alloc_bytes : (uint64_t)v[3];
-        if (!blocks) {
-            blocks = site->final_blocks;
-            bytes = site->final_bytes;
-        }
-        if (blocks && bytes / blocks) {
-            pb_int(&sub, 1, key_bytes);
-            pb_int(&sub, 3, bytes / blocks);
-            pb_msg(&m, 3, &sub);
-        }
-        pb_msg(b, 2, &m);
     }
+}
 
-    for (size_t i = 0; i < p.n_maps; i++) {
-        const struct pp_map *mp = &p.maps[i];
-        pb_int(&m, 1, i + 1);
-        pb_int(&m, 2, mp->start == UINT64_MAX ? 0 : mp->start);
-        pb_int(&m, 3, mp->limit);
-        pb_int(&m, 5, strtab_get(&p.st, mp->object));
-        pb_int(&m, 7, mp->all_functions);
-        pb_int(&m, 8, mp->all_functions && mp->all_files);
-        pb_int(&m, 9, mp->all_functions && mp->all_lines);
-        pb_int(&m, 10, mp->all_functions);
-        pb_msg(b, 3, &m);
+/* Appends the Mappings, the Locations (which add the Functions they use) and the Functions. */
+static void pp_tables(struct buf *b, struct pp *p)
+{
+    for (size_t i = 0; i < p->n_maps; i++) {
+        const struct pp_map *mp = &p->maps[i];
+        pb_int(&p->m, 1, i + 1);
+        pb_int(&p->m, 2, mp->start == UINT64_MAX ? 0 : mp->start);
+        pb_int(&p->m, 3, mp->limit);
+        pb_int(&p->m, 5, strtab_get(&p->st, mp->object));
+        pb_int(&p->m, 7, mp->all_functions);
+        pb_int(&p->m, 8, mp->all_functions && mp->all_files);
+        pb_int(&p->m, 9, mp->all_functions && mp->all_lines);
+        pb_int(&p->m, 10, mp->all_functions);
+        pb_msg(b, 3, &p->m);
     }
-    for (size_t i = 0; i < p.n_locs && !p.failed; i++) {
-        const struct pp_loc *l = &p.locs[i];
-        pb_int(&m, 1, i + 1);
-        pb_int(&m, 2, l->mapping);
-        pb_int(&m, 3, l->address);
+    for (size_t i = 0; i < p->n_locs && !p->failed; i++) {
+        const struct pp_loc *l = &p->locs[i];
+        pb_int(&p->m, 1, i + 1);
+        pb_int(&p->m, 2, l->mapping);
+        pb_int(&p->m, 3, l->address);
         for (size_t k = 0; k < l->n_lines; k++) {
             const struct rpt_frame *f = &l->site->frames[l->first + k];
             if (!f->function) {
                 continue;
             }
-            pb_int(&sub, 1, pp_func(&p, f));
-            pb_int(&sub, 2, f->line);
-            pb_msg(&m, 4, &sub);
+            pb_int(&p->sub, 1, pp_func(p, f));
+            pb_int(&p->sub, 2, f->line);
+            pb_msg(&p->m, 4, &p->sub);
         }
-        pb_msg(b, 4, &m);
+        pb_msg(b, 4, &p->m);
     }
-    for (size_t i = 0; i < p.n_funcs; i++) {
-        pb_int(&m, 1, i + 1);
-        pb_int(&m, 2, p.funcs[i].name);
-        pb_int(&m, 3, p.funcs[i].system_name);
-        pb_int(&m, 4, p.funcs[i].file);
-        pb_msg(b, 5, &m);
+    for (size_t i = 0; i < p->n_funcs; i++) {
+        pb_int(&p->m, 1, i + 1);
+        pb_int(&p->m, 2, p->funcs[i].name);
+        pb_int(&p->m, 3, p->funcs[i].system_name);
+        pb_int(&p->m, 4, p->funcs[i].file);
+        pb_msg(b, 5, &p->m);
     }
+}
 
-    sub.len = 0; /* reused for the drop_frames regex */
-    pp_drop_frames(s, &sub);
-    if (sub.len) {
-        pb_int(b, 7, strtab_get(&p.st, sub.data));
-    }
-    if (sub.err && !b->err) {
-        b->err = sub.err;
-    }
-    buf_cleanup(&sub);
-    pb_int(b, 9, (uint64_t)pp_time_ns(run->started_at));
-    pp_value_type(b, &p, 11, "space", "bytes");
-    pb_int(b, 12, 1);
+/* Appends one comment (an index into the string table). */
+static void pp_comment(struct buf *b, struct pp *p, const char *text)
+{
+    pb_int(b, 13, strtab_get(&p->st, text));
+}
 
+/* Appends the comments: the scenario, the commit, and what the profile measures. */
+static void pp_comments(struct buf *b, struct pp *p, const struct rpt_run *run,
+                        const struct rpt_scenario *s, enum rpt_pprof_kind kind)
+{
     char c[512];
     size_t fm = rpt_first_measured(s);
     fmt_c(c, sizeof(c), "leakcheck scenario: %.200s", s->name ? s->name : "(unnamed)");
-    pb_int(b, 13, strtab_get(&p.st, c));
+    pp_comment(b, p, c);
     if (run->commit) {
         fmt_c(c, sizeof(c), "commit: %.100s", run->commit);
-        pb_int(b, 13, strtab_get(&p.st, c));
+        pp_comment(b, p, c);
     }
     if (kind == RPT_PPROF_HEAP) {
         fmt_c(c, sizeof(c), "final heap after round %zu: every allocation counted (period 1)",
@@ -549,22 +559,63 @@ void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
     } else {
         fmt_c(c, sizeof(c), "growth: no measured rounds completed");
     }
-    pb_int(b, 13, strtab_get(&p.st, c));
+    pp_comment(b, p, c);
+}
 
-    for (size_t i = 0; i < p.st.n; i++) {
-        pb_bytes(b, 6, p.st.s[i], strlen(p.st.s[i]));
+/* Appends drop_frames (the allocator wrappers of `s`), when there are any. */
+static void pp_drop(struct buf *b, struct pp *p, const struct rpt_scenario *s)
+{
+    p->sub.len = 0;
+    pp_drop_frames(s, &p->sub);
+    if (p->sub.len) {
+        pb_int(b, 7, strtab_get(&p->st, p->sub.data));
     }
-    if ((p.failed || p.st.failed) && !b->err) {
+}
+
+/* Appends the string table, then moves the first failure of `p` into b->err and frees what
+ * `p` owns. */
+static void pp_finish(struct buf *b, struct pp *p)
+{
+    for (size_t i = 0; i < p->st.n; i++) {
+        pb_bytes(b, 6, p->st.s[i], strlen(p->st.s[i]));
+    }
+    if ((p->failed || p->st.failed) && !b->err) {
         b->err = -ENOMEM;
     }
-    if (m.err && !b->err) {
-        b->err = m.err;
+    if (p->sub.err && !b->err) {
+        b->err = p->sub.err;
     }
-    buf_cleanup(&m);
-    strtab_free(&p.st);
-    free(p.funcs);
-    free(p.maps);
-    free(p.locs);
+    if (p->m.err && !b->err) {
+        b->err = p->m.err;
+    }
+    buf_cleanup(&p->m);
+    buf_cleanup(&p->sub);
+    strtab_free(&p->st);
+    free(p->funcs);
+    free(p->maps);
+    free(p->locs);
+}
+
+void rpt_pprof_encode(const struct rpt_run *run, const struct rpt_scenario *s,
+                      enum rpt_pprof_kind kind, struct buf *b)
+{
+    struct pp p = {0};
+    buf_init(&p.m);
+    buf_init(&p.sub);
+    strtab_get(&p.st, ""); // string_table[0] must be ""
+    pp_value_type(b, &p, 1, "alloc_objects", "count");
+    pp_value_type(b, &p, 1, "alloc_space", "bytes");
+    pp_value_type(b, &p, 1, "inuse_objects", "count");
+    pp_value_type(b, &p, 1, "inuse_space", "bytes");
+    pp_collect_maps(&p, s);
+    pp_samples(b, &p, s, kind);
+    pp_tables(b, &p);
+    pp_drop(b, &p, s);
+    pb_int(b, 9, (uint64_t)pp_time_ns(run->started_at));
+    pp_value_type(b, &p, 11, "space", "bytes");
+    pb_int(b, 12, 1);
+    pp_comments(b, &p, run, s, kind);
+    pp_finish(b, &p);
 }
 
 void rpt_pprof_render(const struct rpt_run *run, const struct rpt_scenario *s,

@@ -17,11 +17,6 @@
 
 #include "../model/rpt.h"
 #include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
 
 enum rpt_pprof_kind {
     RPT_PPROF_HEAP,   /* final heap */

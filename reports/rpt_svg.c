@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/fmt.h"
+#include "../util/stats.h"
+#include "rpt_esc.h"
+#include "rpt_summary.h"
+#include "rpt_text.h"
+
 #define SVG_W         900
 #define SVG_H         500
 #define SVG_TOP_SITES 5
@@ -114,23 +120,11 @@ const char *rpt_svg_verdict_color(enum rpt_verdict v)
     return "#6a1b9a";
 }
 
-/* Appends a name cut to `max` bytes (on a UTF-8 boundary) and escaped. */
+/* Appends a name cut to `max` bytes (on a UTF-8 boundary) and escaped; "?" for NULL. */
 static void svg_short(struct buf *b, const char *s, size_t max)
 {
     char cut[256];
-    if (!s) {
-        s = "?";
-    }
-    if (strlen(s) > max && max < sizeof(cut) - 4) {
-        size_t n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) {
-            n--;
-        }
-        memcpy(cut, s, n);
-        memcpy(cut + n, "...", 4);
-        s = cut;
-    }
-    rpt_esc_xml(b, s, "?");
+    rpt_esc_xml(b, rpt_text_cut(s ? s : "?", max, cut, sizeof(cut)), "?");
 }
 
 /* One legend entry at (x, y): a swatch and a label with the full text as tooltip. */
@@ -158,11 +152,27 @@ static void svg_legend(struct buf *b, double x, double y, const char *color, con
     buf_puts(b, "</text></g>\n");
 }
 
-void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct buf *b)
+/* What a scenario's chart is drawn from, worked out before anything is drawn. */
+struct svg_plot {
+    const struct rpt_scenario *s;
+    size_t n;                                  /* completed rounds, > 0 */
+    size_t fm;                                 /* index of the first measured round (n when none) */
+    const struct rpt_site *top[SVG_TOP_SITES]; /* sites drawn as areas: those with a series */
+    size_t n_top;
+    double *stack;              /* stack[j * n + i]: live bytes of top[0..j-1] in round i; owned */
+    double x0, x1;              /* first and last round number */
+    bool have_trend;            /* there are measured rounds and a finite growth */
+    double mx, my;              /* medians over the measured rounds: round number, live bytes */
+    double rmax;                /* the largest RSS (0: no RSS line) */
+    struct rpt_svg_axes ax, ar; /* live heap on the left, RSS on the right */
+};
+
+/* Appends the start of the chart: the <svg> element, title, name and verdict, and the line of
+ * figures under them. */
+static void svg_open(struct buf *b, const struct rpt_scenario *s, bool standalone)
 {
-    size_t n = s->n_rounds;
-    size_t fm = rpt_first_measured(s);
-    const char *vcolor = rpt_svg_verdict_color(s->verdict);
+    struct rpt_summary_row row;
+    rpt_summary_of_scenario(s, &row);
     if (standalone) {
         buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     }
@@ -178,180 +188,220 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct buf *b
                SVG_H);
     buf_puts(b, "<text x=\"20\" y=\"30\" font-size=\"18\" font-weight=\"bold\">");
     svg_short(b, s->name, 60);
-    buf_printf(b, " <tspan fill=\"%s\">%s%s</tspan></text>\n", vcolor, rpt_verdict_name(s->verdict),
-               s->ok ? (s->verdict == RPT_VERDICT_LEAK ? " (expected)" : "") : " (FAIL)");
-    char g[48], t[48];
-    fmt_bytes(g, sizeof(g), s->growth_bytes_per_round);
-    fmt_bytes(t, sizeof(t), s->threshold_bytes_per_round);
+    buf_printf(b, " <tspan fill=\"%s\">%s%s</tspan></text>\n", rpt_svg_verdict_color(s->verdict),
+               rpt_verdict_name(s->verdict),
+               row.result == RPT_SUMMARY_EXPECTED_LEAK ? " (expected)"
+               : row.result == RPT_SUMMARY_FAIL        ? " (FAIL)"
+                                                       : "");
     buf_printf(b,
-               "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s%s/round, "
+               "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s/round, "
                "limit %s/round, %zu rounds (%zu warm-up)</text>\n",
-               s->growth_bytes_per_round > 0 ? "+" : "", g, t, n, fm);
-    if (n == 0) {
-        buf_puts(b, "<text x=\"450\" y=\"250\" text-anchor=\"middle\" font-size=\"14\">no "
-                    "rounds completed</text>\n</svg>\n");
-        return;
-    }
+               row.growth, row.limit, s->n_rounds, row.warmup);
+}
 
-    // Scales: live heap (and what is drawn with it) on the left, RSS on the right.
-    double ymax = 0, rmax = 0;
-    for (size_t i = 0; i < n; i++) {
+/* Fills p->stack with the top sites stacked round by round. Returns the highest stack, or 0
+ * (with -ENOMEM in *err) when it can't allocate. */
+static double svg_stack(struct svg_plot *p, int *err)
+{
+    double ymax = 0;
+    p->stack = calloc(p->n * (p->n_top + 1), sizeof(double));
+    if (!p->stack) {
+        *err = -ENOMEM;
+        return 0;
+    }
+    for (size_t j = 0; j < p->n_top; j++) {
+        for (size_t i = 0; i < p->n; i++) {
+            p->stack[(j + 1) * p->n + i] =
+                p->stack[j * p->n + i] + (double)p->top[j]->live_bytes[i];
+            ymax = fmax(ymax, p->stack[(j + 1) * p->n + i]);
+        }
+    }
+    return ymax;
+}
+
+/* Sets p->mx and p->my, the medians of the measured rounds' numbers and live heaps, through
+ * which the trend is drawn. Returns 0 or -ENOMEM. */
+static int svg_trend(struct svg_plot *p)
+{
+    const struct rpt_scenario *s = p->s;
+    double *med = calloc(p->n, sizeof(double));
+    if (!med) {
+        return -ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t i = p->fm; i < p->n; i++) {
+        med[m++] = (double)s->rounds[i].round;
+    }
+    p->mx = stats_median(med, m);
+    m = 0;
+    for (size_t i = p->fm; i < p->n; i++) {
+        med[m++] = (double)s->rounds[i].live_bytes;
+    }
+    p->my = stats_median(med, m);
+    free(med);
+    return 0;
+}
+
+/* Works out the plot of `s` (which has rounds) into `p`: top sites, stacks, trend and both
+ * scales. Returns 0 or -ENOMEM; p->stack is owned by the caller either way. */
+static int svg_plot_init(struct svg_plot *p, const struct rpt_scenario *s)
+{
+    int err = 0;
+    memset(p, 0, sizeof(*p));
+    p->s = s;
+    p->n = s->n_rounds;
+    p->fm = rpt_first_measured(s);
+    double ymax = 0;
+    for (size_t i = 0; i < p->n; i++) {
         ymax = fmax(ymax, (double)s->rounds[i].live_bytes);
-        rmax = fmax(rmax, (double)s->rounds[i].rss_bytes);
+        p->rmax = fmax(p->rmax, (double)s->rounds[i].rss_bytes);
     }
-    size_t nsites = 0;
-    for (size_t k = 0; k < s->n_sites && nsites < SVG_TOP_SITES; k++) {
+    for (size_t k = 0; k < s->n_sites && p->n_top < SVG_TOP_SITES; k++) {
         if (s->sites[k].live_bytes) {
-            nsites++;
+            p->top[p->n_top++] = &s->sites[k];
         }
     }
-    double *stack = calloc(n * (nsites + 1), sizeof(double));
-    double *med = calloc(n, sizeof(double));
-    if (!stack || !med) {
-        free(stack);
-        free(med);
-        b->err = b->err ? b->err : -ENOMEM;
+    ymax = fmax(ymax, svg_stack(p, &err));
+    p->x0 = (double)s->rounds[0].round;
+    p->x1 = (double)s->rounds[p->n - 1].round;
+    p->have_trend = p->fm < p->n && isfinite(s->growth_bytes_per_round);
+    if (err == 0 && p->have_trend) {
+        err = svg_trend(p);
+        ymax = fmax(ymax, p->my + s->growth_bytes_per_round * (p->x1 - p->mx));
+    }
+    rpt_svg_axes_init(&p->ax, 90, 70, 680, 300, p->x0 - 0.5, p->x1 + 0.5, 0, ymax * 1.05);
+    rpt_svg_axes_init(&p->ar, 90, 70, 680, 300, p->x0 - 0.5, p->x1 + 0.5, 0, p->rmax * 1.05);
+    return err;
+}
+
+/* Shades the warm-up rounds; nothing when there were none. */
+static void svg_warmup(struct buf *b, const struct svg_plot *p)
+{
+    if (p->fm == 0) {
         return;
     }
-    // stack[j * n + i] = sum of the first j top sites in round i.
-    for (size_t j = 0, k = 0; k < s->n_sites && j < nsites; k++) {
-        if (!s->sites[k].live_bytes) {
-            continue;
-        }
-        for (size_t i = 0; i < n; i++) {
-            stack[(j + 1) * n + i] = stack[j * n + i] + (double)s->sites[k].live_bytes[i];
-            ymax = fmax(ymax, stack[(j + 1) * n + i]);
-        }
-        j++;
-    }
-    double x0 = (double)s->rounds[0].round;
-    double x1 = (double)s->rounds[n - 1].round;
-    bool have_trend = fm < n && isfinite(s->growth_bytes_per_round);
-    double mx = 0, my = 0;
-    if (have_trend) {
-        size_t m = 0;
-        for (size_t i = fm; i < n; i++) {
-            med[m++] = (double)s->rounds[i].round;
-        }
-        mx = stats_median(med, m);
-        m = 0;
-        for (size_t i = fm; i < n; i++) {
-            med[m++] = (double)s->rounds[i].live_bytes;
-        }
-        my = stats_median(med, m);
-        ymax = fmax(ymax, my + s->growth_bytes_per_round * (x1 - mx));
-    }
-    struct rpt_svg_axes ax, ar;
-    rpt_svg_axes_init(&ax, 90, 70, 680, 300, x0 - 0.5, x1 + 0.5, 0, ymax * 1.05);
-    rpt_svg_axes_init(&ar, 90, 70, 680, 300, x0 - 0.5, x1 + 0.5, 0, rmax * 1.05);
+    const struct rpt_svg_axes *ax = &p->ax;
+    double xa = rpt_svg_px(ax, p->x0 - 0.5);
+    double xb = rpt_svg_px(ax, (double)p->s->rounds[p->fm - 1].round + 0.5);
+    buf_printf(b,
+               "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+               "height=\"%.1f\" fill=\"#9e9e9e\" fill-opacity=\"0.18\"><title>warm-up "
+               "rounds 1 to %zu: not judged</title></rect>\n",
+               xa, ax->top, xb - xa, ax->height, p->fm);
+    buf_printf(b,
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#616161\" "
+               "text-anchor=\"middle\">warm-up</text>\n",
+               (xa + xb) / 2, ax->top + 14);
+}
 
-    rpt_svg_yaxis(b, &ax, false, true, "#333");
-    if (rmax > 0) {
-        rpt_svg_yaxis(b, &ar, true, false, "#1565c0");
-    }
-    // Warm-up shading.
-    if (fm > 0) {
-        double xa = rpt_svg_px(&ax, x0 - 0.5);
-        double xb = rpt_svg_px(&ax, (double)s->rounds[fm - 1].round + 0.5);
-        buf_printf(b,
-                   "<rect class=\"warmup\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                   "height=\"%.1f\" fill=\"#9e9e9e\" fill-opacity=\"0.18\"><title>warm-up "
-                   "rounds 1 to %zu: not judged</title></rect>\n",
-                   xa, ax.top, xb - xa, ax.height, fm);
-        buf_printf(b,
-                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#616161\" "
-                   "text-anchor=\"middle\">warm-up</text>\n",
-                   (xa + xb) / 2, ax.top + 14);
-    }
-    // X axis: round numbers, at most ~15 labels.
-    size_t every = (n + 14) / 15;
+/* Draws the x axis with round numbers (at most about 15 labels) and both axis titles. */
+static void svg_xaxis(struct buf *b, const struct svg_plot *p)
+{
+    const struct rpt_svg_axes *ax = &p->ax;
+    size_t every = (p->n + 14) / 15;
     buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n",
-               ax.left, ax.top + ax.height, ax.left + ax.width, ax.top + ax.height);
-    for (size_t i = 0; i < n; i += every) {
-        double x = rpt_svg_px(&ax, (double)s->rounds[i].round);
+               ax->left, ax->top + ax->height, ax->left + ax->width, ax->top + ax->height);
+    for (size_t i = 0; i < p->n; i += every) {
+        double x = rpt_svg_px(ax, (double)p->s->rounds[i].round);
         buf_printf(b,
                    "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
                    "text-anchor=\"middle\">%u</text>\n",
-                   x, ax.top + ax.height + 16, s->rounds[i].round);
+                   x, ax->top + ax->height + 16, p->s->rounds[i].round);
     }
     buf_printf(b,
                "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
                "text-anchor=\"middle\">round</text>\n",
-               ax.left + ax.width / 2, ax.top + ax.height + 32);
+               ax->left + ax->width / 2, ax->top + ax->height + 32);
     buf_printf(b,
                "<text x=\"20\" y=\"%.1f\" font-size=\"12\" transform=\"rotate(-90 20 "
                "%.1f)\" text-anchor=\"middle\">live heap</text>\n",
-               ax.top + ax.height / 2, ax.top + ax.height / 2);
+               ax->top + ax->height / 2, ax->top + ax->height / 2);
+}
 
-    // Stacked areas of the top sites, bottom up.
-    for (size_t j = 0, k = 0; k < s->n_sites && j < nsites; k++) {
-        const struct rpt_site *site = &s->sites[k];
-        if (!site->live_bytes) {
-            continue;
-        }
+/* Draws the top sites as stacked areas, bottom up, each with its place as tooltip. */
+static void svg_sites(struct buf *b, const struct svg_plot *p)
+{
+    for (size_t j = 0; j < p->n_top; j++) {
+        const struct rpt_site *site = p->top[j];
         char where[512];
         fmt_where(where, sizeof(where), site->function, site->file, site->line);
         buf_printf(b,
                    "<polygon class=\"site\" fill=\"%s\" fill-opacity=\"0.45\" "
                    "stroke=\"none\" points=\"",
                    site_colors[j]);
-        for (size_t i = 0; i < n; i++) {
-            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
-                       rpt_svg_py(&ax, stack[(j + 1) * n + i]));
+        for (size_t i = 0; i < p->n; i++) {
+            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&p->ax, (double)p->s->rounds[i].round),
+                       rpt_svg_py(&p->ax, p->stack[(j + 1) * p->n + i]));
         }
-        for (size_t i = n; i-- > 0;) {
-            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
-                       rpt_svg_py(&ax, stack[j * n + i]));
+        for (size_t i = p->n; i-- > 0;) {
+            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&p->ax, (double)p->s->rounds[i].round),
+                       rpt_svg_py(&p->ax, p->stack[j * p->n + i]));
         }
         buf_puts(b, "\"><title>");
         rpt_esc_xml(b, where, "");
         buf_printf(b, ": %+.1f bytes/round, %s</title></polygon>\n", site->bytes_per_round,
                    rpt_kind_name(site->kind));
-        j++;
     }
-    // Threshold: the allowed slope drawn from the first measured round.
-    if (fm < n && s->threshold_bytes_per_round > 0) {
-        double y0 = (double)s->rounds[fm].live_bytes;
-        double xs = (double)s->rounds[fm].round;
+}
+
+/* Draws the limit (its slope from the first measured round) and the trend (the growth slope
+ * through the medians of the measured rounds), each when there is one. */
+static void svg_slopes(struct buf *b, const struct svg_plot *p)
+{
+    const struct rpt_scenario *s = p->s;
+    const struct rpt_svg_axes *ax = &p->ax;
+    if (p->fm < p->n && s->threshold_bytes_per_round > 0) {
+        double y0 = (double)s->rounds[p->fm].live_bytes;
+        double xs = (double)s->rounds[p->fm].round;
         buf_printf(b,
                    "<line class=\"threshold\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
                    "y2=\"%.1f\" stroke=\"#c62828\" stroke-width=\"1.5\" "
                    "stroke-dasharray=\"6 4\"><title>limit: %.1f bytes/round from round "
                    "%u</title></line>\n",
-                   rpt_svg_px(&ax, xs), rpt_svg_py(&ax, y0), rpt_svg_px(&ax, x1),
-                   rpt_svg_py(&ax, y0 + s->threshold_bytes_per_round * (x1 - xs)),
-                   s->threshold_bytes_per_round, s->rounds[fm].round);
+                   rpt_svg_px(ax, xs), rpt_svg_py(ax, y0), rpt_svg_px(ax, p->x1),
+                   rpt_svg_py(ax, y0 + s->threshold_bytes_per_round * (p->x1 - xs)),
+                   s->threshold_bytes_per_round, s->rounds[p->fm].round);
     }
-    // Trend: the growth slope through the median of the measured rounds.
-    if (have_trend) {
-        double xs = (double)s->rounds[fm].round;
+    if (p->have_trend) {
+        double g = s->growth_bytes_per_round;
+        double xs = (double)s->rounds[p->fm].round;
         buf_printf(b,
                    "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                    "stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"><title>"
                    "trend: %+.1f bytes/round</title></line>\n",
-                   rpt_svg_px(&ax, xs), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (xs - mx)),
-                   rpt_svg_px(&ax, x1), rpt_svg_py(&ax, my + s->growth_bytes_per_round * (x1 - mx)),
-                   s->growth_bytes_per_round);
+                   rpt_svg_px(ax, xs), rpt_svg_py(ax, p->my + g * (xs - p->mx)),
+                   rpt_svg_px(ax, p->x1), rpt_svg_py(ax, p->my + g * (p->x1 - p->mx)), g);
     }
-    // RSS (right axis) and live heap (left axis).
-    if (rmax > 0) {
+}
+
+/* Appends the "x,y " points of the RSS (or the live heap) of every round on the axes `a`. */
+static void svg_points(struct buf *b, const struct svg_plot *p, const struct rpt_svg_axes *a,
+                       bool rss)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const struct rpt_round *r = &p->s->rounds[i];
+        buf_printf(b, "%.1f,%.1f ", rpt_svg_px(a, (double)r->round),
+                   rpt_svg_py(a, (double)(rss ? r->rss_bytes : r->live_bytes)));
+    }
+}
+
+/* Draws RSS (right axis) and the live heap (left axis) as lines, and a point per round with
+ * its figures as tooltip. */
+static void svg_series(struct buf *b, const struct svg_plot *p)
+{
+    const struct rpt_scenario *s = p->s;
+    if (p->rmax > 0) {
         buf_puts(b, "<polyline class=\"rss\" fill=\"none\" stroke=\"#1565c0\" "
                     "stroke-width=\"1.5\" stroke-dasharray=\"1 0\" stroke-opacity=\"0.7\" "
                     "points=\"");
-        for (size_t i = 0; i < n; i++) {
-            buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ar, (double)s->rounds[i].round),
-                       rpt_svg_py(&ar, (double)s->rounds[i].rss_bytes));
-        }
+        svg_points(b, p, &p->ar, true);
         buf_puts(b, "\"/>\n");
     }
     buf_puts(b, "<polyline class=\"live\" fill=\"none\" stroke=\"#212121\" "
                 "stroke-width=\"2.5\" points=\"");
-    for (size_t i = 0; i < n; i++) {
-        buf_printf(b, "%.1f,%.1f ", rpt_svg_px(&ax, (double)s->rounds[i].round),
-                   rpt_svg_py(&ax, (double)s->rounds[i].live_bytes));
-    }
+    svg_points(b, p, &p->ax, false);
     buf_puts(b, "\"/>\n");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < p->n; i++) {
         const struct rpt_round *r = &s->rounds[i];
         char live[48], rss[48];
         fmt_bytes(live, sizeof(live), (double)r->live_bytes);
@@ -359,32 +409,57 @@ void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct buf *b
         buf_printf(b,
                    "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#212121\"><title>round "
                    "%u%s: %s live in %llu blocks, RSS %s</title></circle>\n",
-                   rpt_svg_px(&ax, (double)r->round), rpt_svg_py(&ax, (double)r->live_bytes),
+                   rpt_svg_px(&p->ax, (double)r->round), rpt_svg_py(&p->ax, (double)r->live_bytes),
                    r->round, r->warmup ? " (warm-up)" : "", live,
                    (unsigned long long)r->live_blocks, rss);
     }
+}
 
-    // Legend, two columns under the plot.
+/* Draws the legend under the plot: the lines in the first column, the sites in the second
+ * (four rows) and a fifth site at the top of a third. */
+static void svg_legends(struct buf *b, const struct svg_plot *p)
+{
     double ly = 430;
     char label[600];
     svg_legend(b, 90, ly, "#212121", NULL, false, "live heap (left axis)");
     svg_legend(b, 90, ly + 18, "#1565c0", NULL, false, "RSS (right axis)");
-    fmt_c(label, sizeof(label), "trend %+.1f bytes/round", s->growth_bytes_per_round);
+    fmt_c(label, sizeof(label), "trend %+.1f bytes/round", p->s->growth_bytes_per_round);
     svg_legend(b, 90, ly + 36, "#000", "2 3", false, label);
-    fmt_c(label, sizeof(label), "limit %.1f bytes/round", s->threshold_bytes_per_round);
+    fmt_c(label, sizeof(label), "limit %.1f bytes/round", p->s->threshold_bytes_per_round);
     svg_legend(b, 90, ly + 54, "#c62828", "6 4", false, label);
-    // Sites: four rows in the second column, a fifth at the top of a third.
-    for (size_t j = 0, k = 0; k < s->n_sites && j < nsites; k++) {
-        const struct rpt_site *site = &s->sites[k];
-        if (!site->live_bytes) {
-            continue;
-        }
+    for (size_t j = 0; j < p->n_top; j++) {
+        const struct rpt_site *site = p->top[j];
         fmt_where(label, sizeof(label), site->function, site->file, site->line);
         svg_legend(b, j < 4 ? 330 : 640, ly + 18.0 * (double)(j % 4), site_colors[j], NULL, true,
                    label);
-        j++;
     }
+}
+
+void rpt_svg_render(const struct rpt_scenario *s, bool standalone, struct buf *b)
+{
+    svg_open(b, s, standalone);
+    if (s->n_rounds == 0) {
+        buf_puts(b, "<text x=\"450\" y=\"250\" text-anchor=\"middle\" font-size=\"14\">no "
+                    "rounds completed</text>\n</svg>\n");
+        return;
+    }
+    struct svg_plot p;
+    int err = svg_plot_init(&p, s);
+    if (err) {
+        free(p.stack);
+        b->err = b->err ? b->err : err;
+        return;
+    }
+    rpt_svg_yaxis(b, &p.ax, false, true, "#333");
+    if (p.rmax > 0) {
+        rpt_svg_yaxis(b, &p.ar, true, false, "#1565c0");
+    }
+    svg_warmup(b, &p);
+    svg_xaxis(b, &p);
+    svg_sites(b, &p);
+    svg_slopes(b, &p);
+    svg_series(b, &p);
+    svg_legends(b, &p);
     buf_puts(b, "</svg>\n");
-    free(stack);
-    free(med);
+    free(p.stack);
 }

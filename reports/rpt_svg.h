@@ -15,11 +15,6 @@
 
 #include "../model/rpt.h"
 #include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
 
 /* A plot area mapping data (x, bytes) to pixels. */
 struct rpt_svg_axes {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rpt_write.c - writes every report of a run into one directory (see rpt_write.h).
+/* rpt_write.c - writes every report of a run into one folder (see rpt_write.h).
  *
  * Order: per-scenario files first, then the run-level files, report.json last, so a reader
  * that sees report.json can rely on the rest being there. Each file is written atomically.
@@ -8,84 +8,134 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "../util/buf.h"
+#include "../util/file.h"
+#include "../util/fmt.h"
 #include "rpt_folded.h"
-#include "rpt_json.h"
+#include "rpt_html.h"
 #include "rpt_junit.h"
 #include "rpt_md.h"
 #include "rpt_pprof.h"
 #include "rpt_svg.h"
-#include "rpt_html.h"
-#include "../util/buf.h"
-#include "../util/diag.h"
-#include "../util/file.h"
-#include "../util/fmt.h"
-#include "../util/stats.h"
-#include "rpt_esc.h"
+
+/* Renders one file of a scenario's folder. */
+typedef void (*scenario_render_fn)(const struct rpt_run *run, const struct rpt_scenario *s,
+                                   struct buf *b);
+
+/* Renders one run-level file. */
+typedef void (*run_render_fn)(const struct rpt_run *run, struct buf *b);
+
+/* The chart as a file of its own. */
+static void render_svg(const struct rpt_run *run, const struct rpt_scenario *s, struct buf *b)
+{
+    (void)run;
+    rpt_svg_render(s, true, b);
+}
+
+/* The final-heap profile. */
+static void render_heap(const struct rpt_run *run, const struct rpt_scenario *s, struct buf *b)
+{
+    rpt_pprof_render(run, s, RPT_PPROF_HEAP, b);
+}
+
+/* The growth profile. */
+static void render_growth(const struct rpt_run *run, const struct rpt_scenario *s, struct buf *b)
+{
+    rpt_pprof_render(run, s, RPT_PPROF_GROWTH, b);
+}
+
+/* The folded growth stacks. */
+static void render_folded(const struct rpt_run *run, const struct rpt_scenario *s, struct buf *b)
+{
+    (void)run;
+    rpt_folded_render(s, b);
+}
+
+static const struct {
+    const char *name;
+    scenario_render_fn render;
+} scenario_files[] = {
+    {RPT_LAYOUT_HEAP_SVG, render_svg},
+    {RPT_LAYOUT_HEAP_PPROF, render_heap},
+    {RPT_LAYOUT_GROWTH_PPROF, render_growth},
+    {RPT_LAYOUT_GROWTH_FOLDED, render_folded},
+};
+
+static const struct {
+    const char *name;
+    run_render_fn render;
+    size_t max; /* cap on the file's size, 0 = none */
+} run_files[] = {
+    {RPT_LAYOUT_JUNIT_XML, rpt_junit_render, 0},
+    {RPT_LAYOUT_SUMMARY_MD, rpt_md_render, RPT_MD_MAX + 4096},
+    {RPT_LAYOUT_INDEX_HTML, rpt_html_index, 0},
+    {RPT_LAYOUT_BENCH_JSON, rpt_html_bench_json, 0},
+};
 
 void rpt_write_dirname(const struct rpt_run *run, size_t index, char *out, size_t len)
 {
-    char mine[80];
-    char other[80];
-    file_safe_name(run->scenarios[index].name, mine, sizeof(mine));
-    bool clash = false;
-    for (size_t i = 0; i < index && !clash; i++) {
-        file_safe_name(run->scenarios[i].name, other, sizeof(other));
-        clash = strcmp(mine, other) == 0;
-    }
-    if (clash) {
-        fmt_c(out, len, "%s-%zu", mine, index + 1);
-    } else {
-        fmt_c(out, len, "%s", mine);
-    }
+    rpt_layout_dirname(run, index, out, len);
 }
 
-/* Renders one file with `render` into dir/name. */
+/* Joins "dir/name" into `out` (PATH_MAX). Returns 0, or -ENAMETOOLONG with `d` filled. */
+static int join_path(char *out, const char *dir, const char *name, struct diag *d)
+{
+    if (fmt_c(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX) {
+        return diag_set(d, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
+    }
+    return 0;
+}
+
+/* Writes the rendered buffer `b` to dir/name and empties it. Returns 0 or -errno with `d`
+ * filled (a buffer that failed to render is reported and not written). */
 static int write_one(const char *dir, const char *name, struct buf *b, struct diag *d)
 {
     char path[PATH_MAX];
-    int rc;
-    if (fmt_c(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
-        rc = diag_set(d, -ENAMETOOLONG, "%s/%s: path too long", dir, name);
-    } else {
+    int rc = join_path(path, dir, name, d);
+    if (rc == 0) {
         rc = file_write_buf(b, path, d);
     }
     buf_cleanup(b);
     return rc;
 }
 
-/* Writes the per-scenario files of scenario `i` into dir/<safe-name>/. */
+/* Writes the per-scenario files of scenario `i` into dir/<its folder>/. Returns 0 or -errno
+ * with `d` filled. */
 static int write_scenario(const struct rpt_run *run, size_t i, const char *dir, struct diag *d)
 {
-    const struct rpt_scenario *s = &run->scenarios[i];
-    char sub[96], path[PATH_MAX];
-    rpt_write_dirname(run, i, sub, sizeof(sub));
-    if (fmt_c(path, sizeof(path), "%s/%s", dir, sub) >= (int)sizeof(path)) {
-        return diag_set(d, -ENAMETOOLONG, "%s/%s: path too long", dir, sub);
+    char sub[RPT_LAYOUT_DIR_MAX], path[PATH_MAX];
+    rpt_layout_dirname(run, i, sub, sizeof(sub));
+    int rc = join_path(path, dir, sub, d);
+    if (rc) {
+        return rc;
     }
-    int rc = file_mkdirs(path);
+    rc = file_mkdirs(path);
     if (rc) {
         return diag_set(d, rc, "%s: cannot create: %s", path, strerror(-rc));
     }
-    struct buf b;
-    buf_init(&b);
-    rpt_svg_render(s, true, &b);
-    if ((rc = write_one(path, "heap.svg", &b, d))) {
-        return rc;
+    for (size_t k = 0; k < sizeof(scenario_files) / sizeof(scenario_files[0]) && rc == 0; k++) {
+        struct buf b;
+        buf_init(&b);
+        scenario_files[k].render(run, &run->scenarios[i], &b);
+        rc = write_one(path, scenario_files[k].name, &b, d);
     }
-    rpt_pprof_render(run, s, RPT_PPROF_HEAP, &b);
-    if ((rc = write_one(path, "heap.pb.gz", &b, d))) {
-        return rc;
+    return rc;
+}
+
+/* Writes the run-level files but report.json. Returns 0 or -errno with `d` filled. */
+static int write_run_files(const struct rpt_run *run, const char *dir, struct diag *d)
+{
+    int rc = 0;
+    for (size_t k = 0; k < sizeof(run_files) / sizeof(run_files[0]) && rc == 0; k++) {
+        struct buf b;
+        buf_init(&b);
+        b.max = run_files[k].max;
+        run_files[k].render(run, &b);
+        rc = write_one(dir, run_files[k].name, &b, d);
     }
-    rpt_pprof_render(run, s, RPT_PPROF_GROWTH, &b);
-    if ((rc = write_one(path, "growth.pb.gz", &b, d))) {
-        return rc;
-    }
-    rpt_folded_render(s, &b);
-    return write_one(path, "growth.folded", &b, d);
+    return rc;
 }
 
 int rpt_write_all(const struct rpt_run *run, const char *dir, struct diag *d)
@@ -95,31 +145,16 @@ int rpt_write_all(const struct rpt_run *run, const char *dir, struct diag *d)
     if (rc) {
         return diag_set(d, rc, "%s: cannot create the report directory: %s", dir, strerror(-rc));
     }
-    for (size_t i = 0; i < run->n_scenarios; i++) {
-        if ((rc = write_scenario(run, i, dir, d))) {
-            return rc;
-        }
+    for (size_t i = 0; i < run->n_scenarios && rc == 0; i++) {
+        rc = write_scenario(run, i, dir, d);
     }
-    struct buf b;
-    buf_init(&b);
-    rpt_junit_render(run, &b);
-    if ((rc = write_one(dir, "junit.xml", &b, d))) {
+    if (rc == 0) {
+        rc = write_run_files(run, dir, d);
+    }
+    if (rc) {
         return rc;
     }
-    b.max = RPT_MD_MAX + 4096;
-    rpt_md_render(run, &b);
-    if ((rc = write_one(dir, "summary.md", &b, d))) {
-        return rc;
-    }
-    rpt_html_index(run, &b);
-    if ((rc = write_one(dir, "index.html", &b, d))) {
-        return rc;
-    }
-    rpt_html_bench_json(run, &b);
-    if ((rc = write_one(dir, "benchmark.json", &b, d))) {
-        return rc;
-    }
-    if (fmt_c(path, sizeof(path), "%s/report.json", dir) >= (int)sizeof(path)) {
+    if (fmt_c(path, sizeof(path), "%s/" RPT_LAYOUT_REPORT_JSON, dir) >= (int)sizeof(path)) {
         return diag_set(d, -ENAMETOOLONG, "%s: path too long", dir);
     }
     return rpt_json_write(run, path, d);
