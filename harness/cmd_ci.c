@@ -20,6 +20,7 @@
 
 #include "../model/rpt.h"
 #include "../reports/rpt_write.h"
+#include "../reports/rpt_json.h"
 #include "../util/fmt.h"
 
 #define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */

@@ -16,6 +16,7 @@
 #include "../reports/rpt_history.h"
 #include "../reports/rpt_html.h"
 #include "../reports/rpt_write.h"
+#include "../reports/rpt_json.h"
 #include "../util/file.h"
 #include "../util/fmt.h"
 

@@ -16,6 +16,7 @@
 #include "../reports/rpt_fixture.h"
 #include "../reports/rpt_testenv.h"
 #include "../reports/rpt_write.h"
+#include "../reports/rpt_json.h"
 #include "../util/file.h"
 #include "cmd_capture.h"
 

@@ -16,6 +16,7 @@
 
 #include "../model/rpt.h"
 #include "../reports/rpt_write.h"
+#include "../reports/rpt_layout.h"
 #include "../util/file.h"
 #include "../util/fmt.h"
 #include "../util/strv.h"
@@ -372,7 +373,7 @@ static int scenario_dir(struct rpt_run *run, const struct scn *s, size_t i, cons
     char sub[256];
     run->scenarios[i].name = strdup(s->name);
     run->n_scenarios = i + 1;
-    rpt_write_dirname(run, i, sub, sizeof(sub));
+    rpt_layout_dirname(run, i, sub, sizeof(sub));
     free(run->scenarios[i].name);
     run->scenarios[i].name = NULL;
     snprintf(dir, len, "%s/%s", report_dir, sub);

@@ -16,6 +16,7 @@
 #include "rpt_fixture.h"
 #include "rpt_folded.h"
 #include "rpt_write.h"
+#include "rpt_layout.h"
 
 /* Scenarios whose safe names clash get distinct folders. */
 static void test_rpt_write_dirname_unique(void **state)
@@ -27,8 +28,8 @@ static void test_rpt_write_dirname_unique(void **state)
     free(run->scenarios[0].name);
     run->scenarios[0].name = fix_strdup("uploads_leaky");
     char a[96], b[96];
-    rpt_write_dirname(run, 0, a, sizeof(a));
-    rpt_write_dirname(run, 2, b, sizeof(b));
+    rpt_layout_dirname(run, 0, a, sizeof(a));
+    rpt_layout_dirname(run, 2, b, sizeof(b));
     assert_string_equal(a, "uploads_leaky");
     assert_string_equal(b, "uploads_leaky-3");
     rpt_run_free(run);

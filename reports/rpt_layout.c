@@ -3,24 +3,41 @@
 #include "rpt_layout.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../util/file.h"
 #include "../util/fmt.h"
 
-void rpt_layout_dirname(const struct rpt_run *run, size_t index, char *out, size_t len)
+/* Folder name of scenario `index` given the folder names of scenarios 0..index-1 in `taken`:
+ * the safe name, or with "-N" (N = index + 1, then index + 2 ...) while that is taken. */
+static void pick_name(const struct rpt_run *run, size_t index, char taken[][RPT_LAYOUT_DIR_MAX],
+                      char *out)
 {
     char mine[80];
-    char other[80];
     file_safe_name(run->scenarios[index].name, mine, sizeof(mine));
-    bool clash = false;
-    for (size_t i = 0; i < index && !clash; i++) {
-        file_safe_name(run->scenarios[i].name, other, sizeof(other));
-        clash = strcmp(mine, other) == 0;
+    fmt_c(out, RPT_LAYOUT_DIR_MAX, "%s", mine);
+    for (size_t n = index + 1, i = 0; i < index; i++) {
+        if (strcmp(out, taken[i]) == 0) {
+            fmt_c(out, RPT_LAYOUT_DIR_MAX, "%s-%zu", mine, n++);
+            i = (size_t)-1; /* check the new name against every earlier one again */
+        }
     }
-    if (clash) {
-        fmt_c(out, len, "%s-%zu", mine, index + 1);
-    } else {
-        fmt_c(out, len, "%s", mine);
+}
+
+void rpt_layout_dirname(const struct rpt_run *run, size_t index, char *out, size_t len)
+{
+    char(*taken)[RPT_LAYOUT_DIR_MAX] = calloc(index + 1, sizeof(*taken));
+    char one[RPT_LAYOUT_DIR_MAX];
+    if (!taken) {
+        /* Out of memory: the name with its index is still unique among the scenarios. */
+        file_safe_name(run->scenarios[index].name, one, sizeof(one) - 12);
+        fmt_c(out, len, index ? "%s-%zu" : "%s", one, index + 1);
+        return;
     }
+    for (size_t i = 0; i <= index; i++) {
+        pick_name(run, i, taken, taken[i]);
+    }
+    fmt_c(out, len, "%s", taken[index]);
+    free(taken);
 }

@@ -32,8 +32,9 @@
 #define RPT_LAYOUT_DIR_MAX 96
 
 /* Folder name (relative to the report folder) of scenario `index` of `run`: the safe name, with
- * "-N" (N = index + 1) appended when an earlier scenario reduces to the same name. Writes at
- * most `len` bytes, always NUL-terminated. `run` is borrowed. Can't fail. */
+ * "-N" (N = index + 1, or the next number free) appended while an earlier scenario's folder has
+ * that name, so no two scenarios share a folder. Writes at most `len` bytes, always
+ * NUL-terminated. `run` is borrowed. Can't fail. */
 void rpt_layout_dirname(const struct rpt_run *run, size_t index, char *out, size_t len);
 
 #endif

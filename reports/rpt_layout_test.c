@@ -57,6 +57,32 @@ static void test_rpt_layout_dirname_clash(void **state)
     rpt_run_free(run);
 }
 
+/* A name that looks like an earlier clash's folder does not take that folder: "x", "x", "x-2"
+ * once gave "x", "x-2", "x-2", and the third scenario's reports overwrote the second's. */
+static void test_rpt_layout_dirname_clash_with_suffix(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    rename_scenario(run, 0, "x");
+    rename_scenario(run, 1, "x");
+    rename_scenario(run, 2, "x-2");
+    rename_scenario(run, 3, "x-3");
+    char dir[4][RPT_LAYOUT_DIR_MAX];
+    for (size_t i = 0; i < 4; i++) {
+        rpt_layout_dirname(run, i, dir[i], sizeof(dir[i]));
+    }
+    assert_string_equal(dir[0], "x");
+    assert_string_equal(dir[1], "x-2");
+    assert_string_equal(dir[2], "x-2-3");
+    assert_string_equal(dir[3], "x-3");
+    for (size_t i = 0; i < 4; i++) {
+        for (size_t j = i + 1; j < 4; j++) {
+            assert_string_not_equal(dir[i], dir[j]);
+        }
+    }
+    rpt_run_free(run);
+}
+
 /* A very long name with a clash suffix fits in RPT_LAYOUT_DIR_MAX; a short buffer is cut. */
 static void test_rpt_layout_dirname_long(void **state)
 {
@@ -82,6 +108,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_layout_dirname_safe),
         cmocka_unit_test(test_rpt_layout_dirname_clash),
+        cmocka_unit_test(test_rpt_layout_dirname_clash_with_suffix),
         cmocka_unit_test(test_rpt_layout_dirname_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

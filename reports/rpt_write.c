@@ -15,7 +15,9 @@
 #include "../util/fmt.h"
 #include "rpt_folded.h"
 #include "rpt_html.h"
+#include "rpt_json.h"
 #include "rpt_junit.h"
+#include "rpt_layout.h"
 #include "rpt_md.h"
 #include "rpt_pprof.h"
 #include "rpt_svg.h"
@@ -73,11 +75,6 @@ static const struct {
     {RPT_LAYOUT_INDEX_HTML, rpt_html_index, 0},
     {RPT_LAYOUT_BENCH_JSON, rpt_html_bench_json, 0},
 };
-
-void rpt_write_dirname(const struct rpt_run *run, size_t index, char *out, size_t len)
-{
-    rpt_layout_dirname(run, index, out, len);
-}
 
 /* Joins "dir/name" into `out` (PATH_MAX). Returns 0, or -ENAMETOOLONG with `d` filled. */
 static int join_path(char *out, const char *dir, const char *name, struct diag *d)

@@ -17,16 +17,10 @@
 
 #include "../model/rpt.h"
 #include "../util/diag.h"
-/* rpt_json_read() lives in rpt_json.h; callers that read reports back long found it here. */
-#include "rpt_json.h"
-#include "rpt_layout.h"
 
 /* Writes every report of `run` into `dir`. `run` is borrowed. Returns 0, or a negative errno
  * value with a one-line git-style message in `d` (what failed, why, what to do); the files
  * written before the failure stay, the one that failed is not there, report.json neither. */
 int rpt_write_all(const struct rpt_run *run, const char *dir, struct diag *d);
-
-/* rpt_layout_dirname(), under the name callers outside reports/ know. Can't fail. */
-void rpt_write_dirname(const struct rpt_run *run, size_t index, char *out, size_t len);
 
 #endif

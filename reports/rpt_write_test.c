@@ -2,6 +2,8 @@
 /* rpt_write_test.c - writing every report of a run into a folder: every file there, each the
  * writer's output, nothing else; on failure nothing half-written and no report.json. */
 #include "rpt_write.h"
+#include "rpt_layout.h"
+#include "rpt_json.h"
 
 #include <errno.h>
 #include <setjmp.h>
@@ -203,20 +205,6 @@ static void test_rpt_write_all_rewrite(void **state)
     env_rmrf(dir);
 }
 
-/* The old name of the folder-name function gives the layout's names. */
-static void test_rpt_write_dirname_is_layout(void **state)
-{
-    (void)state;
-    struct rpt_run *run = fix_run();
-    for (size_t i = 0; i < run->n_scenarios; i++) {
-        char a[RPT_LAYOUT_DIR_MAX], b[RPT_LAYOUT_DIR_MAX];
-        rpt_write_dirname(run, i, a, sizeof(a));
-        rpt_layout_dirname(run, i, b, sizeof(b));
-        assert_string_equal(a, b);
-    }
-    rpt_run_free(run);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,7 +213,6 @@ int main(void)
         cmocka_unit_test(test_rpt_write_all_fails_whole),
         cmocka_unit_test(test_rpt_write_all_bad_folders),
         cmocka_unit_test(test_rpt_write_all_rewrite),
-        cmocka_unit_test(test_rpt_write_dirname_is_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

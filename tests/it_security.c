@@ -37,6 +37,7 @@
 #include "../util/fmt.h"
 #include "../reports/rpt_esc.h"
 #include "../reports/rpt_write.h"
+#include "../reports/rpt_layout.h"
 #include "it_util.h"
 
 #define HOSTILE_SCRIPT "</script><script>alert(1)</script>"
@@ -369,7 +370,7 @@ static void test_security_report_names_stay_inside(void **state)
     struct rpt_run *r2 = NULL;
     if (rpt_json_parse(json, "nul.json", &r2, &dg) == 0) {
         char sub[96];
-        rpt_write_dirname(r2, 0, sub, sizeof(sub));
+        rpt_layout_dirname(r2, 0, sub, sizeof(sub));
         assert_null(strchr(sub, '/'));
         assert_true(sub[0] != '.');
         rpt_run_free(r2);
@@ -413,7 +414,7 @@ static void test_security_no_script_from_data(void **state)
         free(text);
     }
     char sub[96];
-    rpt_write_dirname(run, 0, sub, sizeof(sub));
+    rpt_layout_dirname(run, 0, sub, sizeof(sub));
     snprintf(path, sizeof(path), "%s/%s/heap.svg", dir, sub);
     char *svg = it_read_file(path, NULL);
     assert_non_null(svg);
