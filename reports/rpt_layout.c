@@ -3,6 +3,7 @@
 #include "rpt_layout.h"
 
 #include <stdbool.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,19 +26,28 @@ static void pick_name(const struct rpt_run *run, size_t index, char taken[][RPT_
     }
 }
 
+/* Scenarios whose folder names are worked out on the stack (48 KiB); beyond, on the heap. */
+#define STACK_NAMES 512
+
 void rpt_layout_dirname(const struct rpt_run *run, size_t index, char *out, size_t len)
 {
-    char(*taken)[RPT_LAYOUT_DIR_MAX] = calloc(index + 1, sizeof(*taken));
-    char one[RPT_LAYOUT_DIR_MAX];
+    static_assert(STACK_NAMES * RPT_LAYOUT_DIR_MAX <= 48 * 1024, "names on the stack");
+    char on_stack[STACK_NAMES][RPT_LAYOUT_DIR_MAX];
+    char(*taken)[RPT_LAYOUT_DIR_MAX] =
+        index < STACK_NAMES ? on_stack : calloc(index + 1, sizeof(*taken));
     if (!taken) {
-        /* Out of memory: the name with its index is still unique among the scenarios. */
-        file_safe_name(run->scenarios[index].name, one, sizeof(one) - 12);
-        fmt_c(out, len, index ? "%s-%zu" : "%s", one, index + 1);
+        /* Out of memory past STACK_NAMES scenarios: the name with its index, unique unless
+         * another scenario's own name looks like that. */
+        char one[RPT_LAYOUT_DIR_MAX - 12];
+        file_safe_name(run->scenarios[index].name, one, sizeof(one));
+        fmt_c(out, len, "%s-%zu", one, index + 1);
         return;
     }
     for (size_t i = 0; i <= index; i++) {
         pick_name(run, i, taken, taken[i]);
     }
     fmt_c(out, len, "%s", taken[index]);
-    free(taken);
+    if (taken != on_stack) {
+        free(taken);
+    }
 }
