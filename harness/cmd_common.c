@@ -365,9 +365,11 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         const struct rpt_scenario *sc = &run->scenarios[i];
         char g[32];
         char culprit[512];
+        char name[256];
         fmt_bytes_signed(g, sizeof(g), sc->growth_bytes_per_round);
         describe_culprit(sc, culprit, sizeof(culprit));
-        buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", sc->name, rpt_verdict_name(sc->verdict),
+        cli_one_line(name, sizeof(name), sc->name); /* a name may hold anything */
+        buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", name, rpt_verdict_name(sc->verdict),
                    sc->ok ? "yes" : "NO", sc->verdict == RPT_VERDICT_ERROR ? "-" : g, culprit);
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);

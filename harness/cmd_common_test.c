@@ -172,7 +172,7 @@ static void test_cmd_render_table_of_the_fixture(void **state)
         "uploads-leaky            leak         NO        +32.0 KiB  keep_upload (server.c:88) "
         "+32.0 KiB/round, +2.0 blocks/round\n"
         "    12 of 12 measured rounds left blocks behind at one site\n"
-        "cache fixed | \"q\" </script>\n&amp; *x* no-leak      yes            +0 B  -\n"
+        "cache fixed | \"q\" </script>?&amp; *x* no-leak      yes            +0 B  -\n"
         "    live heap flat over 12 measured rounds\n"
         "uploads-expected         leak         yes       +32.0 KiB  keep_upload (server.c:88) "
         "+32.0 KiB/round, +2.0 blocks/round\n"
