@@ -191,6 +191,10 @@ AG_EXPORT void *valloc(size_t size)
 AG_EXPORT void *pvalloc(size_t size)
 {
     if (!ready()) {
+        if (AG_UNLIKELY(size > SIZE_MAX - 4095)) {
+            errno = ENOMEM; /* rounding up to a page would wrap to a small block */
+            return NULL;
+        }
         return ag_boot_alloc((size + 4095) & ~(size_t)4095, 4096);
     }
     void *p = ag_real.pvalloc(size);
