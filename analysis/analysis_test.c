@@ -29,6 +29,8 @@
 
 #include <cmocka.h>
 
+#include "../util/test_locale.h"
+
 #define LEAK_ID  9
 #define START_ID 2
 #define CHURN_ID 5
@@ -628,19 +630,6 @@ static void test_analysis_judge_culprit(void **state)
     assert_null(s.reason);
 }
 
-/* Switches LC_ALL to a locale with a decimal comma; false when none is installed. */
-static bool comma_locale(void)
-{
-    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8",
-                                        NULL};
-    for (const char *const *n = names; *n; n++) {
-        if (setlocale(LC_ALL, *n)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Reasons are one format everywhere: a program that called setlocale() (the in-process library
  * runs inside the user's) still gets '.' in the figures (skipped without a decimal-comma
  * locale). */
@@ -651,7 +640,7 @@ static void test_analysis_run_reason_c_locale(void **state)
     struct analysis_opts o = opts();
     struct rpt_scenario c;
     analyse(&p, &o, NULL, &c);
-    if (!comma_locale()) {
+    if (!test_locale_comma()) {
         rpt_scenario_cleanup(&c);
         skip();
     }

@@ -16,24 +16,12 @@
 
 #include <cmocka.h>
 
+#include "test_locale.h"
+
 /* Byte i of the test pattern. */
 static char pattern(size_t i)
 {
     return (char)('a' + (i * 7) % 26);
-}
-
-/* Switches LC_ALL to a locale whose decimal point is ',' and returns true, or returns false when
- * none is installed (the caller then skips what depends on it). */
-static bool comma_locale(void)
-{
-    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8",
-                                        NULL};
-    for (const char *const *n = names; *n; n++) {
-        if (setlocale(LC_ALL, *n)) {
-            return true;
-        }
-    }
-    return false;
 }
 
 static void test_buf_init_is_empty(void **state)
@@ -217,7 +205,7 @@ static void test_buf_take(void **state)
 static void test_buf_printf_ignores_locale(void **state)
 {
     (void)state;
-    if (!comma_locale()) {
+    if (!test_locale_comma()) {
         skip();
     }
     char plain[32];

@@ -15,18 +15,7 @@
 
 #include <cmocka.h>
 
-/* Switches LC_ALL to a locale with a decimal comma; false when none is installed. */
-static bool comma_locale(void)
-{
-    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8",
-                                        NULL};
-    for (const char *const *n = names; *n; n++) {
-        if (setlocale(LC_ALL, *n)) {
-            return true;
-        }
-    }
-    return false;
-}
+#include "test_locale.h"
 
 /* The message is formatted and the error handed back, so `return diag_set(...)` works. */
 static void test_diag_set_formats_and_returns(void **state)
@@ -68,7 +57,7 @@ static void test_diag_set_truncates(void **state)
 static void test_diag_set_c_locale(void **state)
 {
     (void)state;
-    if (!comma_locale()) {
+    if (!test_locale_comma()) {
         skip();
     }
     char plain[16];

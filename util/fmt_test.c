@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_locale.h"
+
 #define KIB 1024.0
 #define MIB (1024.0 * 1024)
 #define GIB (1024.0 * 1024 * 1024)
@@ -47,19 +49,6 @@ static const struct bytes_case bytes_cases[] = {
     {-3 * MIB, "-3.0 MiB", "-3.0 MiB"},
     {-GIB, "-1.0 GiB", "-1.0 GiB"},
 };
-
-/* Switches LC_ALL to a locale with ',' as decimal point and '.' grouping; false when none is
- * installed. */
-static bool comma_locale(void)
-{
-    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", NULL};
-    for (const char *const *n = names; *n; n++) {
-        if (setlocale(LC_ALL, *n)) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /* Every case through both formatters. */
 static void check_bytes_cases(void)
@@ -115,7 +104,7 @@ static void test_fmt_bytes_short_buffer(void **state)
 static void test_fmt_bytes_c_locale(void **state)
 {
     (void)state;
-    if (!comma_locale()) {
+    if (!test_locale_comma()) {
         skip();
     }
     char plain[16];
