@@ -29,6 +29,9 @@ struct target_opts {
     bool inherit_stdio; /* stdin, stdout and stderr are the harness's own (overrides the rest) */
 };
 
+/* A running (or ended) target. Read it through the accessors below: the definition is in this
+ * header only until harness/cli.c (`leakcheck exec`) and tests/it_agent.c use them, then it
+ * moves into target.c. */
 struct target {
     pid_t pid;
     int stdin_fd;  /* write end, or -1 */
@@ -37,7 +40,6 @@ struct target {
     bool exited;
     int status; /* waitpid status, valid when exited */
     char *log_path;
-    /* private */
     int log_fd;
     bool drain_started;
     unsigned long drain_thread;
@@ -47,6 +49,26 @@ struct target {
 /* Starts the target. Returns 0 with *out owned by the caller (target_free), or a negative errno
  * with `d` filled: -ENOENT when the program does not exist or is not executable. */
 int target_start(const struct target_opts *o, struct target **out, struct diag *d);
+
+/* The target's process id. Can't fail. */
+pid_t target_pid(const struct target *t);
+
+/* The write end of the target's stdin, or -1 when it is not piped (or was closed by
+ * target_stop()). Borrowed: the target closes it. Can't fail. */
+int target_stdin_fd(const struct target *t);
+
+/* The read end of the target's stdout, or -1 when it is not piped. Borrowed. Can't fail. */
+int target_stdout_fd(const struct target *t);
+
+/* The harness's end of the control channel, or -1 without one. Borrowed. Can't fail. */
+int target_chan_fd(const struct target *t);
+
+/* True once the target has been reaped (its status is known: target_describe_exit(),
+ * target_exit_code()). Does not wait or reap: see target_alive(). Can't fail. */
+bool target_exited(const struct target *t);
+
+/* The log file the target's stderr goes to, or NULL. Borrowed. Can't fail. */
+const char *target_log_path(const struct target *t);
 
 /* Waits until a stdout line matches `regex` (POSIX extended). Lines are read one byte at a time
  * so nothing after the matching line is consumed. Returns 0, -ETIMEDOUT, -EPIPE (target ended
