@@ -101,6 +101,26 @@ static int chan_closed(struct session *ss, const char *when)
                 when);
 }
 
+/* True while the target has answered nothing: no round completed, and the round under way (if
+ * any) got no answer. */
+static bool answered_nothing(const struct session *ss)
+{
+    return ss->n_done == 0 && ss->answered == 0;
+}
+
+/* The one account of a target that ended having answered nothing, whichever step noticed it
+ * first: the start-up snapshot, round 1, or the snapshot after it. Which of them sees the exit
+ * of a target that quits at once is a race (the agent may still answer the start-up snapshot
+ * while the process exits), so the message says only what is known: no request of the first
+ * round got an answer. Returns -1. */
+static int ended_unanswered(struct session *ss, const char *how)
+{
+    return fail(ss,
+                "target %s before the first round was answered (a server must keep running "
+                "while leakcheck drives it; see the log)",
+                how);
+}
+
 /* Builds "msg" plus the tail of the target's log (owned), or NULL when out of memory. */
 static char *error_with_log(const char *msg, const char *log_path)
 {
@@ -240,10 +260,7 @@ static int baseline(struct session *ss)
             return fail(ss, "no start-up snapshot from the agent: %s", ss->rd.msg);
         }
         if (!alive) {
-            return fail(ss,
-                        "target %s before the first round (a server must keep running while "
-                        "leakcheck drives it; see the log)",
-                        how);
+            return ended_unanswered(ss, how);
         }
         if (rc == -EPIPE) {
             return chan_closed(ss, "before the first round");
@@ -274,6 +291,9 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
     char how[128];
     bool alive = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
     target_describe_exit(ss->t, how, sizeof(how));
+    if (!alive && answered_nothing(ss)) {
+        return ended_unanswered(ss, how);
+    }
     if (!alive) {
         return fail(ss, "target %s during round %u (%s)", how, r, ss->rd.msg);
     }
@@ -306,6 +326,9 @@ static int snapshot_failed(struct session *ss, uint32_t r, int rc)
     }
     if (rc == -EBADMSG) {
         return fail(ss, "round %u: %s", r, ss->rd.msg);
+    }
+    if (!alive && answered_nothing(ss)) {
+        return ended_unanswered(ss, how);
     }
     if (rc == -ETIMEDOUT) {
         return fail(ss, "round %u: the agent did not answer a snapshot within %d ms (target %s)", r,
