@@ -24,13 +24,11 @@
 #include "drv_http.h"
 #include "drv_stdio.h"
 
-#define SCN_DEFAULT_ROUNDS             20u
-#define SCN_DEFAULT_WARMUP             3u
-#define SCN_DEFAULT_READY_TIMEOUT_MS   10000
-#define SCN_DEFAULT_ROUND_TIMEOUT_MS   60000
-#define SCN_DEFAULT_REPLY_TIMEOUT_MS   10000
-#define SCN_DEFAULT_REQUESTS_PER_ROUND 10u
-#define SCN_MAX_ROUNDS                 100000u
+#define SCN_DEFAULT_ROUNDS           20u
+#define SCN_DEFAULT_WARMUP           3u
+#define SCN_DEFAULT_READY_TIMEOUT_MS 10000
+#define SCN_DEFAULT_ROUND_TIMEOUT_MS 60000
+#define SCN_MAX_ROUNDS               100000u
 
 enum scn_ready_kind {
     SCN_READY_NONE,   /* ready when the agent said HELLO */
