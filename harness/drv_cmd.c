@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* drv_cmd.c - the command driver: one command per round, run with util/spawn under the round's
- * deadline. The command never reports answers of the target itself (see drv_ops.round).
+ * deadline. The command never reports answers of the target itself (see drv_ops.round). The
+ * settings (struct drv_cmd_cfg) are read from and written to the scenario's "driver" object here.
  */
 #include "drv_cmd.h"
 

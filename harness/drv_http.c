@@ -13,7 +13,8 @@
  * transfers still in flight are dropped and the message names the request, the round, the
  * method, the URL and the status, with the start of the reply body when there is one.
  *
- * Not thread-safe per driver; drivers are independent of each other.
+ * The settings (struct drv_http_cfg) are read from and written to the scenario's "driver" object
+ * here too, with util/json. Not thread-safe per driver; drivers are independent of each other.
  */
 #include "drv_http.h"
 

@@ -4,7 +4,8 @@
  * Requests are written with the target's stdin non-blocking and at most DRV_STDIO_WINDOW
  * requests (and DRV_STDIO_MAX_OUTSTANDING bytes) unanswered, while replies are read under the
  * same poll(): neither side can fill a pipe and wait for the other. (So the writes are partial
- * by design, not io_write_all() loops.) A requests command runs with util/spawn.
+ * by design, not io_write_all() loops.) A requests command runs with util/spawn. The settings
+ * (struct drv_stdio_cfg) are read from and written to the scenario's "driver" object here too.
  */
 #include "drv_stdio.h"
 
