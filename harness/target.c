@@ -34,6 +34,7 @@
 extern char **environ;
 
 #define TARGET_POLL_MS    20
+#define TARGET_SETTLE_MS  1000 /* how long an ending target gets to be reaped for a message */
 #define TARGET_DRAIN_TAIL (16u << 20) /* bytes still copied to the log after the target ended */
 
 static void close_fd(int *fd)
@@ -361,6 +362,21 @@ int target_term_signal(const struct target *t)
     return t->exited && WIFSIGNALED(t->status) ? WTERMSIG(t->status) : 0;
 }
 
+/* Waits up to ms for the process to exit. */
+static bool wait_exit(struct target *t, int ms)
+{
+    int64_t deadline = clock_ms() + ms;
+    for (;;) {
+        if (!target_alive(t)) {
+            return true;
+        }
+        if (clock_ms() >= deadline) {
+            return false;
+        }
+        poll(NULL, 0, 10);
+    }
+}
+
 static int not_alive(struct target *t, const char *what, struct diag *d)
 {
     char how[128];
@@ -406,7 +422,9 @@ int target_wait_stdout(struct target *t, const char *regex, int timeout_ms, stru
             continue;
         }
         if (r <= 0) {
-            target_alive(t);
+            /* A target closes its stdout as it exits: give it a moment, so the message can say
+             * how it ended rather than "is still running". */
+            wait_exit(t, TARGET_SETTLE_MS);
             rc = not_alive(t, "stdout closed", d);
             break;
         }
@@ -625,21 +643,6 @@ int target_drain_stdout(struct target *t)
     t->drain_thread = (unsigned long)th;
     t->drain_started = true;
     return 0;
-}
-
-/* Waits up to ms for the process to exit. */
-static bool wait_exit(struct target *t, int ms)
-{
-    int64_t deadline = clock_ms() + ms;
-    for (;;) {
-        if (!target_alive(t)) {
-            return true;
-        }
-        if (clock_ms() >= deadline) {
-            return false;
-        }
-        poll(NULL, 0, 10);
-    }
 }
 
 int target_stop(struct target *t, int grace_ms)
