@@ -52,7 +52,9 @@ AGENT_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 # Layers (docs/ARCHITECTURE.md): common, util -> model -> analysis -> reports -> harness, lib;
 # `make check-layers` checks the arrows.
 COMMON_SRC := $(filter-out %_test.c,$(wildcard common/*.c))
-UTIL_SRC := $(filter-out %_test.c,$(wildcard util/*.c))
+# util/json.c reads JSON with cJSON: it is linked where cJSON is (reports, harness), never into
+# the in-process library, whose users link $(LIB_LIBS) only.
+UTIL_SRC := $(filter-out %_test.c util/json.c,$(wildcard util/*.c))
 MODEL_SRC := $(filter-out %_test.c,$(wildcard model/*.c))
 ANALYSIS_SRC := $(filter-out %_test.c,$(wildcard analysis/*.c))
 AGENT_SRC := $(filter-out %_test.c,$(wildcard agent/ag_*.c))
@@ -66,10 +68,11 @@ AGENT_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(AGENT_SRC) $(COMMON_SRC))
 AGENT_CORE_OBJ := $(patsubst %.c,$(B)/pic/%.o,$(AGENT_CORE_SRC) $(COMMON_SRC))
 COMMON_OBJ := $(call obj,$(COMMON_SRC))
 UTIL_OBJ := $(call obj,$(UTIL_SRC))
+JSON_OBJ := $(call obj,util/json.c)
 MODEL_OBJ := $(sort $(call obj,$(MODEL_SRC)) $(UTIL_OBJ))
 ANALYSIS_OBJ := $(sort $(call obj,$(ANALYSIS_SRC)) $(MODEL_OBJ) $(COMMON_OBJ))
-REPORTS_OBJ := $(sort $(call obj,$(REPORTS_SRC)) $(MODEL_OBJ))
-HARNESS_OBJ := $(sort $(call obj,$(HARNESS_SRC) $(REPORTS_SRC)) $(ANALYSIS_OBJ))
+REPORTS_OBJ := $(sort $(call obj,$(REPORTS_SRC)) $(MODEL_OBJ) $(JSON_OBJ))
+HARNESS_OBJ := $(sort $(call obj,$(HARNESS_SRC) $(REPORTS_SRC)) $(ANALYSIS_OBJ) $(JSON_OBJ))
 
 AGENT_SO := $(B)/libleakcheck-agent.so
 LEAKCHECK := $(B)/leakcheck
@@ -180,6 +183,9 @@ $(B)/unit/analysis/%: analysis/%.c $(ANALYSIS_OBJ)
 $(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS) $(UNIT_LDFLAGS_$*)
+
+$(B)/unit/util/json_test: $(JSON_OBJ)
+UNIT_LDFLAGS_json_test := $(shell pkg-config --libs libcjson 2>/dev/null)
 
 # The self-check measures leakcheck's own code with the in-process library.
 $(B)/unit/harness/selfcheck_test: $(LIB_A)
@@ -305,7 +311,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DLEAKCHECK_VERSION='"$(VERSION)"
 FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst %,$(FUZZ_B)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(HARNESS_SRC) $(REPORTS_SRC) $(ANALYSIS_SRC) \
-                $(MODEL_SRC) $(UTIL_SRC) $(COMMON_SRC))
+                $(MODEL_SRC) $(UTIL_SRC) util/json.c $(COMMON_SRC))
 
 $(FUZZ_B)/obj/%.o: %.c
 	$(call say,CLANG,$@)mkdir -p $(@D) && $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \

@@ -34,7 +34,7 @@ int chan_wait(struct chan *c, bool want_hello, size_t want_snaps, int timeout_ms
         }
         if (pr <= 0) {
             /* A forked child may hold the channel open: notice the target's own exit. */
-            if (!target_alive(c->t)) {
+            if (c->t && !target_alive(c->t)) {
                 pfd.revents = 0;
                 if (poll(&pfd, 1, 0) <= 0) {
                     c->eof = true;

@@ -22,7 +22,7 @@ struct chan {
     int fd;                 /* the socket (borrowed from the target) */
     struct snap_stream *st; /* the parser fed with every byte (borrowed) */
     FILE *bin;              /* the recording, or NULL (borrowed) */
-    struct target *t;       /* whose exit ends a wait (borrowed) */
+    struct target *t;       /* whose exit ends a wait (borrowed), or NULL: only EOF does */
     bool eof;               /* the channel ended */
 };
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "../util/file.h"
-#include "scn.h"
+#include "../util/json.h"
 
 #define AGENT_NAME "libleakcheck-agent.so"
 
@@ -273,7 +273,7 @@ static int unknown_command(const char *name, const struct cli_cmd *cmds)
     const char *best = NULL;
     size_t bd = SUGGEST_DISTANCE;
     for (const struct cli_cmd *c = cmds; c->name; c++) {
-        size_t dist = c->summary ? scn_edit_distance(name, c->name) : SIZE_MAX;
+        size_t dist = c->summary ? json_edit_distance(name, c->name) : SIZE_MAX;
         if (dist < bd) {
             bd = dist;
             best = c->name;

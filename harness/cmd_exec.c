@@ -123,8 +123,8 @@ static int exec_program(const struct cli *cli, char **prog, const char *agent, c
         cli_error("%s", d.msg);
         return CLI_EXIT_RUN;
     }
-    forward_signals_to(t->pid);
-    serve_channel(t->chan_fd, record);
+    forward_signals_to(target_pid(t));
+    serve_channel(target_chan_fd(t), record);
     target_stop(t, EXEC_STOP_GRACE_MS);
     int code = target_exit_code(t);
     int sig = target_term_signal(t);

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "drv.h"
 #include "scn.h"
 
 static const char help_validate[] =
@@ -13,20 +14,6 @@ static const char help_validate[] =
     "\n"
     "Checks scenario files (keys, types, placeholders, regular expressions) without running\n"
     "anything. Exit status 0 when all are valid, 2 otherwise. See docs/SCENARIOS.md.\n";
-
-/* The driver's name as scenario files spell it. */
-static const char *driver_name(enum scn_driver_kind k)
-{
-    switch (k) {
-    case SCN_DRIVER_STDIO:
-        return "stdio";
-    case SCN_DRIVER_HTTP:
-        return "http";
-    case SCN_DRIVER_COMMAND:
-        break;
-    }
-    return "command";
-}
 
 /* Checks one file; prints its result. Returns CLI_EXIT_OK or CLI_EXIT_USAGE. */
 static int validate_file(const struct cli *cli, const char *path)
@@ -38,8 +25,8 @@ static int validate_file(const struct cli *cli, const char *path)
         return CLI_EXIT_USAGE;
     }
     if (cli->verbose >= 0) {
-        printf("%s: ok (%s, %s driver, %u+%u rounds)\n", path, s->name, driver_name(s->driver),
-               s->warmup, s->rounds);
+        printf("%s: ok (%s, %s driver, %u+%u rounds)\n", path, s->name,
+               drv_kind_get(s->driver)->name, s->warmup, s->rounds);
     }
     scn_free(s);
     return CLI_EXIT_OK;

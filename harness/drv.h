@@ -1,55 +1,61 @@
 /* SPDX-License-Identifier: MIT */
-/* drv.h - drivers: one round of work against a running target.
+/* drv.h - the table of drivers: one row per kind of workload.
  *
- * A driver is created from its scenario settings before the target starts, runs once per round
- * (warm-up rounds too), and is freed after the target stops. Kinds: stdio (lines on the target's
- * stdin, one reply line each on its stdout), http (libcurl, multipart uploads, concurrency),
- * command (an argv run once per round, no shell). Placeholders {port}, {round} and {i} expand in
- * every string a driver sends.
+ * A row names the kind as a scenario file spells it, what the driver needs of the target's
+ * standard streams, and the driver's functions over its settings struct: defaults, cleanup,
+ * reading the scenario's "driver" object, checking settings made in code, writing them back
+ * for scenario.json, and creating the round runner. Adding a driver is its file (drv_x.c and
+ * drv_x.h, over drv_api.h) and its row in drv.c; a scenario keeps each driver's settings in its
+ * own field (scn.h). Kinds: stdio (lines on the target's stdin, one reply line each on its
+ * stdout), http (libcurl, multipart uploads, concurrency), command (an argv run once per round,
+ * no shell). A driver is created before the target starts, runs once per round (warm-up rounds
+ * too), and is freed after the target stops.
  */
 #ifndef HARNESS_DRV_H
 #define HARNESS_DRV_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 
 #include "../util/diag.h"
+#include "drv_api.h"
 
-/* What a driver may use of the running target. */
-struct drv_target {
-    int stdin_fd;  /* write end of the target's stdin, or -1 */
-    int stdout_fd; /* read end of the target's stdout, or -1 (stdio driver reads replies) */
-    uint16_t port; /* the port chosen for {port}, or 0 */
-    int pid;
+/* The kinds of driver, in the order of the table's rows. */
+enum drv_id {
+    DRV_STDIO,
+    DRV_HTTP,
+    DRV_COMMAND,
 };
 
-struct drv;
-
-struct drv_ops {
-    const char *kind;
-    /* Runs round `round` (1-based). Returns 0, -ETIMEDOUT when the round exceeded timeout_ms,
-     * -EPIPE when the target went away, or another negative errno; `d` says what failed
-     * (e.g. "request 3 of round 5: http://127.0.0.1:4242/upload answered 500"). */
-    int (*round)(struct drv *drv, const struct drv_target *t, uint32_t round, int timeout_ms,
-                 struct diag *d);
-    void (*free)(struct drv *drv);
+/* One row of the table. The functions take the driver's own settings struct. */
+struct drv_kind {
+    enum drv_id id;
+    const char *name; /* "kind" in a scenario file */
+    unsigned needs;   /* DRV_PIPES_STDIN, DRV_READS_STDOUT (drv_api.h) */
+    void (*init)(void *cfg);
+    void (*cleanup)(void *cfg);
+    int (*parse)(struct drv_parse *p, const cJSON *dv, void *cfg);
+    int (*check)(struct drv_parse *p, const void *cfg);
+    bool (*save)(const void *cfg, cJSON *dv);
+    struct drv *(*create)(const void *cfg, struct diag *d);
 };
 
-struct drv {
-    const struct drv_ops *ops;
-};
+/* The row of driver `id`, or NULL for an id that has none. Can't fail. */
+const struct drv_kind *drv_kind_get(enum drv_id id);
 
-/* Expands {port}, {round}, {i} (and {{ / }} for literal braces) in `tmpl`. Returns a malloc'ed
- * string the caller frees, or NULL when out of memory. Unknown placeholders are left as they are
- * (scenario validation rejects them first). */
-char *drv_expand(const char *tmpl, uint16_t port, uint32_t round, uint32_t i);
+/* The row of the kind a scenario file names `name`, or NULL. Can't fail. */
+const struct drv_kind *drv_kind_find(const char *name);
 
-struct scn;
+/* The number of rows; drv_kind_at(i) for i below it gives each. Can't fail. */
+size_t drv_kind_count(void);
+const struct drv_kind *drv_kind_at(size_t i);
 
-/* Creates the driver the scenario asks for (drv_stdio_new, drv_http_new or drv_cmd_new).
- * Returns it, or NULL with `d` filled. Caller frees with drv_free(). */
-struct drv *drv_new(const struct scn *s, struct diag *d);
+/* The kinds for messages: "one of \"stdio\", \"http\", \"command\"" into `out`. Can't fail. */
+void drv_kind_names(char *out, size_t len);
+
+/* Creates the driver of kind `id` from its settings `cfg` (copied). Returns it, or NULL with
+ * `d` filled. Caller frees with drv_free(). */
+struct drv *drv_new(enum drv_id id, const void *cfg, struct diag *d);
 
 /* Frees a driver through its ops. drv_free(NULL) is a no-op. */
 void drv_free(struct drv *drv);

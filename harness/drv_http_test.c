@@ -282,9 +282,9 @@ static int srv_teardown(void **state)
 
 /* A driver configuration with the given URL template (copied); other fields zero. Free the
  * strings with cfg_cleanup(). */
-static struct scn_http cfg_for(const char *url, const char *method, unsigned n, unsigned conc)
+static struct drv_http_cfg cfg_for(const char *url, const char *method, unsigned n, unsigned conc)
 {
-    struct scn_http c;
+    struct drv_http_cfg c;
     memset(&c, 0, sizeof(c));
     c.url = url ? strdup(url) : NULL;
     c.method = strdup(method);
@@ -294,7 +294,7 @@ static struct scn_http cfg_for(const char *url, const char *method, unsigned n, 
     return c;
 }
 
-static void cfg_cleanup(struct scn_http *c)
+static void cfg_cleanup(struct drv_http_cfg *c)
 {
     free(c->url);
     free(c->method);
@@ -302,6 +302,17 @@ static void cfg_cleanup(struct scn_http *c)
     free(c->multipart_filename);
     free(c->multipart_content_type);
     memset(c, 0, sizeof(*c));
+}
+
+/* Requests of the last run_round() the target answered. */
+static uint32_t g_answered;
+
+/* Runs one round of `drv`, keeping its count of answers in g_answered. */
+static int run_round(struct drv *drv, const struct drv_target *t, uint32_t round, int timeout_ms,
+                     struct diag *d)
+{
+    g_answered = 12345;
+    return drv->ops->round(drv, t, round, timeout_ms, &g_answered, d);
 }
 
 static struct drv_target target_on(uint16_t port)
@@ -315,14 +326,15 @@ static void test_drv_http_get_expands_url_and_headers(void **state)
     struct srv *srv = *state;
     char hdr[] = "X-Round: r{round}-{i}";
     char *hdrs[] = {hdr};
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/item/{round}/{i}", "GET", 3, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/item/{round}/{i}", "GET", 3, 1);
     c.headers = hdrs;
     c.n_headers = 1;
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    assert_int_equal(drv->ops->round(drv, &t, 7, 10000, &d), 0);
+    assert_int_equal(run_round(drv, &t, 7, 10000, &d), 0);
+    assert_int_equal(g_answered, 3);
     drv->ops->free(drv);
     cfg_cleanup(&c);
 
@@ -341,13 +353,13 @@ static void test_drv_http_get_expands_url_and_headers(void **state)
 static void test_drv_http_reuses_one_connection(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/x", "GET", 5, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/x", "GET", 5, 1);
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
     for (uint32_t round = 1; round <= 3; round++) {
-        assert_int_equal(drv->ops->round(drv, &t, round, 10000, &d), 0);
+        assert_int_equal(run_round(drv, &t, round, 10000, &d), 0);
     }
     drv->ops->free(drv);
     cfg_cleanup(&c);
@@ -358,13 +370,13 @@ static void test_drv_http_reuses_one_connection(void **state)
 static void test_drv_http_concurrency_opens_parallel_connections(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/x", "GET", 12, 3);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/x", "GET", 12, 3);
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    assert_int_equal(drv->ops->round(drv, &t, 1, 10000, &d), 0);
-    assert_int_equal(drv->ops->round(drv, &t, 2, 10000, &d), 0);
+    assert_int_equal(run_round(drv, &t, 1, 10000, &d), 0);
+    assert_int_equal(run_round(drv, &t, 2, 10000, &d), 0);
     drv->ops->free(drv);
     cfg_cleanup(&c);
     assert_int_equal(srv->n_reqs, 24);
@@ -375,13 +387,13 @@ static void test_drv_http_concurrency_opens_parallel_connections(void **state)
 static void test_drv_http_post_body_of_given_size(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/put", "PUT", 2, 2);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/put", "PUT", 2, 2);
     c.body_bytes = 100000;
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    assert_int_equal(drv->ops->round(drv, &t, 1, 10000, &d), 0);
+    assert_int_equal(run_round(drv, &t, 1, 10000, &d), 0);
     drv->ops->free(drv);
     cfg_cleanup(&c);
     assert_int_equal(srv->n_reqs, 2);
@@ -394,7 +406,7 @@ static void test_drv_http_post_body_of_given_size(void **state)
 static void test_drv_http_multipart_upload(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/upload", "POST", 2, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/upload", "POST", 2, 1);
     c.multipart_bytes = 65537;
     c.multipart_field = strdup("doc");
     c.multipart_filename = strdup("r{round}.csv");
@@ -403,7 +415,7 @@ static void test_drv_http_multipart_upload(void **state)
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    assert_int_equal(drv->ops->round(drv, &t, 4, 10000, &d), 0);
+    assert_int_equal(run_round(drv, &t, 4, 10000, &d), 0);
     drv->ops->free(drv);
     cfg_cleanup(&c);
     assert_int_equal(srv->n_reqs, 2);
@@ -420,13 +432,14 @@ static void test_drv_http_multipart_upload(void **state)
 static void test_drv_http_error_names_request_and_status(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/status/500", "POST", 4, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/status/500", "POST", 4, 1);
     c.body_bytes = 10;
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    int err = drv->ops->round(drv, &t, 5, 10000, &d);
+    int err = run_round(drv, &t, 5, 10000, &d);
+    assert_int_equal(g_answered, 1); /* a reply, even a 500, is an answer */
     drv->ops->free(drv);
     cfg_cleanup(&c);
     assert_int_equal(err, -EPROTO);
@@ -445,11 +458,11 @@ static void test_drv_http_expect_status(void **state)
     struct diag d = {{0}};
     struct drv_target t = target_on(srv->port);
 
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/status/201", "GET", 2, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/status/201", "GET", 2, 1);
     c.expect_status = 201;
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
-    assert_int_equal(drv->ops->round(drv, &t, 1, 10000, &d), 0);
+    assert_int_equal(run_round(drv, &t, 1, 10000, &d), 0);
     drv->ops->free(drv);
     cfg_cleanup(&c);
 
@@ -457,7 +470,7 @@ static void test_drv_http_expect_status(void **state)
     c.expect_status = 201;
     drv = drv_http_new(&c, &d);
     assert_non_null(drv);
-    assert_int_equal(drv->ops->round(drv, &t, 2, 10000, &d), -EPROTO);
+    assert_int_equal(run_round(drv, &t, 2, 10000, &d), -EPROTO);
     assert_non_null(strstr(d.msg, "answered 200, expected 201"));
     drv->ops->free(drv);
     cfg_cleanup(&c);
@@ -466,7 +479,7 @@ static void test_drv_http_expect_status(void **state)
     c = cfg_for("http://127.0.0.1:{port}/status/404", "GET", 1, 1);
     drv = drv_http_new(&c, &d);
     assert_non_null(drv);
-    assert_int_equal(drv->ops->round(drv, &t, 3, 10000, &d), -EPROTO);
+    assert_int_equal(run_round(drv, &t, 3, 10000, &d), -EPROTO);
     assert_non_null(strstr(d.msg, "answered 404"));
     drv->ops->free(drv);
     cfg_cleanup(&c);
@@ -475,13 +488,13 @@ static void test_drv_http_expect_status(void **state)
 static void test_drv_http_request_timeout(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/hang", "GET", 1, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/hang", "GET", 1, 1);
     c.timeout_ms = 150;
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    assert_int_equal(drv->ops->round(drv, &t, 2, 10000, &d), -ETIMEDOUT);
+    assert_int_equal(run_round(drv, &t, 2, 10000, &d), -ETIMEDOUT);
     assert_non_null(strstr(d.msg, "request 1 of round 2: GET"));
     assert_non_null(strstr(d.msg, "no reply within 150 ms"));
     drv->ops->free(drv);
@@ -491,13 +504,14 @@ static void test_drv_http_request_timeout(void **state)
 static void test_drv_http_round_timeout(void **state)
 {
     struct srv *srv = *state;
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/hang", "GET", 2, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/hang", "GET", 2, 1);
     c.timeout_ms = 0; /* no per-request limit: the round's limit applies */
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(srv->port);
-    assert_int_equal(drv->ops->round(drv, &t, 3, 150, &d), -ETIMEDOUT);
+    assert_int_equal(run_round(drv, &t, 3, 150, &d), -ETIMEDOUT);
+    assert_int_equal(g_answered, 0);
     assert_non_null(strstr(d.msg, "round 3: 0 of 2 requests answered"));
     drv->ops->free(drv);
     cfg_cleanup(&c);
@@ -508,12 +522,13 @@ static void test_drv_http_connection_refused(void **state)
     (void)state;
     uint16_t port;
     int fd = srv_bind(&port); /* bound, not listening: connections are refused */
-    struct scn_http c = cfg_for("http://127.0.0.1:{port}/upload", "POST", 3, 1);
+    struct drv_http_cfg c = cfg_for("http://127.0.0.1:{port}/upload", "POST", 3, 1);
     struct diag d = {{0}};
     struct drv *drv = drv_http_new(&c, &d);
     assert_non_null(drv);
     struct drv_target t = target_on(port);
-    assert_int_equal(drv->ops->round(drv, &t, 1, 10000, &d), -EPIPE);
+    assert_int_equal(run_round(drv, &t, 1, 10000, &d), -EPIPE);
+    assert_int_equal(g_answered, 0);
     assert_non_null(strstr(d.msg, "request 1 of round 1: POST"));
     assert_non_null(strstr(d.msg, "target not accepting connections"));
     drv->ops->free(drv);
@@ -525,7 +540,7 @@ static void test_drv_http_rejects_bad_settings(void **state)
 {
     (void)state;
     struct diag d = {{0}};
-    struct scn_http c = cfg_for(NULL, "GET", 1, 1);
+    struct drv_http_cfg c = cfg_for(NULL, "GET", 1, 1);
     assert_null(drv_http_new(&c, &d));
     assert_non_null(strstr(d.msg, "no url"));
     cfg_cleanup(&c);

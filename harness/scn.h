@@ -3,10 +3,10 @@
  *
  * A scenario names a target (argv, env, cwd, readiness probe), a driver (stdio, http, command)
  * and how to judge it (rounds, warm-up, thresholds, expectation, suppressions). Every key is
- * documented in docs/SCENARIOS.md. Loading is strict: unknown keys, wrong types and missing
- * values fail with a message naming the file, the JSON path, what was found and what was
- * expected, and for a misspelt key the nearest known one. Not thread-safe per object; no
- * globals.
+ * documented in docs/SCENARIOS.md. Loading is strict (util/json.h): unknown keys, wrong types and
+ * missing values fail with a message naming the file, the JSON path, what was found and what was
+ * expected, and for a misspelt key the nearest known one. The "driver" object is read and written
+ * by the driver its "kind" names (the table in drv.h). Not thread-safe per object; no globals.
  */
 #ifndef HARNESS_SCN_H
 #define HARNESS_SCN_H
@@ -19,14 +19,16 @@
 #include "../analysis/supp.h"
 #include "../model/rpt.h"
 #include "../util/diag.h"
+#include "drv.h"
+#include "drv_cmd.h"
+#include "drv_http.h"
+#include "drv_stdio.h"
 
-#define SCN_DEFAULT_ROUNDS             20u
-#define SCN_DEFAULT_WARMUP             3u
-#define SCN_DEFAULT_READY_TIMEOUT_MS   10000
-#define SCN_DEFAULT_ROUND_TIMEOUT_MS   60000
-#define SCN_DEFAULT_REPLY_TIMEOUT_MS   10000
-#define SCN_DEFAULT_REQUESTS_PER_ROUND 10u
-#define SCN_MAX_ROUNDS                 100000u
+#define SCN_DEFAULT_ROUNDS           20u
+#define SCN_DEFAULT_WARMUP           3u
+#define SCN_DEFAULT_READY_TIMEOUT_MS 10000
+#define SCN_DEFAULT_ROUND_TIMEOUT_MS 60000
+#define SCN_MAX_ROUNDS               100000u
 
 enum scn_ready_kind {
     SCN_READY_NONE,   /* ready when the agent said HELLO */
@@ -35,46 +37,10 @@ enum scn_ready_kind {
     SCN_READY_HTTP,   /* GET ready_value answers 2xx */
 };
 
-enum scn_driver_kind {
-    SCN_DRIVER_STDIO,
-    SCN_DRIVER_HTTP,
-    SCN_DRIVER_COMMAND,
-};
-
-/* stdio driver: one request line on stdin, one reply line on stdout. Exactly one source of
- * requests is set: `requests` (templates used in turn), `requests_file` (absolute or relative
- * to the current directory once loaded: read on through the run, K lines per round, wrapping),
- * or `requests_command` (argv run once per round, its stdout lines are the requests). */
-struct scn_stdio {
-    char **requests;
-    size_t n_requests;
-    char *requests_file;
-    char **requests_command; /* NULL-terminated argv, or NULL */
-    unsigned requests_per_round;
-    int reply_timeout_ms;
-};
-
-/* command driver: argv run once per round (no shell), LEAKCHECK_ROUND and LEAKCHECK_PORT set. */
-struct scn_cmd {
-    char **argv; /* NULL-terminated */
-    char **env;  /* NULL-terminated "KEY=VALUE" entries added to the environment, or NULL */
-    int timeout_ms;
-};
-
-/* http driver settings, as drv_http_new() takes them. Strings may hold {port}, {round}, {i}.
- * headers are "Name: value" lines. body_bytes > 0 sends a body of that many bytes;
- * multipart_bytes > 0 sends a multipart/form-data upload instead. */
-struct scn_http {
-    char *url, *method;
-    char **headers;
-    size_t n_headers;
-    size_t body_bytes;
-    char *multipart_field, *multipart_filename, *multipart_content_type;
-    size_t multipart_bytes;
-    unsigned requests_per_round, concurrency;
-    int timeout_ms;
-    int expect_status; /* 0 = any 2xx */
-};
+/* The scenario's driver: the rows of the driver table (drv.h), under the names cli.c uses. */
+#define SCN_DRIVER_STDIO   DRV_STDIO
+#define SCN_DRIVER_HTTP    DRV_HTTP
+#define SCN_DRIVER_COMMAND DRV_COMMAND
 
 struct scn {
     char *name;
@@ -88,11 +54,12 @@ struct scn {
     uint16_t ready_port; /* for SCN_READY_TCP; 0 with ready_port_is_placeholder */
     bool ready_port_is_placeholder;
     int ready_timeout_ms;
-    /* driver */
-    enum scn_driver_kind driver;
-    struct scn_stdio stdio;
-    struct scn_cmd cmd;
-    struct scn_http http;
+    /* driver: `driver` picks the row of drv.c's table, and the field below with its settings (each
+     * driver's own struct, read and written by the driver: drv_stdio.h, drv_cmd.h, drv_http.h) */
+    enum drv_id driver;
+    struct drv_stdio_cfg stdio;
+    struct drv_cmd_cfg cmd;
+    struct drv_http_cfg http;
     /* judging */
     uint32_t rounds; /* measured rounds, after the warm-up */
     uint32_t warmup;
@@ -108,9 +75,11 @@ struct scn {
     bool uses_port; /* some string holds {port}: the harness picks a free port */
 };
 
-/* Returns an empty scenario with every default set (name "scenario", stdio driver), or NULL
- * when out of memory. Caller frees with scn_free(). */
+/* Returns an empty scenario with every default set (name "scenario", stdio driver, each
+ * driver's defaults), or NULL when out of memory. Caller frees with scn_free(). */
 struct scn *scn_new(void);
+
+/* Frees the scenario, every driver's settings included. scn_free(NULL) is a no-op. */
 void scn_free(struct scn *s);
 
 /* Parses scenario JSON `text` (len bytes). `path` names it in messages and anchors relative
@@ -122,11 +91,6 @@ int scn_parse(const char *text, size_t len, const char *path, struct scn **out, 
  * with `d` filled. */
 int scn_load(const char *path, struct scn **out, struct diag *d);
 
-/* Checks a string for placeholders: only {port}, {round}, {i} (and {{ }}) are allowed. Returns
- * 0, or -EINVAL with `d` naming `where` and the bad placeholder. Sets *uses_port when {port}
- * occurs. */
-int scn_check_placeholders(const char *s, const char *where, bool *uses_port, struct diag *d);
-
 /* Finishes a scenario built in code (command line): checks it like a file and computes
  * uses_port. Returns 0 or -EINVAL with `d` filled. */
 int scn_finish(struct scn *s, struct diag *d);
@@ -135,11 +99,12 @@ int scn_finish(struct scn *s, struct diag *d);
  * with the same settings. Returns 0 or -errno. */
 int scn_save(const struct scn *s, const char *path);
 
+/* The settings of the scenario's driver (the field `driver` picks: &s->stdio, &s->http or
+ * &s->cmd), for its row in the driver table. Borrowed. Can't fail. */
+const void *scn_driver_cfg(const struct scn *s);
+
 /* Points `o` at the parts of `s` the analysis needs (borrowed: `s` must outlive `o`). Can't
  * fail. */
 void scn_analysis_opts(const struct scn *s, struct analysis_opts *o);
-
-/* Levenshtein distance between two short strings (capped at 64 characters). Can't fail. */
-size_t scn_edit_distance(const char *a, const char *b);
 
 #endif

@@ -178,7 +178,7 @@ static void test_scn_parse_placeholders(void **state)
                  "[\"{n}\"]}}",
                  "unknown placeholder '{n}'");
     bool port = false;
-    assert_int_equal(scn_check_placeholders("a {port} b", "w", &port, &d), 0);
+    assert_int_equal(drv_check_placeholders("a {port} b", "w", false, &port, &d), 0);
     assert_true(port);
 }
 
@@ -247,15 +247,6 @@ static void test_scn_load_missing_file(void **state)
     assert_null(s);
 }
 
-static void test_scn_edit_distance(void **state)
-{
-    (void)state;
-    assert_int_equal(scn_edit_distance("requests", "requests"), 0);
-    assert_int_equal(scn_edit_distance("reqests", "requests"), 1);
-    assert_int_equal(scn_edit_distance("", "abc"), 3);
-    assert_int_equal(scn_edit_distance("kitten", "sitting"), 3);
-}
-
 static void test_scn_save_roundtrip(void **state)
 {
     (void)state;
@@ -298,7 +289,6 @@ int main(void)
         cmocka_unit_test(test_scn_parse_ready_variants),
         cmocka_unit_test(test_scn_parse_bad_name_and_supp),
         cmocka_unit_test(test_scn_load_missing_file),
-        cmocka_unit_test(test_scn_edit_distance),
         cmocka_unit_test(test_scn_save_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,12 +35,14 @@ struct session {
     struct snap_stream st;
     struct chan ch;
     struct target *t;
+    const struct drv_kind *kind; /* the scenario's driver: its needs */
     struct drv *drv;
     char **argv, **env;
     char *cwd;
     double *seconds;          /* per round */
     struct rpt_round *rounds; /* per round, for progress */
     size_t n_done;            /* rounds completed */
+    uint32_t answered;        /* requests the target answered in the last round driven */
     uint16_t port;
     uint32_t total; /* warm-up + measured rounds */
     char log_path[4096];
@@ -97,6 +99,26 @@ static int chan_closed(struct session *ss, const char *when)
                 "another program (which runs untracked) or closed the channel's descriptor; point "
                 "target.argv at the program that does the work",
                 when);
+}
+
+/* True while the target has answered nothing: no round completed, and the round under way (if
+ * any) got no answer. */
+static bool answered_nothing(const struct session *ss)
+{
+    return ss->n_done == 0 && ss->answered == 0;
+}
+
+/* The one account of a target that ended having answered nothing, whichever step noticed it
+ * first: the start-up snapshot, round 1, or the snapshot after it. Which of them sees the exit
+ * of a target that quits at once is a race (the agent may still answer the start-up snapshot
+ * while the process exits), so the message says only what is known: no request of the first
+ * round got an answer. Returns -1. */
+static int ended_unanswered(struct session *ss, const char *how)
+{
+    return fail(ss,
+                "target %s before the first round was answered (a server must keep running "
+                "while leakcheck drives it; see the log)",
+                how);
 }
 
 /* Builds "msg" plus the tail of the target's log (owned), or NULL when out of memory. */
@@ -157,15 +179,15 @@ static int start(struct session *ss, char **agent_version)
         .env_add = ss->env,
         .cwd = ss->cwd,
         .agent_path = ss->o->agent_path,
-        .pipe_stdin = s->driver == SCN_DRIVER_STDIO,
-        .pipe_stdout = s->driver == SCN_DRIVER_STDIO || s->ready == SCN_READY_STDOUT,
+        .pipe_stdin = (ss->kind->needs & DRV_PIPES_STDIN) != 0,
+        .pipe_stdout = (ss->kind->needs & DRV_READS_STDOUT) || s->ready == SCN_READY_STDOUT,
         .log_path = ss->log_path,
         .channel = true,
     };
     if (target_start(&to, &ss->t, &ss->rd) < 0) {
         return fail(ss, "%s", ss->rd.msg);
     }
-    ss->ch.fd = ss->t->chan_fd;
+    ss->ch.fd = target_chan_fd(ss->t);
     ss->ch.t = ss->t;
     int rc = chan_wait(&ss->ch, true, 0, s->ready_timeout_ms, &ss->rd);
     if (rc == 0) {
@@ -180,7 +202,7 @@ static int start(struct session *ss, char **agent_version)
     if (rc == -EBADMSG) {
         return fail(ss, "%s", ss->rd.msg);
     }
-    if (ss->t->exited) {
+    if (target_exited(ss->t)) {
         return fail(ss,
                     "target %s before the agent said hello (it crashed at start-up, or the "
                     "agent could not load: see the log)",
@@ -219,7 +241,7 @@ static int ready(struct session *ss)
     if (rc < 0) {
         return fail(ss, "target never became ready: %s", ss->rd.msg);
     }
-    if (s->driver != SCN_DRIVER_STDIO && ss->t->stdout_fd >= 0) {
+    if (!(ss->kind->needs & DRV_READS_STDOUT) && target_stdout_fd(ss->t) >= 0) {
         target_drain_stdout(ss->t);
     }
     return 0;
@@ -238,10 +260,7 @@ static int baseline(struct session *ss)
             return fail(ss, "no start-up snapshot from the agent: %s", ss->rd.msg);
         }
         if (!alive) {
-            return fail(ss,
-                        "target %s before the first round (a server must keep running while "
-                        "leakcheck drives it; see the log)",
-                        how);
+            return ended_unanswered(ss, how);
         }
         if (rc == -EPIPE) {
             return chan_closed(ss, "before the first round");
@@ -272,6 +291,9 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
     char how[128];
     bool alive = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
     target_describe_exit(ss->t, how, sizeof(how));
+    if (!alive && answered_nothing(ss)) {
+        return ended_unanswered(ss, how);
+    }
     if (!alive) {
         return fail(ss, "target %s during round %u (%s)", how, r, ss->rd.msg);
     }
@@ -281,12 +303,12 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
                     "just slow)",
                     r, ss->rd.msg);
     }
-    if (rc == -EPIPE && ss->s->driver == SCN_DRIVER_STDIO) {
+    if (rc == -EPIPE && (ss->kind->needs & DRV_READS_STDOUT)) {
         /* The driver's message already names the round. */
         return fail(ss,
-                    "%s, and is still running (the stdio driver reads one reply line per request "
+                    "%s, and is still running (the %s driver reads one reply line per request "
                     "from the target's stdout: keep it open)",
-                    ss->rd.msg);
+                    ss->rd.msg, ss->kind->name);
     }
     return fail(ss, "round %u failed: %s", r, ss->rd.msg);
 }
@@ -305,6 +327,9 @@ static int snapshot_failed(struct session *ss, uint32_t r, int rc)
     if (rc == -EBADMSG) {
         return fail(ss, "round %u: %s", r, ss->rd.msg);
     }
+    if (!alive && answered_nothing(ss)) {
+        return ended_unanswered(ss, how);
+    }
     if (rc == -ETIMEDOUT) {
         return fail(ss, "round %u: the agent did not answer a snapshot within %d ms (target %s)", r,
                     SNAPSHOT_TIMEOUT_MS, how);
@@ -318,16 +343,16 @@ static int rounds(struct session *ss)
 {
     const struct scn *s = ss->s;
     const struct session_opts *o = ss->o;
-    struct drv_target dt = {.stdin_fd = ss->t->stdin_fd,
-                            .stdout_fd = ss->t->stdout_fd,
+    struct drv_target dt = {.stdin_fd = target_stdin_fd(ss->t),
+                            .stdout_fd = target_stdout_fd(ss->t),
                             .port = ss->port,
-                            .pid = (int)ss->t->pid};
+                            .pid = (int)target_pid(ss->t)};
     if (o->progress) {
         o->progress(o->progress_arg, s, ss->rounds, 0);
     }
     for (uint32_t r = 1; r <= ss->total; r++) {
         double t0 = clock_s();
-        int rc = ss->drv->ops->round(ss->drv, &dt, r, s->round_timeout_ms, &ss->rd);
+        int rc = ss->drv->ops->round(ss->drv, &dt, r, s->round_timeout_ms, &ss->answered, &ss->rd);
         ss->seconds[r - 1] = clock_s() - t0;
         if (rc < 0) {
             return round_failed(ss, r, rc);
@@ -408,7 +433,8 @@ int session_run(const struct scn *s, const struct session_opts *o, struct rpt_sc
     struct session ss = {.s = s, .o = o, .ch = {.fd = -1}, .total = s->warmup + s->rounds};
     snap_stream_init(&ss.st);
     ss.ch.st = &ss.st;
-    ss.drv = drv_new(s, d);
+    ss.kind = drv_kind_get(s->driver);
+    ss.drv = drv_new(s->driver, scn_driver_cfg(s), d);
     if (!ss.drv) {
         return -EINVAL;
     }

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* target.c - spawning the program under test with the agent, probing readiness, stopping it.
  *
- * posix_spawn with file actions: the channel end is dup2'ed onto itself, which clears its
- * close-on-exec flag in the child only; every other descriptor the harness holds is O_CLOEXEC.
- * Waits are poll()-based with deadlines from CLOCK_MONOTONIC.
+ * util/spawn starts the program: the channel end is the one descriptor it keeps open in the child;
+ * every other descriptor the harness holds is O_CLOEXEC. Waits are poll()-based with deadlines
+ * from util/clock.
  */
 #include "target.h"
 
 #include <arpa/inet.h>
 #include <elf.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -17,29 +18,40 @@
 #include <pthread.h>
 #include <regex.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/proto.h"
+#include "../util/clock.h"
+#include "../util/io.h"
+#include "../util/spawn.h"
+#include "../util/strv.h"
+
+/* A running (or ended) target. */
+struct target {
+    pid_t pid;
+    int stdin_fd;  /* write end, or -1 */
+    int stdout_fd; /* read end, or -1 */
+    int chan_fd;   /* harness end of the control channel, or -1 */
+    bool exited;
+    int status; /* waitpid status, valid when exited */
+    char *log_path;
+    int log_fd;
+    bool drain_started;
+    unsigned long drain_thread;
+    atomic_bool drain_stop; /* set by target_free: the drain thread ends without waiting for EOF */
+};
 
 extern char **environ;
 
 #define TARGET_POLL_MS    20
+#define TARGET_SETTLE_MS  1000 /* how long an ending target gets to be reaped for a message */
 #define TARGET_DRAIN_TAIL (16u << 20) /* bytes still copied to the log after the target ended */
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void close_fd(int *fd)
 {
@@ -153,26 +165,88 @@ static char **build_env(const struct target_opts *o, int chan_fd)
     }
     for (size_t i = 0; i < k; i++) {
         if (!env[i]) {
-            for (size_t j = 0; j < k; j++) {
-                free(env[j]);
-            }
-            free(env);
+            strv_free_n(env, k);
             return NULL;
         }
     }
     return env;
 }
 
+/* Opens the log the target's stderr (and stdout when not piped) goes to. Returns 0 or -errno with
+ * `d` filled. */
+static int open_log(struct target *t, const char *path, struct diag *d)
+{
+    t->log_path = strdup(path);
+    if (!t->log_path) {
+        return diag_set(d, -ENOMEM, "can't create the target log '%s': %s", path, strerror(ENOMEM));
+    }
+    t->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (t->log_fd < 0) {
+        int err = errno;
+        return diag_set(d, -err, "can't create the target log '%s': %s", path, strerror(err));
+    }
+    return 0;
+}
+
+/* The spawn options for `o`: where each standard stream goes, the channel end kept open. */
+static void spawn_opts_for(const struct target_opts *o, const struct target *t, int chan_fd,
+                           char **env, struct spawn_opts *so)
+{
+    *so = (struct spawn_opts){.argv = o->argv,
+                              .env = env,
+                              .cwd = o->cwd,
+                              .keep_fd = chan_fd > 2 ? chan_fd : 0,
+                              .what = "the target",
+                              .verb = "start",
+                              .cwd_hint = " (does target.cwd exist?)"};
+    if (o->inherit_stdio) {
+        so->io[0] = so->io[1] = so->io[2] = SPAWN_INHERIT;
+        return;
+    }
+    so->io[0] = o->pipe_stdin ? SPAWN_PIPE : SPAWN_NULL;
+    so->io[1] = o->pipe_stdout ? SPAWN_PIPE : t->log_fd >= 0 ? SPAWN_FD : SPAWN_INHERIT;
+    so->io[2] = t->log_fd >= 0 ? SPAWN_FD : SPAWN_INHERIT;
+    so->fd[1] = so->fd[2] = t->log_fd;
+}
+
+/* Creates the channel (when asked), the environment, and spawns the program into `t`. Returns 0
+ * or a negative errno with `d` filled. */
+static int spawn_target(const struct target_opts *o, struct target *t, struct diag *d)
+{
+    int chan[2] = {-1, -1};
+    char **env = NULL;
+    int rc = 0;
+    if (o->channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0) {
+        int err = errno;
+        rc = diag_set(d, -err, "can't create pipes for the target: %s", strerror(err));
+    }
+    if (rc == 0) {
+        env = build_env(o, chan[1]);
+        rc =
+            env ? 0 : diag_set(d, -ENOMEM, "can't prepare the target's environment: out of memory");
+    }
+    struct spawn_child child;
+    if (rc == 0) {
+        struct spawn_opts so;
+        spawn_opts_for(o, t, chan[1], env, &so);
+        rc = spawn_start(&so, &child, d);
+    }
+    if (rc == 0) {
+        t->pid = child.pid;
+        t->stdin_fd = child.fd[0];
+        t->stdout_fd = child.fd[1];
+        t->chan_fd = chan[0];
+        chan[0] = -1;
+    }
+    strv_free(env);
+    close_fd(&chan[0]);
+    close_fd(&chan[1]);
+    return rc;
+}
+
 int target_start(const struct target_opts *o, struct target **out, struct diag *d)
 {
-    int in_pipe[2] = {-1, -1};
-    int out_pipe[2] = {-1, -1};
-    int chan[2] = {-1, -1};
-    int null_fd = -1;
-    char **env = NULL;
-    posix_spawn_file_actions_t fa;
-    bool fa_init = false;
-    int rc;
+    int rc = 0;
     struct target *t = calloc(1, sizeof(*t));
     if (!t) {
         return diag_set(d, -ENOMEM, "out of memory");
@@ -183,81 +257,13 @@ int target_start(const struct target_opts *o, struct target **out, struct diag *
                       "target '%s' not found or not executable (check the path in target.argv, or "
                       "build it first)",
                       o->argv[0]);
-        goto out;
     }
-    if (o->log_path) {
-        t->log_path = strdup(o->log_path);
-        t->log_fd = open(o->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-        if (!t->log_path || t->log_fd < 0) {
-            rc = diag_set(d, -errno ? -errno : -ENOMEM, "can't create the target log '%s': %s",
-                          o->log_path, strerror(errno));
-            goto out;
-        }
+    if (rc == 0 && o->log_path) {
+        rc = open_log(t, o->log_path, d);
     }
-    if ((o->pipe_stdin && pipe2(in_pipe, O_CLOEXEC) < 0) ||
-        (o->pipe_stdout && pipe2(out_pipe, O_CLOEXEC) < 0) ||
-        (o->channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, chan) < 0)) {
-        rc = diag_set(d, -errno, "can't create pipes for the target: %s", strerror(errno));
-        goto out;
+    if (rc == 0) {
+        rc = spawn_target(o, t, d);
     }
-    null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    env = build_env(o, chan[1]);
-    if (null_fd < 0 || !env) {
-        rc = diag_set(d, -ENOMEM, "can't prepare the target's environment: out of memory");
-        goto out;
-    }
-    posix_spawn_file_actions_init(&fa);
-    fa_init = true;
-    if (!o->inherit_stdio) {
-        posix_spawn_file_actions_adddup2(&fa, o->pipe_stdin ? in_pipe[0] : null_fd, 0);
-    }
-    if (o->inherit_stdio) {
-        /* stdin, stdout and stderr stay the harness's own. */
-    } else if (o->pipe_stdout) {
-        posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-    } else if (t->log_fd >= 0) {
-        posix_spawn_file_actions_adddup2(&fa, t->log_fd, 1);
-    }
-    if (t->log_fd >= 0 && !o->inherit_stdio) {
-        posix_spawn_file_actions_adddup2(&fa, t->log_fd, 2);
-    }
-    if (chan[1] >= 0) {
-        /* dup2 onto itself clears FD_CLOEXEC in the child only. */
-        posix_spawn_file_actions_adddup2(&fa, chan[1], chan[1]);
-    }
-    if (o->cwd) {
-        posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-    }
-    pid_t pid;
-    int err = posix_spawnp(&pid, o->argv[0], &fa, NULL, o->argv, env);
-    if (err != 0) {
-        rc = diag_set(d, -err, "can't start '%s': %s%s", o->argv[0], strerror(err),
-                      err == ENOENT && o->cwd ? " (does target.cwd exist?)" : "");
-        goto out;
-    }
-    t->pid = pid;
-    t->stdin_fd = in_pipe[1];
-    in_pipe[1] = -1;
-    t->stdout_fd = out_pipe[0];
-    out_pipe[0] = -1;
-    t->chan_fd = chan[0];
-    chan[0] = -1;
-    rc = 0;
-out:
-    if (fa_init) {
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    for (char **e = env; e && *e; e++) {
-        free(*e);
-    }
-    free(env);
-    close_fd(&null_fd);
-    close_fd(&in_pipe[0]);
-    close_fd(&in_pipe[1]);
-    close_fd(&out_pipe[0]);
-    close_fd(&out_pipe[1]);
-    close_fd(&chan[0]);
-    close_fd(&chan[1]);
     if (rc < 0) {
         close_fd(&t->log_fd);
         free(t->log_path);
@@ -266,6 +272,36 @@ out:
     }
     *out = t;
     return 0;
+}
+
+pid_t target_pid(const struct target *t)
+{
+    return t->pid;
+}
+
+int target_stdin_fd(const struct target *t)
+{
+    return t->stdin_fd;
+}
+
+int target_stdout_fd(const struct target *t)
+{
+    return t->stdout_fd;
+}
+
+int target_chan_fd(const struct target *t)
+{
+    return t->chan_fd;
+}
+
+bool target_exited(const struct target *t)
+{
+    return t->exited;
+}
+
+const char *target_log_path(const struct target *t)
+{
+    return t->log_path;
 }
 
 bool target_is_static(const char *prog)
@@ -342,6 +378,21 @@ int target_term_signal(const struct target *t)
     return t->exited && WIFSIGNALED(t->status) ? WTERMSIG(t->status) : 0;
 }
 
+/* Waits up to ms for the process to exit. */
+static bool wait_exit(struct target *t, int ms)
+{
+    int64_t deadline = clock_ms() + ms;
+    for (;;) {
+        if (!target_alive(t)) {
+            return true;
+        }
+        if (clock_ms() >= deadline) {
+            return false;
+        }
+        poll(NULL, 0, 10);
+    }
+}
+
 static int not_alive(struct target *t, const char *what, struct diag *d)
 {
     char how[128];
@@ -359,12 +410,12 @@ int target_wait_stdout(struct target *t, const char *regex, int timeout_ms, stru
         regfree(&re);
         return diag_set(d, -EINVAL, "target stdout is not piped");
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = clock_ms() + timeout_ms;
     char line[4096];
     size_t n = 0;
     int rc;
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_ms();
         if (left <= 0) {
             rc = diag_set(d, -ETIMEDOUT,
                           "target printed no line matching '%s' within %d ms (raise "
@@ -387,7 +438,9 @@ int target_wait_stdout(struct target *t, const char *regex, int timeout_ms, stru
             continue;
         }
         if (r <= 0) {
-            target_alive(t);
+            /* A target closes its stdout as it exits: give it a moment, so the message can say
+             * how it ended rather than "is still running". */
+            wait_exit(t, TARGET_SETTLE_MS);
             rc = not_alive(t, "stdout closed", d);
             break;
         }
@@ -452,8 +505,8 @@ static int connect_once(const char *host, uint16_t port, int timeout_ms)
 
 int target_wait_tcp(struct target *t, uint16_t port, int timeout_ms, struct diag *d)
 {
-    int64_t deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
+    int64_t deadline = clock_ms() + timeout_ms;
+    while (clock_ms() < deadline) {
         if (!target_alive(t)) {
             return not_alive(t, "waiting for a TCP connection", d);
         }
@@ -481,16 +534,16 @@ static int http_get_status(const char *host, uint16_t port, const char *path, in
     int n =
         snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
                  path, host, port);
-    if (n < 0 || (size_t)n >= sizeof(req) || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+    if (n < 0 || (size_t)n >= sizeof(req) || io_send_all(fd, req, (size_t)n) != 0) {
         close(fd);
         return -EIO;
     }
     char resp[64];
     size_t got = 0;
-    int64_t deadline = now_ms() + timeout_ms;
-    while (got < sizeof(resp) - 1 && now_ms() < deadline) {
+    int64_t deadline = clock_ms() + timeout_ms;
+    while (got < sizeof(resp) - 1 && clock_ms() < deadline) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0) {
+        if (poll(&pfd, 1, (int)(deadline - clock_ms())) <= 0) {
             break;
         }
         ssize_t r = recv(fd, resp + got, sizeof(resp) - 1 - got, 0);
@@ -533,9 +586,9 @@ int target_wait_http(struct target *t, const char *url, int timeout_ms, struct d
         p = end;
     }
     const char *path = *p ? p : "/";
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = clock_ms() + timeout_ms;
     int last = 0;
-    while (now_ms() < deadline) {
+    while (clock_ms() < deadline) {
         if (!target_alive(t)) {
             return not_alive(t, "waiting for an HTTP answer", d);
         }
@@ -586,8 +639,8 @@ static void *drain_main(void *arg)
         if (stopping && (tail += (size_t)r) > TARGET_DRAIN_TAIL) {
             break;
         }
-        if (t->log_fd >= 0 && write(t->log_fd, buf, (size_t)r) < 0) {
-            continue;
+        if (t->log_fd >= 0) {
+            io_write_all(t->log_fd, buf, (size_t)r); /* a full disk loses log lines, not the run */
         }
     }
     return NULL;
@@ -606,21 +659,6 @@ int target_drain_stdout(struct target *t)
     t->drain_thread = (unsigned long)th;
     t->drain_started = true;
     return 0;
-}
-
-/* Waits up to ms for the process to exit. */
-static bool wait_exit(struct target *t, int ms)
-{
-    int64_t deadline = now_ms() + ms;
-    for (;;) {
-        if (!target_alive(t)) {
-            return true;
-        }
-        if (now_ms() >= deadline) {
-            return false;
-        }
-        poll(NULL, 0, 10);
-    }
 }
 
 int target_stop(struct target *t, int grace_ms)

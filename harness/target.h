@@ -9,7 +9,6 @@
 #ifndef HARNESS_TARGET_H
 #define HARNESS_TARGET_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,24 +28,32 @@ struct target_opts {
     bool inherit_stdio; /* stdin, stdout and stderr are the harness's own (overrides the rest) */
 };
 
-struct target {
-    pid_t pid;
-    int stdin_fd;  /* write end, or -1 */
-    int stdout_fd; /* read end, or -1 */
-    int chan_fd;   /* harness end of the control channel, or -1 */
-    bool exited;
-    int status; /* waitpid status, valid when exited */
-    char *log_path;
-    /* private */
-    int log_fd;
-    bool drain_started;
-    unsigned long drain_thread;
-    atomic_bool drain_stop; /* set by target_free: the drain thread ends without waiting for EOF */
-};
+/* A running (or ended) target: opaque, read through the accessors below. */
+struct target;
 
 /* Starts the target. Returns 0 with *out owned by the caller (target_free), or a negative errno
  * with `d` filled: -ENOENT when the program does not exist or is not executable. */
 int target_start(const struct target_opts *o, struct target **out, struct diag *d);
+
+/* The target's process id. Can't fail. */
+pid_t target_pid(const struct target *t);
+
+/* The write end of the target's stdin, or -1 when it is not piped (or was closed by
+ * target_stop()). Borrowed: the target closes it. Can't fail. */
+int target_stdin_fd(const struct target *t);
+
+/* The read end of the target's stdout, or -1 when it is not piped. Borrowed. Can't fail. */
+int target_stdout_fd(const struct target *t);
+
+/* The harness's end of the control channel, or -1 without one. Borrowed. Can't fail. */
+int target_chan_fd(const struct target *t);
+
+/* True once the target has been reaped (its status is known: target_describe_exit(),
+ * target_exit_code()). Does not wait or reap: see target_alive(). Can't fail. */
+bool target_exited(const struct target *t);
+
+/* The log file the target's stderr goes to, or NULL. Borrowed. Can't fail. */
+const char *target_log_path(const struct target *t);
 
 /* Waits until a stdout line matches `regex` (POSIX extended). Lines are read one byte at a time
  * so nothing after the matching line is consumed. Returns 0, -ETIMEDOUT, -EPIPE (target ended

@@ -5,7 +5,8 @@
  * report contract (sites with suspect=true, each with its culprit and full stack). The reader
  * accepts any report of major version 1: it takes `sites` when present and otherwise rebuilds
  * sites from `suspects`, ignores unknown keys (newer minor additions), and rejects wrong types,
- * out-of-range numbers and anything past the caps in rpt_json.h with the JSON path in the message.
+ * out-of-range numbers and anything past the caps in rpt_json.h with the JSON path in the message
+ * (the strict readers of util/json.h, shared with scenario files).
  */
 #include "rpt_json.h"
 
@@ -20,6 +21,7 @@
 #include "../util/diag.h"
 #include "../util/file.h"
 #include "../util/fmt.h"
+#include "../util/json.h"
 
 /* ------------------------------------------------------------------ writer */
 
@@ -333,274 +335,95 @@ int rpt_json_write(const struct rpt_run *run, const char *path, struct diag *d)
 
 /* ------------------------------------------------------------------ reader */
 
-/* Reader state: the input's name for messages, the current JSON path, the error out-buffer. */
-struct jr {
-    const char *name;
-    char path[512];
-    struct diag *d;
-};
+/* The reader reads with util/json.h: a struct json_ctx names the input and tracks the JSON path
+ * ("scenarios[0].sites[3].stack[1]") for every message. Numbers are integers within 2^53 (exact
+ * in a double) unless the field is a measurement; strings are capped at RPT_JSON_MAX_STRING. */
 
-/* Fails with "NAME: PATH.key: msg". Returns -EINVAL. */
-static int jr_fail(struct jr *r, const char *key, const char *msg)
+/* Reads an optional string or null into *out (owned). */
+static int jr_str(struct json_ctx *c, const cJSON *o, const char *key, char **out)
 {
-    const char *p = r->path[0] ? r->path : "";
-    if (key) {
-        return diag_set(r->d, -EINVAL, "%s: %s%s%s: %s", r->name, p, p[0] ? "." : "", key, msg);
-    }
-    return diag_set(r->d, -EINVAL, "%s: %s: %s", r->name, p[0] ? p : "(top level)", msg);
+    return json_get_str_or_null(c, o, key, RPT_JSON_MAX_STRING, out);
 }
 
-/* Appends ".key" or "[i]" to the path; returns the old length to restore with jr_pop(). */
-static size_t jr_push(struct jr *r, const char *key, long idx)
+/* Reads an optional unsigned counter (absent: unchanged). */
+static int jr_u64(struct json_ctx *c, const cJSON *o, const char *key, uint64_t *out)
 {
-    size_t old = strlen(r->path);
-    if (idx >= 0) {
-        fmt_c(r->path + old, sizeof(r->path) - old, "%s[%ld]", key, idx);
-    } else {
-        fmt_c(r->path + old, sizeof(r->path) - old, "%s%s", old ? "." : "", key);
-    }
-    return old;
-}
-
-/* Restores the path to `old` bytes. */
-static void jr_pop(struct jr *r, size_t old)
-{
-    r->path[old] = '\0';
-}
-
-/* Reads an optional string (absent or null = NULL) into *out (owned). */
-static int jr_str(struct jr *r, const cJSON *o, const char *key, char **out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v || cJSON_IsNull(v)) {
-        *out = NULL;
-        return 0;
-    }
-    if (!cJSON_IsString(v) || !v->valuestring) {
-        return jr_fail(r, key, "expected a string or null");
-    }
-    size_t n = strlen(v->valuestring);
-    if (n > RPT_JSON_MAX_STRING) {
-        return jr_fail(r, key, "string longer than the 65536-byte limit");
-    }
-    *out = strdup(v->valuestring);
-    if (!*out) {
-        return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
-    }
-    return 0;
-}
-
-/* Reads an optional finite number (absent = dflt, null = NAN). */
-static int jr_num(struct jr *r, const cJSON *o, const char *key, double dflt, double *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v) {
-        *out = dflt;
-        return 0;
-    }
-    if (cJSON_IsNull(v)) {
-        *out = NAN;
-        return 0;
-    }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
-        return jr_fail(r, key, "expected a number");
-    }
-    *out = v->valuedouble;
-    return 0;
-}
-
-/* Checks that `v` is an integer in [lo, hi]. */
-static int jr_int_value(struct jr *r, const char *key, const cJSON *v, double lo, double hi,
-                        double *out)
-{
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-        floor(v->valuedouble) != v->valuedouble || v->valuedouble < lo || v->valuedouble > hi) {
-        char msg[128];
-        fmt_c(msg, sizeof(msg), "expected an integer from %.0f to %.0f", lo, hi);
-        return jr_fail(r, key, msg);
-    }
-    *out = v->valuedouble;
-    return 0;
-}
-
-#define JR_U64_MAX 9007199254740992.0 /* 2^53: exact in a double */
-
-/* Reads an optional integer in [lo, hi] (absent = 0). */
-static int jr_int(struct jr *r, const cJSON *o, const char *key, double lo, double hi, double *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v) {
-        *out = 0;
-        return 0;
-    }
-    return jr_int_value(r, key, v, lo, hi, out);
-}
-
-/* Reads an optional unsigned counter. */
-static int jr_u64(struct jr *r, const cJSON *o, const char *key, uint64_t *out)
-{
-    double d;
-    int rc = jr_int(r, o, key, 0, JR_U64_MAX, &d);
-    if (rc == 0) {
-        *out = (uint64_t)d;
-    }
+    int64_t v = (int64_t)*out;
+    int rc = json_get_int(c, o, key, 0, JSON_INT_MAX, &v);
+    *out = (uint64_t)v;
     return rc;
 }
 
-/* Reads an optional uint32. */
-static int jr_u32(struct jr *r, const cJSON *o, const char *key, uint32_t *out)
+/* Reads an optional uint32 (absent: unchanged). */
+static int jr_u32(struct json_ctx *c, const cJSON *o, const char *key, uint32_t *out)
 {
-    double d;
-    int rc = jr_int(r, o, key, 0, 4294967295.0, &d);
-    if (rc == 0) {
-        *out = (uint32_t)d;
-    }
+    int64_t v = *out;
+    int rc = json_get_int(c, o, key, 0, UINT32_MAX, &v);
+    *out = (uint32_t)v;
     return rc;
 }
 
-/* Reads an optional signed 64-bit counter. */
-static int jr_i64(struct jr *r, const cJSON *o, const char *key, int64_t *out)
+/* Reads an optional signed counter (absent: unchanged). */
+static int jr_i64(struct json_ctx *c, const cJSON *o, const char *key, int64_t *out)
 {
-    double d;
-    int rc = jr_int(r, o, key, -JR_U64_MAX, JR_U64_MAX, &d);
+    return json_get_int(c, o, key, -JSON_INT_MAX, JSON_INT_MAX, out);
+}
+
+/* Reads one frame of a stack. */
+static int jr_frame(struct json_ctx *c, const cJSON *fo, struct rpt_frame *f)
+{
+    if (!cJSON_IsObject(fo)) {
+        return json_bad_type(c, NULL, fo, "an object");
+    }
+    int rc = jr_str(c, fo, "function", &f->function);
     if (rc == 0) {
-        *out = (int64_t)d;
+        rc = jr_str(c, fo, "file", &f->file);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, fo, "line", &f->line);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, fo, "object", &f->object);
+    }
+    if (rc == 0) {
+        rc = json_get_hex(c, fo, "address", &f->address);
+    }
+    if (rc == 0) {
+        rc = json_get_hex(c, fo, "object_offset", &f->object_offset);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, fo, "system_name", &f->system_name);
+    }
+    if (rc == 0) {
+        rc = json_get_bool(c, fo, "inlined", &f->inlined);
     }
     return rc;
-}
-
-/* Reads an optional boolean (absent = false). */
-static int jr_bool(struct jr *r, const cJSON *o, const char *key, bool *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v) {
-        *out = false;
-        return 0;
-    }
-    if (!cJSON_IsBool(v)) {
-        return jr_fail(r, key, "expected true or false");
-    }
-    *out = cJSON_IsTrue(v);
-    return 0;
-}
-
-/* Reads an optional "0x..." string (absent or null = 0). */
-static int jr_hex(struct jr *r, const cJSON *o, const char *key, uint64_t *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    *out = 0;
-    if (!v || cJSON_IsNull(v)) {
-        return 0;
-    }
-    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
-    if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2] || strlen(s) > 18) {
-        return jr_fail(r, key, "expected a hexadecimal string like \"0x4011a6\"");
-    }
-    uint64_t x = 0;
-    for (const char *p = s + 2; *p; p++) {
-        int d;
-        if (*p >= '0' && *p <= '9') {
-            d = *p - '0';
-        } else if (*p >= 'a' && *p <= 'f') {
-            d = *p - 'a' + 10;
-        } else if (*p >= 'A' && *p <= 'F') {
-            d = *p - 'A' + 10;
-        } else {
-            return jr_fail(r, key, "expected a hexadecimal string like \"0x4011a6\"");
-        }
-        x = (x << 4) | (uint64_t)d;
-    }
-    *out = x;
-    return 0;
-}
-
-/* Returns the array at key (absent = NULL, *n = 0); fails when it is not an array or exceeds
- * `cap` items. */
-static int jr_array(struct jr *r, const cJSON *o, const char *key, size_t cap, const cJSON **arr,
-                    size_t *n)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    *arr = NULL;
-    *n = 0;
-    if (!v || cJSON_IsNull(v)) {
-        return 0;
-    }
-    if (!cJSON_IsArray(v)) {
-        return jr_fail(r, key, "expected an array");
-    }
-    size_t count = (size_t)cJSON_GetArraySize(v);
-    if (count > cap) {
-        char msg[96];
-        fmt_c(msg, sizeof(msg), "%zu items, more than the limit of %zu", count, cap);
-        return jr_fail(r, key, msg);
-    }
-    *arr = v;
-    *n = count;
-    return 0;
-}
-
-/* Matches `s` against the names of an enum; fails listing the accepted names. */
-static int jr_enum(struct jr *r, const cJSON *o, const char *key, const char *const *names, int n,
-                   int dflt, bool required, int *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v) {
-        if (required) {
-            return jr_fail(r, key, "missing");
-        }
-        *out = dflt;
-        return 0;
-    }
-    char msg[256];
-    size_t len = (size_t)fmt_c(msg, sizeof(msg), "expected one of");
-    for (int i = 0; i < n && len < sizeof(msg); i++) {
-        len += (size_t)fmt_c(msg + len, sizeof(msg) - len, "%s '%s'", i ? "," : "", names[i]);
-    }
-    if (!cJSON_IsString(v) || !v->valuestring) {
-        return jr_fail(r, key, msg);
-    }
-    for (int i = 0; i < n; i++) {
-        if (strcmp(v->valuestring, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    }
-    return jr_fail(r, key, msg);
 }
 
 /* Reads a stack array into a new frame array. */
-static int jr_stack(struct jr *r, const cJSON *o, struct rpt_site *site)
+static int jr_stack(struct json_ctx *c, const cJSON *o, struct rpt_site *site)
 {
     const cJSON *arr;
     size_t n;
-    int rc = jr_array(r, o, "stack", RPT_JSON_MAX_FRAMES, &arr, &n);
+    int rc = json_get_array(c, o, "stack", RPT_JSON_MAX_FRAMES, &arr, &n);
     if (rc || n == 0) {
         return rc;
     }
     site->frames = calloc(n, sizeof(*site->frames));
     if (!site->frames) {
-        return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
+        return json_nomem(c);
     }
     site->n_frames = n;
     size_t i = 0;
     const cJSON *fo;
     cJSON_ArrayForEach(fo, arr)
     {
-        size_t old = jr_push(r, ".stack", (long)i);
-        struct rpt_frame *f = &site->frames[i];
-        if (!cJSON_IsObject(fo)) {
-            return jr_fail(r, NULL, "expected an object");
-        }
-        if ((rc = jr_str(r, fo, "function", &f->function)) ||
-            (rc = jr_str(r, fo, "file", &f->file)) || (rc = jr_u32(r, fo, "line", &f->line)) ||
-            (rc = jr_str(r, fo, "object", &f->object)) ||
-            (rc = jr_hex(r, fo, "address", &f->address)) ||
-            (rc = jr_hex(r, fo, "object_offset", &f->object_offset)) ||
-            (rc = jr_str(r, fo, "system_name", &f->system_name)) ||
-            (rc = jr_bool(r, fo, "inlined", &f->inlined))) {
+        size_t mark = json_push_index(c, "stack", i);
+        rc = jr_frame(c, fo, &site->frames[i]);
+        if (rc) {
             return rc;
         }
-        jr_pop(r, old);
+        json_pop(c, mark);
         i++;
     }
     return 0;
@@ -608,320 +431,474 @@ static int jr_stack(struct jr *r, const cJSON *o, struct rpt_site *site)
 
 /* Reads an array of n_rounds counters (absent, null or [] = NULL: the writer renders a site
  * without a series as [], so that must read back). */
-static int jr_series(struct jr *r, const cJSON *o, const char *key, size_t n_rounds, uint64_t **out)
+static int jr_series(struct json_ctx *c, const cJSON *o, const char *key, size_t n_rounds,
+                     uint64_t **out)
 {
     const cJSON *arr;
     size_t n;
-    int rc = jr_array(r, o, key, RPT_JSON_MAX_ROUNDS, &arr, &n);
+    int rc = json_get_array(c, o, key, RPT_JSON_MAX_ROUNDS, &arr, &n);
     if (rc || !arr || n == 0) {
         return rc;
     }
     if (n != n_rounds) {
-        char msg[96];
-        fmt_c(msg, sizeof(msg), "expected %zu values (one per round), found %zu", n_rounds, n);
-        return jr_fail(r, key, msg);
-    }
-    if (n == 0) {
-        return 0;
+        return json_fail(c, key, "expected %zu values (one per round), found %zu", n_rounds, n);
     }
     *out = calloc(n, sizeof(**out));
     if (!*out) {
-        return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
+        return json_nomem(c);
     }
     size_t i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, arr)
     {
         char k[64];
-        double d;
+        int64_t x;
         fmt_c(k, sizeof(k), "%s[%zu]", key, i);
-        if ((rc = jr_int_value(r, k, v, 0, JR_U64_MAX, &d))) {
+        rc = json_int_value(c, k, v, 0, JSON_INT_MAX, &x);
+        if (rc) {
             return rc;
         }
-        (*out)[i++] = (uint64_t)d;
+        (*out)[i++] = (uint64_t)x;
     }
     return 0;
 }
 
-/* Reads one site (from `sites` or, for reports without them, from `suspects`). */
-static int jr_site(struct jr *r, const cJSON *o, size_t n_rounds, bool from_suspects,
-                   struct rpt_site *site)
+/* Reads a site's identity and kind. */
+static int jr_site_head(struct json_ctx *c, const cJSON *o, bool from_suspects,
+                        struct rpt_site *site)
 {
     static const char *const kinds[] = {"flat", "leak", "plateau", "step", "sawtooth", "churn"};
-    int rc;
     int kind = from_suspects ? RPT_KIND_LEAK : RPT_KIND_FLAT;
-    if (!cJSON_IsObject(o)) {
-        return jr_fail(r, NULL, "expected an object");
+    int rc = jr_u32(c, o, "id", &site->id);
+    if (rc == 0) {
+        rc = jr_str(c, o, "function", &site->function);
     }
-    if ((rc = jr_u32(r, o, "id", &site->id)) || (rc = jr_str(r, o, "function", &site->function)) ||
-        (rc = jr_str(r, o, "file", &site->file)) || (rc = jr_u32(r, o, "line", &site->line)) ||
-        (rc = jr_str(r, o, "object", &site->object)) ||
-        (rc = jr_enum(r, o, "kind", kinds, 6, kind, false, &kind)) ||
-        (rc = jr_bool(r, o, "suppressed", &site->suppressed)) ||
-        (rc = jr_bool(r, o, "suspect", &site->suspect)) ||
-        (rc = jr_num(r, o, "bytes_per_round", 0, &site->bytes_per_round)) ||
-        (rc = jr_num(r, o, "blocks_per_round", 0, &site->blocks_per_round)) ||
-        (rc = jr_u32(r, o, "rounds_with_survivors", &site->rounds_with_survivors)) ||
-        (rc = jr_u32(r, o, "measured_rounds", &site->measured_rounds)) ||
-        (rc = jr_u64(r, o, "peak_bytes", &site->peak_bytes)) ||
-        (rc = jr_u64(r, o, "final_bytes", &site->final_bytes)) ||
-        (rc = jr_u64(r, o, "final_blocks", &site->final_blocks)) ||
-        (rc = jr_u64(r, o, "growth_bytes", &site->growth_bytes)) ||
-        (rc = jr_i64(r, o, "growth_bytes_signed", &site->growth_bytes_signed)) ||
-        (rc = jr_i64(r, o, "growth_blocks_signed", &site->growth_blocks_signed)) ||
-        (rc = jr_u64(r, o, "alloc_bytes", &site->alloc_bytes)) ||
-        (rc = jr_u64(r, o, "alloc_blocks", &site->alloc_blocks)) ||
-        (rc = jr_series(r, o, "live_bytes", n_rounds, &site->live_bytes)) ||
-        (rc = jr_series(r, o, "live_blocks", n_rounds, &site->live_blocks)) ||
-        (rc = jr_bool(r, o, "truncated", &site->truncated)) || (rc = jr_stack(r, o, site))) {
-        return rc;
+    if (rc == 0) {
+        rc = jr_str(c, o, "file", &site->file);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, o, "line", &site->line);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, o, "object", &site->object);
+    }
+    if (rc == 0) {
+        rc = json_get_enum(c, o, "kind", kinds, 6, false, &kind);
     }
     site->kind = (enum rpt_kind)kind;
+    if (rc == 0) {
+        rc = json_get_bool(c, o, "suppressed", &site->suppressed);
+    }
+    if (rc == 0) {
+        rc = json_get_bool(c, o, "suspect", &site->suspect);
+    }
+    return rc;
+}
+
+/* Reads a site's growth figures and counters. */
+static int jr_site_figures(struct json_ctx *c, const cJSON *o, struct rpt_site *site)
+{
+    int rc = json_get_num_or_null(c, o, "bytes_per_round", &site->bytes_per_round);
+    if (rc == 0) {
+        rc = json_get_num_or_null(c, o, "blocks_per_round", &site->blocks_per_round);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, o, "rounds_with_survivors", &site->rounds_with_survivors);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, o, "measured_rounds", &site->measured_rounds);
+    }
+    uint64_t *u64s[] = {&site->peak_bytes, &site->final_bytes, &site->final_blocks,
+                        &site->growth_bytes};
+    static const char *const u64_keys[] = {"peak_bytes", "final_bytes", "final_blocks",
+                                           "growth_bytes"};
+    for (size_t k = 0; rc == 0 && k < 4; k++) {
+        rc = jr_u64(c, o, u64_keys[k], u64s[k]);
+    }
+    if (rc == 0) {
+        rc = jr_i64(c, o, "growth_bytes_signed", &site->growth_bytes_signed);
+    }
+    if (rc == 0) {
+        rc = jr_i64(c, o, "growth_blocks_signed", &site->growth_blocks_signed);
+    }
+    if (rc == 0) {
+        rc = jr_u64(c, o, "alloc_bytes", &site->alloc_bytes);
+    }
+    if (rc == 0) {
+        rc = jr_u64(c, o, "alloc_blocks", &site->alloc_blocks);
+    }
+    return rc;
+}
+
+/* Reads one site (from `sites` or, for reports without them, from `suspects`). */
+static int jr_site(struct json_ctx *c, const cJSON *o, size_t n_rounds, bool from_suspects,
+                   struct rpt_site *site)
+{
+    if (!cJSON_IsObject(o)) {
+        return json_bad_type(c, NULL, o, "an object");
+    }
+    int rc = jr_site_head(c, o, from_suspects, site);
+    if (rc == 0) {
+        rc = jr_site_figures(c, o, site);
+    }
+    if (rc == 0) {
+        rc = jr_series(c, o, "live_bytes", n_rounds, &site->live_bytes);
+    }
+    if (rc == 0) {
+        rc = jr_series(c, o, "live_blocks", n_rounds, &site->live_blocks);
+    }
+    if (rc == 0) {
+        rc = json_get_bool(c, o, "truncated", &site->truncated);
+    }
+    if (rc == 0) {
+        rc = jr_stack(c, o, site);
+    }
     if (from_suspects) {
         site->suspect = true;
+    }
+    return rc;
+}
+
+/* Reads a scenario's name, verdict, expectation and reason. */
+static int jr_scenario_verdict(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    static const char *const verdicts[] = {"no-leak", "leak", "inconclusive", "error"};
+    static const char *const expects[] = {"no-leak", "leak", "any"};
+    int verdict = 0;
+    int expect = RPT_EXPECT_NO_LEAK;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    if (!cJSON_IsString(name)) {
+        return json_bad_type(c, "name", name, "a string (the scenario's name)");
+    }
+    const cJSON *okv = cJSON_GetObjectItemCaseSensitive(o, "ok");
+    if (!cJSON_IsBool(okv)) {
+        return json_bad_type(c, "ok", okv, "true or false");
+    }
+    int rc = jr_str(c, o, "name", &s->name);
+    if (rc == 0) {
+        rc = json_get_enum(c, o, "verdict", verdicts, 4, true, &verdict);
+    }
+    if (rc == 0) {
+        rc = json_get_enum(c, o, "expect", expects, 3, false, &expect);
+    }
+    s->verdict = (enum rpt_verdict)verdict;
+    s->expect = (enum rpt_expect)expect;
+    if (rc == 0) {
+        rc = json_get_bool(c, o, "ok", &s->ok);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, o, "reason", &s->reason);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, o, "error", &s->error);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, o, "file", &s->file);
+    }
+    return rc;
+}
+
+/* Reads a scenario's growth figures, thresholds and plan. */
+static int jr_scenario_figures(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    double *nums[] = {&s->growth_bytes_per_round, &s->growth_blocks_per_round, &s->trend_p_value,
+                      &s->threshold_bytes_per_round, &s->threshold_blocks_per_round};
+    static const char *const num_keys[] = {"growth_bytes_per_round", "growth_blocks_per_round",
+                                           "trend_p_value", "threshold_bytes_per_round",
+                                           "threshold_blocks_per_round"};
+    int rc = 0;
+    s->trend_p_value = 1; /* absent: no trend */
+    for (size_t k = 0; rc == 0 && k < 5; k++) {
+        rc = json_get_num_or_null(c, o, num_keys[k], nums[k]);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, o, "rounds_planned", &s->rounds_planned);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, o, "warmup", &s->warmup);
+    }
+    if (rc == 0) {
+        rc = json_get_num_or_null(c, o, "seconds", &s->seconds);
+    }
+    if (rc == 0) {
+        rc = json_get_bool(c, o, "stacks_truncated", &s->stacks_truncated);
+    }
+    return rc;
+}
+
+/* Reads how the target ended and the agent's counters. */
+static int jr_scenario_exit(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    int64_t v = -1;
+    const cJSON *ec = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
+    int rc = ec && !cJSON_IsNull(ec) ? json_int_value(c, "exit_code", ec, -1, 255, &v) : 0;
+    s->exit_code = (int)v;
+    v = 0;
+    if (rc == 0) {
+        rc = json_get_int(c, o, "term_signal", 0, 128, &v);
+    }
+    s->term_signal = (int)v;
+    const cJSON *agent = cJSON_GetObjectItemCaseSensitive(o, "agent");
+    if (rc || !agent || cJSON_IsNull(agent)) {
+        return rc;
+    }
+    if (!cJSON_IsObject(agent)) {
+        return json_bad_type(c, "agent", agent, "an object");
+    }
+    size_t mark = json_push(c, "agent");
+    rc = jr_u64(c, agent, "unknown_frees", &s->unknown_frees);
+    if (rc == 0) {
+        rc = jr_u64(c, agent, "dropped", &s->dropped);
+    }
+    if (rc == 0) {
+        rc = jr_u64(c, agent, "unwind_errors", &s->unwind_errors);
+    }
+    if (rc == 0) {
+        rc = jr_u64(c, agent, "truncated_stacks", &s->truncated_stacks);
+    }
+    json_pop(c, mark);
+    return rc;
+}
+
+/* Reads the target's argv (absent or null: none). */
+static int jr_argv(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc = json_get_array(c, o, "argv", 4096, &arr, &n);
+    if (rc || !arr) {
+        return rc;
+    }
+    s->argv = calloc(n + 1, sizeof(*s->argv));
+    if (!s->argv) {
+        return json_nomem(c);
+    }
+    size_t i = 0;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, arr)
+    {
+        if (!cJSON_IsString(a) || strlen(a->valuestring) > RPT_JSON_MAX_STRING) {
+            char k[32];
+            fmt_c(k, sizeof(k), "argv[%zu]", i);
+            return json_bad_type(c, k, a, "a string");
+        }
+        s->argv[i] = strdup(a->valuestring);
+        if (!s->argv[i]) {
+            return json_nomem(c);
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* Reads one round of the series; rounds must be numbered 1, 2, 3... */
+static int jr_round(struct json_ctx *c, const cJSON *ro, size_t i, struct rpt_round *rd)
+{
+    if (!cJSON_IsObject(ro)) {
+        return json_bad_type(c, NULL, ro, "an object");
+    }
+    int64_t num = 0;
+    int rc = json_int_value(c, "round", cJSON_GetObjectItemCaseSensitive(ro, "round"), 1,
+                            UINT32_MAX, &num);
+    if (rc) {
+        return rc;
+    }
+    rd->round = (uint32_t)num;
+    if (rd->round != i + 1) {
+        return json_fail(c, "round", "expected rounds numbered 1, 2, 3... in order");
+    }
+    rc = json_get_bool(c, ro, "warmup", &rd->warmup);
+    uint64_t *u64s[] = {&rd->live_bytes,       &rd->live_blocks,     &rd->rss_bytes,
+                        &rd->heap_inuse_bytes, &rd->heap_free_bytes, &rd->agent_bytes};
+    static const char *const u64_keys[] = {"live_bytes",       "live_blocks",     "rss_bytes",
+                                           "heap_inuse_bytes", "heap_free_bytes", "agent_bytes"};
+    for (size_t k = 0; rc == 0 && k < 6; k++) {
+        rc = jr_u64(c, ro, u64_keys[k], u64s[k]);
+    }
+    if (rc == 0) {
+        rc = json_get_num_or_null(c, ro, "seconds", &rd->seconds);
+    }
+    return rc;
+}
+
+/* Reads the rounds array. */
+static int jr_rounds(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc = json_get_array(c, o, "rounds", RPT_JSON_MAX_ROUNDS, &arr, &n);
+    if (rc || n == 0) {
+        return rc;
+    }
+    s->rounds = calloc(n, sizeof(*s->rounds));
+    if (!s->rounds) {
+        return json_nomem(c);
+    }
+    s->n_rounds = n;
+    size_t i = 0;
+    const cJSON *ro;
+    cJSON_ArrayForEach(ro, arr)
+    {
+        size_t mark = json_push_index(c, "rounds", i);
+        rc = jr_round(c, ro, i, &s->rounds[i]);
+        if (rc) {
+            return rc;
+        }
+        json_pop(c, mark);
+        i++;
+    }
+    return 0;
+}
+
+/* Reads `sites`, or `suspects` for reports without sites. */
+static int jr_sites(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    const char *key = "sites";
+    const cJSON *arr;
+    size_t n;
+    int rc = json_get_array(c, o, key, RPT_JSON_MAX_SITES, &arr, &n);
+    if (rc == 0 && !arr) {
+        key = "suspects";
+        rc = json_get_array(c, o, key, RPT_JSON_MAX_SITES, &arr, &n);
+    }
+    if (rc || n == 0) {
+        return rc;
+    }
+    s->sites = calloc(n, sizeof(*s->sites));
+    if (!s->sites) {
+        return json_nomem(c);
+    }
+    const cJSON *so;
+    cJSON_ArrayForEach(so, arr)
+    {
+        size_t mark = json_push_index(c, key, s->n_sites);
+        // Count the site first so that cleanup frees what a failed read left in it.
+        struct rpt_site *site = &s->sites[s->n_sites++];
+        rc = jr_site(c, so, s->n_rounds, key[1] == 'u', site);
+        if (rc) {
+            return rc;
+        }
+        json_pop(c, mark);
     }
     return 0;
 }
 
 /* Reads one scenario into `s` (zeroed by the caller; cleaned up by the caller on failure). */
-static int jr_scenario(struct jr *r, const cJSON *o, struct rpt_scenario *s)
+static int jr_scenario(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
 {
-    static const char *const verdicts[] = {"no-leak", "leak", "inconclusive", "error"};
-    static const char *const expects[] = {"no-leak", "leak", "any"};
-    int rc, verdict, expect;
-    double d;
     if (!cJSON_IsObject(o)) {
-        return jr_fail(r, NULL, "expected an object");
+        return json_bad_type(c, NULL, o, "an object");
     }
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-    if (!cJSON_IsString(name)) {
-        return jr_fail(r, "name", "expected a string (the scenario's name)");
+    int rc = jr_scenario_verdict(c, o, s);
+    if (rc == 0) {
+        rc = jr_scenario_figures(c, o, s);
     }
-    const cJSON *okv = cJSON_GetObjectItemCaseSensitive(o, "ok");
-    if (!cJSON_IsBool(okv)) {
-        return jr_fail(r, "ok", "expected true or false");
+    if (rc == 0) {
+        rc = jr_scenario_exit(c, o, s);
     }
-    if ((rc = jr_str(r, o, "name", &s->name)) ||
-        (rc = jr_enum(r, o, "verdict", verdicts, 4, 0, true, &verdict)) ||
-        (rc = jr_enum(r, o, "expect", expects, 3, RPT_EXPECT_NO_LEAK, false, &expect)) ||
-        (rc = jr_bool(r, o, "ok", &s->ok)) || (rc = jr_str(r, o, "reason", &s->reason)) ||
-        (rc = jr_str(r, o, "error", &s->error)) || (rc = jr_str(r, o, "file", &s->file)) ||
-        (rc = jr_num(r, o, "growth_bytes_per_round", 0, &s->growth_bytes_per_round)) ||
-        (rc = jr_num(r, o, "growth_blocks_per_round", 0, &s->growth_blocks_per_round)) ||
-        (rc = jr_num(r, o, "trend_p_value", 1, &s->trend_p_value)) ||
-        (rc = jr_num(r, o, "threshold_bytes_per_round", 0, &s->threshold_bytes_per_round)) ||
-        (rc = jr_num(r, o, "threshold_blocks_per_round", 0, &s->threshold_blocks_per_round)) ||
-        (rc = jr_u32(r, o, "rounds_planned", &s->rounds_planned)) ||
-        (rc = jr_u32(r, o, "warmup", &s->warmup)) ||
-        (rc = jr_num(r, o, "seconds", 0, &s->seconds)) ||
-        (rc = jr_bool(r, o, "stacks_truncated", &s->stacks_truncated))) {
+    if (rc == 0) {
+        rc = jr_argv(c, o, s);
+    }
+    if (rc == 0) {
+        rc = jr_rounds(c, o, s);
+    }
+    if (rc == 0) {
+        rc = jr_sites(c, o, s);
+    }
+    return rc;
+}
+
+/* Checks the top of the document: an object whose format is leakcheck-report/1 or a later
+ * minor version. */
+static int jr_check_format(struct json_ctx *c, const cJSON *root)
+{
+    char found[96];
+    if (!cJSON_IsObject(root)) {
+        return json_fail(c, NULL, "expected an object (a leakcheck report), found %s",
+                         json_describe(root, found, sizeof(found)));
+    }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
+    if (!cJSON_IsString(fmt)) {
+        return json_fail(c, "format",
+                         "missing; expected \"" RPT_FORMAT "\" (is this a leakcheck report?)");
+    }
+    if (strncmp(fmt->valuestring, "leakcheck-report/1", 18) != 0 ||
+        (fmt->valuestring[18] != '\0' && fmt->valuestring[18] != '.')) {
+        return json_fail(c, "format",
+                         "unsupported format '%.64s'; this leakcheck reads " RPT_FORMAT,
+                         fmt->valuestring);
+    }
+    return 0;
+}
+
+/* Reads the run's own fields and its scenarios into `run`. */
+static int jr_run(struct json_ctx *c, const cJSON *root, struct rpt_run *run)
+{
+    int rc = jr_str(c, root, "commit", &run->commit);
+    if (rc == 0) {
+        rc = jr_str(c, root, "commit_message", &run->commit_message);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, root, "started_at", &run->started_at);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, root, "agent_version", &run->agent_version);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, root, "host", &run->host);
+    }
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "scenarios");
+    size_t n = 0;
+    if (rc == 0 && !cJSON_IsArray(arr)) {
+        rc = json_bad_type(c, "scenarios", arr, "an array");
+    }
+    if (rc == 0) {
+        rc = json_get_array(c, root, "scenarios", RPT_JSON_MAX_SCENARIOS, &arr, &n);
+    }
+    if (rc || n == 0) {
         return rc;
     }
-    s->verdict = (enum rpt_verdict)verdict;
-    s->expect = (enum rpt_expect)expect;
-    const cJSON *ec = cJSON_GetObjectItemCaseSensitive(o, "exit_code");
-    s->exit_code = -1;
-    if (ec && !cJSON_IsNull(ec)) {
-        if ((rc = jr_int_value(r, "exit_code", ec, -1, 255, &d))) {
+    run->scenarios = calloc(n, sizeof(*run->scenarios));
+    if (!run->scenarios) {
+        return json_nomem(c);
+    }
+    const cJSON *so;
+    cJSON_ArrayForEach(so, arr)
+    {
+        size_t mark = json_push_index(c, "scenarios", run->n_scenarios);
+        rc = jr_scenario(c, so, &run->scenarios[run->n_scenarios++]);
+        if (rc) {
             return rc;
         }
-        s->exit_code = (int)d;
-    }
-    if ((rc = jr_int(r, o, "term_signal", 0, 128, &d))) {
-        return rc;
-    }
-    s->term_signal = (int)d;
-    const cJSON *agent = cJSON_GetObjectItemCaseSensitive(o, "agent");
-    if (agent && !cJSON_IsNull(agent)) {
-        if (!cJSON_IsObject(agent)) {
-            return jr_fail(r, "agent", "expected an object");
-        }
-        size_t old = jr_push(r, "agent", -1);
-        if ((rc = jr_u64(r, agent, "unknown_frees", &s->unknown_frees)) ||
-            (rc = jr_u64(r, agent, "dropped", &s->dropped)) ||
-            (rc = jr_u64(r, agent, "unwind_errors", &s->unwind_errors)) ||
-            (rc = jr_u64(r, agent, "truncated_stacks", &s->truncated_stacks))) {
-            return rc;
-        }
-        jr_pop(r, old);
-    }
-
-    const cJSON *arr;
-    size_t n;
-    if ((rc = jr_array(r, o, "argv", 4096, &arr, &n))) {
-        return rc;
-    }
-    if (arr) {
-        s->argv = calloc(n + 1, sizeof(*s->argv));
-        if (!s->argv) {
-            return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
-        }
-        size_t i = 0;
-        const cJSON *a;
-        cJSON_ArrayForEach(a, arr)
-        {
-            if (!cJSON_IsString(a) || strlen(a->valuestring) > RPT_JSON_MAX_STRING) {
-                char k[32];
-                fmt_c(k, sizeof(k), "argv[%zu]", i);
-                return jr_fail(r, k, "expected a string");
-            }
-            s->argv[i] = strdup(a->valuestring);
-            if (!s->argv[i]) {
-                return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
-            }
-            i++;
-        }
-    }
-
-    if ((rc = jr_array(r, o, "rounds", RPT_JSON_MAX_ROUNDS, &arr, &n))) {
-        return rc;
-    }
-    if (n) {
-        s->rounds = calloc(n, sizeof(*s->rounds));
-        if (!s->rounds) {
-            return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
-        }
-        s->n_rounds = n;
-        size_t i = 0;
-        const cJSON *ro;
-        cJSON_ArrayForEach(ro, arr)
-        {
-            struct rpt_round *rd = &s->rounds[i];
-            size_t old = jr_push(r, ".rounds", (long)i);
-            if (!cJSON_IsObject(ro)) {
-                return jr_fail(r, NULL, "expected an object");
-            }
-            if ((rc = jr_int_value(r, "round", cJSON_GetObjectItemCaseSensitive(ro, "round"), 1,
-                                   4294967295.0, &d))) {
-                return rc;
-            }
-            rd->round = (uint32_t)d;
-            if (rd->round != i + 1) {
-                return jr_fail(r, "round", "expected rounds numbered 1, 2, 3... in order");
-            }
-            if ((rc = jr_bool(r, ro, "warmup", &rd->warmup)) ||
-                (rc = jr_u64(r, ro, "live_bytes", &rd->live_bytes)) ||
-                (rc = jr_u64(r, ro, "live_blocks", &rd->live_blocks)) ||
-                (rc = jr_u64(r, ro, "rss_bytes", &rd->rss_bytes)) ||
-                (rc = jr_u64(r, ro, "heap_inuse_bytes", &rd->heap_inuse_bytes)) ||
-                (rc = jr_u64(r, ro, "heap_free_bytes", &rd->heap_free_bytes)) ||
-                (rc = jr_u64(r, ro, "agent_bytes", &rd->agent_bytes)) ||
-                (rc = jr_num(r, ro, "seconds", 0, &rd->seconds))) {
-                return rc;
-            }
-            jr_pop(r, old);
-            i++;
-        }
-    }
-
-    const char *site_key = "sites";
-    if ((rc = jr_array(r, o, "sites", RPT_JSON_MAX_SITES, &arr, &n))) {
-        return rc;
-    }
-    if (!arr) {
-        site_key = "suspects";
-        if ((rc = jr_array(r, o, "suspects", RPT_JSON_MAX_SITES, &arr, &n))) {
-            return rc;
-        }
-    }
-    if (n) {
-        s->sites = calloc(n, sizeof(*s->sites));
-        if (!s->sites) {
-            return diag_set(r->d, -ENOMEM, "%s: out of memory", r->name);
-        }
-        const cJSON *so;
-        cJSON_ArrayForEach(so, arr)
-        {
-            char k[16];
-            fmt_c(k, sizeof(k), ".%s", site_key);
-            size_t old = jr_push(r, k, (long)s->n_sites);
-            // Count the site first so that cleanup frees what a failed read left in it.
-            struct rpt_site *site = &s->sites[s->n_sites++];
-            if ((rc = jr_site(r, so, s->n_rounds, site_key[1] == 'u', site))) {
-                return rc;
-            }
-            jr_pop(r, old);
-        }
+        json_pop(c, mark);
     }
     return 0;
 }
 
 int rpt_json_parse(const char *text, const char *name, struct rpt_run **out, struct diag *d)
 {
-    struct jr r = {.name = name, .d = d};
-    int rc = 0;
+    struct json_ctx c;
     struct rpt_run *run = NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
-        size_t off = end && end >= text ? (size_t)(end - text) : 0;
-        size_t line = 1;
-        for (size_t i = 0; i < off && text[i]; i++) {
-            line += text[i] == '\n';
-        }
+    cJSON *root = NULL;
+    json_init(&c, name, d);
+    int rc = json_parse(&c, text, strlen(text), true, &root);
+    if (rc == -EINVAL) {
+        /* Worded for reports (users' scripts read "FILE:LINE: not valid JSON"). */
         return diag_set(d, -EINVAL,
                         "%s:%zu: not valid JSON (near byte %zu); is this a leakcheck report?", name,
-                        line, off);
+                        c.err_line, c.err_offset);
     }
-    if (!cJSON_IsObject(root)) {
-        rc = jr_fail(&r, NULL, "expected an object (a leakcheck report)");
-        goto out;
+    if (rc == 0) {
+        rc = jr_check_format(&c, root);
     }
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
-    if (!cJSON_IsString(fmt)) {
-        rc = jr_fail(&r, "format",
-                     "missing; expected \"" RPT_FORMAT "\" (is this a leakcheck report?)");
-        goto out;
+    if (rc == 0) {
+        run = calloc(1, sizeof(*run));
+        rc = run ? jr_run(&c, root, run) : json_nomem(&c);
     }
-    if (strncmp(fmt->valuestring, "leakcheck-report/1", 18) != 0 ||
-        (fmt->valuestring[18] != '\0' && fmt->valuestring[18] != '.')) {
-        char msg[256];
-        fmt_c(msg, sizeof(msg), "unsupported format '%.64s'; this leakcheck reads " RPT_FORMAT,
-              fmt->valuestring);
-        rc = jr_fail(&r, "format", msg);
-        goto out;
+    if (rc == 0) {
+        *out = run;
+        run = NULL;
     }
-    run = calloc(1, sizeof(*run));
-    if (!run) {
-        rc = diag_set(d, -ENOMEM, "%s: out of memory", name);
-        goto out;
-    }
-    if ((rc = jr_str(&r, root, "commit", &run->commit)) ||
-        (rc = jr_str(&r, root, "commit_message", &run->commit_message)) ||
-        (rc = jr_str(&r, root, "started_at", &run->started_at)) ||
-        (rc = jr_str(&r, root, "agent_version", &run->agent_version)) ||
-        (rc = jr_str(&r, root, "host", &run->host))) {
-        goto out;
-    }
-    const cJSON *arr;
-    size_t n;
-    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "scenarios"))) {
-        rc = jr_fail(&r, "scenarios", "expected an array");
-        goto out;
-    }
-    if ((rc = jr_array(&r, root, "scenarios", RPT_JSON_MAX_SCENARIOS, &arr, &n))) {
-        goto out;
-    }
-    if (n) {
-        run->scenarios = calloc(n, sizeof(*run->scenarios));
-        if (!run->scenarios) {
-            rc = diag_set(d, -ENOMEM, "%s: out of memory", name);
-            goto out;
-        }
-        const cJSON *so;
-        cJSON_ArrayForEach(so, arr)
-        {
-            size_t old = jr_push(&r, "scenarios", (long)run->n_scenarios);
-            struct rpt_scenario *s = &run->scenarios[run->n_scenarios++];
-            if ((rc = jr_scenario(&r, so, s))) {
-                goto out;
-            }
-            jr_pop(&r, old);
-        }
-    }
-    *out = run;
-    run = NULL;
-out:
     rpt_run_free(run);
     cJSON_Delete(root);
     return rc;

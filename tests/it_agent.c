@@ -67,10 +67,10 @@ static void read_snapshots(struct session *x, size_t want)
     uint8_t buf[65536];
     struct diag d = {{0}};
     while (x->s.n_snaps < want) {
-        struct pollfd p = {.fd = x->t->chan_fd, .events = POLLIN};
+        struct pollfd p = {.fd = target_chan_fd(x->t), .events = POLLIN};
         int ready = poll(&p, 1, 20000);
         assert_true(ready > 0);
-        ssize_t n = read(x->t->chan_fd, buf, sizeof(buf));
+        ssize_t n = read(target_chan_fd(x->t), buf, sizeof(buf));
         assert_true(n > 0);
         if (snap_stream_feed(&x->s, buf, (size_t)n, &d) != 0) {
             fail_msg("snapshot stream: %s", d.msg);
@@ -80,13 +80,9 @@ static void read_snapshots(struct session *x, size_t want)
 
 static const struct snap_snapshot *snapshot(struct session *x)
 {
-    uint8_t req[PROTO_HEADER_SIZE + 8];
-    struct proto_wbuf b = {.data = req, .cap = sizeof(req)};
-    proto_frame_begin(&b, PROTO_REQ_SNAPSHOT);
-    proto_put_u32(&b, x->round);
-    proto_put_u32(&b, 0);
-    proto_frame_end(&b);
-    assert_int_equal(write(x->t->chan_fd, req, b.len), (ssize_t)b.len);
+    uint8_t req[PROTO_REQ_SNAPSHOT_SIZE];
+    proto_encode_req_snapshot(req, x->round);
+    assert_int_equal(write(target_chan_fd(x->t), req, sizeof(req)), (ssize_t)sizeof(req));
     read_snapshots(x, x->s.n_snaps + 1);
     x->round++;
     return &x->s.snaps[x->s.n_snaps - 1];
@@ -96,7 +92,7 @@ static void send_line(struct session *x, const char *line)
 {
     char out[256];
     snprintf(out, sizeof(out), "%s\n", line);
-    assert_int_equal(write(x->t->stdin_fd, out, strlen(out)), (ssize_t)strlen(out));
+    assert_int_equal(write(target_stdin_fd(x->t), out, strlen(out)), (ssize_t)strlen(out));
 }
 
 /* Reads one reply line into `reply`. Returns false when none arrived within timeout_ms. */
@@ -104,12 +100,12 @@ static bool read_reply(struct session *x, char *reply, size_t cap, int timeout_m
 {
     size_t len = 0;
     while (len < cap - 1) {
-        struct pollfd p = {.fd = x->t->stdout_fd, .events = POLLIN};
+        struct pollfd p = {.fd = target_stdout_fd(x->t), .events = POLLIN};
         if (poll(&p, 1, len == 0 ? timeout_ms : 20000) <= 0) {
             assert_int_equal(len, 0); /* never stall inside a line */
             return false;
         }
-        ssize_t n = read(x->t->stdout_fd, reply + len, 1);
+        ssize_t n = read(target_stdout_fd(x->t), reply + len, 1);
         assert_true(n == 1);
         if (reply[len] == '\n') {
             break;

@@ -66,16 +66,10 @@ static void kill_child(const char *name)
     }
 }
 
-/* Writes the scenario, runs leakcheck on it and checks the outcome. */
-static void run_case(const struct hcase *c)
+/* Writes the scenario of case `c` to `path`. */
+static void write_scenario(const struct hcase *c, const char *path, const char *pidfile)
 {
-    char scn[700];
-    char dir[700];
-    char pidfile[700];
-    snprintf(scn, sizeof(scn), "%s/%s.json", g_tmp, c->name);
-    snprintf(dir, sizeof(dir), "%s/out-%s", g_tmp, c->name);
-    snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", g_tmp, c->name);
-    FILE *f = fopen(scn, "w");
+    FILE *f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "{\"name\": \"%s\", \"target\": {\"argv\": [\"%s\"%s%s", c->name,
             c->prog ? c->prog : g_hostile, c->args[0] ? ", " : "", c->args);
@@ -98,31 +92,11 @@ static void run_case(const struct hcase *c)
     }
     fprintf(f, ", \"rounds\": 4, \"warmup\": 1, \"round_timeout_s\": %d}\n", rt);
     fclose(f);
+}
 
-    const char *argv[] = {g_lc, "run", "--report-dir", dir, scn, NULL};
-    struct it_result r;
-    assert_int_equal(it_run((char *const *)(uintptr_t)argv, c->env, NULL, 40, &r), 0);
-    if (c->child) {
-        kill_child(c->name);
-    }
-    bool bad = r.timed_out || r.exit_code != c->want_exit || !strstr(r.out, c->needle);
-    if (bad) {
-        print_error("%s: exit %d (wanted %d)%s, output:\n%s\nwanted: %s\n", c->name, r.exit_code,
-                    c->want_exit, r.timed_out ? ", leakcheck hung and was killed" : "", r.out,
-                    c->needle);
-    }
-    assert_false(r.timed_out);
-    assert_int_equal(r.exit_code, c->want_exit);
-    assert_non_null(strstr(r.out, c->needle));
-    if (c->want_exit == 3) {
-        /* One line says what happened and what to do. */
-        const char *e = strstr(r.out, "error: ");
-        assert_non_null(e);
-        const char *nl = strchr(e, '\n');
-        assert_true(nl == NULL || nl - e > 40);
-    }
-    free(r.out);
-
+/* Checks report.json in `dir`: the verdict and the rounds kept. */
+static void check_report(const struct hcase *c, const char *dir)
+{
     char path[800];
     snprintf(path, sizeof(path), "%s/report.json", dir);
     char *text = it_read_file(path, NULL);
@@ -156,8 +130,46 @@ static void run_case(const struct hcase *c)
         assert_int_equal((int)num->valuedouble, c->want_rounds);
     }
     cJSON_Delete(root);
+}
+
+/* Writes the scenario, runs leakcheck on it and checks the outcome. */
+static void run_case(const struct hcase *c)
+{
+    char scn[700];
+    char dir[700];
+    char pidfile[700];
+    snprintf(scn, sizeof(scn), "%s/%s.json", g_tmp, c->name);
+    snprintf(dir, sizeof(dir), "%s/out-%s", g_tmp, c->name);
+    snprintf(pidfile, sizeof(pidfile), "%s/%s.pid", g_tmp, c->name);
+    write_scenario(c, scn, pidfile);
+
+    const char *argv[] = {g_lc, "run", "--report-dir", dir, scn, NULL};
+    struct it_result r;
+    assert_int_equal(it_run((char *const *)(uintptr_t)argv, c->env, NULL, 40, &r), 0);
+    if (c->child) {
+        kill_child(c->name);
+    }
+    bool bad = r.timed_out || r.exit_code != c->want_exit || !strstr(r.out, c->needle);
+    if (bad) {
+        print_error("%s: exit %d (wanted %d)%s, output:\n%s\nwanted: %s\n", c->name, r.exit_code,
+                    c->want_exit, r.timed_out ? ", leakcheck hung and was killed" : "", r.out,
+                    c->needle);
+    }
+    assert_false(r.timed_out);
+    assert_int_equal(r.exit_code, c->want_exit);
+    assert_non_null(strstr(r.out, c->needle));
+    if (c->want_exit == 3) {
+        /* One line says what happened and what to do. */
+        const char *e = strstr(r.out, "error: ");
+        assert_non_null(e);
+        const char *nl = strchr(e, '\n');
+        assert_true(nl == NULL || nl - e > 40);
+    }
+    free(r.out);
+    check_report(c, dir);
 
     if (c->want_log_bytes) {
+        char path[800];
         struct stat st;
         snprintf(path, sizeof(path), "%s/%s/target.log", dir, c->name);
         assert_int_equal(stat(path, &st), 0);
@@ -361,7 +373,37 @@ static void test_hostile_exits_0_before_first_round(void **state)
                              .args = "\"--exit-at-start\", \"0\"",
                              .want_exit = 3,
                              .want_verdict = "error",
-                             .needle = "exited with code 0 before the first round",
+                             .needle = "exited with code 0 before the first round was answered "
+                                       "(a server must keep running",
+                             .want_rounds = 0});
+}
+
+static void test_hostile_exits_0_before_first_round_command_driver(void **state)
+{
+    (void)state;
+    /* The command driver never hears from the target: a target that quits at once is the same
+     * case whether the start-up snapshot or the snapshot after round 1 notices it. */
+    run_case(&(struct hcase){.name = "exit0cmd",
+                             .args = "\"--exit-at-start\", \"0\"",
+                             .driver = "{\"kind\": \"command\", \"argv\": [\"/bin/true\"]}",
+                             .want_exit = 3,
+                             .want_verdict = "error",
+                             .needle = "exited with code 0 before the first round was answered "
+                                       "(a server must keep running",
+                             .want_rounds = 0});
+}
+
+static void test_hostile_killed_on_first_request_answered_nothing(void **state)
+{
+    (void)state;
+    /* Killed while reading request 1: nothing was answered, so it is the same account as a
+     * target that never started answering, whichever step saw the death first. */
+    run_case(&(struct hcase){.name = "kill1",
+                             .args = "\"--kill-at\", \"1\"",
+                             .want_exit = 3,
+                             .want_verdict = "error",
+                             .needle = "killed by signal 9 (Killed) before the first round was "
+                                       "answered",
                              .want_rounds = 0});
 }
 
@@ -526,6 +568,8 @@ int main(void)
         cmocka_unit_test(test_hostile_child_holds_drained_stdout),
         cmocka_unit_test(test_hostile_execs_another_program),
         cmocka_unit_test(test_hostile_exits_0_before_first_round),
+        cmocka_unit_test(test_hostile_exits_0_before_first_round_command_driver),
+        cmocka_unit_test(test_hostile_killed_on_first_request_answered_nothing),
         cmocka_unit_test(test_hostile_never_ready),
         cmocka_unit_test(test_hostile_static_binary_agent_not_loaded),
         cmocka_unit_test(test_hostile_own_malloc_no_canary),
