@@ -95,7 +95,9 @@ LIB_CFLAGS = $(CFLAGS) -DLC_AGENT_BUILD_PATH='"$(abspath $(AGENT_SO))"' \
 # Examples (make example): a tiny library, its cmocka test and a plain C program.
 EX_BIN := $(B)/examples/hdr_test $(B)/examples/hdr_plain
 
-# Unit tests: x_test.c beside each module, linked with the objects of its folder.
+# Unit tests: x_test.c beside each module, linked with the objects of its folder. Their rules
+# link $(filter-out %.h,$^): the headers a test includes become its prerequisites through the
+# generated .d files, and must not reach the compiler's command line.
 UNIT_SRC := $(wildcard common/*_test.c util/*_test.c model/*_test.c analysis/*_test.c \
             agent/*_test.c harness/*_test.c reports/*_test.c lib/*_test.c)
 UNIT_BIN := $(patsubst %.c,$(B)/unit/%,$(UNIT_SRC))
@@ -166,22 +168,22 @@ $(B)/unit/agent/%: agent/%.c $(AGENT_CORE_OBJ)
 	    $(SAN_LDFLAGS) -lcmocka -lunwind -ldl -lpthread
 
 $(B)/unit/common/%: common/%.c $(COMMON_OBJ)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka
 
 $(B)/unit/util/%: util/%.c $(UTIL_OBJ)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka \
 	    -lm -lpthread $(UNIT_LDFLAGS_$*)
 
 $(B)/unit/model/%: model/%.c $(MODEL_OBJ)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka \
 	    -lm -lpthread
 
 $(B)/unit/analysis/%: analysis/%.c $(ANALYSIS_OBJ)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka \
 	    $(ANALYSIS_LIBS)
 
 $(B)/unit/harness/%: harness/%.c $(HARNESS_OBJ)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka \
 	    $(HARNESS_LIBS) $(UNIT_LDFLAGS_$*)
 
 $(B)/unit/util/json_test: $(JSON_OBJ)
@@ -204,18 +206,18 @@ $(LIB_A): $(LIB_OBJ) $(ANALYSIS_OBJ)
 	    rm -f $@ && ar rcs $@ $(B)/obj/libleakcheck.o
 
 $(B)/unit/lib/%: lib/%.c $(REPORTS_OBJ) $(ANALYSIS_OBJ) $(LIB_A)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka \
 	    $(REPORTS_LIBS) $(LIB_LIBS)
 
 $(B)/examples/hdr_test: examples/hdr/hdr_test.c examples/hdr/hdr.c $(LIB_A)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $(filter-out %.h,$^) -lcmocka \
 	    $(LIB_LIBS)
 
 $(B)/examples/hdr_plain: examples/hdr/hdr_plain.c examples/hdr/hdr.c $(LIB_A)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $^ $(LIB_LIBS)
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -Iinclude -o $@ $(filter-out %.h,$^) $(LIB_LIBS)
 
 $(B)/unit/reports/%: reports/%.c $(REPORTS_OBJ)
-	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $^ $(SAN_LDFLAGS) -lcmocka \
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $(filter-out %.h,$^) $(SAN_LDFLAGS) -lcmocka \
 	    $(REPORTS_LIBS)
 
 $(B)/targets/%: tests/targets/%.c

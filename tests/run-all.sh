@@ -15,15 +15,16 @@ mkdir -p "$log_dir"
 
 # A locale with a decimal comma, built into the build folder (no system change), so the tests
 # that prove numbers ignore setlocale() run instead of skipping (localedef and the locale
-# sources come with Debian's libc-bin and locales).
+# sources come with Debian's libc-bin and locales). The tests point LOCPATH at it themselves
+# (util/test_locale.h): set for the whole process, it makes a library's start-up code leak.
 if [ ! -d "$B/locale/de_DE.UTF-8" ] && command -v localedef >/dev/null 2>&1; then
     mkdir -p "$B/locale"
     localedef -i de_DE -f UTF-8 "$B/locale/de_DE.UTF-8" >/dev/null 2>&1 || rm -rf "$B/locale/de_DE.UTF-8"
 fi
 if [ -d "$B/locale/de_DE.UTF-8" ]; then
     case $B in
-    /*) export LOCPATH="$B/locale" ;;
-    *) export LOCPATH="$PWD/$B/locale" ;;
+    /*) export LEAKCHECK_TEST_LOCPATH="$B/locale" ;;
+    *) export LEAKCHECK_TEST_LOCPATH="$PWD/$B/locale" ;;
     esac
 fi
 
