@@ -319,6 +319,51 @@ static int feed_all(struct snap_stream *st, const uint8_t *p, size_t len, bool c
     return 0;
 }
 
+/* Where the frames of the stream in g_buf[0..len) start, and where each SNAP_END ends. */
+struct layout {
+    size_t starts[64];
+    size_t n_frames;
+    size_t snap_ends[8];
+    size_t n_ends;
+};
+
+/* Fills `lay` from the unchanged stream in g_buf. */
+static void map_frames(size_t len, struct layout *lay)
+{
+    memset(lay, 0, sizeof(*lay));
+    for (size_t off = 0; off < len; lay->n_frames++) {
+        struct proto_header h;
+        assert_int_equal(proto_header_parse(g_buf + off, &h), 0);
+        assert_true(lay->n_frames < sizeof(lay->starts) / sizeof(lay->starts[0]));
+        lay->starts[lay->n_frames] = off;
+        off += PROTO_HEADER_SIZE + h.length;
+        if (h.type == PROTO_SNAP_END) {
+            assert_true(lay->n_ends < sizeof(lay->snap_ends) / sizeof(lay->snap_ends[0]));
+            lay->snap_ends[lay->n_ends++] = off;
+        }
+    }
+}
+
+/* The same bytes fed in one piece give what the chunked feed gave: result `rc`, message `dc`,
+ * and the snapshots of `chunked`. */
+static void check_whole_feed_agrees(const uint8_t *p, size_t len, int rc, const struct diag *dc,
+                                    const struct snap_stream *chunked)
+{
+    struct snap_stream whole;
+    struct diag dw = {{0}};
+    snap_stream_init(&whole);
+    assert_int_equal(feed_all(&whole, p, len, false, &dw), rc);
+    if (rc < 0) {
+        assert_string_equal(dw.msg, dc->msg);
+    }
+    assert_int_equal(whole.n_snaps, chunked->n_snaps);
+    for (size_t k = 0; k < chunked->n_snaps; k++) {
+        assert_same_snapshot(&whole.snaps[k], &chunked->snaps[k]);
+    }
+    assert_int_equal(snap_stream_partial(&whole), snap_stream_partial(chunked));
+    snap_stream_cleanup(&whole);
+}
+
 /* Valid streams with a few bytes changed: the parser either fails with -EBADMSG, naming a frame
  * at or after the frame of the first changed byte, or goes on; either way it keeps every
  * snapshot that ended before the first change exactly as the unchanged stream gives it, never
@@ -326,24 +371,12 @@ static int feed_all(struct snap_stream *st, const uint8_t *p, size_t len, bool c
 static void test_snap_mutated_streams_keep_the_unchanged_prefix(void **state)
 {
     (void)state;
-    enum { N = 3, MAX_FRAMES = 64 };
+    enum { N = 3 };
     size_t len = make_stream(N);
-    /* the original: its frame starts and where each snapshot's SNAP_END ends */
-    size_t starts[MAX_FRAMES];
-    size_t n_frames = 0;
-    size_t snap_ends[N];
-    size_t n_ends = 0;
-    for (size_t off = 0; off < len; n_frames++) {
-        struct proto_header h;
-        assert_int_equal(proto_header_parse(g_buf + off, &h), 0);
-        assert_true(n_frames < MAX_FRAMES);
-        starts[n_frames] = off;
-        off += PROTO_HEADER_SIZE + h.length;
-        if (h.type == PROTO_SNAP_END) {
-            snap_ends[n_ends++] = off;
-        }
-    }
-    assert_int_equal(n_ends, N);
+    struct layout lay;
+    map_frames(len, &lay);
+    assert_int_equal(lay.n_ends, N);
+    const size_t *snap_ends = lay.snap_ends;
     struct snap_stream orig;
     struct diag d = {{0}};
     snap_stream_init(&orig);
@@ -365,8 +398,8 @@ static void test_snap_mutated_streams_keep_the_unchanged_prefix(void **state)
             }
         }
         size_t frame_of_first = 0;
-        for (size_t f = 0; f < n_frames && starts[f] <= first; f++) {
-            frame_of_first = starts[f];
+        for (size_t f = 0; f < lay.n_frames && lay.starts[f] <= first; f++) {
+            frame_of_first = lay.starts[f];
         }
 
         struct snap_stream st;
@@ -400,42 +433,35 @@ static void test_snap_mutated_streams_keep_the_unchanged_prefix(void **state)
             n_complete++;
         }
 
-        /* the same bytes in one piece: the same outcome */
-        struct snap_stream whole;
-        struct diag dw = {{0}};
-        snap_stream_init(&whole);
-        assert_int_equal(feed_all(&whole, copy, len, false, &dw), rc);
-        if (rc < 0) {
-            assert_string_equal(dw.msg, dc.msg);
-        }
-        assert_int_equal(whole.n_snaps, st.n_snaps);
-        for (size_t k = 0; k < st.n_snaps; k++) {
-            assert_same_snapshot(&whole.snaps[k], &st.snaps[k]);
-        }
-        assert_int_equal(snap_stream_partial(&whole), snap_stream_partial(&st));
-        snap_stream_cleanup(&whole);
+        check_whole_feed_agrees(copy, len, rc, &dc, &st);
         snap_stream_cleanup(&st);
     }
     /* the mutations reached both outcomes: rejected streams, and changed values accepted */
     assert_true(n_failed > 0);
     assert_true(n_complete > 0);
+    snap_stream_cleanup(&orig);
+}
 
-    /* garbage that is no stream at all is rejected at its first header, keeping nothing */
+/* Garbage that is no stream at all is rejected at its first header, keeping nothing. */
+static void test_snap_garbage_is_rejected_at_byte_0(void **state)
+{
+    (void)state;
+    static uint8_t junk[PROTO_HEADER_SIZE + 500];
+    srand(4321);
     for (int iter = 0; iter < 200; iter++) {
         size_t n = PROTO_HEADER_SIZE + (size_t)rand() % 500;
         for (size_t i = 0; i < n; i++) {
-            copy[i] = (uint8_t)rand();
+            junk[i] = (uint8_t)rand();
         }
         struct snap_stream st;
         struct diag dg = {{0}};
         snap_stream_init(&st);
-        assert_int_equal(feed_all(&st, copy, n, true, &dg), -EBADMSG);
+        assert_int_equal(feed_all(&st, junk, n, true, &dg), -EBADMSG);
         assert_non_null(strstr(dg.msg, "bad frame header at byte 0: "));
         assert_int_equal(st.n_snaps, 0);
         assert_false(st.have_hello);
         snap_stream_cleanup(&st);
     }
-    snap_stream_cleanup(&orig);
 }
 
 int main(void)
@@ -450,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_snap_short_payload_and_order),
         cmocka_unit_test(test_snap_end_count_mismatch),
         cmocka_unit_test(test_snap_mutated_streams_keep_the_unchanged_prefix),
+        cmocka_unit_test(test_snap_garbage_is_rejected_at_byte_0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

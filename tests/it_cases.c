@@ -569,46 +569,65 @@ static int min_rounds(unsigned max)
     return missed ? 1 : 0;
 }
 
-int main(int argc, char **argv)
-{
-    unsigned runs = 0, max_rounds = 0;
+/* What the command line asked for. */
+struct args {
+    unsigned runs;       /* --flake RUNS, or 0 */
+    unsigned max_rounds; /* --min-rounds MAX, or 0 */
     const char *dirs[MAX_DIRS];
-    size_t n_dirs = 0;
+    size_t n_dirs;
+};
+
+/* Parses a whole number in [lo, hi] into *out. Returns 0, or -1 with nothing written. */
+static int parse_count(const char *s, unsigned long lo, unsigned long hi, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || !end || *end || !*s || v < lo || v > hi) {
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Reads the command line into `a`. Returns 0, or 2 (usage error, printed). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static const char usage[] =
+        "usage: it_cases [--flake RUNS [--dir DIR]... | --min-rounds MAX]\n";
     if (argc == 3 && strcmp(argv[1], "--min-rounds") == 0) {
-        char *end = NULL;
-        errno = 0;
-        unsigned long v = strtoul(argv[2], &end, 10);
-        if (errno || !end || *end || v < 2 || v > 100) {
+        if (parse_count(argv[2], 2, 100, &a->max_rounds) != 0) {
             fprintf(stderr, "it_cases: --min-rounds wants a number of rounds (2..100), got '%s'\n",
                     argv[2]);
             return 2;
         }
-        max_rounds = (unsigned)v;
     } else if (argc >= 3 && strcmp(argv[1], "--flake") == 0 && argc % 2 == 1) {
-        char *end = NULL;
-        errno = 0;
-        unsigned long v = strtoul(argv[2], &end, 10);
-        if (errno || !end || *end || v == 0 || v > 1000) {
+        if (parse_count(argv[2], 1, 1000, &a->runs) != 0) {
             fprintf(stderr, "it_cases: --flake wants a number of runs (1..1000), got '%s'\n",
                     argv[2]);
             return 2;
         }
-        runs = (unsigned)v;
         for (int i = 3; i + 1 < argc; i += 2) {
-            if (strcmp(argv[i], "--dir") != 0 || n_dirs == MAX_DIRS) {
-                fprintf(stderr, "usage: it_cases [--flake RUNS [--dir DIR]... | --min-rounds "
-                                "MAX]\n");
+            if (strcmp(argv[i], "--dir") != 0 || a->n_dirs == MAX_DIRS) {
+                fputs(usage, stderr);
                 return 2;
             }
-            dirs[n_dirs++] = argv[i + 1];
+            a->dirs[a->n_dirs++] = argv[i + 1];
         }
     } else if (argc != 1) {
-        fprintf(stderr, "usage: it_cases [--flake RUNS [--dir DIR]... | --min-rounds MAX]\n");
+        fputs(usage, stderr);
         return 2;
     }
-    if (n_dirs == 0) {
-        dirs[n_dirs++] = "tests/cases";
+    if (a->n_dirs == 0) {
+        a->dirs[a->n_dirs++] = "tests/cases";
     }
+    return 0;
+}
+
+/* Finds the repository root and the leakcheck binary, reads LEAKCHECK_IT_JOBS and loads the
+ * cases of every folder. Returns 0, or 2 (printed). */
+static int prepare(const struct args *a)
+{
     if (find_root() != 0) {
         fprintf(stderr, "it_cases: cannot find the repository root (tests/cases); run it from "
                         "there\n");
@@ -621,26 +640,34 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *j = getenv("LEAKCHECK_IT_JOBS");
-    if (j && *j) {
-        char *end = NULL;
-        unsigned long v = strtoul(j, &end, 10);
-        if (!end || *end || v == 0 || v > 64) {
-            fprintf(stderr, "it_cases: LEAKCHECK_IT_JOBS must be 1..64, got '%s'\n", j);
-            return 2;
-        }
-        jobs = (unsigned)v;
+    if (j && *j && parse_count(j, 1, 64, &jobs) != 0) {
+        fprintf(stderr, "it_cases: LEAKCHECK_IT_JOBS must be 1..64, got '%s'\n", j);
+        return 2;
     }
     const char *filter = getenv("LEAKCHECK_IT_FILTER");
-    for (size_t i = 0; i < n_dirs; i++) {
-        if (load_cases(dirs[i], filter && *filter ? filter : NULL) != 0) {
+    for (size_t i = 0; i < a->n_dirs; i++) {
+        if (load_cases(a->dirs[i], filter && *filter ? filter : NULL) != 0) {
             return 2;
         }
     }
-    if (runs) {
-        return flake(runs);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 0) {
+        rc = prepare(&a);
     }
-    if (max_rounds) {
-        return min_rounds(max_rounds);
+    if (rc != 0) {
+        return rc;
+    }
+    if (a.runs) {
+        return flake(a.runs);
+    }
+    if (a.max_rounds) {
+        return min_rounds(a.max_rounds);
     }
     struct CMUnitTest *tests = calloc(n_cases, sizeof(*tests));
     if (!tests) {
