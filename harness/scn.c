@@ -361,13 +361,10 @@ static int parse_threshold(struct ctx *c, const cJSON *th)
 /* Reads "expect". */
 static int parse_expect(struct ctx *c, const cJSON *ex)
 {
-    static const char *const names[] = {"leak", "no-leak", "any"};
-    static const enum rpt_expect values[] = {RPT_EXPECT_LEAK, RPT_EXPECT_NO_LEAK, RPT_EXPECT_ANY};
-    for (size_t i = 0; cJSON_IsString(ex) && i < 3; i++) {
-        if (strcmp(ex->valuestring, names[i]) == 0) {
-            c->s->expect = values[i];
-            return 0;
-        }
+    int e = cJSON_IsString(ex) ? rpt_expect_parse(ex->valuestring) : -1;
+    if (e >= 0) {
+        c->s->expect = (enum rpt_expect)e;
+        return 0;
     }
     return json_bad_type(&c->j, "expect", ex, "one of \"leak\", \"no-leak\", \"any\"");
 }

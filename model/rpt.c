@@ -56,32 +56,27 @@ void rpt_run_free(struct rpt_run *run)
     free(run);
 }
 
+/* The names, indexed by the enums' values. */
+const char *const rpt_verdict_names[RPT_N_VERDICTS] = {
+    [RPT_VERDICT_NO_LEAK] = "no-leak",
+    [RPT_VERDICT_LEAK] = "leak",
+    [RPT_VERDICT_INCONCLUSIVE] = "inconclusive",
+    [RPT_VERDICT_ERROR] = "error",
+};
+const char *const rpt_expect_names[RPT_N_EXPECTS] = {
+    [RPT_EXPECT_NO_LEAK] = "no-leak",
+    [RPT_EXPECT_LEAK] = "leak",
+    [RPT_EXPECT_ANY] = "any",
+};
+
 const char *rpt_verdict_name(enum rpt_verdict v)
 {
-    switch (v) {
-    case RPT_VERDICT_NO_LEAK:
-        return "no-leak";
-    case RPT_VERDICT_LEAK:
-        return "leak";
-    case RPT_VERDICT_INCONCLUSIVE:
-        return "inconclusive";
-    case RPT_VERDICT_ERROR:
-        return "error";
-    }
-    return "error";
+    return (unsigned)v < RPT_N_VERDICTS ? rpt_verdict_names[v] : "error";
 }
 
 const char *rpt_expect_name(enum rpt_expect e)
 {
-    switch (e) {
-    case RPT_EXPECT_NO_LEAK:
-        return "no-leak";
-    case RPT_EXPECT_LEAK:
-        return "leak";
-    case RPT_EXPECT_ANY:
-        return "any";
-    }
-    return "any";
+    return (unsigned)e < RPT_N_EXPECTS ? rpt_expect_names[e] : "any";
 }
 
 const char *rpt_kind_name(enum rpt_kind k)
@@ -103,27 +98,25 @@ const char *rpt_kind_name(enum rpt_kind k)
     return "flat";
 }
 
-int rpt_verdict_parse(const char *name)
+/* Index of `name` in names[0..n-1], or -1. */
+static int find_name(const char *const *names, size_t n, const char *name)
 {
-    static const enum rpt_verdict all[] = {RPT_VERDICT_NO_LEAK, RPT_VERDICT_LEAK,
-                                           RPT_VERDICT_INCONCLUSIVE, RPT_VERDICT_ERROR};
-    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
-        if (strcmp(name, rpt_verdict_name(all[i])) == 0) {
-            return (int)all[i];
+    for (size_t i = 0; name && i < n; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return (int)i;
         }
     }
     return -1;
 }
 
+int rpt_verdict_parse(const char *name)
+{
+    return find_name(rpt_verdict_names, RPT_N_VERDICTS, name);
+}
+
 int rpt_expect_parse(const char *name)
 {
-    static const enum rpt_expect all[] = {RPT_EXPECT_NO_LEAK, RPT_EXPECT_LEAK, RPT_EXPECT_ANY};
-    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
-        if (strcmp(name, rpt_expect_name(all[i])) == 0) {
-            return (int)all[i];
-        }
-    }
-    return -1;
+    return find_name(rpt_expect_names, RPT_N_EXPECTS, name);
 }
 
 size_t rpt_first_measured(const struct rpt_scenario *s)

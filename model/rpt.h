@@ -22,6 +22,7 @@ enum rpt_verdict {
     RPT_VERDICT_INCONCLUSIVE,
     RPT_VERDICT_ERROR,
 };
+#define RPT_N_VERDICTS 4
 
 /* What `expect` asked for. RPT_EXPECT_ANY accepts leak and no-leak alike. */
 enum rpt_expect {
@@ -29,6 +30,7 @@ enum rpt_expect {
     RPT_EXPECT_LEAK,
     RPT_EXPECT_ANY,
 };
+#define RPT_N_EXPECTS 3
 
 /* How one allocation site behaved over the measured rounds. */
 enum rpt_kind {
@@ -139,6 +141,11 @@ void rpt_scenario_cleanup(struct rpt_scenario *s);
 const char *rpt_verdict_name(enum rpt_verdict v);
 const char *rpt_expect_name(enum rpt_expect e);
 const char *rpt_kind_name(enum rpt_kind k);
+
+/* The names of verdicts and expectations, indexed by value: the one table every reader and
+ * writer of reports and scenarios uses. */
+extern const char *const rpt_verdict_names[RPT_N_VERDICTS];
+extern const char *const rpt_expect_names[RPT_N_EXPECTS];
 
 /* The enums from their names, the inverse of rpt_verdict_name() and rpt_expect_name(). Return the
  * value, or -1 for a name that is none of them. Can't fail. */

@@ -562,8 +562,6 @@ static int jr_site(struct json_ctx *c, const cJSON *o, size_t n_rounds, bool fro
 /* Reads a scenario's name, verdict, expectation and reason. */
 static int jr_scenario_verdict(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
 {
-    static const char *const verdicts[] = {"no-leak", "leak", "inconclusive", "error"};
-    static const char *const expects[] = {"no-leak", "leak", "any"};
     int verdict = 0;
     int expect = RPT_EXPECT_NO_LEAK;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
@@ -576,10 +574,10 @@ static int jr_scenario_verdict(struct json_ctx *c, const cJSON *o, struct rpt_sc
     }
     int rc = jr_str(c, o, "name", &s->name);
     if (rc == 0) {
-        rc = json_get_enum(c, o, "verdict", verdicts, 4, true, &verdict);
+        rc = json_get_enum(c, o, "verdict", rpt_verdict_names, RPT_N_VERDICTS, true, &verdict);
     }
     if (rc == 0) {
-        rc = json_get_enum(c, o, "expect", expects, 3, false, &expect);
+        rc = json_get_enum(c, o, "expect", rpt_expect_names, RPT_N_EXPECTS, false, &expect);
     }
     s->verdict = (enum rpt_verdict)verdict;
     s->expect = (enum rpt_expect)expect;
