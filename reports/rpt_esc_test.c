@@ -1,79 +1,63 @@
 /* SPDX-License-Identifier: MIT */
-/* rpt_esc_test.c - XML escaping, unique report folder names, folded stacks. The util functions
- * the reports use (safe names, atomic writes, number formats) are tested in util/. */
-#include "../util/buf.h"
+/* rpt_esc_test.c - escaping report text for XML/HTML and Markdown. */
 #include "rpt_esc.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <cmocka.h>
 
-#include "rpt_fixture.h"
-#include "rpt_folded.h"
-#include "rpt_write.h"
-#include "rpt_layout.h"
+#include "../util/buf.h"
 
-/* Scenarios whose safe names clash get distinct folders. */
-static void test_rpt_write_dirname_unique(void **state)
+/* Escapes `s` with `esc` (NULL as `null_as`) and checks the text. */
+static void check(void (*esc)(struct buf *, const char *, const char *), const char *s,
+                  const char *null_as, const char *want)
 {
-    (void)state;
-    struct rpt_run *run = fix_run();
-    free(run->scenarios[2].name);
-    run->scenarios[2].name = fix_strdup("uploads leaky");
-    free(run->scenarios[0].name);
-    run->scenarios[0].name = fix_strdup("uploads_leaky");
-    char a[96], b[96];
-    rpt_layout_dirname(run, 0, a, sizeof(a));
-    rpt_layout_dirname(run, 2, b, sizeof(b));
-    assert_string_equal(a, "uploads_leaky");
-    assert_string_equal(b, "uploads_leaky-3");
-    rpt_run_free(run);
+    struct buf b;
+    buf_init(&b);
+    esc(&b, s, null_as);
+    assert_int_equal(b.err, 0);
+    assert_string_equal(b.data ? b.data : "", want);
+    buf_cleanup(&b);
 }
 
 /* XML escaping covers markup, quotes, control bytes and invalid UTF-8. */
 static void test_rpt_esc_xml(void **state)
 {
     (void)state;
-    struct buf b;
-    buf_init(&b);
-    rpt_esc_xml(&b, "<a href=\"x\">&'\x01\xff\xc3\xa9</a>\n", NULL);
-    assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;??\xc3\xa9&lt;/a&gt;&#10;");
-    buf_cleanup(&b);
+    check(rpt_esc_xml, "<a href=\"x\">&'\x01\xff\xc3\xa9</a>\n", NULL,
+          "&lt;a href=&quot;x&quot;&gt;&amp;&#39;??\xc3\xa9&lt;/a&gt;&#10;");
+    check(rpt_esc_xml, "tab\there", NULL, "tab&#9;here");
+    /* overlong and surrogate encodings are not UTF-8 */
+    check(rpt_esc_xml, "\xc0\xaf|\xed\xa0\x80", NULL, "??|???");
+    check(rpt_esc_xml, NULL, "none", "none");
+    check(rpt_esc_xml, NULL, NULL, "");
 }
 
-/* Folded stacks: root first, growth only, separators in names made harmless, sorted. */
-static void test_rpt_folded_growth(void **state)
+/* Element text keeps its newlines and tabs. */
+static void test_rpt_esc_xml_text(void **state)
 {
     (void)state;
-    struct rpt_run *run = fix_run();
-    free(run->scenarios[0].sites[0].frames[3].function);
-    run->scenarios[0].sites[0].frames[3].function = fix_strdup("handle;request\nx");
-    struct buf b;
-    buf_init(&b);
-    rpt_folded_render(&run->scenarios[0], &b);
-    assert_int_equal(b.err, 0);
-    assert_string_equal(b.data,
-                        "main;handle:request x;keep_upload;copy_chunk;malloc 360448\n"
-                        "main;std::map<int, std::string>::operator[];operator new(unsigned long) "
-                        "12288\n");
-    buf_cleanup(&b);
-    rpt_folded_render(&run->scenarios[1], &b);
-    assert_int_equal(b.len, 0);
-    buf_cleanup(&b);
-    rpt_run_free(run);
+    check(rpt_esc_xml_text, "a\n\tb<c>", NULL, "a\n\tb&lt;c&gt;");
+}
+
+/* A Markdown table cell is one line with its specials escaped and no raw HTML. */
+static void test_rpt_esc_md(void **state)
+{
+    (void)state;
+    check(rpt_esc_md, "cache_put | *x* <b>", NULL, "cache\\_put \\| \\*x\\* &lt;b&gt;");
+    check(rpt_esc_md, "two\nlines\tand\x01", NULL, "two lines and?");
+    check(rpt_esc_md, NULL, "n/a", "n/a");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rpt_write_dirname_unique),
         cmocka_unit_test(test_rpt_esc_xml),
-        cmocka_unit_test(test_rpt_folded_growth),
+        cmocka_unit_test(test_rpt_esc_xml_text),
+        cmocka_unit_test(test_rpt_esc_md),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
