@@ -20,6 +20,8 @@
 #include "../util/file.h"
 #include "../util/fmt.h"
 #include "../util/strv.h"
+#include "drv.h"
+#include "drv_stdio.h"
 #include "session.h"
 
 static const char help_run[] =
@@ -175,24 +177,28 @@ static void quick_target(struct scn *s, const struct cmd_args *a, char **prog, i
 /* Sets the stdio driver of the quick scenario. Returns CLI_CONTINUE or a usage error's code. */
 static int quick_requests(struct scn *s, const struct cmd_args *a)
 {
+    struct drv_stdio_cfg *st = s->driver_cfg; /* scn_new()'s driver: the first row, stdio */
+    if (s->driver != drv_kind_find("stdio")) {
+        return cli_usage_error("run", "the quick form drives the target over stdio only");
+    }
     if (a->n_requests) {
-        s->stdio.requests = calloc(a->n_requests, sizeof(*s->stdio.requests));
-        s->stdio.n_requests = a->n_requests;
-        for (size_t i = 0; s->stdio.requests && i < a->n_requests; i++) {
-            s->stdio.requests[i] = strdup(a->requests[i]);
+        st->requests = calloc(a->n_requests, sizeof(*st->requests));
+        st->n_requests = a->n_requests;
+        for (size_t i = 0; st->requests && i < a->n_requests; i++) {
+            st->requests[i] = strdup(a->requests[i]);
         }
     }
     if (a->requests_file) {
-        s->stdio.requests_file = strdup(a->requests_file);
+        st->requests_file = strdup(a->requests_file);
     }
     if (a->requests_command) {
-        s->stdio.requests_command = split_words(a->requests_command);
-        if (s->stdio.requests_command && !s->stdio.requests_command[0]) {
+        st->requests_command = split_words(a->requests_command);
+        if (st->requests_command && !st->requests_command[0]) {
             return cli_usage_error("run", "--requests-command: empty command");
         }
     }
     if (a->rpr > 0) {
-        s->stdio.requests_per_round = (unsigned)a->rpr;
+        st->requests_per_round = (unsigned)a->rpr;
     }
     return CLI_CONTINUE;
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "cmd_capture.h"
+#include "drv_stdio.h"
 
 /* Runs `leakcheck run ARGS` and checks the exit code and that stderr starts with `err`. */
 static void expect_run(const char *const *args, int code, const char *err)
@@ -139,10 +140,10 @@ static void test_cmd_run_quick_scenario_from_requests(void **state)
     assert_string_equal(s->argv[2], "{port}");
     assert_null(s->argv[3]);
     assert_true(s->uses_port);
-    assert_int_equal(s->driver, SCN_DRIVER_STDIO);
-    assert_int_equal(s->stdio.n_requests, 2);
-    assert_string_equal(s->stdio.requests[1], "get k{round}");
-    assert_int_equal(s->stdio.requests_per_round, 5);
+    assert_string_equal(s->driver->name, "stdio");
+    assert_int_equal(((struct drv_stdio_cfg *)s->driver_cfg)->n_requests, 2);
+    assert_string_equal(((struct drv_stdio_cfg *)s->driver_cfg)->requests[1], "get k{round}");
+    assert_int_equal(((struct drv_stdio_cfg *)s->driver_cfg)->requests_per_round, 5);
     assert_int_equal(s->rounds, 4);
     assert_int_equal(s->ready, SCN_READY_STDOUT);
     assert_string_equal(s->ready_value, "^ready$");
@@ -164,10 +165,10 @@ static void test_cmd_run_quick_scenario_from_a_command(void **state)
     capture_free(&c);
     assert_string_equal(s->name, "named");
     assert_string_equal(s->argv[0], "prog");
-    assert_string_equal(s->stdio.requests_command[0], "gen");
-    assert_string_equal(s->stdio.requests_command[1], "{n}");
-    assert_string_equal(s->stdio.requests_command[2], "{round}");
-    assert_null(s->stdio.requests_command[3]);
+    assert_string_equal(((struct drv_stdio_cfg *)s->driver_cfg)->requests_command[0], "gen");
+    assert_string_equal(((struct drv_stdio_cfg *)s->driver_cfg)->requests_command[1], "{n}");
+    assert_string_equal(((struct drv_stdio_cfg *)s->driver_cfg)->requests_command[2], "{round}");
+    assert_null(((struct drv_stdio_cfg *)s->driver_cfg)->requests_command[3]);
     assert_int_equal(s->expect, RPT_EXPECT_LEAK);
     scn_free(s);
 }

@@ -25,8 +25,8 @@ static int validate_file(const struct cli *cli, const char *path)
         return CLI_EXIT_USAGE;
     }
     if (cli->verbose >= 0) {
-        printf("%s: ok (%s, %s driver, %u+%u rounds)\n", path, s->name,
-               drv_kind_get(s->driver)->name, s->warmup, s->rounds);
+        printf("%s: ok (%s, %s driver, %u+%u rounds)\n", path, s->name, s->driver->name, s->warmup,
+               s->rounds);
     }
     scn_free(s);
     return CLI_EXIT_OK;

@@ -3,6 +3,7 @@
 #include "drv.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../util/fmt.h"
@@ -11,24 +12,19 @@
 #include "drv_stdio.h"
 
 static const struct drv_kind kinds[] = {
-    {DRV_STDIO, "stdio", DRV_PIPES_STDIN | DRV_READS_STDOUT, drv_stdio_init, drv_stdio_cleanup,
-     drv_stdio_parse, drv_stdio_check, drv_stdio_save, drv_stdio_new},
-    {DRV_HTTP, "http", 0, drv_http_init, drv_http_cleanup, drv_http_parse, drv_http_check,
-     drv_http_save, drv_http_new},
-    {DRV_COMMAND, "command", 0, drv_cmd_init, drv_cmd_cleanup, drv_cmd_parse, drv_cmd_check,
-     drv_cmd_save, drv_cmd_new},
+    {"stdio", DRV_PIPES_STDIN | DRV_READS_STDOUT, sizeof(struct drv_stdio_cfg), drv_stdio_init,
+     drv_stdio_cleanup, drv_stdio_parse, drv_stdio_check, drv_stdio_save, drv_stdio_new},
+    {"http", 0, sizeof(struct drv_http_cfg), drv_http_init, drv_http_cleanup, drv_http_parse,
+     drv_http_check, drv_http_save, drv_http_new},
+    {"command", 0, sizeof(struct drv_cmd_cfg), drv_cmd_init, drv_cmd_cleanup, drv_cmd_parse,
+     drv_cmd_check, drv_cmd_save, drv_cmd_new},
 };
 
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-const struct drv_kind *drv_kind_get(enum drv_id id)
+const struct drv_kind *drv_kind_default(void)
 {
-    for (size_t i = 0; i < N_KINDS; i++) {
-        if (kinds[i].id == id) {
-            return &kinds[i];
-        }
-    }
-    return NULL;
+    return &kinds[0];
 }
 
 const struct drv_kind *drv_kind_find(const char *name)
@@ -59,11 +55,27 @@ void drv_kind_names(char *out, size_t len)
     }
 }
 
-struct drv *drv_new(enum drv_id id, const void *cfg, struct diag *d)
+void *drv_cfg_new(const struct drv_kind *k)
 {
-    const struct drv_kind *k = drv_kind_get(id);
-    if (!k) {
-        diag_set(d, -EINVAL, "unknown driver kind %d", (int)id);
+    void *cfg = calloc(1, k->cfg_size);
+    if (cfg) {
+        k->init(cfg);
+    }
+    return cfg;
+}
+
+void drv_cfg_free(const struct drv_kind *k, void *cfg)
+{
+    if (cfg) {
+        k->cleanup(cfg);
+        free(cfg);
+    }
+}
+
+struct drv *drv_new(const struct drv_kind *k, const void *cfg, struct diag *d)
+{
+    if (!k || !cfg) {
+        diag_set(d, -EINVAL, "no driver settings");
         return NULL;
     }
     return k->create(cfg, d);

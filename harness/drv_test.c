@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "drv_stdio.h"
 #include "scn.h"
 
 /* A "driver" object of each kind with every key its save writes, in a scenario in /scn. */
@@ -48,10 +49,13 @@ static struct scn *parse_driver(const char *json, const struct drv_kind **kind)
     assert_int_equal(json_parse(&c, json, strlen(json), true, &dv), 0);
     *kind = drv_kind_find(cJSON_GetObjectItemCaseSensitive(dv, "kind")->valuestring);
     assert_non_null(*kind);
-    s->driver = (*kind)->id;
+    drv_cfg_free(s->driver, s->driver_cfg);
+    s->driver = *kind;
+    s->driver_cfg = drv_cfg_new(*kind);
+    assert_non_null(s->driver_cfg);
     json_push(&c, "driver");
     struct drv_parse p = {.json = &c, .dir = "/scn", .uses_port = &s->uses_port};
-    if ((*kind)->parse(&p, dv, (void *)(uintptr_t)scn_driver_cfg(s)) != 0) {
+    if ((*kind)->parse(&p, dv, s->driver_cfg) != 0) {
         fail_msg("%s: %s", json, d.msg);
     }
     cJSON_Delete(dv);
@@ -67,7 +71,7 @@ static void test_drv_every_kind_saves_what_it_parsed(void **state)
         cJSON *want = cJSON_Parse(full[i]);
         cJSON *got = cJSON_CreateObject();
         assert_non_null(cJSON_AddStringToObject(got, "kind", kind->name));
-        assert_true(kind->save(scn_driver_cfg(s), got));
+        assert_true(kind->save(s->driver_cfg, got));
         if (!cJSON_Compare(want, got, true)) {
             char *text = cJSON_PrintUnformatted(got);
             print_error("read  %s\nwrote %s\n", full[i], text);
@@ -87,11 +91,12 @@ static void test_drv_every_kind_creates_its_runner(void **state)
         const struct drv_kind *kind = NULL;
         struct scn *s = parse_driver(full[i], &kind);
         struct diag d = {{0}};
-        if (kind->id == DRV_STDIO && s->stdio.requests_file) {
+        if (strcmp(kind->name, "stdio") == 0 &&
+            ((struct drv_stdio_cfg *)s->driver_cfg)->requests_file) {
             scn_free(s); /* its file is read when the runner is made: see drv_stdio_test */
             continue;
         }
-        struct drv *drv = drv_new(s->driver, scn_driver_cfg(s), &d);
+        struct drv *drv = drv_new(s->driver, s->driver_cfg, &d);
         if (!drv) {
             fail_msg("%s: %s", kind->name, d.msg);
         }
@@ -107,21 +112,22 @@ static void test_drv_table_rows(void **state)
     assert_int_equal(drv_kind_count(), 3);
     for (size_t i = 0; i < drv_kind_count(); i++) {
         const struct drv_kind *k = drv_kind_at(i);
-        assert_ptr_equal(drv_kind_get(k->id), k);
+        assert_true(k->cfg_size > 0);
         assert_ptr_equal(drv_kind_find(k->name), k);
     }
     assert_null(drv_kind_at(drv_kind_count()));
     assert_null(drv_kind_find("ftp"));
     /* Only the stdio driver talks over the target's standard streams. */
-    assert_int_equal(drv_kind_get(DRV_STDIO)->needs, DRV_PIPES_STDIN | DRV_READS_STDOUT);
-    assert_int_equal(drv_kind_get(DRV_HTTP)->needs, 0);
-    assert_int_equal(drv_kind_get(DRV_COMMAND)->needs, 0);
+    assert_ptr_equal(drv_kind_default(), drv_kind_find("stdio"));
+    assert_int_equal(drv_kind_find("stdio")->needs, DRV_PIPES_STDIN | DRV_READS_STDOUT);
+    assert_int_equal(drv_kind_find("http")->needs, 0);
+    assert_int_equal(drv_kind_find("command")->needs, 0);
     char names[128];
     drv_kind_names(names, sizeof(names));
     assert_string_equal(names, "one of \"stdio\", \"http\", \"command\"");
     struct diag d = {{0}};
-    assert_null(drv_new((enum drv_id)42, NULL, &d));
-    assert_non_null(strstr(d.msg, "unknown driver kind 42"));
+    assert_null(drv_new(drv_kind_default(), NULL, &d));
+    assert_non_null(strstr(d.msg, "no driver settings"));
 }
 
 /* Parses a whole scenario whose driver is `driver`; returns the message of its failure. */

@@ -30,25 +30,6 @@ struct ctx {
     struct scn *s;
 };
 
-/* The settings of driver `id` inside `s` (each driver keeps its own field). */
-static void *driver_cfg(struct scn *s, enum drv_id id)
-{
-    switch (id) {
-    case DRV_STDIO:
-        return &s->stdio;
-    case DRV_HTTP:
-        return &s->http;
-    case DRV_COMMAND:
-        return &s->cmd;
-    }
-    return NULL;
-}
-
-const void *scn_driver_cfg(const struct scn *s)
-{
-    return driver_cfg((struct scn *)(uintptr_t)s, s->driver);
-}
-
 struct scn *scn_new(void)
 {
     struct scn *s = calloc(1, sizeof(*s));
@@ -62,10 +43,12 @@ struct scn *scn_new(void)
     }
     s->ready = SCN_READY_NONE;
     s->ready_timeout_ms = SCN_DEFAULT_READY_TIMEOUT_MS;
-    s->driver = SCN_DRIVER_STDIO;
-    for (size_t i = 0; i < drv_kind_count(); i++) {
-        const struct drv_kind *k = drv_kind_at(i);
-        k->init(driver_cfg(s, k->id));
+    s->driver = drv_kind_default();
+    s->driver_cfg = drv_cfg_new(s->driver);
+    if (!s->driver_cfg) {
+        free(s->name);
+        free(s);
+        return NULL;
     }
     s->rounds = SCN_DEFAULT_ROUNDS;
     s->warmup = SCN_DEFAULT_WARMUP;
@@ -86,10 +69,7 @@ void scn_free(struct scn *s)
     strv_free(s->env);
     free(s->cwd);
     free(s->ready_value);
-    for (size_t i = 0; i < drv_kind_count(); i++) {
-        const struct drv_kind *k = drv_kind_at(i);
-        k->cleanup(driver_cfg(s, k->id));
-    }
+    drv_cfg_free(s->driver, s->driver_cfg);
     for (size_t i = 0; i < s->n_supp; i++) {
         free(s->supp[i].function);
         free(s->supp[i].object);
@@ -248,6 +228,20 @@ static int parse_target(struct ctx *c, const cJSON *t)
     return rc;
 }
 
+/* Makes `kind` the scenario's driver, with that driver's defaults. Returns 0 or -ENOMEM (the
+ * scenario keeps its driver). */
+static int set_driver(struct scn *s, const struct drv_kind *kind)
+{
+    void *cfg = drv_cfg_new(kind);
+    if (!cfg) {
+        return -ENOMEM;
+    }
+    drv_cfg_free(s->driver, s->driver_cfg);
+    s->driver = kind;
+    s->driver_cfg = cfg;
+    return 0;
+}
+
 /* Hands the "driver" object to the row of the driver its "kind" names. */
 static int parse_driver(struct ctx *c, const cJSON *dv)
 {
@@ -265,9 +259,11 @@ static int parse_driver(struct ctx *c, const cJSON *dv)
     } else if (!kind) {
         rc = json_bad_type(&c->j, "kind", k, names);
     } else {
+        rc = set_driver(c->s, kind);
+    }
+    if (rc == 0 && kind) {
         struct drv_parse p = {.json = &c->j, .dir = c->dir, .uses_port = &c->s->uses_port};
-        c->s->driver = kind->id;
-        rc = kind->parse(&p, dv, driver_cfg(c->s, kind->id));
+        rc = kind->parse(&p, dv, c->s->driver_cfg);
     }
     json_pop(&c->j, mark);
     return rc;
@@ -466,7 +462,7 @@ static int parse_root(struct ctx *c, const cJSON *root)
     }
     free(description);
     if (rc == 0 && s->uses_port && s->ready == SCN_READY_NONE &&
-        !(drv_kind_get(s->driver)->needs & DRV_PIPES_STDIN)) {
+        !(s->driver->needs & DRV_PIPES_STDIN)) {
         /* A server on {port} with no probe: wait for the port to accept connections. */
         s->ready = SCN_READY_TCP;
         s->ready_port_is_placeholder = true;
@@ -538,11 +534,11 @@ int scn_finish(struct scn *s, struct diag *d)
     size_t mark = json_push(&c.j, "target");
     int rc = drv_check_strs(&c.j, s->argv, 0, "argv", false, &s->uses_port);
     json_pop(&c.j, mark);
-    const struct drv_kind *k = drv_kind_get(s->driver);
+    const struct drv_kind *k = s->driver;
     if (rc == 0 && k) {
         struct drv_parse p = {.json = &c.j, .uses_port = &s->uses_port};
         mark = json_push(&c.j, "driver");
-        rc = k->check(&p, driver_cfg(s, s->driver));
+        rc = k->check(&p, s->driver_cfg);
         json_pop(&c.j, mark);
     }
     if (rc == 0 && s->rounds < 2) {
@@ -585,12 +581,12 @@ static bool save_target(const struct scn *s, cJSON *root)
 /* Adds "driver": its kind, then what its row writes. Returns false when out of memory. */
 static bool save_driver(const struct scn *s, cJSON *root)
 {
-    const struct drv_kind *k = drv_kind_get(s->driver);
+    const struct drv_kind *k = s->driver;
     cJSON *dv = cJSON_AddObjectToObject(root, "driver");
     if (!k || !dv || !cJSON_AddStringToObject(dv, "kind", k->name)) {
         return false;
     }
-    return k->save(scn_driver_cfg(s), dv);
+    return k->save(s->driver_cfg, dv);
 }
 
 /* Adds "suppress". Returns false when out of memory. */

@@ -20,9 +20,6 @@
 #include "../model/rpt.h"
 #include "../util/diag.h"
 #include "drv.h"
-#include "drv_cmd.h"
-#include "drv_http.h"
-#include "drv_stdio.h"
 
 #define SCN_DEFAULT_ROUNDS           20u
 #define SCN_DEFAULT_WARMUP           3u
@@ -37,11 +34,6 @@ enum scn_ready_kind {
     SCN_READY_HTTP,   /* GET ready_value answers 2xx */
 };
 
-/* The scenario's driver: the rows of the driver table (drv.h), under the names cli.c uses. */
-#define SCN_DRIVER_STDIO   DRV_STDIO
-#define SCN_DRIVER_HTTP    DRV_HTTP
-#define SCN_DRIVER_COMMAND DRV_COMMAND
-
 struct scn {
     char *name;
     char *file; /* the scenario file, or NULL for a command-line scenario */
@@ -54,12 +46,10 @@ struct scn {
     uint16_t ready_port; /* for SCN_READY_TCP; 0 with ready_port_is_placeholder */
     bool ready_port_is_placeholder;
     int ready_timeout_ms;
-    /* driver: `driver` picks the row of drv.c's table, and the field below with its settings (each
-     * driver's own struct, read and written by the driver: drv_stdio.h, drv_cmd.h, drv_http.h) */
-    enum drv_id driver;
-    struct drv_stdio_cfg stdio;
-    struct drv_cmd_cfg cmd;
-    struct drv_http_cfg http;
+    /* driver: its row of the table (drv.h) and its settings, the row's own struct (owned;
+     * read and written by the driver only, e.g. struct drv_stdio_cfg for "stdio") */
+    const struct drv_kind *driver;
+    void *driver_cfg;
     /* judging */
     uint32_t rounds; /* measured rounds, after the warm-up */
     uint32_t warmup;
@@ -98,10 +88,6 @@ int scn_finish(struct scn *s, struct diag *d);
 /* Writes the scenario as JSON (the file format) to `path`, so a recording can be analysed again
  * with the same settings. Returns 0 or -errno. */
 int scn_save(const struct scn *s, const char *path);
-
-/* The settings of the scenario's driver (the field `driver` picks: &s->stdio, &s->http or
- * &s->cmd), for its row in the driver table. Borrowed. Can't fail. */
-const void *scn_driver_cfg(const struct scn *s);
 
 /* Points `o` at the parts of `s` the analysis needs (borrowed: `s` must outlive `o`). Can't
  * fail. */

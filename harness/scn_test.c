@@ -13,6 +13,10 @@
 
 #include <cmocka.h>
 
+#include "drv_cmd.h"
+#include "drv_http.h"
+#include "drv_stdio.h"
+
 /* Parses `json` as "t.json"; returns the result and leaves the message in d. */
 static int parse(const char *json, struct scn **s, struct diag *d)
 {
@@ -47,8 +51,8 @@ static void test_scn_parse_minimal_defaults(void **state)
     assert_string_equal(s->name, "a");
     assert_string_equal(s->argv[0], "/bin/cat");
     assert_null(s->argv[1]);
-    assert_int_equal(s->driver, SCN_DRIVER_STDIO);
-    assert_int_equal(s->stdio.n_requests, 1);
+    assert_string_equal(s->driver->name, "stdio");
+    assert_int_equal(((struct drv_stdio_cfg *)s->driver_cfg)->n_requests, 1);
     assert_int_equal(s->rounds, SCN_DEFAULT_ROUNDS);
     assert_int_equal(s->warmup, SCN_DEFAULT_WARMUP);
     assert_int_equal(s->expect, RPT_EXPECT_NO_LEAK);
@@ -77,11 +81,11 @@ static void test_scn_parse_full_http(void **state)
     assert_int_equal(s->ready, SCN_READY_HTTP);
     assert_int_equal(s->ready_timeout_ms, 2500);
     assert_string_equal(s->env[0], "K=v");
-    assert_string_equal(s->http.method, "POST");
-    assert_string_equal(s->http.headers[0], "X-A: b");
-    assert_int_equal(s->http.multipart_bytes, 1024);
-    assert_int_equal(s->http.concurrency, 2);
-    assert_int_equal(s->http.expect_status, 201);
+    assert_string_equal(((struct drv_http_cfg *)s->driver_cfg)->method, "POST");
+    assert_string_equal(((struct drv_http_cfg *)s->driver_cfg)->headers[0], "X-A: b");
+    assert_int_equal(((struct drv_http_cfg *)s->driver_cfg)->multipart_bytes, 1024);
+    assert_int_equal(((struct drv_http_cfg *)s->driver_cfg)->concurrency, 2);
+    assert_int_equal(((struct drv_http_cfg *)s->driver_cfg)->expect_status, 201);
     assert_int_equal(s->rounds, 12);
     assert_int_equal(s->n_supp, 2);
     assert_int_equal(s->supp[1].n_stack, 2);
@@ -191,7 +195,7 @@ static void test_scn_parse_relative_requests_file(void **state)
                            "\"requests_file\": \"reqs.txt\"}}",
                            &s, &d),
                      0);
-    assert_string_equal(s->stdio.requests_file, "dir/reqs.txt");
+    assert_string_equal(((struct drv_stdio_cfg *)s->driver_cfg)->requests_file, "dir/reqs.txt");
     scn_free(s);
 }
 
@@ -269,7 +273,7 @@ static void test_scn_save_roundtrip(void **state)
     assert_int_equal(t->warmup, 1);
     assert_int_equal(t->expect, RPT_EXPECT_LEAK);
     assert_int_equal(t->n_supp, 1);
-    assert_string_equal(t->stdio.requests[0], "put {round}-{i}");
+    assert_string_equal(((struct drv_stdio_cfg *)t->driver_cfg)->requests[0], "put {round}-{i}");
     scn_free(s);
     scn_free(t);
 }

@@ -433,8 +433,8 @@ int session_run(const struct scn *s, const struct session_opts *o, struct rpt_sc
     struct session ss = {.s = s, .o = o, .ch = {.fd = -1}, .total = s->warmup + s->rounds};
     snap_stream_init(&ss.st);
     ss.ch.st = &ss.st;
-    ss.kind = drv_kind_get(s->driver);
-    ss.drv = drv_new(s->driver, scn_driver_cfg(s), d);
+    ss.kind = s->driver;
+    ss.drv = drv_new(s->driver, s->driver_cfg, d);
     if (!ss.drv) {
         return -EINVAL;
     }
