@@ -35,7 +35,6 @@ struct session {
     struct snap_stream st;
     struct chan ch;
     struct target *t;
-    const struct drv_kind *kind; /* the scenario's driver: its needs */
     struct drv *drv;
     char **argv, **env;
     char *cwd;
@@ -179,8 +178,8 @@ static int start(struct session *ss, char **agent_version)
         .env_add = ss->env,
         .cwd = ss->cwd,
         .agent_path = ss->o->agent_path,
-        .pipe_stdin = (ss->kind->needs & DRV_PIPES_STDIN) != 0,
-        .pipe_stdout = (ss->kind->needs & DRV_READS_STDOUT) || s->ready == SCN_READY_STDOUT,
+        .pipe_stdin = (ss->s->driver->needs & DRV_PIPES_STDIN) != 0,
+        .pipe_stdout = (ss->s->driver->needs & DRV_READS_STDOUT) || s->ready == SCN_READY_STDOUT,
         .log_path = ss->log_path,
         .channel = true,
     };
@@ -241,7 +240,7 @@ static int ready(struct session *ss)
     if (rc < 0) {
         return fail(ss, "target never became ready: %s", ss->rd.msg);
     }
-    if (!(ss->kind->needs & DRV_READS_STDOUT) && target_stdout_fd(ss->t) >= 0) {
+    if (!(ss->s->driver->needs & DRV_READS_STDOUT) && target_stdout_fd(ss->t) >= 0) {
         target_drain_stdout(ss->t);
     }
     return 0;
@@ -303,12 +302,12 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
                     "just slow)",
                     r, ss->rd.msg);
     }
-    if (rc == -EPIPE && (ss->kind->needs & DRV_READS_STDOUT)) {
+    if (rc == -EPIPE && (ss->s->driver->needs & DRV_READS_STDOUT)) {
         /* The driver's message already names the round. */
         return fail(ss,
                     "%s, and is still running (the %s driver reads one reply line per request "
                     "from the target's stdout: keep it open)",
-                    ss->rd.msg, ss->kind->name);
+                    ss->rd.msg, ss->s->driver->name);
     }
     return fail(ss, "round %u failed: %s", r, ss->rd.msg);
 }
@@ -433,7 +432,6 @@ int session_run(const struct scn *s, const struct session_opts *o, struct rpt_sc
     struct session ss = {.s = s, .o = o, .ch = {.fd = -1}, .total = s->warmup + s->rounds};
     snap_stream_init(&ss.st);
     ss.ch.st = &ss.st;
-    ss.kind = s->driver;
     ss.drv = drv_new(s->driver, s->driver_cfg, d);
     if (!ss.drv) {
         return -EINVAL;
