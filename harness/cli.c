@@ -311,3 +311,23 @@ int cli_main(int argc, char **argv, const struct cli_cmd *cmds)
     }
     return unknown_command(name, cmds);
 }
+
+int cli_subcommand(int argc, char **argv, const char *cmd, const char *help,
+                   const char *const *subs, size_t *which)
+{
+    if (argc < 2) {
+        fputs(help, stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(help, stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; subs[i]; i++) {
+        if (strcmp(argv[1], subs[i]) == 0) {
+            *which = i;
+            return CLI_CONTINUE;
+        }
+    }
+    return cli_usage_error(cmd, "unknown subcommand '%s'", argv[1]);
+}

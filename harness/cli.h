@@ -62,6 +62,12 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * `cmd` is NULL), the one wording of every usage error. Returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Reads the subcommand of `cmd` from argv[1]: one of subs[] (NULL-terminated), whose index goes
+ * to *which. No argument prints `help` to stderr (usage error); --help or -h prints it to
+ * stdout. Returns CLI_CONTINUE, or the exit code of what was printed. */
+int cli_subcommand(int argc, char **argv, const char *cmd, const char *help,
+                   const char *const *subs, size_t *which);
+
 /* Checked unsigned parser: no empty string, sign, trailing junk or overflow, at most `max`.
  * Returns 0 with *out set, or -EINVAL. */
 int cli_parse_uint(const char *s, unsigned long max, unsigned long *out);

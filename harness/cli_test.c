@@ -14,7 +14,6 @@
 
 #include <cmocka.h>
 
-#include "../util/fmt.h"
 #include "cmd_capture.h"
 #include "drv.h"
 
@@ -57,20 +56,6 @@ static void test_cli_shard_select_partitions(void **state)
     for (size_t k = 0; k < n; k++) {
         assert_int_equal(seen[k], 1);
     }
-}
-
-static void test_cli_human_bytes(void **state)
-{
-    (void)state;
-    char b[32];
-    fmt_bytes(b, sizeof(b), 512);
-    assert_string_equal(b, "512 B");
-    fmt_bytes(b, sizeof(b), 1536);
-    assert_string_equal(b, "1.5 KiB");
-    fmt_bytes_signed(b, sizeof(b), 33.0 * 1024);
-    assert_string_equal(b, "+33.0 KiB");
-    fmt_bytes_signed(b, sizeof(b), -2.5 * 1024 * 1024);
-    assert_string_equal(b, "-2.5 MiB");
 }
 
 static void test_cli_find_agent_reports_paths(void **state)
@@ -295,12 +280,52 @@ static void test_cli_agent_prints_what_was_tried(void **state)
     assert_non_null(strstr(out, "sh"));
 }
 
+/* A subcommand is picked by name; none, help and an unknown one answer as every command does. */
+static void test_cli_subcommand(void **state)
+{
+    (void)state;
+    static const char *const subs[] = {"add", "render", NULL};
+    char cmd[] = "history", add[] = "add", render[] = "render", help[] = "--help", bad[] = "ad";
+    struct capture c;
+    size_t which = 9;
+    capture_begin(&c);
+    int code = cli_subcommand(2, (char *[]){cmd, render, NULL}, "history", "HELP\n", subs, &which);
+    capture_end(&c);
+    assert_int_equal(code, CLI_CONTINUE);
+    assert_int_equal(which, 1);
+    capture_free(&c);
+    capture_begin(&c);
+    code = cli_subcommand(2, (char *[]){cmd, add, NULL}, "history", "HELP\n", subs, &which);
+    capture_end(&c);
+    assert_int_equal(which, 0);
+    capture_free(&c);
+    capture_begin(&c);
+    code = cli_subcommand(1, (char *[]){cmd, NULL}, "history", "HELP\n", subs, &which);
+    capture_end(&c);
+    assert_int_equal(code, CLI_EXIT_USAGE);
+    assert_string_equal(c.err_text, "HELP\n");
+    capture_free(&c);
+    capture_begin(&c);
+    code = cli_subcommand(2, (char *[]){cmd, help, NULL}, "history", "HELP\n", subs, &which);
+    capture_end(&c);
+    assert_int_equal(code, CLI_EXIT_OK);
+    assert_string_equal(c.out_text, "HELP\n");
+    capture_free(&c);
+    capture_begin(&c);
+    code = cli_subcommand(2, (char *[]){cmd, bad, NULL}, "history", "HELP\n", subs, &which);
+    capture_end(&c);
+    assert_int_equal(code, CLI_EXIT_USAGE);
+    assert_string_equal(c.err_text,
+                        "error: unknown subcommand 'ad' (try 'leakcheck history --help')\n");
+    capture_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_shard_parse),
         cmocka_unit_test(test_cli_shard_select_partitions),
-        cmocka_unit_test(test_cli_human_bytes),
+        cmocka_unit_test(test_cli_subcommand),
         cmocka_unit_test(test_cli_find_agent_reports_paths),
         cmocka_unit_test(test_drv_expand_placeholders),
         cmocka_unit_test(test_cli_main_runs_the_named_command_with_global_options),

@@ -470,18 +470,13 @@ static int ci_parse_opts(int argc, char **argv, struct ci_args *a)
  * exit code (help, usage error). */
 static int ci_parse_args(int argc, char **argv, struct ci_args *a)
 {
-    if (argc < 2) {
-        fputs(report_help, stderr);
-        return CLI_EXIT_USAGE;
+    static const char *const subs[] = {"annotations", "outputs", NULL};
+    size_t which = 0;
+    int code = cli_subcommand(argc, argv, "report", report_help, subs, &which);
+    if (code != CLI_CONTINUE) {
+        return code;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(report_help, stdout);
-        return CLI_EXIT_OK;
-    }
-    a->annotations = strcmp(argv[1], "annotations") == 0;
-    if (!a->annotations && strcmp(argv[1], "outputs") != 0) {
-        return cli_usage_error("report", "unknown subcommand '%s'", argv[1]);
-    }
+    a->annotations = which == 0;
     return ci_parse_opts(argc, argv, a);
 }
 

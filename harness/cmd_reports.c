@@ -403,18 +403,13 @@ static int parse_history_opts(int argc, char **argv, struct history_args *h)
  * exit code (help, usage error). */
 static int parse_history_args(int argc, char **argv, struct history_args *h)
 {
-    if (argc < 2) {
-        fputs(history_help, stderr);
-        return CLI_EXIT_USAGE;
+    static const char *const subs[] = {"add", "render", NULL};
+    size_t which = 0;
+    int code = cli_subcommand(argc, argv, "history", history_help, subs, &which);
+    if (code != CLI_CONTINUE) {
+        return code;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(history_help, stdout);
-        return CLI_EXIT_OK;
-    }
-    h->add = strcmp(argv[1], "add") == 0;
-    if (!h->add && strcmp(argv[1], "render") != 0) {
-        return cli_usage_error("history", "unknown subcommand '%s'", argv[1]);
-    }
+    h->add = which == 0;
     h->max_commits = RPT_HISTORY_DEFAULT_COMMITS;
     return parse_history_opts(argc, argv, h);
 }

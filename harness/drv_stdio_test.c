@@ -100,59 +100,57 @@ static void test_drv_stdio_parse(void **state)
     drv_stdio_cleanup(&cfg);
 }
 
-static void test_drv_stdio_round_with_templates(void **state)
+/* Runs rounds[0..n-1] of a stdio driver made from `cfg` against a target that copies its stdin
+ * to a file, each answered in full, and checks that the target received exactly `want`. */
+static void expect_sent(const struct drv_stdio_cfg *cfg, const uint32_t *rounds, size_t n,
+                        const char *want)
 {
-    (void)state;
     char sent[64];
     char script[128];
     tmp_file(sent);
     snprintf(script, sizeof(script), "exec tee %s", sent);
-    char r0[] = "put k{round}-{i}", r1[] = "get {port}";
-    char *reqs[] = {r0, r1};
-    struct drv_stdio_cfg cfg = {.requests = reqs, .n_requests = 2, .requests_per_round = 3};
     struct diag d = {{0}};
-    struct drv *drv = drv_stdio_new(&cfg, &d);
-    assert_non_null(drv);
+    struct drv *drv = drv_stdio_new(cfg, &d);
+    if (!drv) {
+        fail_msg("drv_stdio_new: %s", d.msg);
+    }
     struct tgt x;
     tgt_start(&x, script);
-    uint32_t answered = 0;
-    assert_int_equal(drv->ops->round(drv, &x.t, 7, 5000, &answered, &d), 0);
-    assert_int_equal(answered, 3);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t answered = 0;
+        assert_int_equal(drv->ops->round(drv, &x.t, rounds[i], 5000, &answered, &d), 0);
+        assert_int_equal(answered, cfg->requests_per_round);
+    }
     tgt_stop(&x);
     drv->ops->free(drv);
     char *got = NULL;
     size_t len = 0;
     assert_int_equal(file_read(sent, 4096, &got, &len, &d), 0);
-    assert_string_equal(got, "put k7-0\nget 4242\nput k7-2\n");
+    assert_string_equal(got, want);
     free(got);
     unlink(sent);
+}
+
+static void test_drv_stdio_round_with_templates(void **state)
+{
+    (void)state;
+    char r0[] = "put k{round}-{i}", r1[] = "get {port}";
+    char *reqs[] = {r0, r1};
+    struct drv_stdio_cfg cfg = {.requests = reqs, .n_requests = 2, .requests_per_round = 3};
+    static const uint32_t rounds[] = {7};
+    expect_sent(&cfg, rounds, 1, "put k7-0\nget 4242\nput k7-2\n");
 }
 
 static void test_drv_stdio_requests_file_wraps(void **state)
 {
     (void)state;
-    char sent[64], reqs[64], script[128];
+    char reqs[64];
     struct diag d = {{0}};
-    tmp_file(sent);
     tmp_file(reqs);
     assert_int_equal(file_write(reqs, "a\nb\r\nc", 6, &d), 0);
-    snprintf(script, sizeof(script), "exec tee %s", sent);
     struct drv_stdio_cfg cfg = {.requests_file = reqs, .requests_per_round = 2};
-    struct drv *drv = drv_stdio_new(&cfg, &d);
-    assert_non_null(drv);
-    struct tgt x;
-    tgt_start(&x, script);
-    uint32_t answered = 0;
-    assert_int_equal(drv->ops->round(drv, &x.t, 1, 5000, &answered, &d), 0);
-    assert_int_equal(drv->ops->round(drv, &x.t, 2, 5000, &answered, &d), 0);
-    tgt_stop(&x);
-    drv->ops->free(drv);
-    char *got = NULL;
-    size_t len = 0;
-    assert_int_equal(file_read(sent, 4096, &got, &len, &d), 0);
-    assert_string_equal(got, "a\nb\nc\na\n"); /* read on through the run, wrapping */
-    free(got);
-    unlink(sent);
+    static const uint32_t rounds[] = {1, 2};
+    expect_sent(&cfg, rounds, 2, "a\nb\nc\na\n"); /* read on through the run, wrapping */
     /* An empty requests file is refused when the driver is made. */
     assert_int_equal(file_write(reqs, "", 0, &d), 0);
     assert_null(drv_stdio_new(&cfg, &d));
@@ -163,31 +161,13 @@ static void test_drv_stdio_requests_file_wraps(void **state)
 static void test_drv_stdio_requests_command(void **state)
 {
     (void)state;
-    char sent[64], script[128];
-    tmp_file(sent);
-    snprintf(script, sizeof(script), "exec tee %s", sent);
     char sh[] = "/bin/sh", c[] = "-c";
     char gen[] = "i=0; while [ $i -lt {n} ]; do echo r{round}-$i; i=$((i+1)); done";
     char *cmd[] = {sh, c, gen, NULL};
     struct drv_stdio_cfg cfg = {.requests_command = cmd, .requests_per_round = 3};
-    struct diag d = {{0}};
-    struct drv *drv = drv_stdio_new(&cfg, &d);
-    assert_non_null(drv);
-    struct tgt x;
-    tgt_start(&x, script);
-    uint32_t answered = 0;
-    assert_int_equal(drv->ops->round(drv, &x.t, 5, 5000, &answered, &d), 0);
-    assert_int_equal(answered, 3);
-    tgt_stop(&x);
-    drv->ops->free(drv);
-    char *got = NULL;
-    size_t len = 0;
-    assert_int_equal(file_read(sent, 4096, &got, &len, &d), 0);
-    assert_string_equal(got, "r5-0\nr5-1\nr5-2\n");
-    free(got);
-    unlink(sent);
+    static const uint32_t rounds[] = {5};
+    expect_sent(&cfg, rounds, 1, "r5-0\nr5-1\nr5-2\n");
 }
-
 static void test_drv_stdio_target_gone_and_silent(void **state)
 {
     (void)state;
