@@ -43,21 +43,27 @@ int fmt_c(char *out, size_t len, const char *fmt, ...)
     return n;
 }
 
-/* The one byte formatter: `sign` is written before the magnitude. */
+/* The one byte formatter: `sign` is written before the magnitude. The unit is chosen after
+ * rounding, so 1048575 bytes read "1.0 MiB", not "1024.0 KiB". */
 static void bytes_with(char *out, size_t len, double bytes, const char *sign)
 {
+    static const char *const units[] = {"KiB", "MiB", "GiB"};
     double a = fabs(bytes);
     if (!isfinite(bytes)) {
         fmt_c(out, len, "n/a");
-    } else if (a < 1024) {
-        fmt_c(out, len, "%s%.0f B", sign, a);
-    } else if (a < 1024.0 * 1024) {
-        fmt_c(out, len, "%s%.1f KiB", sign, a / 1024);
-    } else if (a < 1024.0 * 1024 * 1024) {
-        fmt_c(out, len, "%s%.1f MiB", sign, a / (1024.0 * 1024));
-    } else {
-        fmt_c(out, len, "%s%.1f GiB", sign, a / (1024.0 * 1024 * 1024));
+        return;
     }
+    if (a < 1023.5) {
+        fmt_c(out, len, "%s%.0f B", sign, a);
+        return;
+    }
+    size_t u = 0;
+    a /= 1024;
+    while (u + 1 < sizeof(units) / sizeof(units[0]) && a >= 1023.95) {
+        a /= 1024;
+        u++;
+    }
+    fmt_c(out, len, "%s%.1f %s", sign, a, units[u]);
 }
 
 void fmt_bytes(char *out, size_t len, double bytes)

@@ -41,6 +41,13 @@ static const struct bytes_case bytes_cases[] = {
     {GIB, "1.0 GiB", "+1.0 GiB"},
     {2.5 * GIB, "2.5 GiB", "+2.5 GiB"},
     {1024 * GIB, "1024.0 GiB", "+1024.0 GiB"},
+    /* the unit follows the rounded figure */
+    {1023.4, "1023 B", "+1023 B"},
+    {1023.6, "1.0 KiB", "+1.0 KiB"},
+    {MIB - 1, "1.0 MiB", "+1.0 MiB"},
+    {1023.94 * KIB, "1023.9 KiB", "+1023.9 KiB"},
+    {GIB - 1, "1.0 GiB", "+1.0 GiB"},
+    {-(MIB - 1), "-1.0 MiB", "-1.0 MiB"},
     {-1, "-1 B", "-1 B"},
     {-1023, "-1023 B", "-1023 B"},
     {-1024, "-1.0 KiB", "-1.0 KiB"},
