@@ -62,16 +62,6 @@ __attribute__((noinline)) void ag_rec_alloc(void *p, size_t size)
     errno = saved;
 }
 
-__attribute__((noinline)) void ag_rec_free(void *p)
-{
-    AG_ASSERT(!ag_guard);
-    int saved = errno;
-    ag_guard = 1;
-    ag_table_remove(&ag_state.table, (uintptr_t)p, NULL);
-    ag_guard = 0;
-    errno = saved;
-}
-
 bool ag_rec_take(void *p, struct ag_block *was)
 {
     AG_ASSERT(!ag_guard);
@@ -81,6 +71,11 @@ bool ag_rec_take(void *p, struct ag_block *was)
     ag_guard = 0;
     errno = saved;
     return known;
+}
+
+__attribute__((noinline)) void ag_rec_free(void *p)
+{
+    (void)ag_rec_take(p, NULL);
 }
 
 void ag_rec_restore(const struct ag_block *was)

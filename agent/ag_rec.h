@@ -26,8 +26,8 @@ void ag_rec_alloc(void *p, size_t size);
 void ag_rec_free(void *p);
 
 /* Takes `p` out of the live table before a real realloc(), so its address can't be reused by
- * another thread while still recorded. Returns true and fills *was when `p` was live. Call with
- * the guard clear. */
+ * another thread while still recorded. Returns true and fills *was (unless NULL) when `p` was
+ * live. Call with the guard clear. */
 bool ag_rec_take(void *p, struct ag_block *was);
 
 /* Puts back a block that ag_rec_take() took out, after the real realloc() failed. Can't fail
