@@ -11,8 +11,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../common/proto.h"
@@ -21,6 +25,10 @@
 
 #define OUT_CAP     (1u << 20)
 #define REQUEST_MAX 64u /* largest request payload read */
+#define FD_HIGH                                                                                    \
+    1000              /* the channel moves to the lowest free descriptor from here (or below       \
+                         the descriptor limit), away from the ones the program uses */
+#define RECONNECTS 8u /* times a serve loop joins again after its channel was taken */
 
 /* One destination of snapshots. */
 struct chan {
@@ -79,7 +87,7 @@ static int read_all(int fd, uint8_t *buf, size_t len)
     return 0;
 }
 
-int ag_chan_hello(struct ag_state *st)
+int ag_chan_hello(struct ag_state *st, uint32_t flags)
 {
     uint8_t buf[4200];
     struct proto_wbuf b = {.data = buf, .cap = sizeof(buf)};
@@ -89,17 +97,93 @@ int ag_chan_hello(struct ag_state *st)
         n = 0;
     }
     static const char version[] = LEAKCHECK_VERSION;
+    if (st->sock_len > 0) {
+        proto_frame_begin(&b, PROTO_AUTH);
+        proto_put_bytes(&b, st->key, sizeof(st->key));
+        proto_frame_end(&b);
+    }
     proto_frame_begin(&b, PROTO_HELLO);
     proto_put_u32(&b, (uint32_t)getpid());
-    proto_put_u32(&b, PROTO_HELLO_UNWIND);
+    proto_put_u32(&b, PROTO_HELLO_UNWIND | flags);
     proto_put_u64(&b, PROTO_CANARY_SIZE);
     proto_put_str(&b, version, sizeof(version) - 1);
     proto_put_str(&b, exe, (size_t)n);
+    proto_put_u32(&b, (uint32_t)getppid());
     proto_frame_end(&b);
     if (b.overflow) {
         return -ENOBUFS;
     }
     return send_all(st->chan_fd, b.data, b.len);
+}
+
+void ag_chan_adopt(struct ag_state *st, int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) == 0) {
+        st->chan_dev = (uint64_t)sb.st_dev;
+        st->chan_ino = (uint64_t)sb.st_ino;
+    }
+    st->chan_fd = fd;
+}
+
+bool ag_chan_intact(const struct ag_state *st)
+{
+    int fd = st->chan_fd;
+    struct stat sb;
+    return fd >= 0 && fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+           (uint64_t)sb.st_ino == st->chan_ino && (uint64_t)sb.st_dev == st->chan_dev;
+}
+
+/* Moves fd to a high descriptor (close-on-exec), away from the low numbers programs close and
+ * reuse. Returns the descriptor to use (fd itself when it can't move). */
+static int move_high(int fd)
+{
+    struct rlimit rl;
+    long high = FD_HIGH;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (long)rl.rlim_cur - 16 < high) {
+        high = (long)rl.rlim_cur - 16;
+    }
+    if (high <= fd) {
+        return fd;
+    }
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, (int)high);
+    if (moved < 0) {
+        return fd;
+    }
+    ag_chan_close_raw(fd);
+    return moved;
+}
+
+int ag_chan_connect(struct ag_state *st, uint32_t flags)
+{
+    if (st->sock_len == 0 || st->sock_len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        return -ENOTCONN;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path + 1, st->sock_name, st->sock_len); /* sun_path[0] = 0: abstract */
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + st->sock_len);
+    int rc;
+    do {
+        rc = connect(fd, (struct sockaddr *)&sa, len);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        rc = -errno;
+        ag_chan_close_raw(fd);
+        return rc;
+    }
+    ag_chan_adopt(st, move_high(fd));
+    rc = ag_chan_hello(st, flags);
+    if (rc < 0) {
+        st->chan_fd = -1;
+        ag_chan_close_raw(st->chan_fd);
+        st->chan_fd = -1;
+    }
+    return rc;
 }
 
 /* Reads one request frame into payload[0..REQUEST_MAX). Returns 0 with *h filled, or a negative
@@ -118,6 +202,38 @@ static int read_request(int fd, struct proto_header *h, uint8_t *payload)
     return read_all(fd, payload, h->length);
 }
 
+/* Answers requests on the channel until it ends, breaks, or stops being this agent's socket.
+ * Returns true when the channel was taken over by the program (the caller may join again). */
+static bool serve_until_lost(struct ag_state *st, struct ag_snap_out *out, struct chan *c)
+{
+    for (;;) {
+        struct proto_header h;
+        uint8_t payload[REQUEST_MAX];
+        if (!ag_chan_intact(st)) {
+            return true;
+        }
+        c->fd = st->chan_fd;
+        if (read_request(c->fd, &h, payload) < 0) {
+            return !ag_chan_intact(st);
+        }
+        if (h.type != PROTO_REQ_SNAPSHOT) {
+            continue;
+        }
+        uint32_t round;
+        if (proto_decode_req_snapshot(payload, h.length, &round) < 0) {
+            return false;
+        }
+        /* Never write into a descriptor that is no longer the channel. */
+        if (!ag_chan_intact(st)) {
+            return true;
+        }
+        ag_snap_write(st, out, round);
+        if (c->failed) {
+            return !ag_chan_intact(st);
+        }
+    }
+}
+
 void ag_chan_serve(struct ag_state *st)
 {
     ag_guard = 1;
@@ -129,23 +245,15 @@ void ag_chan_serve(struct ag_state *st)
         atomic_store(&st->mode, AG_MODE_PASS);
         return;
     }
-    for (;;) {
-        struct proto_header h;
-        uint8_t payload[REQUEST_MAX];
-        if (read_request(st->chan_fd, &h, payload) < 0) {
+    for (unsigned tries = 0; serve_until_lost(st, &out, &c) && tries < RECONNECTS; tries++) {
+        /* The program closed or reused the channel's descriptor behind the agent's back: join
+         * again on a new connection, which starts a new stream (every stack sent again). */
+        st->chan_fd = -1;
+        if (st->sock_len == 0 || ag_chan_connect(st, PROTO_HELLO_RECONNECT) < 0) {
             break;
         }
-        if (h.type != PROTO_REQ_SNAPSHOT) {
-            continue;
-        }
-        uint32_t round;
-        if (proto_decode_req_snapshot(payload, h.length, &round) < 0) {
-            break;
-        }
-        ag_snap_write(st, &out, round);
-        if (c.failed) {
-            break;
-        }
+        c = (struct chan){.fd = st->chan_fd};
+        out.stacks_sent = 0;
     }
     /* The harness is gone: nobody will ask again, so stop paying for tracking. */
     atomic_store(&st->mode, AG_MODE_PASS);

@@ -9,13 +9,30 @@
 #ifndef AGENT_AG_CHAN_H
 #define AGENT_AG_CHAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ag_core.h"
 
-/* Sends HELLO on st->chan_fd. Returns 0 or a negative errno. Called once at start-up, guard
- * set. */
-int ag_chan_hello(struct ag_state *st);
+/* Sends AUTH (when joining a harness's socket) and HELLO with PROTO_HELLO_* `flags` on
+ * st->chan_fd. Returns 0 or a negative errno. Guard set. */
+int ag_chan_hello(struct ag_state *st, uint32_t flags);
+
+/* Joins the harness: connects to the abstract socket st->sock_name, moves the connection to a
+ * high close-on-exec descriptor, notes its identity, sets st->chan_fd and says AUTH and HELLO.
+ * Returns 0, or a negative errno (st->chan_fd is then -1 and nothing is left open). Uses system
+ * calls only (no heap, no locks): safe in a fork handler. Guard set. */
+int ag_chan_connect(struct ag_state *st, uint32_t flags);
+
+/* Makes fd the channel (st->chan_fd) and notes its identity. Can't fail. */
+void ag_chan_adopt(struct ag_state *st, int fd);
+
+/* True while st->chan_fd is still the socket the agent opened (not closed behind its back and
+ * reused by the program). Can't fail. Hook-safe. */
+bool ag_chan_intact(const struct ag_state *st);
+
+/* close(2) without the agent's protection of its own descriptor (ag_fd.c). Hook-safe. */
+int ag_chan_close_raw(int fd);
 
 /* Starts the channel thread (ag_chan_serve, detached, every signal blocked). Returns 0 or a
  * negative errno. Called once, guard set. */

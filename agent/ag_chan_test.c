@@ -82,7 +82,7 @@ static struct ag_state *state_new(int fd)
 {
     struct ag_state *st = calloc(1, sizeof(*st));
     assert_non_null(st);
-    st->chan_fd = fd;
+    ag_chan_adopt(st, fd);
     st->depth = 32;
     atomic_store(&st->mode, AG_MODE_TRACK);
     assert_int_equal(ag_stack_intern(&st->stacks, pcs_a, 3, 0), 1);
@@ -179,7 +179,7 @@ static void test_chan_hello_through_eintr_and_short_writes(void **state)
     struct ag_state *st = state_new(sv[0]);
     fake.eintr_mod = 4;
     fake.max_chunk = 5;
-    assert_int_equal(ag_chan_hello(st), 0);
+    assert_int_equal(ag_chan_hello(st, 0), 0);
     assert_true(fake.send_eintrs >= 2);
     assert_true(fake.sends > 10);
 
@@ -203,6 +203,9 @@ static void test_chan_hello_through_eintr_and_short_writes(void **state)
     assert_int_equal(proto_get_u64(&r, &canary), 0);
     assert_int_equal(proto_get_str(&r, &version, &version_len), 0);
     assert_int_equal(proto_get_str(&r, &exe, &exe_len), 0);
+    uint32_t ppid;
+    assert_int_equal(proto_get_u32(&r, &ppid), 0);
+    assert_int_equal(ppid, (uint32_t)getppid());
     assert_int_equal(r.pos, r.len);
     assert_int_equal(pid, (uint32_t)getpid());
     assert_int_equal(flags, PROTO_HELLO_UNWIND);

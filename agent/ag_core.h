@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/proto.h"
 #include "ag_stack.h"
 #include "ag_table.h"
 
@@ -53,19 +54,24 @@
 enum ag_mode {
     AG_MODE_OFF,   /* not initialised yet: every call passes through, untracked */
     AG_MODE_TRACK, /* recording */
-    AG_MODE_PASS,  /* stopped (no harness, set-uid, forked child, agent error) */
+    AG_MODE_PASS,  /* stopped (no harness, set-uid, channel lost, agent error) */
 };
 
 struct ag_state {
     struct ag_table table;
     struct ag_stack_table stacks;
-    _Atomic uint32_t epoch;     /* round of birth for new blocks */
-    _Atomic int mode;           /* enum ag_mode */
-    int chan_fd;                /* the inherited socket, or -1 */
-    unsigned depth;             /* frames to keep per stack */
-    uintptr_t self_lo, self_hi; /* the agent's own code: frames there are dropped */
-    uintptr_t canary;           /* the start-up canary block */
-    _Atomic uint64_t untracked; /* allocations that passed through while tracking */
+    _Atomic uint32_t epoch;      /* round of birth for new blocks */
+    _Atomic int mode;            /* enum ag_mode */
+    _Atomic int chan_fd;         /* this process's channel, or -1 */
+    uint64_t chan_dev, chan_ino; /* the channel socket's identity: a descriptor the program took
+                                    over (closed with a raw system call, reused) is noticed */
+    char sock_name[PROTO_SOCK_NAME_MAX]; /* the harness's abstract socket name; written once */
+    size_t sock_len;                     /* 0: no socket to join (an inherited channel, or none) */
+    uint8_t key[PROTO_KEY_SIZE];         /* the run's key, sent first on every connection */
+    unsigned depth;                      /* frames to keep per stack */
+    uintptr_t self_lo, self_hi;          /* the agent's own code: frames there are dropped */
+    uintptr_t canary;                    /* the start-up canary block */
+    _Atomic uint64_t untracked;          /* allocations that passed through while tracking */
     _Atomic uint64_t unwind_errors;
     _Atomic uint64_t truncated;
 };

@@ -27,6 +27,7 @@
 #include "ag_boot.h"
 #include "ag_chan.h"
 #include "ag_core.h"
+#include "ag_fd.h"
 
 #define SELF_NAME "libleakcheck-agent.so"
 
@@ -46,18 +47,31 @@ static void fork_parent(void)
     ag_stack_unlock(&ag_state.stacks);
 }
 
-/* Releases the locks, then leaves the channel to the parent and stops tracking. */
+/* Releases the locks; then, in a process of a harness's tree, joins the harness on a channel of
+ * its own (the inherited descriptor is the parent's); anywhere else, stops tracking. The child's
+ * table is a copy of the parent's, as its heap is: every block the parent had live is live here
+ * too, with its round of birth. */
 static void fork_child(void)
 {
     ag_table_unlock_all(&ag_state.table);
     ag_stack_unlock(&ag_state.stacks);
-    /* The channel belongs to the process the harness started; the child has no channel thread
-     * and must never write to it, nor keep the harness from seeing its end. */
-    if (ag_state.chan_fd >= 0) {
-        close(ag_state.chan_fd);
-        ag_state.chan_fd = -1;
+    int inherited = ag_state.chan_fd;
+    ag_state.chan_fd = -1;
+    if (inherited >= 0) {
+        ag_chan_close_raw(inherited);
     }
-    atomic_store(&ag_state.mode, AG_MODE_PASS);
+    if (atomic_load(&ag_state.mode) != AG_MODE_TRACK) {
+        return;
+    }
+    int was = ag_guard;
+    ag_guard = 1;
+    int saved = errno;
+    if (ag_state.sock_len == 0 || ag_chan_connect(&ag_state, PROTO_HELLO_FORKED) < 0 ||
+        ag_chan_start(&ag_state) < 0) {
+        atomic_store(&ag_state.mode, AG_MODE_PASS);
+    }
+    errno = saved;
+    ag_guard = was;
 }
 
 /* ---------------------------------------------------------------- environment */
@@ -158,22 +172,62 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
     return 0;
 }
 
-/* Reads and removes the agent's variables. Returns true when the agent should attach (a
- * channel socket or the in-process API); *fd is the channel, or -1. Called with the guard set. */
+/* Parses 2 * PROTO_KEY_SIZE hex digits into key. Returns false when `hex` is not that. */
+static bool parse_key(const char *hex, uint8_t key[PROTO_KEY_SIZE])
+{
+    if (!hex || strlen(hex) != 2 * PROTO_KEY_SIZE) {
+        return false;
+    }
+    for (size_t i = 0; i < 2 * PROTO_KEY_SIZE; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) {
+            return false;
+        }
+        key[i / 2] = (uint8_t)(i % 2 ? key[i / 2] | v : v << 4);
+    }
+    return true;
+}
+
+/* Reads the harness's socket name and key. True when both are there and well formed; the
+ * variables stay in the environment (with LD_PRELOAD), so that every program the tree execs
+ * joins the same run. */
+static bool read_sock_env(void)
+{
+    const char *name = secure_getenv(PROTO_ENV_SOCK);
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= sizeof(ag_state.sock_name) ||
+        !parse_key(secure_getenv(PROTO_ENV_KEY), ag_state.key)) {
+        return false;
+    }
+    memcpy(ag_state.sock_name, name, n);
+    ag_state.sock_len = n;
+    return true;
+}
+
+/* Reads the agent's variables. Returns true when the agent should attach (a harness's socket,
+ * an inherited channel socket, or the in-process API); *fd is an inherited channel, or -1.
+ * The inherited-socket and in-process variables are removed, with this library from
+ * LD_PRELOAD: such a channel belongs to this process alone. Called with the guard set. */
 static bool read_env(int *fd)
 {
-    long chan = ag_init_parse_small(secure_getenv(PROTO_ENV_FD));
     long depth = ag_init_parse_small(secure_getenv(PROTO_ENV_DEPTH));
+    *fd = -1;
+    bool sock = read_sock_env();
+    long chan = ag_init_parse_small(secure_getenv(PROTO_ENV_FD));
     bool inproc = ag_init_parse_small(secure_getenv(PROTO_ENV_INPROC)) == 1;
     struct stat sb;
-    bool channel = chan >= 0 && fstat((int)chan, &sb) == 0 && S_ISSOCK(sb.st_mode);
-    *fd = channel ? (int)chan : -1;
-    if (!channel && !inproc) {
+    bool channel = !sock && chan >= 0 && fstat((int)chan, &sb) == 0 && S_ISSOCK(sb.st_mode);
+    if (!sock && !channel && !inproc) {
         return false;
     }
     if (depth >= 1 && depth <= (long)AG_STACK_MAX_DEPTH) {
         ag_state.depth = (unsigned)depth;
     }
+    if (sock) {
+        return true;
+    }
+    *fd = channel ? (int)chan : -1;
     unsetenv(PROTO_ENV_FD);
     unsetenv(PROTO_ENV_DEPTH);
     unsetenv(PROTO_ENV_INPROC);
@@ -205,24 +259,31 @@ static void make_canary(void)
 static int attach(int fd)
 {
     AG_ASSERT_GUARDED();
-    if (fd >= 0) {
-        ag_state.chan_fd = fd;
-        fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
+    ag_fd_resolve();
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&ag_init_start);
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 
-    if (fd >= 0) {
-        int rc = ag_chan_hello(&ag_state);
+    bool channel = false;
+    if (ag_state.sock_len > 0) {
+        int rc = ag_chan_connect(&ag_state, 0);
         if (rc < 0) {
             return rc;
         }
+        channel = true;
+    } else if (fd >= 0) {
+        ag_chan_adopt(&ag_state, fd);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        int rc = ag_chan_hello(&ag_state, 0);
+        if (rc < 0) {
+            return rc;
+        }
+        channel = true;
     }
     atomic_store(&ag_state.epoch, 0);
     atomic_store(&ag_state.mode, AG_MODE_TRACK);
     make_canary();
-    if (fd >= 0) {
+    if (channel) {
         return ag_chan_start(&ag_state);
     }
     return 0;

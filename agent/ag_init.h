@@ -2,16 +2,19 @@
 /* ag_init.h - the agent's start-up: environment, channel, self lookup, fork handlers.
  *
  * ag_init_start() is the body of the agent's constructor (the constructor itself is a one-line
- * function in ag_hook.c, so that unit tests can link this file without running it). It reads
- * LEAKCHECK_FD, LEAKCHECK_DEPTH and LEAKCHECK_INPROC (secure_getenv), removes them and the
- * agent's own LD_PRELOAD entry from the environment so exec'd children start clean, marks the
- * channel close-on-exec, finds the agent's own code (frames there are dropped from stacks),
+ * function in ag_hook.c, so that unit tests can link this file without running it). In a
+ * process of a harness's tree (LEAKCHECK_SOCK and LEAKCHECK_KEY set) it joins the harness on a
+ * connection of its own and leaves those variables and LD_PRELOAD in the environment, so every
+ * program the tree execs joins too. With an inherited channel (LEAKCHECK_FD) or the in-process
+ * API (LEAKCHECK_INPROC) it removes its variables and its LD_PRELOAD entry, so exec'd children
+ * start clean. Then it finds the agent's own code (frames there are dropped from stacks),
  * registers the fork handlers, sends HELLO, allocates the canary through the target's own
  * `malloc` symbol, and starts the channel thread. Without a channel, in a set-uid program, or
  * when any step fails, the agent stays in pass-through mode.
  *
- * Fork: prepare takes every agent lock, parent and child release them; the child also closes
- * the channel and stops tracking (it is the parent's channel, and the child is never asked).
+ * Fork: prepare takes every agent lock, parent and child release them; the child closes the
+ * parent's channel and, in a harness's tree, joins with a channel and a thread of its own
+ * (HELLO flagged PROTO_HELLO_FORKED); elsewhere it stops tracking.
  */
 #ifndef AGENT_AG_INIT_H
 #define AGENT_AG_INIT_H

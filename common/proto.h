@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* proto.h - the control-channel protocol between the agent and the harness.
  *
- * The channel is one inherited socket (a socketpair end). Every message is a frame:
+ * Each process of the target's tree has its own channel: a connection to the harness's listening
+ * socket in the abstract namespace (PROTO_ENV_SOCK), opened at start-up, in every forked child
+ * and after every exec; its first frame is AUTH with the run's key (PROTO_ENV_KEY), which the
+ * harness checks, with the peer's credentials and descent, before it reads anything else. (Test
+ * programs may instead hand the agent one inherited socket, PROTO_ENV_FD.) Every message is a
+ * frame:
  *
  *   u32 magic (PROTO_MAGIC) | u16 version (PROTO_VERSION) | u16 type | u32 payload length | payload
  *
@@ -12,7 +17,9 @@
  * that dies mid-snapshot leaves every earlier snapshot complete and readable.
  *
  * Payloads (field order as listed; "str" = u16 length + bytes, no terminator):
- *   HELLO        u32 pid, u32 flags, u64 canary_size, str agent_version, str exe_path
+ *   AUTH         PROTO_KEY_SIZE bytes: the run's key (never recorded)
+ *   HELLO        u32 pid, u32 flags, u64 canary_size, str agent_version, str exe_path,
+ *                then (optional, absent in old recordings) u32 ppid
  *   REQ_SNAPSHOT u32 round (the round just finished; blocks born after this get epoch round+1),
  *                u32 flags (unused, 0)
  *   SNAP_BEGIN   u32 round, u32 flags (PROTO_SNAP_*), then PROTO_NCOUNTERS u64 counters
@@ -26,6 +33,20 @@
  *                n_segs x { u64 start, u64 end, u64 file_offset } (executable PT_LOADs, absolute),
  *                str path, str build_id (raw bytes)
  *   SNAP_END     u32 round, u32 n_stacks, u32 n_sites, u32 n_objects
+ *
+ * The harness records the channels of a whole tree in one file (snapshots.bin) as its own
+ * frames around the agents' bytes:
+ *   REC_PROC     u32 proc (index, from 0, in the order processes joined), u32 pid, u32 ppid,
+ *                u32 origin (enum proto_origin), u32 prev (the proc this one exec'd from, or
+ *                PROTO_NO_PROC), u32 round (the last round finished when it joined),
+ *                str exe, str cmdline (NUL-separated, as /proc/PID/cmdline)
+ *   REC_DATA     u32 proc, then bytes of that process's channel (any cut: frames may span)
+ *   REC_TITLE    u32 proc, str cmdline (read again after a snapshot: programs retitle themselves)
+ *   REC_END      u32 proc, u32 how (enum proto_end), u32 round, i32 status (wait status or -1)
+ *   REC_UNTRACKED u32 pid, u32 ppid, u32 round, str exe, str cmdline, str why
+ *                 (a process of the tree that never joined, seen after round `round`)
+ * A recording that starts with HELLO is one process's channel as it came (older recordings, and
+ * the in-process API's).
  *
  * Epoch 0 is everything before the first round (start-up). Encoding needs no heap: the writer
  * works in a caller-owned buffer. Hook-safe (common/ obeys the agent rules).
@@ -45,9 +66,12 @@
 #define PROTO_MAX_SEGS    16u        /* executable segments per object, at most */
 
 /* Environment variables the harness sets for the agent (the agent removes them at start-up). */
-#define PROTO_ENV_FD          "LEAKCHECK_FD"    /* decimal number of the inherited socket */
-#define PROTO_ENV_DEPTH       "LEAKCHECK_DEPTH" /* optional: frames to capture (1..PROTO_MAX_DEPTH) */
-#define PROTO_ENV_FOLLOW_FORK "LEAKCHECK_FOLLOW_FORK" /* reserved; children never answer */
+#define PROTO_ENV_FD        "LEAKCHECK_FD"    /* decimal number of the inherited socket */
+#define PROTO_ENV_DEPTH     "LEAKCHECK_DEPTH" /* optional: frames to capture (1..PROTO_MAX_DEPTH) */
+#define PROTO_ENV_SOCK      "LEAKCHECK_SOCK"  /* the harness's socket: abstract name, no '@' */
+#define PROTO_ENV_KEY       "LEAKCHECK_KEY"   /* the run's key: 2 * PROTO_KEY_SIZE hex digits */
+#define PROTO_KEY_SIZE      16u
+#define PROTO_SOCK_NAME_MAX 100u /* bytes of an abstract socket name */
 #define PROTO_ENV_INPROC                                                                           \
     "LEAKCHECK_INPROC" /* "1": track without a channel, for the in-process                         \
                            API (leakcheck_agent_snapshot) */
@@ -64,10 +88,38 @@ enum proto_type {
     PROTO_SITE = 5,
     PROTO_OBJECT = 6,
     PROTO_SNAP_END = 7,
+    PROTO_AUTH = 8,
+    /* written by the harness into the recording only */
+    PROTO_REC_PROC = 16,
+    PROTO_REC_DATA = 17,
+    PROTO_REC_TITLE = 18,
+    PROTO_REC_END = 19,
+    PROTO_REC_UNTRACKED = 20,
 };
 
+/* How a process came to join (REC_PROC origin). */
+enum proto_origin {
+    PROTO_ORIGIN_START,     /* the program the harness started */
+    PROTO_ORIGIN_FORK,      /* a child forked by a tracked process (no exec) */
+    PROTO_ORIGIN_EXEC,      /* a new program in a process that had joined before (same pid) */
+    PROTO_ORIGIN_SPAWN,     /* a new program in a new process (fork and exec, posix_spawn) */
+    PROTO_ORIGIN_RECONNECT, /* the same program again, after its channel was taken from it */
+};
+
+/* How a process's channel ended (REC_END how). */
+enum proto_end {
+    PROTO_END_EXIT,   /* the process ended (status says how) */
+    PROTO_END_EXEC,   /* it exec'd another program (REC_PROC with origin EXEC follows) */
+    PROTO_END_CLOSED, /* the channel closed while the process went on */
+    PROTO_END_RUN,    /* still running when the run ended */
+};
+
+#define PROTO_NO_PROC 0xffffffffu
+
 /* HELLO flags */
-#define PROTO_HELLO_UNWIND 0x1u /* libunwind is usable: stacks are real */
+#define PROTO_HELLO_UNWIND    0x1u /* libunwind is usable: stacks are real */
+#define PROTO_HELLO_FORKED    0x2u /* sent from a forked child (its heap is its parent's copy) */
+#define PROTO_HELLO_RECONNECT 0x4u /* the same program again after its channel was taken */
 
 /* SNAP_BEGIN flags */
 #define PROTO_SNAP_CANARY_LIVE 0x1u /* the canary block is in the live table */
