@@ -136,6 +136,5 @@ AG_EXPORT int dup3(int oldfd, int newfd, int flags)
         move_channel_from(newfd);
         errno = saved;
     }
-    return real_dup3 ? real_dup3(oldfd, newfd, flags)
-                     : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+    return real_dup3 ? real_dup3(oldfd, newfd, flags) : (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }

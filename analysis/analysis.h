@@ -20,6 +20,13 @@
 #include "snap.h"
 #include "supp.h"
 
+/* A rule naming a role: processes whose command line (the title a program gave itself, else its
+ * arguments joined with spaces) or executable path matches the glob `match` are role `name`. */
+struct analysis_role {
+    const char *name;
+    const char *match;
+};
+
 /* How to judge a recording. Everything is borrowed for the call. */
 struct analysis_opts {
     const char *name;                  /* the scenario's name (required) */
@@ -35,6 +42,8 @@ struct analysis_opts {
     size_t n_supp;
     char *const *wrappers; /* n_wrappers extra allocator-wrapper globs */
     size_t n_wrappers;
+    const struct analysis_role *roles; /* n_roles rules naming the roles of a process tree */
+    size_t n_roles;
 };
 
 /* Analyses `st`: fills rounds, sites, growth, verdict and ok of `out` (zeroed by the caller;

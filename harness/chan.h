@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* chan.h - the harness's end of the agent's control channel.
+/* chan.h - the harness's end of the agents' channels: one listening socket, one connection per
+ * process of the target's tree.
  *
- * Reads the channel under poll() with a deadline for every wait; each byte read is fed to the
- * snapshot parser (analysis/snap.h) and appended to the recording (snapshots.bin), so a live run
- * and `leakcheck analyze` of its recording see the same bytes. Requests are encoded by
- * common/proto.h. Not thread-safe per channel.
+ * The socket lives in the abstract namespace under a random name (no file anyone could open),
+ * and a process joins only by sending the run's random key first (AUTH), from the harness's own
+ * user, as a descendant of the harness (its parent chain reaches the harness, which is a child
+ * subreaper so daemons that double-fork stay its descendants). The name and key reach the tree
+ * through the environment (chan_env). A process that can't join is recorded as untracked.
+ *
+ * Everything read is recorded in the harness's frames (common/proto.h REC_*) and the same bytes
+ * are fed to the recording parser (analysis/rec.h), so a live run and `leakcheck analyze` of
+ * snapshots.bin see the same thing. Every wait is poll()-based with a deadline. Not thread-safe.
  */
 #ifndef HARNESS_CHAN_H
 #define HARNESS_CHAN_H
@@ -13,26 +19,60 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
-#include "../analysis/snap.h"
+#include "../analysis/rec.h"
 #include "../util/diag.h"
-#include "target.h"
+
+struct chan_conn;
 
 struct chan {
-    int fd;                 /* the socket (borrowed from the target) */
-    struct snap_stream *st; /* the parser fed with every byte (borrowed) */
-    FILE *bin;              /* the recording, or NULL (borrowed) */
-    struct target *t;       /* whose exit ends a wait (borrowed), or NULL: only EOF does */
-    bool eof;               /* the channel ended */
+    int listen_fd;
+    char name[64]; /* abstract socket name (no leading NUL) */
+    char key_hex[64];
+    uint8_t key[16];
+    struct rec *rec; /* the parser fed with every recorded byte (borrowed) */
+    FILE *bin;       /* the recording, or NULL (borrowed) */
+    bool bin_failed; /* a write to the recording failed (errno in bin_errno) */
+    int bin_errno;
+    pid_t main_pid; /* the program the harness started (0 until known) */
+    uint32_t round; /* the last round finished (recorded with joins, ends and untracked) */
+    size_t n_conns;
+    struct chan_conn *conns;
+    size_t cap_conns;
 };
 
-/* Reads until the HELLO arrived (want_hello) or `want_snaps` snapshots are complete, the
- * deadline passes, or the channel ends. Returns 0, -ETIMEDOUT, -EPIPE (end of the channel or the
- * target gone) or -EBADMSG (malformed, `d` filled). */
-int chan_wait(struct chan *c, bool want_hello, size_t want_snaps, int timeout_ms, struct diag *d);
+/* Opens the listening socket with a fresh name and key, and makes the harness a child
+ * subreaper. Returns 0 or a negative errno with `d` filled. */
+int chan_open(struct chan *c, struct rec *rec, FILE *bin, struct diag *d);
 
-/* Sends REQ_SNAPSHOT{round} and waits for its SNAP_END. Returns as chan_wait(); -EPIPE when the
- * request could not be sent. */
+/* Closes every connection (recording how each process ended) and the socket. Can't fail. */
+void chan_close(struct chan *c);
+
+/* The two environment entries ("LEAKCHECK_SOCK=...", "LEAKCHECK_KEY=...") that make a process
+ * join this channel, into out[0] and out[1] (each cap bytes). Can't fail. */
+void chan_env(const struct chan *c, char out[2][160]);
+
+/* Serves the channel until a process with pid `pid` has said HELLO (any program image), the
+ * deadline passes, or `alive` (when not NULL) says the tree is gone. Returns 0, -ETIMEDOUT,
+ * -EPIPE or a negative errno with `d` filled. */
+int chan_wait_hello(struct chan *c, pid_t pid, int timeout_ms, bool (*alive)(void *), void *arg,
+                    struct diag *d);
+
+/* Asks every joined process for the snapshot closing round `round` and serves the channel until
+ * each has answered or ended (processes that join meanwhile are asked too). Returns 0; -EPIPE
+ * when no process is left; -ETIMEDOUT (`d` names the processes that did not answer in time). */
 int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d);
+
+/* Serves the channel for up to ms milliseconds (joins, data, ends). Returns 0 or a negative
+ * errno. */
+int chan_pump(struct chan *c, int ms, struct diag *d);
+
+/* Records every process of the target's tree that is running without having joined: the
+ * main program's descendants, and orphans the harness adopted. Returns how many. Can't fail. */
+size_t chan_scan_untracked(struct chan *c);
+
+/* Processes whose channel is open now. Can't fail. */
+size_t chan_live(const struct chan *c);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* chan_test.c - unit tests of the harness's end of the control channel over a socketpair: the
- * test plays the agent with a recorded stream (fuzz/corpus/snap), reads the requests the channel
- * sends, and closes or keeps silent to check -EPIPE and -ETIMEDOUT. */
+/* chan_test.c - the harness's end of the channels, with forked children playing agents: they
+ * join the abstract socket with the run's key (or a wrong one) and send a recorded stream
+ * (fuzz/corpus/snap). Checks joining, recording and reading the recording back, refusals, ends,
+ * snapshot requests to every process, and deadlines. */
 #include "chan.h"
 
 #include <errno.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -22,31 +25,44 @@
 
 #define RECORDED "fuzz/corpus/snap/run5-chunk256.bin" /* a chunk-size byte, then the stream */
 
-/* A channel over a socketpair; `peer` is the agent's end. */
+enum peer_mode {
+    PEER_ALL,        /* AUTH, the whole stream, then wait for the end of the channel */
+    PEER_BAD_KEY,    /* AUTH with a wrong key, the stream, then exit */
+    PEER_HELLO_EXIT, /* AUTH, HELLO only, then exit with code 3 */
+};
+
 struct fixture {
-    struct snap_stream st;
+    struct rec rec;
     struct chan c;
-    int peer;
-    char *stream; /* the recorded stream (after the chunk-size byte) */
-    size_t stream_len;
     char *file;
+    const uint8_t *stream; /* the recorded stream (after the chunk-size byte) */
+    size_t stream_len;
+    size_t hello_len; /* bytes of its first frame */
+    char *bin_data;
+    size_t bin_len;
+    FILE *bin;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    int sv[2];
     size_t len = 0;
     struct diag d = {{0}};
-    if (!f || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
-        file_read(RECORDED, 1u << 20, &f->file, &len, &d) != 0 || len < 2) {
+    if (!f || file_read(RECORDED, 1u << 20, &f->file, &len, &d) != 0 || len < 2) {
         return -1;
     }
-    f->stream = f->file + 1;
+    f->stream = (const uint8_t *)f->file + 1;
     f->stream_len = len - 1;
-    snap_stream_init(&f->st);
-    f->c = (struct chan){.fd = sv[0], .st = &f->st, .bin = NULL, .t = NULL};
-    f->peer = sv[1];
+    struct proto_header h;
+    if (proto_header_parse(f->stream, &h) != 0 || h.type != PROTO_HELLO) {
+        return -1;
+    }
+    f->hello_len = PROTO_HEADER_SIZE + h.length;
+    f->bin = open_memstream(&f->bin_data, &f->bin_len);
+    rec_init(&f->rec);
+    if (!f->bin || chan_open(&f->c, &f->rec, f->bin, &d) != 0) {
+        return -1;
+    }
     *state = f;
     return 0;
 }
@@ -54,113 +70,188 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    close(f->c.fd);
-    if (f->peer >= 0) {
-        close(f->peer);
-    }
-    if (f->c.bin) {
-        fclose(f->c.bin);
-    }
-    snap_stream_cleanup(&f->st);
+    chan_close(&f->c);
+    rec_cleanup(&f->rec);
+    fclose(f->bin);
+    free(f->bin_data);
     free(f->file);
     free(f);
     return 0;
 }
 
-/* The number of complete snapshots in the recorded stream, parsed directly. */
+/* Writes all of buf, or exits. */
+static void put(int fd, const void *buf, size_t n)
+{
+    if (write(fd, buf, n) != (ssize_t)n) {
+        _exit(9);
+    }
+}
+
+/* Forks a child that joins as `mode` says. Returns its pid. */
+static pid_t peer(const struct fixture *f, enum peer_mode mode)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        return pid;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = strlen(f->c.name);
+    memcpy(sa.sun_path + 1, f->c.name, n);
+    if (connect(fd, (struct sockaddr *)&sa,
+                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0) {
+        _exit(8);
+    }
+    uint8_t auth[PROTO_HEADER_SIZE + PROTO_KEY_SIZE];
+    struct proto_wbuf w = {.data = auth, .cap = sizeof(auth)};
+    proto_frame_begin(&w, PROTO_AUTH);
+    uint8_t key[PROTO_KEY_SIZE];
+    memcpy(key, f->c.key, sizeof(key));
+    key[0] ^= mode == PEER_BAD_KEY ? 0xff : 0;
+    proto_put_bytes(&w, key, sizeof(key));
+    proto_frame_end(&w);
+    put(fd, auth, w.len);
+    if (mode == PEER_HELLO_EXIT) {
+        put(fd, f->stream, f->hello_len);
+        _exit(3);
+    }
+    put(fd, f->stream, f->stream_len);
+    if (mode == PEER_ALL) {
+        char buf[256];
+        while (read(fd, buf, sizeof(buf)) > 0) {
+        }
+    }
+    _exit(0);
+}
+
+/* The number of complete snapshots in the recorded stream. */
 static size_t recorded_snaps(const struct fixture *f)
 {
     struct snap_stream st;
     struct diag d = {{0}};
     snap_stream_init(&st);
-    assert_int_equal(snap_stream_feed(&st, (const uint8_t *)f->stream, f->stream_len, &d), 0);
+    assert_int_equal(snap_stream_feed(&st, f->stream, f->stream_len, &d), 0);
     size_t n = st.n_snaps;
     snap_stream_cleanup(&st);
     return n;
 }
 
-static void test_chan_wait_feeds_the_stream_and_records_it(void **state)
+static void reap(pid_t pid)
+{
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+/* A process joins, its stream is recorded inside the harness's frames and parsed; the recording
+ * read back gives the same process and snapshots. */
+static void test_chan_join_record_and_read_back(void **state)
 {
     struct fixture *f = *state;
-    char *rec = NULL;
-    size_t rec_len = 0;
-    f->c.bin = open_memstream(&rec, &rec_len);
-    assert_non_null(f->c.bin);
+    struct diag d = {{0}};
+    pid_t pid = peer(f, PEER_ALL);
+    f->c.main_pid = pid;
+    assert_int_equal(chan_wait_hello(&f->c, pid, 5000, NULL, NULL, &d), 0);
     size_t want = recorded_snaps(f);
-    assert_true(want >= 2);
-    assert_int_equal(write(f->peer, f->stream, f->stream_len), (ssize_t)f->stream_len);
-    struct diag d = {{0}};
-    assert_int_equal(chan_wait(&f->c, true, 0, 5000, &d), 0);
-    assert_true(f->st.have_hello);
-    assert_int_equal(chan_wait(&f->c, false, want, 5000, &d), 0);
-    assert_int_equal(f->st.n_snaps, want);
-    fflush(f->c.bin);
-    assert_int_equal(rec_len, f->stream_len); /* every byte read is recorded */
-    assert_memory_equal(rec, f->stream, rec_len);
-    fclose(f->c.bin);
-    f->c.bin = NULL;
-    free(rec);
+    for (int i = 0; i < 100 && f->rec.procs[0]->st.n_snaps < want; i++) {
+        assert_int_equal(chan_pump(&f->c, 50, &d), 0);
+    }
+    assert_true(f->rec.tree);
+    assert_int_equal(f->rec.n_procs, 1);
+    const struct rec_proc *p = f->rec.procs[0];
+    assert_int_equal(p->pid, (uint32_t)pid);
+    assert_int_equal(p->ppid, (uint32_t)getpid());
+    assert_int_equal(p->origin, PROTO_ORIGIN_START);
+    assert_int_equal(p->st.n_snaps, want);
+    assert_int_equal(chan_live(&f->c), 1);
+    chan_close(&f->c); /* the child sees the end and exits */
+    reap(pid);
+    fflush(f->bin);
+    struct rec back;
+    rec_init(&back);
+    assert_int_equal(rec_feed(&back, (const uint8_t *)f->bin_data, f->bin_len, &d), 0);
+    assert_true(back.tree);
+    assert_int_equal(back.n_procs, 1);
+    assert_int_equal(back.procs[0]->pid, (uint32_t)pid);
+    assert_int_equal(back.procs[0]->st.n_snaps, want);
+    assert_true(back.procs[0]->ended);
+    assert_false(rec_partial(&back));
+    rec_cleanup(&back);
 }
 
-static void test_chan_snapshot_sends_the_request(void **state)
+/* A snapshot request goes to every process; without answers the wait ends at its deadline
+ * naming the processes that did not answer. */
+static void test_chan_snapshot_asks_every_process(void **state)
 {
     struct fixture *f = *state;
     struct diag d = {{0}};
-    /* The whole recording arrives; then one more snapshot than it holds is asked for: the
-     * request goes out, and with no answer the wait ends at its deadline. */
-    assert_int_equal(write(f->peer, f->stream, f->stream_len), (ssize_t)f->stream_len);
-    size_t have = recorded_snaps(f);
-    assert_int_equal(chan_wait(&f->c, false, have, 5000, &d), 0);
-    assert_int_equal(chan_snapshot(&f->c, 7, 100, &d), -ETIMEDOUT);
-    uint8_t got[PROTO_REQ_SNAPSHOT_SIZE];
-    uint8_t want[PROTO_REQ_SNAPSHOT_SIZE];
-    proto_encode_req_snapshot(want, 7);
-    assert_int_equal(read(f->peer, got, sizeof(got)), (ssize_t)sizeof(got));
-    assert_memory_equal(got, want, sizeof(want));
-    assert_false(f->c.eof);
+    pid_t a = peer(f, PEER_ALL);
+    pid_t b = peer(f, PEER_ALL);
+    assert_int_equal(chan_wait_hello(&f->c, a, 5000, NULL, NULL, &d), 0);
+    assert_int_equal(chan_wait_hello(&f->c, b, 5000, NULL, NULL, &d), 0);
+    assert_int_equal(chan_snapshot(&f->c, 77, 200, &d), -ETIMEDOUT);
+    char pa[16];
+    char pb[16];
+    snprintf(pa, sizeof(pa), "%d", (int)a);
+    snprintf(pb, sizeof(pb), "%d", (int)b);
+    assert_non_null(strstr(d.msg, pa));
+    assert_non_null(strstr(d.msg, pb));
+    assert_int_equal(f->rec.n_procs, 2);
+    assert_int_equal(f->rec.procs[1]->origin, PROTO_ORIGIN_SPAWN); /* neither is the main one */
+    chan_close(&f->c);
+    reap(a);
+    reap(b);
 }
 
-static void test_chan_eof_is_epipe(void **state)
+/* A process without the run's key does not join; it is recorded as untracked, with why. */
+static void test_chan_wrong_key_is_refused(void **state)
 {
     struct fixture *f = *state;
     struct diag d = {{0}};
-    assert_int_equal(write(f->peer, f->stream, 10), 10); /* part of the HELLO, then the end */
-    close(f->peer);
-    f->peer = -1;
-    assert_int_equal(chan_wait(&f->c, true, 0, 5000, &d), -EPIPE);
-    assert_true(f->c.eof);
-    assert_false(f->st.have_hello);
-    /* A request on a channel whose peer is gone cannot be sent. */
-    assert_int_equal(chan_snapshot(&f->c, 1, 1000, &d), -EPIPE);
+    pid_t pid = peer(f, PEER_BAD_KEY);
+    for (int i = 0; i < 100 && f->rec.n_untracked == 0; i++) {
+        assert_int_equal(chan_pump(&f->c, 20, &d), 0);
+    }
+    assert_int_equal(f->rec.n_procs, 0);
+    assert_int_equal(f->rec.n_untracked, 1);
+    assert_int_equal(f->rec.untracked[0].pid, (uint32_t)pid);
+    assert_non_null(strstr(f->rec.untracked[0].why, "key"));
+    reap(pid);
+}
+
+/* A process that ends is recorded with its exit status. */
+static void test_chan_end_is_recorded(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d = {{0}};
+    pid_t pid = peer(f, PEER_HELLO_EXIT);
+    assert_int_equal(chan_wait_hello(&f->c, pid, 5000, NULL, NULL, &d), 0);
+    for (int i = 0; i < 250 && !f->rec.procs[0]->ended; i++) {
+        assert_int_equal(chan_pump(&f->c, 20, &d), 0);
+    }
+    const struct rec_proc *p = f->rec.procs[0];
+    assert_true(p->ended);
+    assert_int_equal(p->end_how, PROTO_END_EXIT);
+    assert_true(p->status == -1 || p->status == 3 << 8);
+    reap(pid);
+    assert_int_equal(chan_live(&f->c), 0);
 }
 
 static void test_chan_silence_is_etimedout(void **state)
 {
     struct fixture *f = *state;
     struct diag d = {{0}};
-    assert_int_equal(chan_wait(&f->c, true, 0, 100, &d), -ETIMEDOUT);
-    assert_false(f->c.eof);
-}
-
-static void test_chan_garbage_is_ebadmsg(void **state)
-{
-    struct fixture *f = *state;
-    struct diag d = {{0}};
-    static const char junk[] = "this is not an agent's frame, not at all........";
-    assert_int_equal(write(f->peer, junk, sizeof(junk)), (ssize_t)sizeof(junk));
-    assert_int_equal(chan_wait(&f->c, true, 0, 5000, &d), -EBADMSG);
-    assert_true(d.msg[0] != '\0');
+    assert_int_equal(chan_wait_hello(&f->c, 1, 100, NULL, NULL, &d), -ETIMEDOUT);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_chan_wait_feeds_the_stream_and_records_it, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_chan_snapshot_sends_the_request, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_chan_eof_is_epipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chan_join_record_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chan_snapshot_asks_every_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chan_wrong_key_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chan_end_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_silence_is_etimedout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_chan_garbage_is_ebadmsg, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

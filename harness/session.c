@@ -16,7 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "../analysis/analysis.h"
+#include "../analysis/proctree.h"
+#include "../analysis/rec.h"
 #include "../analysis/series.h"
 #include "../analysis/snap.h"
 #include "../common/proto.h"
@@ -32,8 +37,9 @@
 struct session {
     const struct scn *s;
     const struct session_opts *o;
-    struct snap_stream st;
+    struct rec rec; /* every process's channel, as recorded */
     struct chan ch;
+    FILE *bin; /* snapshots.bin */
     struct target *t;
     struct drv *drv;
     char **argv, **env;
@@ -88,15 +94,26 @@ static bool settle(struct target *t)
     return alive;
 }
 
-/* Describes a channel that closed while the target still runs (rc -EPIPE): it exec'd another
- * program (the agent's channel is close-on-exec and the agent strips itself from the new
- * program's environment) or closed the descriptor. */
+/* True while any process of the target's tree runs: the program started, or a process that
+ * joined and still has its channel (a daemon's child outlives the program started). */
+static bool tree_alive(struct session *ss)
+{
+    return (ss->t && target_alive(ss->t)) || chan_live(&ss->ch) > 0;
+}
+
+/* chan_wait_hello's test of the tree. */
+static bool tree_alive_fn(void *arg)
+{
+    return tree_alive(arg);
+}
+
+/* Describes a tree whose every channel closed while processes still run (rc -EPIPE). */
 static int chan_closed(struct session *ss, const char *when)
 {
     return fail(ss,
-                "the agent's channel closed %s while the target is still running: it exec'd "
-                "another program (which runs untracked) or closed the channel's descriptor; point "
-                "target.argv at the program that does the work",
+                "every channel of the target's tree closed %s while processes still run: they "
+                "exec'd programs that can't be tracked, or closed the channel's descriptor with a "
+                "raw system call; see the processes in report.json",
                 when);
 }
 
@@ -144,9 +161,12 @@ static int prepare(struct session *ss)
     char path[4096];
     snprintf(path, sizeof(path), "%s/snapshots.bin", ss->o->out_dir);
     snprintf(ss->log_path, sizeof(ss->log_path), "%s/target.log", ss->o->out_dir);
-    ss->ch.bin = fopen(path, "wb");
-    if (!ss->ch.bin) {
+    ss->bin = fopen(path, "wb");
+    if (!ss->bin) {
         return fail(ss, "can't write '%.1000s': %s", path, strerror(errno));
+    }
+    if (chan_open(&ss->ch, &ss->rec, ss->bin, &ss->rd) < 0) {
+        return fail(ss, "%s", ss->rd.msg);
     }
     snprintf(path, sizeof(path), "%s/scenario.json", ss->o->out_dir);
     scn_save(s, path);
@@ -169,36 +189,59 @@ static int prepare(struct session *ss)
     return 0;
 }
 
+/* The scenario's environment plus the channel's two entries (owned), or NULL. */
+static char **env_with_channel(struct session *ss)
+{
+    char ce[2][160];
+    chan_env(&ss->ch, ce);
+    size_t n = ss->env ? strv_len(ss->env) : 0;
+    char **env = calloc(n + 3, sizeof(*env));
+    for (size_t i = 0; env && i < n + 2; i++) {
+        env[i] = strdup(i < n ? ss->env[i] : ce[i - n]);
+        if (!env[i]) {
+            strv_free(env);
+            return NULL;
+        }
+    }
+    return env;
+}
+
 /* Starts the target and waits for the agent's HELLO. Returns 0 or -1 with ss->err set. */
 static int start(struct session *ss, char **agent_version)
 {
     const struct scn *s = ss->s;
+    char **env = env_with_channel(ss);
+    if (!env) {
+        return fail(ss, "out of memory");
+    }
     struct target_opts to = {
         .argv = ss->argv,
-        .env_add = ss->env,
+        .env_add = env,
         .cwd = ss->cwd,
         .agent_path = ss->o->agent_path,
         .pipe_stdin = (ss->s->driver->needs & DRV_PIPES_STDIN) != 0,
         .pipe_stdout = (ss->s->driver->needs & DRV_READS_STDOUT) || s->ready == SCN_READY_STDOUT,
         .log_path = ss->log_path,
-        .channel = true,
     };
-    if (target_start(&to, &ss->t, &ss->rd) < 0) {
+    int started = target_start(&to, &ss->t, &ss->rd);
+    strv_free(env);
+    if (started < 0) {
         return fail(ss, "%s", ss->rd.msg);
     }
-    ss->ch.fd = target_chan_fd(ss->t);
-    ss->ch.t = ss->t;
-    int rc = chan_wait(&ss->ch, true, 0, s->ready_timeout_ms, &ss->rd);
+    ss->ch.main_pid = target_pid(ss->t);
+    int rc =
+        chan_wait_hello(&ss->ch, ss->ch.main_pid, s->ready_timeout_ms, tree_alive_fn, ss, &ss->rd);
     if (rc == 0) {
-        if (agent_version && !*agent_version) {
-            *agent_version = strv_dup_str(ss->st.agent_version);
+        const struct rec_proc *p = ss->rec.n_procs ? ss->rec.procs[0] : NULL;
+        if (agent_version && !*agent_version && p && p->st.agent_version) {
+            *agent_version = strv_dup_str(p->st.agent_version);
         }
         return 0;
     }
     char how[128];
     target_alive(ss->t);
     target_describe_exit(ss->t, how, sizeof(how));
-    if (rc == -EBADMSG) {
+    if (rc != -ETIMEDOUT && rc != -EPIPE) {
         return fail(ss, "%s", ss->rd.msg);
     }
     if (target_exited(ss->t)) {
@@ -246,14 +289,38 @@ static int ready(struct session *ss)
     return 0;
 }
 
-/* Takes the start-up snapshot and checks the canary: proof that the agent sees this program's
- * allocations before an empty profile is trusted. Returns 0 or -1 with ss->err set. */
+/* The snapshots of round `round`, one per process that answered it: counts those whose canary
+ * is live and those in pass-through. */
+static size_t count_round(const struct session *ss, uint32_t round, size_t *canary,
+                          size_t *passthrough, uint64_t *dropped, uint64_t *unwind_errors)
+{
+    size_t n = 0;
+    *canary = *passthrough = 0;
+    *dropped = *unwind_errors = 0;
+    for (size_t i = 0; i < ss->rec.n_procs; i++) {
+        const struct snap_snapshot *sn = snap_stream_find(&ss->rec.procs[i]->st, round);
+        if (!sn) {
+            continue;
+        }
+        n++;
+        *canary += (sn->flags & PROTO_SNAP_CANARY_LIVE) != 0;
+        *passthrough += (sn->flags & PROTO_SNAP_PASSTHROUGH) != 0;
+        *dropped += sn->counters[PROTO_C_DROPPED];
+        *unwind_errors += sn->counters[PROTO_C_UNWIND_ERRORS];
+    }
+    return n;
+}
+
+/* Takes the start-up snapshot and checks the canary: proof that the agent sees the program's
+ * allocations before an empty profile is trusted. A process of the tree whose canary is missing
+ * is measured as untracked by the analysis; when none sees its allocations, nothing can be
+ * measured. Returns 0 or -1 with ss->err set. */
 static int baseline(struct session *ss)
 {
     int rc = chan_snapshot(&ss->ch, 0, SNAPSHOT_TIMEOUT_MS, &ss->rd);
     if (rc < 0) {
         char how[128];
-        bool alive = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
+        bool alive = rc == -EPIPE ? settle(ss->t) || tree_alive(ss) : tree_alive(ss);
         target_describe_exit(ss->t, how, sizeof(how));
         if (rc == -EBADMSG) {
             return fail(ss, "no start-up snapshot from the agent: %s", ss->rd.msg);
@@ -264,22 +331,25 @@ static int baseline(struct session *ss)
         if (rc == -EPIPE) {
             return chan_closed(ss, "before the first round");
         }
-        return fail(ss, "no start-up snapshot from the agent within %d ms", SNAPSHOT_TIMEOUT_MS);
+        return fail(ss, "no start-up snapshot from the agent: %s", ss->rd.msg);
     }
-    const struct snap_snapshot *first = &ss->st.snaps[0];
-    if (!(first->flags & PROTO_SNAP_CANARY_LIVE)) {
+    size_t canary;
+    size_t passthrough;
+    uint64_t dropped;
+    uint64_t unwind;
+    size_t n = count_round(ss, 0, &canary, &passthrough, &dropped, &unwind);
+    if (n > 0 && canary == 0) {
         return fail(ss, "the agent is loaded but does not see the program's allocations (its "
                         "canary block is missing): the program may use its own allocator or be "
                         "statically linked; leakcheck can't measure it (build it with the system "
                         "malloc)");
     }
-    if (first->flags & PROTO_SNAP_PASSTHROUGH) {
+    if (n > 0 && passthrough == n) {
         return fail(ss,
                     "the agent is loaded but not tracking (pass-through from the start: %llu "
                     "allocations dropped, %llu unwind errors); leakcheck can't measure this "
                     "program, see the log",
-                    (unsigned long long)first->counters[PROTO_C_DROPPED],
-                    (unsigned long long)first->counters[PROTO_C_UNWIND_ERRORS]);
+                    (unsigned long long)dropped, (unsigned long long)unwind);
     }
     return 0;
 }
@@ -288,7 +358,7 @@ static int baseline(struct session *ss)
 static int round_failed(struct session *ss, uint32_t r, int rc)
 {
     char how[128];
-    bool alive = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
+    bool alive = rc == -EPIPE ? settle(ss->t) || tree_alive(ss) : tree_alive(ss);
     target_describe_exit(ss->t, how, sizeof(how));
     if (!alive && answered_nothing(ss)) {
         return ended_unanswered(ss, how);
@@ -316,7 +386,7 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
 static int snapshot_failed(struct session *ss, uint32_t r, int rc)
 {
     char how[128];
-    bool alive = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
+    bool alive = rc == -EPIPE ? settle(ss->t) || tree_alive(ss) : tree_alive(ss);
     target_describe_exit(ss->t, how, sizeof(how));
     if (rc == -EPIPE && alive) {
         char when[64];
@@ -330,10 +400,24 @@ static int snapshot_failed(struct session *ss, uint32_t r, int rc)
         return ended_unanswered(ss, how);
     }
     if (rc == -ETIMEDOUT) {
-        return fail(ss, "round %u: the agent did not answer a snapshot within %d ms (target %s)", r,
-                    SNAPSHOT_TIMEOUT_MS, how);
+        return fail(ss, "round %u: %s (target %s)", r, ss->rd.msg, how);
     }
     return fail(ss, "target %s after round %u, before its snapshot", how, r);
+}
+
+/* The pid of a process whose canary was live after round r - 1 and is gone after round r, or 0. */
+static uint32_t canary_lost(const struct session *ss, uint32_t r)
+{
+    for (size_t i = 0; i < ss->rec.n_procs; i++) {
+        const struct snap_stream *st = &ss->rec.procs[i]->st;
+        const struct snap_snapshot *now = snap_stream_find(st, r);
+        const struct snap_snapshot *was = snap_stream_find(st, r - 1);
+        if (now && was && (was->flags & PROTO_SNAP_CANARY_LIVE) &&
+            !(now->flags & PROTO_SNAP_CANARY_LIVE)) {
+            return ss->rec.procs[i]->pid;
+        }
+    }
+    return 0;
 }
 
 /* Runs every round: the driver's work, then a snapshot, then progress. Returns 0 or -1 with
@@ -360,16 +444,17 @@ static int rounds(struct session *ss)
         if (rc < 0) {
             return snapshot_failed(ss, r, rc);
         }
-        const struct snap_snapshot *sn = &ss->st.snaps[ss->st.n_snaps - 1];
         /* The canary is never freed: a snapshot without it means tracking broke. */
-        if (!(sn->flags & PROTO_SNAP_CANARY_LIVE)) {
+        uint32_t pid = canary_lost(ss, r);
+        if (pid) {
             return fail(ss,
-                        "round %u: the agent's canary block is gone from its table, so its "
-                        "tracking broke (the program freed memory it did not allocate, or the "
-                        "agent failed); the profile can't be trusted",
-                        r);
+                        "round %u: the agent's canary block is gone from the table of process %u, "
+                        "so its tracking broke (the program freed memory it did not allocate, or "
+                        "the agent failed); the profile can't be trusted",
+                        r, pid);
         }
-        series_round(sn, r, r <= s->warmup, ss->seconds[r - 1], &ss->rounds[r - 1]);
+        chan_scan_untracked(&ss->ch);
+        rec_round(&ss->rec, r, r <= s->warmup, ss->seconds[r - 1], &ss->rounds[r - 1]);
         ss->n_done = r;
         if (o->progress) {
             o->progress(o->progress_arg, s, ss->rounds, ss->n_done);
@@ -378,31 +463,74 @@ static int rounds(struct session *ss)
     return 0;
 }
 
+/* Stops every process of the tree that joined and still runs (SIGTERM, up to grace_ms, SIGKILL)
+ * and reaps the harness's children, adopted orphans included. Can't fail. */
+static void stop_tree(struct session *ss, int grace_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ss->rec.n_procs; i++) {
+        pid_t pid = (pid_t)ss->rec.procs[i]->pid;
+        if (pid > 1 && pid != getpid() && kill(pid, 0) == 0) {
+            kill(pid, SIGTERM);
+            n++;
+        }
+    }
+    for (int waited = 0; n > 0 && waited < grace_ms; waited += 20) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        n = 0;
+        for (size_t i = 0; i < ss->rec.n_procs; i++) {
+            pid_t pid = (pid_t)ss->rec.procs[i]->pid;
+            n += pid > 1 && pid != getpid() && kill(pid, 0) == 0;
+        }
+        if (n > 0) {
+            poll(NULL, 0, 20);
+        }
+    }
+    for (size_t i = 0; n > 0 && i < ss->rec.n_procs; i++) {
+        pid_t pid = (pid_t)ss->rec.procs[i]->pid;
+        if (pid > 1 && pid != getpid()) {
+            kill(pid, SIGKILL);
+        }
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
 /* Stops the target, keeps what the agent still sent, and analyses the recording into `out`.
  * Returns 0 or -ENOMEM. */
 static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
 {
     const struct session_opts *o = ss->o;
+    int grace = o->stop_grace_ms > 0 ? o->stop_grace_ms : STOP_GRACE_MS;
     if (ss->t) {
         bool was_alive = target_alive(ss->t);
-        target_stop(ss->t, o->stop_grace_ms > 0 ? o->stop_grace_ms : STOP_GRACE_MS);
-        if (!ss->err[0] && !was_alive) {
+        bool others = chan_live(&ss->ch) > 0;
+        target_stop(ss->t, grace);
+        /* A program that exits with 0 while processes it started go on has daemonized. */
+        bool daemonized = others && target_exit_code(ss->t) == 0;
+        if (!ss->err[0] && !was_alive && !daemonized) {
             char how[128];
             target_describe_exit(ss->t, how, sizeof(how));
             fail(ss, "target %s before the run ended", how);
         }
     }
-    if (ss->ch.bin) {
-        fclose(ss->ch.bin);
-        ss->ch.bin = NULL;
+    stop_tree(ss, grace);
+    chan_close(&ss->ch);
+    if (ss->bin) {
+        if (fclose(ss->bin) != 0 && !ss->ch.bin_failed) {
+            ss->ch.bin_failed = true;
+            ss->ch.bin_errno = errno;
+        }
+        ss->bin = NULL;
     }
     char *full = ss->err[0] ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;
     struct analysis_opts ao;
     scn_analysis_opts(ss->s, &ao);
     rpt_scenario_cleanup(out);
     memset(out, 0, sizeof(*out));
-    int rc =
-        analysis_run(&ao, &ss->st, ss->seconds, ss->err[0] ? (full ? full : ss->err) : NULL, out);
+    int rc = proctree_analyse(&ao, &ss->rec, ss->seconds,
+                              ss->err[0] ? (full ? full : ss->err) : NULL, out);
     free(full);
     out->exit_code = ss->t ? target_exit_code(ss->t) : -1;
     out->term_signal = ss->t ? target_term_signal(ss->t) : 0;
@@ -422,16 +550,16 @@ static void session_cleanup(struct session *ss)
     free(ss->cwd);
     free(ss->seconds);
     free(ss->rounds);
-    snap_stream_cleanup(&ss->st);
+    chan_close(&ss->ch);
+    rec_cleanup(&ss->rec);
 }
 
 int session_run(const struct scn *s, const struct session_opts *o, struct rpt_scenario *out,
                 char **agent_version, struct diag *d)
 {
     double t_start = clock_s();
-    struct session ss = {.s = s, .o = o, .ch = {.fd = -1}, .total = s->warmup + s->rounds};
-    snap_stream_init(&ss.st);
-    ss.ch.st = &ss.st;
+    struct session ss = {.s = s, .o = o, .ch = {.listen_fd = -1}, .total = s->warmup + s->rounds};
+    rec_init(&ss.rec);
     ss.drv = drv_new(s->driver, s->driver_cfg, d);
     if (!ss.drv) {
         return -EINVAL;

@@ -29,8 +29,20 @@ void rpt_scenario_cleanup(struct rpt_scenario *s)
             free(site->frames[f].object);
         }
         free(site->frames);
+        free(site->role);
+        free(site->pids);
     }
     free(s->sites);
+    for (size_t i = 0; i < s->n_procs; i++) {
+        struct rpt_proc *p = &s->procs[i];
+        free(p->exe);
+        free(p->cmdline);
+        free(p->role);
+        free(p->origin);
+        free(p->why);
+        free(p->end);
+    }
+    free(s->procs);
     if (s->argv) {
         for (char **a = s->argv; *a; a++) {
             free(*a);

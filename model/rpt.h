@@ -93,6 +93,27 @@ struct rpt_site {
     size_t n_frames; /* full stack, allocator side first, inlined frames expanded */
     struct rpt_frame *frames;
     bool truncated; /* the stack hit the depth limit */
+    /* In a process tree: the role whose processes allocated here, and their pids. */
+    char *role; /* NULL: a one-process recording */
+    size_t n_pids;
+    uint32_t *pids;
+};
+
+/* One process of the target's tree: each program image that joined (an exec makes a new entry
+ * with the same pid), and each process that never joined. */
+struct rpt_proc {
+    uint32_t pid, ppid;
+    char *exe;     /* executable path, or NULL */
+    char *cmdline; /* arguments joined with spaces (the title it gave itself, if it did) */
+    char *role;    /* the role it was measured in (tracked ones) */
+    char *origin;  /* how it joined: "start", "fork", "exec", "spawn", "reconnect"; NULL if never */
+    bool tracked;  /* joined and measured */
+    char *why;     /* not tracked: why (NULL when tracked) */
+    uint32_t joined_round; /* the last round finished when it joined (0: before round 1) */
+    bool ended;            /* ended (or exec'd) before the run did */
+    uint32_t ended_round;  /* the last round finished when it ended */
+    char *end;             /* how it ended ("exited with code 0", "exec'd", ...), or NULL */
+    uint32_t snapshots;    /* snapshots it answered */
 };
 
 struct rpt_scenario {
@@ -119,7 +140,10 @@ struct rpt_scenario {
     double seconds;  /* whole scenario */
     uint64_t unknown_frees, dropped, unwind_errors, truncated_stacks; /* agent's counters */
     bool stacks_truncated;
-    char **argv; /* the target's argv, NULL-terminated (may be NULL) */
+    char **argv;    /* the target's argv, NULL-terminated (may be NULL) */
+    size_t n_procs; /* the processes of the target's tree (0: a one-process recording) */
+    struct rpt_proc *procs;
+    size_t n_roles; /* distinct roles measured */
 };
 
 struct rpt_run {

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/* rec.c - reading a recording of a process tree (see rec.h). */
+#include "rec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/proto.h"
+#include "series.h"
+
+void rec_init(struct rec *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+static void proc_free(struct rec_proc *p)
+{
+    if (!p) {
+        return;
+    }
+    free(p->exe);
+    free(p->cmdline);
+    free(p->title);
+    free(p->error);
+    snap_stream_cleanup(&p->st);
+    free(p);
+}
+
+void rec_cleanup(struct rec *r)
+{
+    for (size_t i = 0; i < r->n_procs; i++) {
+        proc_free(r->procs[i]);
+    }
+    free(r->procs);
+    for (size_t i = 0; i < r->n_untracked; i++) {
+        free(r->untracked[i].exe);
+        free(r->untracked[i].cmdline);
+        free(r->untracked[i].why);
+    }
+    free(r->untracked);
+    free(r->buf);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Makes room for one more element of `size` bytes in *arr (capacity *cap, n used). */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) {
+        return 0;
+    }
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *p = realloc(*arr, nc * size);
+    if (!p) {
+        return -ENOMEM;
+    }
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+/* Appends a new process (zeroed, stream ready). Returns it, or NULL when out of memory. */
+static struct rec_proc *add_proc(struct rec *r)
+{
+    if (grow((void **)&r->procs, &r->cap_procs, r->n_procs, sizeof(*r->procs)) < 0) {
+        return NULL;
+    }
+    struct rec_proc *p = calloc(1, sizeof(*p));
+    if (!p) {
+        return NULL;
+    }
+    snap_stream_init(&p->st);
+    p->idx = (uint32_t)r->n_procs;
+    p->prev = PROTO_NO_PROC;
+    p->status = -1;
+    r->procs[r->n_procs++] = p;
+    return p;
+}
+
+#define BAD(r, d, type, ...)                                                                       \
+    do {                                                                                           \
+        char what_[256];                                                                           \
+        snprintf(what_, sizeof(what_), __VA_ARGS__);                                               \
+        return diag_set(d, -EBADMSG, "recording: frame type %u at byte %llu: %s", (type),          \
+                        (unsigned long long)(r)->offset, what_);                                   \
+    } while (0)
+
+/* A string field as a new NUL-terminated copy (*len its length). */
+static int get_str(struct proto_rbuf *rb, char **out, size_t *len)
+{
+    const uint8_t *p;
+    size_t n;
+    if (proto_get_str(rb, &p, &n) < 0) {
+        return -EBADMSG;
+    }
+    *out = malloc(n + 1);
+    if (!*out) {
+        return -ENOMEM;
+    }
+    memcpy(*out, p, n);
+    (*out)[n] = '\0';
+    if (len) {
+        *len = n;
+    }
+    return 0;
+}
+
+/* The process named by a frame's first field, or NULL when there is none such. */
+static struct rec_proc *frame_proc(struct rec *r, struct proto_rbuf *rb)
+{
+    uint32_t idx;
+    if (proto_get_u32(rb, &idx) < 0 || idx >= r->n_procs) {
+        return NULL;
+    }
+    return r->procs[idx];
+}
+
+static int parse_proc(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    uint32_t v[6];
+    for (int i = 0; i < 6; i++) {
+        if (proto_get_u32(rb, &v[i]) < 0) {
+            BAD(r, d, type, "payload too short");
+        }
+    }
+    if (v[0] != r->n_procs) {
+        BAD(r, d, type, "process %u joins as number %zu", v[0], r->n_procs);
+    }
+    if (r->n_procs >= REC_MAX_PROCS) {
+        BAD(r, d, type, "more than %u processes", REC_MAX_PROCS);
+    }
+    if (v[4] != PROTO_NO_PROC && v[4] >= r->n_procs) {
+        BAD(r, d, type, "exec'd from process %u, which never joined", v[4]);
+    }
+    struct rec_proc *p = add_proc(r);
+    if (!p) {
+        return diag_set(d, -ENOMEM, "out of memory");
+    }
+    p->pid = v[1];
+    p->ppid = v[2];
+    p->origin = v[3];
+    p->prev = v[4];
+    p->joined = v[5];
+    int rc = get_str(rb, &p->exe, NULL);
+    if (rc == 0) {
+        rc = get_str(rb, &p->cmdline, &p->cmdline_len);
+    }
+    if (rc == -ENOMEM) {
+        return diag_set(d, rc, "out of memory");
+    }
+    if (rc < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    return 0;
+}
+
+/* A process's channel bytes: a process whose channel is malformed is kept with its error and
+ * its complete snapshots; the recording goes on. */
+static int parse_data(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    struct rec_proc *p = frame_proc(r, rb);
+    if (!p) {
+        BAD(r, d, type, "data for a process that never joined");
+    }
+    if (p->st.error) {
+        return 0;
+    }
+    struct diag pd = {{0}};
+    int rc = snap_stream_feed(&p->st, rb->data + rb->pos, rb->len - rb->pos, &pd);
+    if (rc == -ENOMEM) {
+        return diag_set(d, rc, "out of memory");
+    }
+    if (rc < 0 && !p->error) {
+        p->error = strdup(pd.msg);
+    }
+    return 0;
+}
+
+static int parse_title(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    struct rec_proc *p = frame_proc(r, rb);
+    if (!p) {
+        BAD(r, d, type, "a title for a process that never joined");
+    }
+    char *t = NULL;
+    size_t n = 0;
+    int rc = get_str(rb, &t, &n);
+    if (rc == -ENOMEM) {
+        return diag_set(d, rc, "out of memory");
+    }
+    if (rc < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    free(p->title);
+    p->title = t;
+    p->title_len = n;
+    return 0;
+}
+
+static int parse_end(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    struct rec_proc *p = frame_proc(r, rb);
+    uint32_t how;
+    uint32_t round;
+    uint32_t status;
+    if (!p) {
+        BAD(r, d, type, "the end of a process that never joined");
+    }
+    if (proto_get_u32(rb, &how) < 0 || proto_get_u32(rb, &round) < 0 ||
+        proto_get_u32(rb, &status) < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    p->ended = true;
+    p->end_how = how;
+    p->end_round = round;
+    p->status = (int32_t)status;
+    return 0;
+}
+
+static int parse_untracked(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    if (r->n_untracked >= REC_MAX_UNTRACKED) {
+        return 0; /* enough to say it */
+    }
+    if (grow((void **)&r->untracked, &r->cap_untracked, r->n_untracked, sizeof(*r->untracked)) <
+        0) {
+        return diag_set(d, -ENOMEM, "out of memory");
+    }
+    struct rec_untracked *u = &r->untracked[r->n_untracked];
+    memset(u, 0, sizeof(*u));
+    if (proto_get_u32(rb, &u->pid) < 0 || proto_get_u32(rb, &u->ppid) < 0 ||
+        proto_get_u32(rb, &u->round) < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    int rc = get_str(rb, &u->exe, NULL);
+    if (rc == 0) {
+        rc = get_str(rb, &u->cmdline, NULL);
+    }
+    if (rc == 0) {
+        rc = get_str(rb, &u->why, NULL);
+    }
+    r->n_untracked++; /* owned from here on, even half-filled */
+    if (rc == -ENOMEM) {
+        return diag_set(d, rc, "out of memory");
+    }
+    if (rc < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    return 0;
+}
+
+static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_t *payload,
+                       struct diag *d)
+{
+    struct proto_rbuf rb = {.data = payload, .len = h->length};
+    switch (h->type) {
+    case PROTO_REC_PROC:
+        return parse_proc(r, &rb, h->type, d);
+    case PROTO_REC_DATA:
+        return parse_data(r, &rb, h->type, d);
+    case PROTO_REC_TITLE:
+        return parse_title(r, &rb, h->type, d);
+    case PROTO_REC_END:
+        return parse_end(r, &rb, h->type, d);
+    case PROTO_REC_UNTRACKED:
+        return parse_untracked(r, &rb, h->type, d);
+    default:
+        BAD(r, d, h->type, "not a recording frame");
+    }
+}
+
+/* The first bytes decide: a recording frame starts a tree; anything else is one process's
+ * channel as it came. Returns 0 once decided, 1 while fewer than a header's bytes arrived. */
+static int start(struct rec *r, const uint8_t **p, size_t *n, struct diag *d)
+{
+    size_t take = PROTO_HEADER_SIZE - r->buf_len;
+    if (take > *n) {
+        take = *n;
+    }
+    if (grow((void **)&r->buf, &r->buf_cap, PROTO_HEADER_SIZE, 1) < 0 ||
+        r->buf_cap < PROTO_HEADER_SIZE) {
+        void *nb = realloc(r->buf, PROTO_HEADER_SIZE);
+        if (!nb) {
+            return diag_set(d, -ENOMEM, "out of memory");
+        }
+        r->buf = nb;
+        r->buf_cap = PROTO_HEADER_SIZE;
+    }
+    memcpy(r->buf + r->buf_len, *p, take);
+    r->buf_len += take;
+    *p += take;
+    *n -= take;
+    if (r->buf_len < PROTO_HEADER_SIZE) {
+        return 1;
+    }
+    struct proto_header h;
+    r->started = true;
+    r->tree = proto_header_parse(r->buf, &h) == 0 && h.type >= PROTO_REC_PROC &&
+              h.type <= PROTO_REC_UNTRACKED;
+    if (r->tree) {
+        return 0; /* the header stays in buf for the frame reader */
+    }
+    struct rec_proc *one = add_proc(r);
+    if (!one) {
+        return diag_set(d, -ENOMEM, "out of memory");
+    }
+    int rc = snap_stream_feed(&one->st, r->buf, r->buf_len, d);
+    r->buf_len = 0;
+    return rc;
+}
+
+/* Reads recording frames from p[0..n). */
+static int feed_tree(struct rec *r, const uint8_t *p, size_t n, struct diag *d)
+{
+    while (n > 0 || r->buf_len >= PROTO_HEADER_SIZE) {
+        size_t need = PROTO_HEADER_SIZE;
+        struct proto_header h = {0};
+        if (r->buf_len >= PROTO_HEADER_SIZE) {
+            if (proto_header_parse(r->buf, &h) < 0) {
+                return diag_set(d, -EBADMSG,
+                                "recording: bad frame header at byte %llu (is this a leakcheck "
+                                "recording from the same version?)",
+                                (unsigned long long)r->offset);
+            }
+            need = PROTO_HEADER_SIZE + h.length;
+        }
+        if (r->buf_len == need && r->buf_len >= PROTO_HEADER_SIZE) {
+            int rc = parse_frame(r, &h, r->buf + PROTO_HEADER_SIZE, d);
+            if (rc < 0) {
+                return rc;
+            }
+            r->offset += r->buf_len;
+            r->buf_len = 0;
+            continue;
+        }
+        if (n == 0) {
+            break;
+        }
+        size_t take = need - r->buf_len;
+        if (take > n) {
+            take = n;
+        }
+        if (r->buf_len + take > r->buf_cap) {
+            size_t nc = r->buf_cap ? r->buf_cap : 4096;
+            while (nc < r->buf_len + take) {
+                nc *= 2;
+            }
+            void *nb = realloc(r->buf, nc);
+            if (!nb) {
+                return diag_set(d, -ENOMEM, "out of memory");
+            }
+            r->buf = nb;
+            r->buf_cap = nc;
+        }
+        memcpy(r->buf + r->buf_len, p, take);
+        r->buf_len += take;
+        p += take;
+        n -= take;
+    }
+    return 0;
+}
+
+int rec_feed(struct rec *r, const uint8_t *p, size_t n, struct diag *d)
+{
+    if (r->error) {
+        return diag_set(d, r->error, "recording: already failed");
+    }
+    int rc = 0;
+    if (!r->started) {
+        rc = start(r, &p, &n, d);
+        if (rc == 1) {
+            return 0;
+        }
+    }
+    if (rc == 0 && n > 0) {
+        rc = r->tree ? feed_tree(r, p, n, d) : snap_stream_feed(&r->procs[0]->st, p, n, d);
+    } else if (rc == 0 && r->tree) {
+        rc = feed_tree(r, p, 0, d);
+    }
+    if (rc < 0) {
+        r->error = rc;
+    }
+    return rc;
+}
+
+bool rec_partial(const struct rec *r)
+{
+    if (r->tree && r->buf_len > 0) {
+        return true;
+    }
+    if (!r->started && r->buf_len > 0) {
+        return true;
+    }
+    for (size_t i = 0; i < r->n_procs; i++) {
+        if (snap_stream_partial(&r->procs[i]->st)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void rec_argv0(const char *cmdline, size_t len, char *buf, size_t cap)
+{
+    size_t n = cmdline ? strnlen(cmdline, len) : 0;
+    if (n >= cap) {
+        n = cap - 1;
+    }
+    if (n > 0) {
+        memcpy(buf, cmdline, n);
+    }
+    buf[n] = '\0';
+}
+
+size_t rec_round(const struct rec *r, uint32_t round, bool warmup, double seconds,
+                 struct rpt_round *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->round = round;
+    out->warmup = warmup;
+    out->seconds = seconds;
+    size_t summed = 0;
+    for (size_t i = 0; i < r->n_procs; i++) {
+        const struct snap_snapshot *sn = snap_stream_find(&r->procs[i]->st, round);
+        if (!sn) {
+            continue;
+        }
+        struct rpt_round one;
+        series_round(sn, round, warmup, seconds, &one);
+        out->live_bytes += one.live_bytes;
+        out->live_blocks += one.live_blocks;
+        out->rss_bytes += one.rss_bytes;
+        out->heap_inuse_bytes += one.heap_inuse_bytes;
+        out->heap_free_bytes += one.heap_free_bytes;
+        out->agent_bytes += one.agent_bytes;
+        summed++;
+    }
+    return summed;
+}
