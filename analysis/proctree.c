@@ -91,7 +91,7 @@ static bool title_role(const struct rec_proc *p, char *buf, size_t cap)
 }
 
 void proctree_role(const struct analysis_opts *o, const struct rec *rec, const struct rec_proc *p,
-               char *buf, size_t cap)
+                   char *buf, size_t cap)
 {
     char line[CMDLINE_SHOW];
     show_cmdline(p, line, sizeof(line));
@@ -600,6 +600,10 @@ static int choose(struct merge *m, size_t *n_measured, const struct rec_proc **f
         if (pi->role == UINT32_MAX) {
             return -ENOMEM;
         }
+        if (p->error) {
+            pi->why = "its channel sent malformed data, so its memory can't be read";
+            continue;
+        }
         if (p->st.n_snaps == 0) {
             continue; /* exec'd or ended before it was asked: it joined, nothing to measure */
         }
@@ -844,12 +848,11 @@ static void merge_cleanup(struct merge *m)
 }
 
 int proctree_analyse(const struct analysis_opts *o, const struct rec *rec, const double *seconds,
-                 const char *run_error, struct rpt_scenario *out)
+                     const char *run_error, struct rpt_scenario *out)
 {
     static const struct snap_stream empty;
     if (!rec->tree) {
-        return analysis_run(o, rec->n_procs ? &rec->procs[0]->st : &empty, seconds, run_error,
-                            out);
+        return analysis_run(o, rec->n_procs ? &rec->procs[0]->st : &empty, seconds, run_error, out);
     }
     struct merge m = {.o = o, .rec = rec};
     snap_stream_init(&m.out);

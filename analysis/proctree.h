@@ -28,10 +28,10 @@
  * `seconds` one entry per round or NULL, `run_error` non-NULL makes the verdict `error`). A
  * one-process recording is analysed as it is. Returns 0 or -ENOMEM. */
 int proctree_analyse(const struct analysis_opts *o, const struct rec *rec, const double *seconds,
-                 const char *run_error, struct rpt_scenario *out);
+                     const char *run_error, struct rpt_scenario *out);
 
 /* The role of process `p` of `rec` by the rules above, into buf. Can't fail. */
 void proctree_role(const struct analysis_opts *o, const struct rec *rec, const struct rec_proc *p,
-               char *buf, size_t cap);
+                   char *buf, size_t cap);
 
 #endif

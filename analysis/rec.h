@@ -27,7 +27,7 @@
 
 /* One process image that joined (an exec makes a new one with the same pid). */
 struct rec_proc {
-    uint32_t idx;    /* its index in the recording */
+    uint32_t idx; /* its index in the recording */
     uint32_t pid, ppid;
     uint32_t origin; /* enum proto_origin */
     uint32_t prev;   /* the image it exec'd from, or PROTO_NO_PROC */
@@ -53,7 +53,7 @@ struct rec_untracked {
 };
 
 struct rec {
-    bool tree;               /* false: one process's channel as it came (procs[0]) */
+    bool tree; /* false: one process's channel as it came (procs[0]) */
     size_t n_procs;
     struct rec_proc **procs; /* in the order they joined */
     size_t n_untracked;

@@ -298,10 +298,18 @@ void chan_env(const struct chan *c, char out[2][160])
     snprintf(out[1], 160, "%s=%s", PROTO_ENV_KEY, c->key_hex);
 }
 
-size_t chan_live(const struct chan *c)
+/* Forward: the end of a connection. */
+static void on_eof(struct chan *c, struct chan_conn *k);
+
+size_t chan_live(struct chan *c)
 {
     size_t n = 0;
     for (size_t i = 0; i < c->n_conns; i++) {
+        /* A process that ended while a child it forked without the fork handlers (a raw
+         * clone) still holds its channel open is over all the same. */
+        if (c->conns[i].fd >= 0 && !proc_running(c->conns[i].pid)) {
+            on_eof(c, &c->conns[i]);
+        }
         n += c->conns[i].fd >= 0;
     }
     return n;
@@ -552,7 +560,7 @@ static int serve_once(struct chan *c, int ms, bool collecting, uint32_t round, s
 int chan_pump(struct chan *c, int ms, struct diag *d)
 {
     double deadline = clock_s() + ms / 1000.0;
-    int rc = 0;
+    int rc = serve_once(c, 0, false, 0, d);
     for (double left = ms / 1000.0; rc == 0 && left > 0; left = deadline - clock_s()) {
         rc = serve_once(c, left * 1000 < POLL_SLICE_MS ? (int)(left * 1000) + 1 : POLL_SLICE_MS,
                         false, 0, d);
@@ -679,9 +687,14 @@ int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d
     c->round = round;
     note_titles(c);
     bool any = false;
+    const struct rec_proc *broken = NULL;
     for (size_t i = 0; i < c->n_conns && !any; i++) {
-        any = c->conns[i].asked && c->conns[i].fd >= 0 &&
-              snap_stream_find(&c->rec->procs[c->conns[i].proc]->st, round);
+        const struct rec_proc *p = c->rec->procs[c->conns[i].proc];
+        any = c->conns[i].asked && snap_stream_find(&p->st, round);
+        broken = p->error ? p : broken;
+    }
+    if (!any && broken) {
+        return diag_set(d, -EBADMSG, "process %u: %s", broken->pid, broken->error);
     }
     return any ? 0 : -EPIPE;
 }

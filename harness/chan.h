@@ -61,10 +61,12 @@ int chan_wait_hello(struct chan *c, pid_t pid, int timeout_ms, bool (*alive)(voi
 
 /* Asks every joined process for the snapshot closing round `round` and serves the channel until
  * each has answered or ended (processes that join meanwhile are asked too). Returns 0; -EPIPE
- * when no process is left; -ETIMEDOUT (`d` names the processes that did not answer in time). */
+ * when no process answered; -EBADMSG when none answered and one sent malformed data (`d` says
+ * what); -ETIMEDOUT (`d` names the processes that did not answer in time). */
 int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d);
 
-/* Serves the channel for up to ms milliseconds (joins, data, ends). Returns 0 or a negative
+/* Serves the channel once without waiting, then for up to ms milliseconds (joins, data, ends).
+ * Returns 0 or a negative
  * errno. */
 int chan_pump(struct chan *c, int ms, struct diag *d);
 
@@ -72,7 +74,8 @@ int chan_pump(struct chan *c, int ms, struct diag *d);
  * main program's descendants, and orphans the harness adopted. Returns how many. Can't fail. */
 size_t chan_scan_untracked(struct chan *c);
 
-/* Processes whose channel is open now. Can't fail. */
-size_t chan_live(const struct chan *c);
+/* Processes whose channel is open now (a channel whose process has ended counts as closed).
+ * Can't fail. */
+size_t chan_live(struct chan *c);
 
 #endif

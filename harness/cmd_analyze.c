@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "../analysis/analysis.h"
+#include "../analysis/proctree.h"
+#include "../analysis/rec.h"
 #include "../analysis/snap.h"
 #include "../model/rpt.h"
 #include "../util/file.h"
@@ -67,7 +69,7 @@ static int load_settings(const struct cmd_args *a, const char *bin, struct scn *
 
 /* Feeds the file at `path` to `st`. Returns CLI_CONTINUE, or prints why the recording can't be
  * read and returns CLI_EXIT_USAGE. */
-static int read_recording(const char *path, struct snap_stream *st)
+static int read_recording(const char *path, struct rec *st)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -83,7 +85,7 @@ static int read_recording(const char *path, struct snap_stream *st)
         if (r == 0) {
             break;
         }
-        if (snap_stream_feed(st, buf, r, &d) < 0) {
+        if (rec_feed(st, buf, r, &d) < 0) {
             cli_error("%s: %s", path, d.msg);
             code = CLI_EXIT_USAGE;
             break;
@@ -94,12 +96,15 @@ static int read_recording(const char *path, struct snap_stream *st)
 }
 
 /* The rounds recorded decide how many are measured, whatever the scenario planned. */
-static void fit_rounds(struct scn *s, const struct snap_stream *st)
+static void fit_rounds(struct scn *s, const struct rec *rec)
 {
     uint32_t max_round = 0;
-    for (size_t i = 0; i < st->n_snaps; i++) {
-        if (st->snaps[i].round > max_round) {
-            max_round = st->snaps[i].round;
+    for (size_t p = 0; p < rec->n_procs; p++) {
+        const struct snap_stream *st = &rec->procs[p]->st;
+        for (size_t i = 0; i < st->n_snaps; i++) {
+            if (st->snaps[i].round > max_round) {
+                max_round = st->snaps[i].round;
+            }
         }
     }
     if (max_round > s->warmup) {
@@ -109,7 +114,7 @@ static void fit_rounds(struct scn *s, const struct snap_stream *st)
 
 /* Analyses `st` with the settings of `s` into a new one-scenario run (*out, caller frees with
  * rpt_run_free()). Returns CLI_CONTINUE or CLI_EXIT_RUN (out of memory). */
-static int analyse(const struct scn *s, const struct snap_stream *st, struct rpt_run **out)
+static int analyse(const struct scn *s, const struct rec *rec, struct rpt_run **out)
 {
     struct rpt_run *run = cmd_new_run();
     if (run) {
@@ -120,10 +125,11 @@ static int analyse(const struct scn *s, const struct snap_stream *st, struct rpt
         return CLI_EXIT_RUN;
     }
     run->n_scenarios = 1;
-    run->agent_version = st->agent_version ? strdup(st->agent_version) : NULL;
+    const char *version = rec->n_procs ? rec->procs[0]->st.agent_version : NULL;
+    run->agent_version = version ? strdup(version) : NULL;
     struct analysis_opts ao;
     scn_analysis_opts(s, &ao);
-    if (analysis_run(&ao, st, NULL, NULL, &run->scenarios[0]) < 0) {
+    if (proctree_analyse(&ao, rec, NULL, NULL, &run->scenarios[0]) < 0) {
         cli_error("out of memory");
         rpt_run_free(run);
         return CLI_EXIT_RUN;
@@ -133,8 +139,18 @@ static int analyse(const struct scn *s, const struct snap_stream *st, struct rpt
 }
 
 /* Everything after the options: settings, recording, analysis, reports. */
+/* Complete snapshots in the recording, over every process. */
+static size_t count_snaps(const struct rec *rec)
+{
+    size_t n = 0;
+    for (size_t p = 0; p < rec->n_procs; p++) {
+        n += rec->procs[p]->st.n_snaps;
+    }
+    return n;
+}
+
 static int analyze_recording(const struct cli *cli, const struct cmd_args *a, const char *bin,
-                             struct snap_stream *st)
+                             struct rec *st)
 {
     struct scn *s = NULL;
     struct rpt_run *run = NULL;
@@ -142,7 +158,7 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
     if (code == CLI_CONTINUE) {
         code = read_recording(bin, st);
     }
-    if (code == CLI_CONTINUE && st->n_snaps == 0) {
+    if (code == CLI_CONTINUE && count_snaps(st) == 0) {
         cli_error("%s: no complete snapshot in the recording", bin);
         code = CLI_EXIT_USAGE;
     }
@@ -150,11 +166,11 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
         fit_rounds(s, st);
         code = analyse(s, st, &run);
     }
-    if (code == CLI_CONTINUE && snap_stream_partial(st) && cli->verbose >= 0) {
+    if (code == CLI_CONTINUE && rec_partial(st) && cli->verbose >= 0) {
         fprintf(stderr,
                 "note: %s ends inside a snapshot (the target died); analysing the %zu "
                 "complete ones\n",
-                bin, st->n_snaps);
+                bin, count_snaps(st));
     }
     if (code == CLI_CONTINUE) {
         code = cmd_make_report_dir(cmd_report_dir(a));
@@ -170,9 +186,9 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
 int cmd_analyze(struct cli *cli, int argc, char **argv)
 {
     struct cmd_args a;
-    struct snap_stream st;
+    struct rec st;
     cmd_args_init(&a);
-    snap_stream_init(&st);
+    rec_init(&st);
     int code = cmd_parse_args(cli, "analyze", help_analyze, argc, argv, &a);
     if (code == CLI_CONTINUE && a.n_files != 1) {
         code = cli_usage_error("analyze", "expected one recording (snapshots.bin), found %zu",
@@ -181,7 +197,7 @@ int cmd_analyze(struct cli *cli, int argc, char **argv)
     if (code == CLI_CONTINUE) {
         code = analyze_recording(cli, &a, a.files[0], &st);
     }
-    snap_stream_cleanup(&st);
+    rec_cleanup(&st);
     cmd_args_cleanup(&a);
     return code;
 }

@@ -98,7 +98,18 @@ static bool settle(struct target *t)
  * joined and still has its channel (a daemon's child outlives the program started). */
 static bool tree_alive(struct session *ss)
 {
+    struct diag d = {{0}};
+    chan_pump(&ss->ch, 0, &d); /* read the ends that already came */
     return (ss->t && target_alive(ss->t)) || chan_live(&ss->ch) > 0;
+}
+
+/* True while the program started runs, or it exited with 0 leaving processes of its tree
+ * running (it daemonized): whether the work can go on. A program killed or failing is over,
+ * whatever its children do. */
+static bool work_alive(struct session *ss, int rc)
+{
+    bool main = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
+    return main || (target_exit_code(ss->t) == 0 && tree_alive(ss));
 }
 
 /* chan_wait_hello's test of the tree. */
@@ -320,7 +331,7 @@ static int baseline(struct session *ss)
     int rc = chan_snapshot(&ss->ch, 0, SNAPSHOT_TIMEOUT_MS, &ss->rd);
     if (rc < 0) {
         char how[128];
-        bool alive = rc == -EPIPE ? settle(ss->t) || tree_alive(ss) : tree_alive(ss);
+        bool alive = work_alive(ss, rc);
         target_describe_exit(ss->t, how, sizeof(how));
         if (rc == -EBADMSG) {
             return fail(ss, "no start-up snapshot from the agent: %s", ss->rd.msg);
@@ -358,7 +369,7 @@ static int baseline(struct session *ss)
 static int round_failed(struct session *ss, uint32_t r, int rc)
 {
     char how[128];
-    bool alive = rc == -EPIPE ? settle(ss->t) || tree_alive(ss) : tree_alive(ss);
+    bool alive = work_alive(ss, rc);
     target_describe_exit(ss->t, how, sizeof(how));
     if (!alive && answered_nothing(ss)) {
         return ended_unanswered(ss, how);
@@ -386,7 +397,7 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
 static int snapshot_failed(struct session *ss, uint32_t r, int rc)
 {
     char how[128];
-    bool alive = rc == -EPIPE ? settle(ss->t) || tree_alive(ss) : tree_alive(ss);
+    bool alive = work_alive(ss, rc);
     target_describe_exit(ss->t, how, sizeof(how));
     if (rc == -EPIPE && alive) {
         char when[64];

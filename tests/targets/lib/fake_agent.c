@@ -2,9 +2,9 @@
 /* fake_agent.c - a stand-in for the agent that speaks the channel protocol but tracks nothing,
  * preloaded instead of the real agent to check that the harness trusts no broken agent.
  *
- * Its constructor says HELLO on the channel (LEAKCHECK_FD); a thread answers every snapshot
- * request with an empty snapshot whose flags depend on LEAKCHECK_FAKE_MODE:
- *   passthrough        canary live, and pass-through from the first snapshot on
+ * Its constructor joins the harness's socket (LEAKCHECK_SOCK, with LEAKCHECK_KEY) and says HELLO; a
+ * thread answers every snapshot request with an empty snapshot whose flags depend on
+ * LEAKCHECK_FAKE_MODE: passthrough        canary live, and pass-through from the first snapshot on
  *   passthrough-later  canary live; pass-through from the snapshot of round 2 on
  *   no-canary          no flags: the canary is never seen
  *   canary-lost        canary live up to round 1, gone from round 2 on
@@ -14,10 +14,12 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../../../common/proto.h"
@@ -134,16 +136,40 @@ static void *serve(void *arg)
     }
 }
 
+/* Joins the harness's socket (LEAKCHECK_SOCK) with its key (LEAKCHECK_KEY), as the real agent
+ * does. Returns the connection, or -1. */
+static int join(void)
+{
+    const char *name = getenv(PROTO_ENV_SOCK);
+    const char *hex = getenv(PROTO_ENV_KEY);
+    if (!name || !hex || strlen(hex) != 2 * PROTO_KEY_SIZE || strlen(name) > 100) {
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path + 1, name, strlen(name));
+    if (fd < 0 ||
+        connect(fd, (struct sockaddr *)&sa,
+                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))) < 0) {
+        return -1;
+    }
+    chan_fd = fd;
+    struct frame f;
+    begin(&f, PROTO_AUTH);
+    for (size_t i = 0; i < PROTO_KEY_SIZE; i++) {
+        char byte[3] = {hex[2 * i], hex[2 * i + 1], 0};
+        put(&f, (uint64_t)strtoul(byte, NULL, 16), 1);
+    }
+    return send_frame(&f) < 0 ? -1 : fd;
+}
+
 __attribute__((constructor)) static void fake_init(void)
 {
-    const char *fd = getenv(PROTO_ENV_FD);
     const char *m = getenv("LEAKCHECK_FAKE_MODE");
-    if (!fd) {
+    if (join() < 0) {
         return;
     }
-    chan_fd = (int)strtol(fd, NULL, 10);
     mode = m ? m : "";
-    unsetenv(PROTO_ENV_FD);
     struct frame f;
     static const char version[] = "fake";
     begin(&f, PROTO_HELLO);
