@@ -89,12 +89,22 @@ static int read_all(int fd, uint8_t *buf, size_t len)
 
 int ag_chan_hello(struct ag_state *st, uint32_t flags)
 {
-    uint8_t buf[4200];
+    uint8_t buf[8400];
     struct proto_wbuf b = {.data = buf, .cap = sizeof(buf)};
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
     if (n < 0) {
         n = 0;
+    }
+    char cmd[4096];
+    ssize_t cn = 0;
+    int cfd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (cfd >= 0) {
+        cn = read(cfd, cmd, sizeof(cmd));
+        ag_chan_close_raw(cfd);
+    }
+    if (cn < 0) {
+        cn = 0;
     }
     static const char version[] = LEAKCHECK_VERSION;
     if (st->sock_len > 0) {
@@ -109,6 +119,7 @@ int ag_chan_hello(struct ag_state *st, uint32_t flags)
     proto_put_str(&b, version, sizeof(version) - 1);
     proto_put_str(&b, exe, (size_t)n);
     proto_put_u32(&b, (uint32_t)getppid());
+    proto_put_str(&b, cmd, (size_t)cn);
     proto_frame_end(&b);
     if (b.overflow) {
         return -ENOBUFS;

@@ -206,6 +206,10 @@ static void test_chan_hello_through_eintr_and_short_writes(void **state)
     uint32_t ppid;
     assert_int_equal(proto_get_u32(&r, &ppid), 0);
     assert_int_equal(ppid, (uint32_t)getppid());
+    const uint8_t *cmd;
+    size_t cmd_len;
+    assert_int_equal(proto_get_str(&r, &cmd, &cmd_len), 0);
+    assert_true(cmd_len > 0 && strstr((const char *)cmd, "ag_chan_test") != NULL);
     assert_int_equal(r.pos, r.len);
     assert_int_equal(pid, (uint32_t)getpid());
     assert_int_equal(flags, PROTO_HELLO_UNWIND);

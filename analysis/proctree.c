@@ -20,12 +20,33 @@
 
 /* ---------------------------------------------------------------- names */
 
+/* The command line as it joined: the agent's own reading, else the harness's (older agents). */
+static const char *joined_cmdline(const struct rec_proc *p, size_t *len)
+{
+    if (p->st.cmdline) { /* the agent's own reading: the image that joined, whatever came next */
+        *len = p->st.cmdline_len;
+        return p->st.cmdline;
+    }
+    *len = p->cmdline_len;
+    return p->cmdline;
+}
+
+/* The executable: the agent's reading, else the harness's. */
+static const char *exe_of(const struct rec_proc *p)
+{
+    return p->st.exe_path && p->st.exe_path[0] ? p->st.exe_path : p->exe ? p->exe : "";
+}
+
 /* The command line to show: the title a program gave itself (read last), else as it joined,
  * arguments joined with spaces. */
 static void show_cmdline(const struct rec_proc *p, char *buf, size_t cap)
 {
-    const char *c = p->title ? p->title : p->cmdline;
-    size_t n = p->title ? p->title_len : p->cmdline_len;
+    size_t n;
+    const char *c = joined_cmdline(p, &n);
+    if (p->title) {
+        c = p->title;
+        n = p->title_len;
+    }
     size_t k = 0;
     for (size_t i = 0; c && i < n && k + 1 < cap; i++) {
         buf[k++] = c[i] ? c[i] : ' ';
@@ -57,8 +78,10 @@ static const struct rec_proc *find_pid(const struct rec *rec, uint32_t pid, size
 static void program_name(const struct rec_proc *p, char *buf, size_t cap)
 {
     char a0[256];
-    rec_argv0(p->cmdline, p->cmdline_len, a0, sizeof(a0));
-    const char *b = a0[0] ? base_name(a0) : base_name(p->exe ? p->exe : "");
+    size_t n;
+    const char *c = joined_cmdline(p, &n);
+    rec_argv0(c, n, a0, sizeof(a0));
+    const char *b = a0[0] ? base_name(a0) : base_name(exe_of(p));
     snprintf(buf, cap, "%s", b[0] ? b : "?");
 }
 
@@ -71,8 +94,10 @@ static bool title_role(const struct rec_proc *p, char *buf, size_t cap)
     }
     char now[256];
     char was[256];
+    size_t n;
+    const char *c = joined_cmdline(p, &n);
     rec_argv0(p->title, p->title_len, now, sizeof(now));
-    rec_argv0(p->cmdline, p->cmdline_len, was, sizeof(was));
+    rec_argv0(c, n, was, sizeof(was));
     if (!now[0] || strcmp(now, was) == 0) {
         return false;
     }
@@ -82,7 +107,7 @@ static bool title_role(const struct rec_proc *p, char *buf, size_t cap)
             break;
         }
     }
-    size_t n = strlen(now);
+    n = strlen(now);
     while (n > 0 && now[n - 1] == ' ') {
         now[--n] = '\0';
     }
@@ -97,7 +122,7 @@ void proctree_role(const struct analysis_opts *o, const struct rec *rec, const s
     show_cmdline(p, line, sizeof(line));
     for (size_t i = 0; o && i < o->n_roles; i++) {
         const char *m = o->roles[i].match;
-        if (fnmatch(m, line, 0) == 0 || (p->exe && fnmatch(m, p->exe, 0) == 0)) {
+        if (fnmatch(m, line, 0) == 0 || fnmatch(m, exe_of(p), 0) == 0) {
             snprintf(buf, cap, "%s", o->roles[i].name);
             return;
         }
@@ -675,7 +700,7 @@ static int list_procs(struct merge *m, struct rpt_scenario *out)
         show_cmdline(p, line, sizeof(line));
         q->pid = p->pid;
         q->ppid = p->ppid;
-        q->exe = strdup(p->exe ? p->exe : "");
+        q->exe = strdup(exe_of(p));
         q->cmdline = strdup(line);
         q->role = strdup(m->roles[m->pi[i].role].name);
         q->origin = strdup(origin_name(p->origin));

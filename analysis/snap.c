@@ -35,6 +35,7 @@ void snap_stream_cleanup(struct snap_stream *s)
 {
     free(s->agent_version);
     free(s->exe_path);
+    free(s->cmdline);
     for (size_t i = 0; i < s->n_stacks; i++) {
         free(s->stacks[i].pcs);
     }
@@ -183,6 +184,20 @@ static int parse_hello(struct snap_stream *s, struct proto_rbuf *r, const struct
     s->exe_path = strndup((const char *)e, en);
     if (!s->agent_version || !s->exe_path) {
         return diag_set(d, -ENOMEM, "out of memory");
+    }
+    /* Newer agents add their parent and command line. */
+    uint32_t ppid;
+    const uint8_t *c;
+    size_t cn;
+    if (proto_get_u32(r, &ppid) == 0 && proto_get_str(r, &c, &cn) == 0) {
+        s->ppid = ppid;
+        s->cmdline = malloc(cn + 1);
+        if (!s->cmdline) {
+            return diag_set(d, -ENOMEM, "out of memory");
+        }
+        memcpy(s->cmdline, c, cn);
+        s->cmdline[cn] = '\0';
+        s->cmdline_len = cn;
     }
     s->pid = pid;
     s->hello_flags = flags;

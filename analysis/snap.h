@@ -69,6 +69,9 @@ struct snap_stream {
     uint64_t canary_size;
     char *agent_version;
     char *exe_path;
+    uint32_t ppid; /* 0 when the HELLO did not say */
+    char *cmdline; /* NUL-separated, cmdline_len bytes, or NULL when the HELLO did not say */
+    size_t cmdline_len;
     size_t n_stacks;
     struct snap_stack *stacks;
     size_t n_snaps;

@@ -19,7 +19,8 @@
  * Payloads (field order as listed; "str" = u16 length + bytes, no terminator):
  *   AUTH         PROTO_KEY_SIZE bytes: the run's key (never recorded)
  *   HELLO        u32 pid, u32 flags, u64 canary_size, str agent_version, str exe_path,
- *                then (optional, absent in old recordings) u32 ppid
+ *                then (optional, absent in old recordings) u32 ppid, str cmdline (as
+ *                /proc/self/cmdline, NUL-separated, at most 4096 bytes)
  *   REQ_SNAPSHOT u32 round (the round just finished; blocks born after this get epoch round+1),
  *                u32 flags (unused, 0)
  *   SNAP_BEGIN   u32 round, u32 flags (PROTO_SNAP_*), then PROTO_NCOUNTERS u64 counters

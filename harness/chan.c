@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../common/proto.h"
@@ -23,6 +25,7 @@
 #define READ_CHUNK      65536
 #define POLL_SLICE_MS   100
 #define YOUNG_S         1.0 /* a process this young may still be joining: not untracked yet */
+#define REJOIN_S        2.0 /* how long a snapshot waits for a process between two programs */
 #define MAX_DEPTH       256 /* parent links followed to find the harness */
 
 struct chan_conn {
@@ -402,22 +405,23 @@ static void send_request(struct chan *c, struct chan_conn *k, uint32_t round)
     k->asked = io_send_all(k->fd, frame, sizeof(frame)) == 0;
 }
 
-/* Takes one pending connection: checks who it is, reads AUTH and HELLO, records the process. */
-static void accept_one(struct chan *c, bool collecting, uint32_t round)
+/* Takes one pending connection: checks who it is, reads AUTH and HELLO, records the process.
+ * Returns false when none was pending. */
+static bool accept_one(struct chan *c, bool collecting, uint32_t round)
 {
     int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
-        return;
+        return false;
     }
     struct ucred cr = {0};
     socklen_t cl = sizeof(cr);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.pid <= 0) {
         refuse(c, fd, 0, "");
-        return;
+        return true;
     }
     if (!descends_from_us(cr.pid)) {
         close(fd); /* not of this run: nothing to say about it */
-        return;
+        return true;
     }
     double deadline = clock_s() + JOIN_TIMEOUT_MS / 1000.0;
     uint8_t auth[PROTO_HEADER_SIZE + PROTO_KEY_SIZE];
@@ -425,12 +429,12 @@ static void accept_one(struct chan *c, bool collecting, uint32_t round)
     if (read_frame(fd, auth, sizeof(auth), &len, deadline) != PROTO_AUTH || len != sizeof(auth) ||
         memcmp(auth + PROTO_HEADER_SIZE, c->key, PROTO_KEY_SIZE) != 0) {
         refuse(c, fd, cr.pid, "its agent did not present the run's key");
-        return;
+        return true;
     }
     uint8_t hello[PROTO_HEADER_SIZE + 8192];
     if (read_frame(fd, hello, sizeof(hello), &len, deadline) != PROTO_HELLO || len < 20) {
         refuse(c, fd, cr.pid, "its agent did not say HELLO");
-        return;
+        return true;
     }
     uint32_t flags = (uint32_t)hello[16] | (uint32_t)hello[17] << 8 | (uint32_t)hello[18] << 16 |
                      (uint32_t)hello[19] << 24;
@@ -439,7 +443,7 @@ static void accept_one(struct chan *c, bool collecting, uint32_t round)
         struct chan_conn *nk = realloc(c->conns, nc * sizeof(*nk));
         if (!nk) {
             close(fd);
-            return;
+            return true;
         }
         c->conns = nk;
         c->cap_conns = nc;
@@ -479,6 +483,7 @@ static void accept_one(struct chan *c, bool collecting, uint32_t round)
     if (collecting) {
         send_request(c, k, round);
     }
+    return true;
 }
 
 /* ---------------------------------------------------------------- serving */
@@ -548,7 +553,9 @@ static int serve_once(struct chan *c, int ms, bool collecting, uint32_t round, s
         rec_data(c, c->conns[i].proc, buf, (size_t)r);
     }
     if (pr > 0 && (fds[0].revents & POLLIN)) {
-        accept_one(c, collecting, round);
+        /* Every pending join: a daemon's child and grandchild arrive together. */
+        while (accept_one(c, collecting, round)) {
+        }
     }
     if (fds != stack_fds) {
         free(fds);
@@ -649,6 +656,7 @@ static void note_titles(struct chan *c)
 int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d)
 {
     double deadline = clock_s() + timeout_ms / 1000.0;
+    double waiting_since = 0; /* since when only a process that may join again is awaited */
     /* Take whatever arrived since the last wait first (joins, data, ends). */
     int rc = serve_once(c, 0, false, 0, d);
     for (size_t i = 0; rc == 0 && i < c->n_conns; i++) {
@@ -659,11 +667,21 @@ int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d
     }
     while (rc == 0) {
         bool all = true;
+        bool any = false;
         for (size_t i = 0; all && i < c->n_conns; i++) {
             all = answered(c, &c->conns[i], round);
+            any |= c->conns[i].asked &&
+                   snap_stream_find(&c->rec->procs[c->conns[i].proc]->st, round) != NULL;
         }
-        if (all) {
+        /* Done when every process asked has answered or ended, and one answered, or none of
+         * the tree runs any more (a process between two programs joins again in a moment). */
+        pid_t one;
+        if (all && (any || chan_tree_pids(c, &one, 1) == 0 ||
+                    (waiting_since > 0 && clock_s() - waiting_since > REJOIN_S))) {
             break;
+        }
+        if (all && waiting_since == 0) {
+            waiting_since = clock_s();
         }
         double left = deadline - clock_s();
         if (left <= 0) {
@@ -796,24 +814,13 @@ static void why_untracked(pid_t pid, char *why, size_t cap)
              "(see the log)");
 }
 
-size_t chan_scan_untracked(struct chan *c)
+/* Marks in[] the processes of all[] in the target's tree: the main program and its descendants,
+ * and orphans the harness adopted (its children other than the main program are the tree's:
+ * the harness starts no other long-lived process). Returns in[] (owned), or NULL. */
+static bool *mark_tree(const struct chan *c, const struct pent *all, size_t n)
 {
-    struct pent *all = NULL;
-    size_t n = list_all(&all);
     pid_t self = getpid();
-    double uptime = 0;
-    char up[64];
-    int ufd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
-    if (ufd >= 0) {
-        ssize_t un = read(ufd, up, sizeof(up) - 1);
-        up[un > 0 ? un : 0] = '\0';
-        uptime = strtod(up, NULL);
-        close(ufd);
-    }
-    double hz = (double)sysconf(_SC_CLK_TCK);
-    /* Mark the tree: the main program and its descendants, and orphans we adopted. */
     bool *in = calloc(n ? n : 1, sizeof(*in));
-    size_t found = 0;
     for (bool grew = true; in && grew;) {
         grew = false;
         for (size_t i = 0; i < n; i++) {
@@ -834,6 +841,44 @@ size_t chan_scan_untracked(struct chan *c)
             }
         }
     }
+    return in;
+}
+
+size_t chan_tree_pids(const struct chan *c, pid_t *out, size_t cap)
+{
+    struct pent *all = NULL;
+    size_t n = list_all(&all);
+    bool *in = mark_tree(c, all, n);
+    size_t k = 0;
+    for (size_t i = 0; in && i < n; i++) {
+        if (in[i] && all[i].state != 'Z' && all[i].state != 'X') {
+            if (k < cap) {
+                out[k] = all[i].pid;
+            }
+            k++;
+        }
+    }
+    free(in);
+    free(all);
+    return k;
+}
+
+size_t chan_scan_untracked(struct chan *c)
+{
+    struct pent *all = NULL;
+    size_t n = list_all(&all);
+    double uptime = 0;
+    char up[64];
+    int ufd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
+    if (ufd >= 0) {
+        ssize_t un = read(ufd, up, sizeof(up) - 1);
+        up[un > 0 ? un : 0] = '\0';
+        uptime = strtod(up, NULL);
+        close(ufd);
+    }
+    double hz = (double)sysconf(_SC_CLK_TCK);
+    bool *in = mark_tree(c, all, n);
+    size_t found = 0;
     for (size_t i = 0; in && i < n; i++) {
         const struct pent *p = &all[i];
         if (!in[i] || p->state == 'Z' || p->state == 'X') {
@@ -859,4 +904,32 @@ size_t chan_scan_untracked(struct chan *c)
     free(in);
     free(all);
     return found;
+}
+
+void chan_stop_tree(const struct chan *c, int grace_ms)
+{
+    pid_t pids[4096];
+    size_t n = chan_tree_pids(c, pids, 4096);
+    for (size_t i = 0; i < n && i < 4096; i++) {
+        kill(pids[i], SIGTERM);
+    }
+    for (int waited = 0; n > 0 && waited < grace_ms; waited += 20) {
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        n = chan_tree_pids(c, pids, 4096);
+        if (n > 0) {
+            poll(NULL, 0, 20);
+        }
+    }
+    for (int tries = 0; n > 0 && tries < 50; tries++) {
+        for (size_t i = 0; i < n && i < 4096; i++) {
+            kill(pids[i], SIGKILL);
+        }
+        poll(NULL, 0, 10);
+        while (waitpid(-1, NULL, WNOHANG) > 0) {
+        }
+        n = chan_tree_pids(c, pids, 4096);
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_exec.c - `leakcheck exec` (see cmd_exec.h): starts the program with the agent and
- * LEAKCHECK_INPROC=1, forwards stop signals to it, reads (and records) the channel until the
- * program ends, and exits as the program did. */
+ * LEAKCHECK_INPROC=1, forwards stop signals to it, serves (and records) the channels of its
+ * whole tree until the program ends, stops what it left running, and exits as it did. */
 #include "cmd_exec.h"
 
 #include <errno.h>
@@ -12,20 +12,24 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../analysis/rec.h"
 #include "../common/proto.h"
+#include "chan.h"
 #include "target.h"
 
 static const char help_exec[] =
     "usage: leakcheck exec [--record FILE] [--] PROGRAM [ARGS...]\n"
     "\n"
-    "Runs PROGRAM with the agent preloaded and LEAKCHECK_FD set to a channel served by\n"
-    "leakcheck, takes a start-up snapshot, waits for the program to end and exits with its\n"
-    "status. --record writes the channel's bytes to FILE for 'leakcheck analyze'.\n"
+    "Runs PROGRAM with the agent preloaded in it and in every process it starts (programs it\n"
+    "execs, such as env, nice, sh -c and wrapper scripts, and their children), serves their\n"
+    "channels, waits for PROGRAM to end, stops anything it left running, and exits with its\n"
+    "status. --record writes the channels' bytes to FILE for 'leakcheck analyze'.\n"
     "LEAKCHECK_INPROC=1 is set too, so unit tests using include/leakcheck.h measure\n"
     "themselves (see docs/INPROC.md).\n";
 
-/* How long the program gets to end after its channel closed before it is killed. */
-#define EXEC_STOP_GRACE_MS 1000000
+/* How long processes the program left running get to end after it did, before SIGKILL. */
+#define EXEC_STOP_GRACE_MS 3000
+#define EXEC_POLL_MS       200
 
 /* The program `leakcheck exec` runs: SIGTERM, SIGINT and SIGHUP sent to leakcheck are passed
  * on to it, so a CI job that stops leakcheck stops the program too. */
@@ -80,62 +84,65 @@ static void forward_signals_to(pid_t pid)
     sigaction(SIGHUP, &sa, NULL);
 }
 
-/* Serves the channel until the program closes it, writing everything it sends to `record`
- * (when not NULL; a file that can't be written is reported and the program still runs). */
-static void serve_channel(int fd, const char *record)
+/* Starts prog[] with the agent, serves the channels of its whole tree (recording them to `record`
+ * when not NULL) until the program ends, stops what it left running, and returns how it ended.
+ * Programs it execs (env, nice, sh -c, wrapper scripts) and their children join the same run;
+ * closing descriptors ends nothing. */
+static int exec_program(const struct cli *cli, char **prog, const char *agent, const char *record)
 {
     FILE *bin = record ? fopen(record, "wb") : NULL;
     if (record && !bin) {
         cli_error("can't write '%s': %s", record, strerror(errno));
     }
-    uint8_t buf[65536];
-    for (;;) {
-        ssize_t r = read(fd, buf, sizeof(buf));
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            break;
-        }
-        if (bin) {
-            fwrite(buf, 1, (size_t)r, bin);
-        }
-    }
-    if (bin) {
-        fclose(bin);
-    }
-}
-
-/* Starts prog[] with the agent and the channel, serves it, and returns how it ended. */
-static int exec_program(const struct cli *cli, char **prog, const char *agent, const char *record)
-{
-    /* LEAKCHECK_INPROC=1 also lets the program measure itself (include/leakcheck.h). */
-    static char inproc[] = PROTO_ENV_INPROC "=1";
-    char *env_add[] = {inproc, NULL};
-    struct target_opts to = {.argv = prog,
-                             .agent_path = agent,
-                             .channel = true,
-                             .inherit_stdio = true,
-                             .env_add = env_add};
-    struct target *t = NULL;
+    struct rec rec;
+    struct chan ch;
     struct diag d = {{0}};
-    if (target_start(&to, &t, &d) < 0) {
+    rec_init(&rec);
+    if (chan_open(&ch, &rec, bin, &d) < 0) {
         cli_error("%s", d.msg);
+        rec_cleanup(&rec);
+        if (bin) {
+            fclose(bin);
+        }
         return CLI_EXIT_RUN;
     }
-    forward_signals_to(target_pid(t));
-    serve_channel(target_chan_fd(t), record);
-    target_stop(t, EXEC_STOP_GRACE_MS);
-    int code = target_exit_code(t);
-    int sig = target_term_signal(t);
-    target_free(t);
-    if (sig) {
-        if (cli->verbose >= 0) {
-            cli_error("'%s' was killed by signal %d (%s)", prog[0], sig, strsignal(sig));
+    /* LEAKCHECK_INPROC=1 also lets the program measure itself (include/leakcheck.h). */
+    static char inproc[] = PROTO_ENV_INPROC "=1";
+    char ce[2][160];
+    chan_env(&ch, ce);
+    char *env_add[] = {inproc, ce[0], ce[1], NULL};
+    struct target_opts to = {
+        .argv = prog, .agent_path = agent, .inherit_stdio = true, .env_add = env_add};
+    struct target *t = NULL;
+    int code = CLI_EXIT_RUN;
+    if (target_start(&to, &t, &d) < 0) {
+        cli_error("%s", d.msg);
+    } else {
+        ch.main_pid = target_pid(t);
+        forward_signals_to(target_pid(t));
+        while (target_alive(t)) {
+            chan_pump(&ch, EXEC_POLL_MS, &d);
         }
-        return 128 + sig;
+        chan_pump(&ch, 0, &d);
+        int ec = target_exit_code(t);
+        int sig = target_term_signal(t);
+        if (sig) {
+            if (cli->verbose >= 0) {
+                cli_error("'%s' was killed by signal %d (%s)", prog[0], sig, strsignal(sig));
+            }
+            code = 128 + sig;
+        } else {
+            code = ec < 0 ? CLI_EXIT_RUN : ec;
+        }
     }
-    return code < 0 ? CLI_EXIT_RUN : code;
+    chan_close(&ch);
+    chan_stop_tree(&ch, EXEC_STOP_GRACE_MS);
+    target_free(t);
+    rec_cleanup(&rec);
+    if (bin && fclose(bin) != 0) {
+        cli_error("can't write '%s': %s", record, strerror(errno));
+    }
+    return code;
 }
 
 int cmd_exec(struct cli *cli, int argc, char **argv)

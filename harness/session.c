@@ -33,6 +33,7 @@
 
 #define SNAPSHOT_TIMEOUT_MS 30000
 #define STOP_GRACE_MS       3000
+#define JOIN_GRACE_MS       300 /* how long a running, unjoined process of the tree gets to join */
 
 struct session {
     const struct scn *s;
@@ -99,8 +100,17 @@ static bool settle(struct target *t)
 static bool tree_alive(struct session *ss)
 {
     struct diag d = {{0}};
-    chan_pump(&ss->ch, 0, &d); /* read the ends that already came */
-    return (ss->t && target_alive(ss->t)) || chan_live(&ss->ch) > 0;
+    chan_pump(&ss->ch, 0, &d); /* read the joins and ends that already came */
+    if ((ss->t && target_alive(ss->t)) || chan_live(&ss->ch) > 0) {
+        return true;
+    }
+    /* Nothing joined runs; a process of the tree that runs may be joining right now. */
+    pid_t one;
+    if (chan_tree_pids(&ss->ch, &one, 1) == 0) {
+        return false;
+    }
+    chan_pump(&ss->ch, JOIN_GRACE_MS, &d);
+    return chan_live(&ss->ch) > 0;
 }
 
 /* True while the program started runs, or it exited with 0 leaving processes of its tree
@@ -110,6 +120,12 @@ static bool work_alive(struct session *ss, int rc)
 {
     bool main = rc == -EPIPE ? settle(ss->t) : target_alive(ss->t);
     return main || (target_exit_code(ss->t) == 0 && tree_alive(ss));
+}
+
+/* The readiness probes' test: the work goes on (target_set_going). */
+static bool going_fn(void *arg)
+{
+    return work_alive(arg, 0);
 }
 
 /* chan_wait_hello's test of the tree. */
@@ -240,6 +256,7 @@ static int start(struct session *ss, char **agent_version)
         return fail(ss, "%s", ss->rd.msg);
     }
     ss->ch.main_pid = target_pid(ss->t);
+    target_set_going(ss->t, going_fn, ss);
     int rc =
         chan_wait_hello(&ss->ch, ss->ch.main_pid, s->ready_timeout_ms, tree_alive_fn, ss, &ss->rd);
     if (rc == 0) {
@@ -474,49 +491,17 @@ static int rounds(struct session *ss)
     return 0;
 }
 
-/* Stops every process of the tree that joined and still runs (SIGTERM, up to grace_ms, SIGKILL)
- * and reaps the harness's children, adopted orphans included. Can't fail. */
-static void stop_tree(struct session *ss, int grace_ms)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < ss->rec.n_procs; i++) {
-        pid_t pid = (pid_t)ss->rec.procs[i]->pid;
-        if (pid > 1 && pid != getpid() && kill(pid, 0) == 0) {
-            kill(pid, SIGTERM);
-            n++;
-        }
-    }
-    for (int waited = 0; n > 0 && waited < grace_ms; waited += 20) {
-        while (waitpid(-1, NULL, WNOHANG) > 0) {
-        }
-        n = 0;
-        for (size_t i = 0; i < ss->rec.n_procs; i++) {
-            pid_t pid = (pid_t)ss->rec.procs[i]->pid;
-            n += pid > 1 && pid != getpid() && kill(pid, 0) == 0;
-        }
-        if (n > 0) {
-            poll(NULL, 0, 20);
-        }
-    }
-    for (size_t i = 0; n > 0 && i < ss->rec.n_procs; i++) {
-        pid_t pid = (pid_t)ss->rec.procs[i]->pid;
-        if (pid > 1 && pid != getpid()) {
-            kill(pid, SIGKILL);
-        }
-    }
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
-}
-
 /* Stops the target, keeps what the agent still sent, and analyses the recording into `out`.
  * Returns 0 or -ENOMEM. */
 static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
 {
     const struct session_opts *o = ss->o;
     int grace = o->stop_grace_ms > 0 ? o->stop_grace_ms : STOP_GRACE_MS;
+    /* Every process still joined ran to the end of the run: record it before stopping them. */
+    bool others = chan_live(&ss->ch) > 0;
+    chan_close(&ss->ch);
     if (ss->t) {
         bool was_alive = target_alive(ss->t);
-        bool others = chan_live(&ss->ch) > 0;
         target_stop(ss->t, grace);
         /* A program that exits with 0 while processes it started go on has daemonized. */
         bool daemonized = others && target_exit_code(ss->t) == 0;
@@ -526,8 +511,7 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
             fail(ss, "target %s before the run ended", how);
         }
     }
-    stop_tree(ss, grace);
-    chan_close(&ss->ch);
+    chan_stop_tree(&ss->ch, grace);
     if (ss->bin) {
         if (fclose(ss->bin) != 0 && !ss->ch.bin_failed) {
             ss->ch.bin_failed = true;

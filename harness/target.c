@@ -45,6 +45,8 @@ struct target {
     bool drain_started;
     unsigned long drain_thread;
     atomic_bool drain_stop; /* set by target_free: the drain thread ends without waiting for EOF */
+    bool (*going)(void *);  /* the readiness waits' test of the work going on, or NULL */
+    void *going_arg;
 };
 
 extern char **environ;
@@ -393,6 +395,18 @@ static bool wait_exit(struct target *t, int ms)
     }
 }
 
+void target_set_going(struct target *t, bool (*going)(void *), void *arg)
+{
+    t->going = going;
+    t->going_arg = arg;
+}
+
+/* The readiness waits' test: the caller's, else the program's own life. */
+static bool going_on(struct target *t)
+{
+    return t->going ? t->going(t->going_arg) : target_alive(t);
+}
+
 static int not_alive(struct target *t, const char *what, struct diag *d)
 {
     char how[128];
@@ -507,7 +521,7 @@ int target_wait_tcp(struct target *t, uint16_t port, int timeout_ms, struct diag
 {
     int64_t deadline = clock_ms() + timeout_ms;
     while (clock_ms() < deadline) {
-        if (!target_alive(t)) {
+        if (!going_on(t)) {
             return not_alive(t, "waiting for a TCP connection", d);
         }
         int fd = connect_once("127.0.0.1", port, 200);
@@ -589,7 +603,7 @@ int target_wait_http(struct target *t, const char *url, int timeout_ms, struct d
     int64_t deadline = clock_ms() + timeout_ms;
     int last = 0;
     while (clock_ms() < deadline) {
-        if (!target_alive(t)) {
+        if (!going_on(t)) {
             return not_alive(t, "waiting for an HTTP answer", d);
         }
         last = http_get_status(host, (uint16_t)port, path, 1000);

@@ -55,6 +55,11 @@ bool target_exited(const struct target *t);
 /* The log file the target's stderr goes to, or NULL. Borrowed. Can't fail. */
 const char *target_log_path(const struct target *t);
 
+/* Sets the test the TCP and HTTP readiness waits use to tell whether the work goes on (by default
+ * the program's own life): a program that daemonizes exits while its child serves. Can't
+ * fail. */
+void target_set_going(struct target *t, bool (*going)(void *), void *arg);
+
 /* Waits until a stdout line matches `regex` (POSIX extended). Lines are read one byte at a time
  * so nothing after the matching line is consumed. Returns 0, -ETIMEDOUT, -EPIPE (target ended
  * or closed stdout), with `d` filled. */

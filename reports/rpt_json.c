@@ -184,6 +184,46 @@ static void jw_place(struct jw *w, cJSON *so, const struct rpt_site *site)
     jw_str(w, so, "function", site->function);
     jw_str(w, so, "file", site->file);
     jw_num(w, so, "line", site->line);
+    if (site->role) {
+        jw_str(w, so, "role", site->role);
+        cJSON *pids = jw_add(w, so, "pids", cJSON_CreateArray());
+        for (size_t i = 0; pids && i < site->n_pids; i++) {
+            cJSON_AddItemToArray(pids, cJSON_CreateNumber(site->pids[i]));
+        }
+    }
+}
+
+/* Adds the "processes" array: every process of the target's tree (none for a one-process
+ * recording). */
+static void jw_procs(struct jw *w, cJSON *o, const struct rpt_scenario *s)
+{
+    if (s->n_procs == 0) {
+        return;
+    }
+    cJSON *arr = jw_add(w, o, "processes", cJSON_CreateArray());
+    for (size_t i = 0; arr && i < s->n_procs; i++) {
+        const struct rpt_proc *p = &s->procs[i];
+        cJSON *po = jw_item(w, arr);
+        if (!po) {
+            break;
+        }
+        jw_num(w, po, "pid", p->pid);
+        jw_num(w, po, "ppid", p->ppid);
+        jw_str(w, po, "exe", p->exe);
+        jw_str(w, po, "cmdline", p->cmdline);
+        jw_str(w, po, "role", p->role);
+        jw_str(w, po, "origin", p->origin);
+        jw_bool(w, po, "tracked", p->tracked);
+        jw_str(w, po, "untracked_why", p->why);
+        jw_num(w, po, "joined_after_round", p->joined_round);
+        jw_bool(w, po, "ended", p->ended);
+        if (p->ended || !p->tracked) {
+            jw_num(w, po, p->tracked ? "ended_after_round" : "last_seen_after_round",
+                   p->ended_round);
+        }
+        jw_str(w, po, "end", p->end);
+        jw_num(w, po, "snapshots", p->snapshots);
+    }
 }
 
 /* Adds the "suspects" array of the report contract: the suspect sites, each with its growth
@@ -275,6 +315,7 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
     jw_agent(w, o, s);
     jw_bool(w, o, "stacks_truncated", s->stacks_truncated);
     jw_argv(w, o, s->argv);
+    jw_procs(w, o, s);
     jw_rounds(w, o, s);
     jw_suspects(w, o, s);
     jw_sites(w, o, s);
