@@ -118,7 +118,9 @@ int ag_chan_hello(struct ag_state *st, uint32_t flags)
     proto_put_u64(&b, PROTO_CANARY_SIZE);
     proto_put_str(&b, version, sizeof(version) - 1);
     proto_put_str(&b, exe, (size_t)n);
-    proto_put_u32(&b, (uint32_t)getppid());
+    /* A forked child names the process that forked it, which may already be gone. */
+    int ppid = (flags & PROTO_HELLO_FORKED) && st->forking_pid > 0 ? st->forking_pid : getppid();
+    proto_put_u32(&b, (uint32_t)ppid);
     proto_put_str(&b, cmd, (size_t)cn);
     proto_frame_end(&b);
     if (b.overflow) {

@@ -68,10 +68,12 @@ struct ag_state {
     char sock_name[PROTO_SOCK_NAME_MAX]; /* the harness's abstract socket name; written once */
     size_t sock_len;                     /* 0: no socket to join (an inherited channel, or none) */
     uint8_t key[PROTO_KEY_SIZE];         /* the run's key, sent first on every connection */
-    unsigned depth;                      /* frames to keep per stack */
-    uintptr_t self_lo, self_hi;          /* the agent's own code: frames there are dropped */
-    uintptr_t canary;                    /* the start-up canary block */
-    _Atomic uint64_t untracked;          /* allocations that passed through while tracking */
+    int forking_pid; /* set by the fork handler in the parent: a child's HELLO names its parent
+                        even when the parent exits at once (daemons) */
+    unsigned depth;  /* frames to keep per stack */
+    uintptr_t self_lo, self_hi; /* the agent's own code: frames there are dropped */
+    uintptr_t canary;           /* the start-up canary block */
+    _Atomic uint64_t untracked; /* allocations that passed through while tracking */
     _Atomic uint64_t unwind_errors;
     _Atomic uint64_t truncated;
 };

@@ -36,6 +36,7 @@
 /* Takes every agent lock, so that no lock is held mid-update in the child. */
 static void fork_prepare(void)
 {
+    ag_state.forking_pid = (int)getpid();
     ag_stack_lock(&ag_state.stacks);
     ag_table_lock_all(&ag_state.table);
 }

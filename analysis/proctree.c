@@ -31,6 +31,13 @@ static const char *joined_cmdline(const struct rec_proc *p, size_t *len)
     return p->cmdline;
 }
 
+/* The parent: the agent's reading at the moment it joined (a daemon's parent may be gone, and the
+ * process adopted, by the time the harness looks), else the harness's. */
+static uint32_t ppid_of(const struct rec_proc *p)
+{
+    return p->st.ppid ? p->st.ppid : p->ppid;
+}
+
 /* The executable: the agent's reading, else the harness's. */
 static const char *exe_of(const struct rec_proc *p)
 {
@@ -74,14 +81,15 @@ static const struct rec_proc *find_pid(const struct rec *rec, uint32_t pid, size
     return NULL;
 }
 
-/* The program's own name: argv[0]'s base name as it joined, else the executable's. */
+/* The program's own name: its executable's base name, else argv[0]'s as it joined (a program may
+ * have retitled itself before it forked). */
 static void program_name(const struct rec_proc *p, char *buf, size_t cap)
 {
     char a0[256];
     size_t n;
     const char *c = joined_cmdline(p, &n);
     rec_argv0(c, n, a0, sizeof(a0));
-    const char *b = a0[0] ? base_name(a0) : base_name(exe_of(p));
+    const char *b = exe_of(p)[0] ? base_name(exe_of(p)) : base_name(a0);
     snprintf(buf, cap, "%s", b[0] ? b : "?");
 }
 
@@ -134,7 +142,7 @@ void proctree_role(const struct analysis_opts *o, const struct rec *rec, const s
     if (p->origin != PROTO_ORIGIN_FORK) {
         return;
     }
-    const struct rec_proc *parent = find_pid(rec, p->ppid, p->idx);
+    const struct rec_proc *parent = find_pid(rec, ppid_of(p), p->idx);
     char pname[256];
     if (parent) {
         program_name(parent, pname, sizeof(pname));
@@ -699,7 +707,7 @@ static int list_procs(struct merge *m, struct rpt_scenario *out)
         char line[CMDLINE_SHOW];
         show_cmdline(p, line, sizeof(line));
         q->pid = p->pid;
-        q->ppid = p->ppid;
+        q->ppid = ppid_of(p);
         q->exe = strdup(exe_of(p));
         q->cmdline = strdup(line);
         q->role = strdup(m->roles[m->pi[i].role].name);

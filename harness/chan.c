@@ -20,6 +20,7 @@
 #include "../common/proto.h"
 #include "../util/clock.h"
 #include "../util/io.h"
+#include "target.h"
 
 #define JOIN_TIMEOUT_MS 2000 /* a joining process sends AUTH and HELLO at once */
 #define READ_CHUNK      65536
@@ -635,9 +636,13 @@ static void note_titles(struct chan *c)
         if (n <= 0) {
             continue;
         }
+        /* Against what the agent itself read when it joined (the harness may have looked after
+         * the program retitled itself). */
         const struct rec_proc *p = c->rec->procs[k->proc];
-        const char *was = k->title ? k->title : p->cmdline;
-        size_t was_len = k->title ? k->title_len : p->cmdline_len;
+        const char *was = k->title ? k->title : p->st.cmdline ? p->st.cmdline : p->cmdline;
+        size_t was_len = k->title        ? k->title_len
+                         : p->st.cmdline ? p->st.cmdline_len
+                                         : p->cmdline_len;
         if ((size_t)n == was_len && memcmp(cmd, was, was_len) == 0) {
             continue;
         }
@@ -783,6 +788,24 @@ static size_t list_all(struct pent **out)
     return n;
 }
 
+/* True when the agent's library is mapped in process `pid` (or its maps can't be read). */
+static bool has_agent(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        return true;
+    }
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        found = strstr(line, "libleakcheck-agent") != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
 /* Why a process that never joined did not: what can be told from outside. */
 static void why_untracked(pid_t pid, char *why, size_t cap)
 {
@@ -793,6 +816,13 @@ static void why_untracked(pid_t pid, char *why, size_t cap)
         snprintf(why, cap,
                  "a set-user-ID or set-group-ID program, which the loader never gives "
                  "LD_PRELOAD libraries");
+        return;
+    }
+    char exe[4096];
+    ssize_t en = readlink(path, exe, sizeof(exe) - 1);
+    exe[en > 0 ? en : 0] = '\0';
+    if (en > 0 && target_is_static(exe)) {
+        snprintf(why, cap, "a statically linked program, which never loads LD_PRELOAD libraries");
         return;
     }
     char env[65536];
@@ -885,16 +915,21 @@ size_t chan_scan_untracked(struct chan *c)
             continue;
         }
         struct chan_conn *k = conn_of(c, p->pid);
-        if (k && (k->fd >= 0 || (!k->ended && clock_s() - k->eof_at < YOUNG_S))) {
-            continue; /* joined (or between two images) */
+        if (k && k->fd >= 0) {
+            continue; /* joined */
+        }
+        /* Without the agent mapped it will never join; with it, it may be joining now. */
+        bool agent = has_agent(p->pid);
+        if (agent && k && !k->ended && clock_s() - k->eof_at < YOUNG_S) {
+            continue; /* between two programs */
+        }
+        if (agent && hz > 0 && uptime > 0 && uptime - (double)p->start / hz < YOUNG_S) {
+            continue; /* may still be joining */
         }
         if (k && !k->ended) {
-            /* It closed its channel a while ago and runs on: an exec into a program that
-             * could not join, or a channel it took away. */
+            /* It closed its channel and runs on: an exec into a program that could not join,
+             * or a channel it took away. */
             rec_end(c, k, PROTO_END_CLOSED, -1);
-        }
-        if (hz > 0 && uptime > 0 && uptime - (double)p->start / hz < YOUNG_S) {
-            continue; /* may still be joining */
         }
         char why[256];
         why_untracked(p->pid, why, sizeof(why));

@@ -357,6 +357,35 @@ static void describe_culprit(const struct rpt_scenario *sc, char *out, size_t le
     }
 }
 
+/* For a process tree: the top suspect's role and pids, and the processes, on one line. */
+static void describe_tree(struct buf *b, const struct rpt_scenario *sc)
+{
+    if (sc->n_procs == 0) {
+        return;
+    }
+    size_t untracked = 0;
+    for (size_t i = 0; i < sc->n_procs; i++) {
+        untracked += !sc->procs[i].tracked;
+    }
+    const struct rpt_site *t = top_site(sc);
+    buf_puts(b, "    ");
+    if (t && t->suspect && t->role) {
+        char role[128];
+        cli_one_line(role, sizeof(role), t->role);
+        buf_printf(b, "in role '%s', pid%s", role, t->n_pids == 1 ? "" : "s");
+        for (size_t i = 0; i < t->n_pids && i < 8; i++) {
+            buf_printf(b, "%s %u", i ? "," : "", t->pids[i]);
+        }
+        buf_puts(b, t->n_pids > 8 ? ", ...; " : "; ");
+    }
+    buf_printf(b, "%zu process image%s in %zu role%s", sc->n_procs - untracked,
+               sc->n_procs - untracked == 1 ? "" : "s", sc->n_roles, sc->n_roles == 1 ? "" : "s");
+    if (untracked) {
+        buf_printf(b, ", %zu untracked (see processes in report.json)", untracked);
+    }
+    buf_puts(b, "\n");
+}
+
 void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *report_dir)
 {
     buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "growth/round",
@@ -373,6 +402,9 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
                    sc->ok ? "yes" : "NO", sc->verdict == RPT_VERDICT_ERROR ? "-" : g, culprit);
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);
+        }
+        if (sc->n_roles > 1 || (top_site(sc) && top_site(sc)->suspect)) {
+            describe_tree(b, sc);
         }
     }
     if (report_dir) {

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define ROLE_SEP "\x1f" /* between a role's name and its glob in scn.roles */
+
 #define SCN_MAX_FILE (16u << 20)
 
 /* Parsing context: the JSON reader (file name, path, diag), the folder for relative paths. */
@@ -77,6 +79,8 @@ void scn_free(struct scn *s)
     }
     free(s->supp);
     strv_free_n(s->wrappers, s->n_wrappers);
+    strv_free_n(s->roles, s->n_roles);
+    free(s->role_rules);
     free(s->expect_culprit);
     free(s);
 }
@@ -365,6 +369,31 @@ static int parse_expect(struct ctx *c, const cJSON *ex)
     return json_bad_type(&c->j, "expect", ex, "one of \"leak\", \"no-leak\", \"any\"");
 }
 
+/* Reads "roles": {"NAME": "GLOB", ...}, the first matching rule naming a process's role. */
+static int parse_roles(struct ctx *c, const cJSON *root)
+{
+    struct scn *s = c->s;
+    int rc = json_get_map(&c->j, root, "roles", ROLE_SEP, &s->roles, &s->n_roles);
+    if (rc < 0 || s->n_roles == 0) {
+        return rc;
+    }
+    s->role_rules = calloc(s->n_roles, sizeof(*s->role_rules));
+    if (!s->role_rules) {
+        return diag_set(c->j.d, -ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < s->n_roles; i++) {
+        char *sep = strstr(s->roles[i], ROLE_SEP);
+        if (!sep || sep == s->roles[i] || !sep[1]) {
+            return json_fail(&c->j, "roles",
+                             "expected {\"ROLE\": \"GLOB\", ...} with a name and a glob on "
+                             "the command line or executable");
+        }
+        *sep = '\0';
+        s->role_rules[i] = (struct analysis_role){.name = s->roles[i], .match = sep + 1};
+    }
+    return 0;
+}
+
 /* Reads how the scenario is judged: rounds, timeouts, threshold, expectation, suppressions. */
 static int parse_judging(struct ctx *c, const cJSON *root)
 {
@@ -397,6 +426,9 @@ static int parse_judging(struct ctx *c, const cJSON *root)
     }
     if (rc == 0) {
         rc = json_get_strs(&c->j, root, "wrappers", false, &s->wrappers, &s->n_wrappers);
+    }
+    if (rc == 0) {
+        rc = parse_roles(c, root);
     }
     return rc;
 }
@@ -436,10 +468,10 @@ static int parse_parts(struct ctx *c, const cJSON *root)
 
 static int parse_root(struct ctx *c, const cJSON *root)
 {
-    static const char *const known[] = {
-        "name",        "target", "driver",         "rounds",   "warmup",   "round_timeout_s",
-        "threshold",   "expect", "expect_culprit", "suppress", "wrappers", "$schema",
-        "description", NULL};
+    static const char *const known[] = {"name",           "target",          "driver",    "rounds",
+                                        "warmup",         "round_timeout_s", "threshold", "expect",
+                                        "expect_culprit", "suppress",        "wrappers",  "$schema",
+                                        "description",    "roles",           NULL};
     struct scn *s = c->s;
     if (!cJSON_IsObject(root)) {
         char found[96];
@@ -634,6 +666,14 @@ static bool save_judging(const struct scn *s, cJSON *root)
     if (s->n_supp) {
         ok &= save_supp(s, root);
     }
+    if (s->n_roles && s->role_rules) {
+        cJSON *roles = cJSON_AddObjectToObject(root, "roles");
+        for (size_t i = 0; roles && i < s->n_roles; i++) {
+            ok &= cJSON_AddStringToObject(roles, s->role_rules[i].name, s->role_rules[i].match) !=
+                  NULL;
+        }
+        ok &= roles != NULL;
+    }
     if (s->n_wrappers) {
         ok &= json_put_strs(root, "wrappers", s->wrappers, s->n_wrappers);
     }
@@ -685,5 +725,7 @@ void scn_analysis_opts(const struct scn *s, struct analysis_opts *o)
         .n_supp = s->n_supp,
         .wrappers = s->wrappers,
         .n_wrappers = s->n_wrappers,
+        .roles = s->role_rules,
+        .n_roles = s->role_rules ? s->n_roles : 0,
     };
 }

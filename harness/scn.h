@@ -62,7 +62,10 @@ struct scn {
     size_t n_supp;
     char **wrappers; /* extra allocator-wrapper globs */
     size_t n_wrappers;
-    bool uses_port; /* some string holds {port}: the harness picks a free port */
+    char **roles; /* "NAME\x1fGLOB": processes of the tree matching GLOB are role NAME */
+    size_t n_roles;
+    struct analysis_role *role_rules; /* the same, as the analysis takes them (into roles) */
+    bool uses_port;                   /* some string holds {port}: the harness picks a free port */
 };
 
 /* Returns an empty scenario with every default set (name "scenario", stdio driver, each
