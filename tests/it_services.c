@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* it_tree.c - integration test: whole process trees under `leakcheck run` and `leakcheck exec`.
+/* it_services.c - integration test: whole process trees under `leakcheck run` and `leakcheck exec`.
  *
  * Real programs, each leaky and fixed: a prefork HTTP server (the master forks two workers on a
  * shared socket; only the workers do work), a daemon (double fork, setsid, every descriptor
@@ -37,7 +37,7 @@ static char g_leakcheck[512];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(g_tmp, sizeof(g_tmp), "/tmp/it_tree_XXXXXX");
+    snprintf(g_tmp, sizeof(g_tmp), "/tmp/it_services_XXXXXX");
     if (!mkdtemp(g_tmp)) {
         return -1;
     }
