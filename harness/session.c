@@ -24,10 +24,12 @@
 #include "../util/strv.h"
 #include "chan.h"
 #include "drv.h"
+#include "sig.h"
 #include "target.h"
 
 #define SNAPSHOT_TIMEOUT_MS 30000
 #define STOP_GRACE_MS       3000
+#define SIG_STOP_GRACE_MS   1000 /* the stop's grace after a stop signal: the harness has 10 s */
 
 struct session {
     const struct scn *s;
@@ -136,6 +138,17 @@ static char *error_with_log(const char *msg, const char *log_path)
     return out;
 }
 
+/* A stop signal reached the harness: the run ends after the rounds that finished, whatever the
+ * step under way was doing (a watchdog may have stopped the target to end its wait). Returns -1
+ * with ss->err set. */
+static int interrupted(struct session *ss)
+{
+    return fail(ss,
+                "interrupted by %s after %zu of %u rounds (the report covers the rounds that "
+                "finished)",
+                sig_name(sig_caught()), ss->n_done, ss->total);
+}
+
 /* Opens the recording, saves the scenario beside it, picks the port, expands argv, env and cwd,
  * and refuses static programs. Returns 0 or -1 with ss->err set. */
 static int prepare(struct session *ss)
@@ -173,6 +186,9 @@ static int prepare(struct session *ss)
 static int start(struct session *ss, char **agent_version)
 {
     const struct scn *s = ss->s;
+    if (sig_caught()) {
+        return interrupted(ss);
+    }
     struct target_opts to = {
         .argv = ss->argv,
         .env_add = ss->env,
@@ -182,6 +198,7 @@ static int start(struct session *ss, char **agent_version)
         .pipe_stdout = (ss->s->driver->needs & DRV_READS_STDOUT) || s->ready == SCN_READY_STDOUT,
         .log_path = ss->log_path,
         .channel = true,
+        .new_session = true,
     };
     if (target_start(&to, &ss->t, &ss->rd) < 0) {
         return fail(ss, "%s", ss->rd.msg);
@@ -221,6 +238,9 @@ static int ready(struct session *ss)
     const struct scn *s = ss->s;
     int rc = 0;
     char *url = NULL;
+    if (sig_caught()) {
+        return interrupted(ss);
+    }
     switch (s->ready) {
     case SCN_READY_NONE:
         break;
@@ -250,6 +270,9 @@ static int ready(struct session *ss)
  * allocations before an empty profile is trusted. Returns 0 or -1 with ss->err set. */
 static int baseline(struct session *ss)
 {
+    if (sig_caught()) {
+        return interrupted(ss);
+    }
     int rc = chan_snapshot(&ss->ch, 0, SNAPSHOT_TIMEOUT_MS, &ss->rd);
     if (rc < 0) {
         char how[128];
@@ -350,6 +373,9 @@ static int rounds(struct session *ss)
         o->progress(o->progress_arg, s, ss->rounds, 0);
     }
     for (uint32_t r = 1; r <= ss->total; r++) {
+        if (sig_caught()) {
+            return interrupted(ss);
+        }
         double t0 = clock_s();
         int rc = ss->drv->ops->round(ss->drv, &dt, r, s->round_timeout_ms, &ss->answered, &ss->rd);
         ss->seconds[r - 1] = clock_s() - t0;
@@ -383,9 +409,17 @@ static int rounds(struct session *ss)
 static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
 {
     const struct session_opts *o = ss->o;
+    /* A stop signal that came before the last round finished cut the run short: whatever a
+     * step made of the stop (a watchdog may have ended the target), this is why it ended. */
+    int sig = sig_caught();
+    bool cut = sig && (ss->err[0] || ss->n_done < ss->total);
+    if (cut) {
+        interrupted(ss);
+    }
     if (ss->t) {
         bool was_alive = target_alive(ss->t);
-        target_stop(ss->t, o->stop_grace_ms > 0 ? o->stop_grace_ms : STOP_GRACE_MS);
+        int grace = o->stop_grace_ms > 0 ? o->stop_grace_ms : STOP_GRACE_MS;
+        target_stop(ss->t, sig ? SIG_STOP_GRACE_MS : grace);
         if (!ss->err[0] && !was_alive) {
             char how[128];
             target_describe_exit(ss->t, how, sizeof(how));
@@ -404,6 +438,7 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
     int rc =
         analysis_run(&ao, &ss->st, ss->seconds, ss->err[0] ? (full ? full : ss->err) : NULL, out);
     free(full);
+    out->interrupted_signal = cut ? sig : 0;
     out->exit_code = ss->t ? target_exit_code(ss->t) : -1;
     out->term_signal = ss->t ? target_term_signal(ss->t) : 0;
     strv_free(out->argv);

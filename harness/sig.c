@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../model/rpt.h"
 #include "tree.h"
 
 #define SIG_KILL_ROUNDS 100 /* a second signal: SIGKILL rounds of 10 ms at most */
@@ -202,18 +203,8 @@ void sig_release(void)
 
 const char *sig_name(int sig)
 {
-    static char other[32];
-    switch (sig) {
-    case SIGTERM:
-        return "SIGTERM";
-    case SIGINT:
-        return "SIGINT";
-    case SIGHUP:
-        return "SIGHUP";
-    default:
-        snprintf(other, sizeof(other), "signal %d", sig);
-        return other;
-    }
+    static char name[32];
+    return rpt_signal_name(sig, name, sizeof(name));
 }
 
 int sig_exit_code(int sig)

@@ -44,7 +44,8 @@ int sig_fd(void);
 /* Ends the watchdog and restores the default dispositions. Safe to call without sig_catch(). */
 void sig_release(void);
 
-/* "SIGTERM", "SIGINT", "SIGHUP", or "signal N" (static storage for N). Can't fail. */
+/* "SIGTERM", "SIGINT", "SIGHUP"... (rpt_signal_name(), in static storage: not thread-safe).
+ * Can't fail. */
 const char *sig_name(int sig);
 
 /* The exit status of a command a signal stopped: 128 + sig, as shells report it. */
