@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_exec.c - `leakcheck exec` (see cmd_exec.h): starts the program with the agent and
- * LEAKCHECK_INPROC=1, forwards stop signals to it, reads (and records) the channel until the
- * program ends, and exits as the program did. */
+ * LEAKCHECK_INPROC=1, forwards stop signals to it (harness/sig.h), reads (and records) the
+ * channel until the program ends, stops whatever it left running (harness/tree.h), and exits as
+ * the program did. The program stays in leakcheck's process group, so it keeps the terminal. */
 #include "cmd_exec.h"
 
 #include <errno.h>
@@ -13,7 +14,9 @@
 #include <unistd.h>
 
 #include "../common/proto.h"
+#include "sig.h"
 #include "target.h"
+#include "tree.h"
 
 static const char help_exec[] =
     "usage: leakcheck exec [--record FILE] [--] PROGRAM [ARGS...]\n"
@@ -27,16 +30,10 @@ static const char help_exec[] =
 /* How long the program gets to end after its channel closed before it is killed. */
 #define EXEC_STOP_GRACE_MS 1000000
 
-/* The program `leakcheck exec` runs: SIGTERM, SIGINT and SIGHUP sent to leakcheck are passed
- * on to it, so a CI job that stops leakcheck stops the program too. */
-static volatile sig_atomic_t exec_child;
-
-static void forward_signal(int sig)
-{
-    if (exec_child > 0) {
-        kill((pid_t)exec_child, sig);
-    }
-}
+/* After a stop signal passed on to the program: how long it gets to end before its whole tree
+ * gets SIGTERM, and then SIGKILL (well within 10 s of the signal). */
+#define EXEC_SIG_TERM_MS 5000
+#define EXEC_SIG_KILL_MS 2000
 
 /* Parses the options before the program (--record goes to *record, --agent to `cli`); *first
  * is the program's index. Returns CLI_CONTINUE or an exit code (help, usage error). */
@@ -67,17 +64,6 @@ static int parse_exec_args(struct cli *cli, int argc, char **argv, const char **
     }
     *first = i;
     return CLI_CONTINUE;
-}
-
-/* Passes SIGTERM, SIGINT and SIGHUP on to process `pid` from now on. */
-static void forward_signals_to(pid_t pid)
-{
-    exec_child = pid;
-    struct sigaction sa = {.sa_handler = forward_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
 }
 
 /* Serves the channel until the program closes it, writing everything it sends to `record`
@@ -119,13 +105,26 @@ static int exec_program(const struct cli *cli, char **prog, const char *agent, c
                              .env_add = env_add};
     struct target *t = NULL;
     struct diag d = {{0}};
-    if (target_start(&to, &t, &d) < 0) {
+    struct sig_opts so = {.term_after_ms = EXEC_SIG_TERM_MS, .kill_after_ms = EXEC_SIG_KILL_MS};
+    if (tree_adopt(&d) < 0 && cli->verbose >= 0) {
+        fprintf(stderr, "warning: %s\n", d.msg);
+    }
+    if (sig_catch(&so, &d) < 0) {
         cli_error("%s", d.msg);
         return CLI_EXIT_RUN;
     }
-    forward_signals_to(target_pid(t));
+    if (target_start(&to, &t, &d) < 0) {
+        sig_release();
+        cli_error("%s", d.msg);
+        return CLI_EXIT_RUN;
+    }
+    sig_forward_to(target_pid(t));
+    if (sig_caught()) {
+        kill(target_pid(t), sig_caught()); /* it came while the program was starting */
+    }
     serve_channel(target_chan_fd(t), record);
     target_stop(t, EXEC_STOP_GRACE_MS);
+    sig_release();
     int code = target_exit_code(t);
     int sig = target_term_signal(t);
     target_free(t);
