@@ -199,8 +199,7 @@ static void test_tree_exec_leaves_nothing(void **state)
     char pids[PATH_MAX], script[PATH_MAX + 64];
     work_file(pids, "exec.pids");
     snprintf(script, sizeof(script), "sleep 300 & echo $! > '%s'; echo started; exit 4", pids);
-    char *argv[] = {leakcheck, S("exec"), S("--"), S("/bin/sh"), S("-c"),
-                    script, NULL};
+    char *argv[] = {leakcheck, S("exec"), S("--"), S("/bin/sh"), S("-c"), script, NULL};
     struct it_result r;
     assert_int_equal(it_run(argv, NULL, NULL, 60, &r), 0);
     assert_int_equal(r.exit_code, 4);
@@ -407,12 +406,23 @@ static void test_tree_second_signal_ends_at_once(void **state)
     snprintf(dir, sizeof(dir), "%s/second", work);
     snprintf(log, sizeof(log), "%s/second.log", work);
     work_file(pids, "second.pids");
-    char *argv[] = {leakcheck,         S("run"),   S("--rounds"),
-                    S("200"),     S("--request"), S("req {round}-{i}"),
-                    S("--ready-line"), S("^ready$"), S("--report-dir"),
-                    dir,               S("--"),    tree_daemon,
-                    S("--pids"),  pids,            S("--slow-start"),
-                    S("20000"),   NULL};
+    char *argv[] = {leakcheck,
+                    S("run"),
+                    S("--rounds"),
+                    S("200"),
+                    S("--request"),
+                    S("req {round}-{i}"),
+                    S("--ready-line"),
+                    S("^ready$"),
+                    S("--report-dir"),
+                    dir,
+                    S("--"),
+                    tree_daemon,
+                    S("--pids"),
+                    pids,
+                    S("--slow-start"),
+                    S("20000"),
+                    NULL};
     pid_t pid = start_logged(argv, log);
     poll(NULL, 0, 400);
     assert_int_equal(kill(pid, SIGTERM), 0);
