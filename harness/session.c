@@ -21,11 +21,13 @@
 #include "../analysis/snap.h"
 #include "../common/proto.h"
 #include "../util/clock.h"
+#include "../util/file.h"
 #include "../util/strv.h"
 #include "chan.h"
 #include "drv.h"
 #include "sig.h"
 #include "target.h"
+#include "tpl.h"
 
 #define SNAPSHOT_TIMEOUT_MS 30000
 #define STOP_GRACE_MS       3000
@@ -45,7 +47,11 @@ struct session {
     size_t n_done;            /* rounds completed */
     uint32_t answered;        /* requests the target answered in the last round driven */
     uint16_t port;
-    uint32_t total; /* warm-up + measured rounds */
+    uint16_t *ports; /* one for each of s->port_names */
+    struct tpl_names names;
+    struct tpl_ctx tc;  /* what the target's placeholders expand to */
+    char run_dir[4096]; /* the run's own folder: target.files go there */
+    uint32_t total;     /* warm-up + measured rounds */
     char log_path[4096];
     struct diag rd;           /* a step's detail */
     char err[DIAG_MAX + 256]; /* why the run failed, or "" */
@@ -63,13 +69,14 @@ static int fail(struct session *ss, const char *fmt, ...)
     return -1;
 }
 
-/* Expands {port} in every string of a NULL-terminated vector. NULL when out of memory. */
-static char **strv_expand(char *const *v, uint16_t port)
+/* Expands the placeholders (tpl.h) in every string of a NULL-terminated vector. NULL when out
+ * of memory. */
+static char **strv_expand(char *const *v, const struct tpl_ctx *tc)
 {
     size_t n = strv_len(v);
     char **out = calloc(n + 1, sizeof(*out));
     for (size_t i = 0; out && i < n; i++) {
-        out[i] = drv_expand(v[i], port, 0, 0);
+        out[i] = tpl_expand(v[i], TPL_STRICT, tc);
         if (!out[i]) {
             strv_free(out);
             return NULL;
@@ -149,6 +156,79 @@ static int interrupted(struct session *ss)
                 sig_name(sig_caught()), ss->n_done, ss->total);
 }
 
+/* Picks a free port for each {port:NAME}, none equal to {port} or another. Returns 0 or -1 with
+ * ss->err set. */
+static int pick_named_ports(struct session *ss)
+{
+    const struct scn *s = ss->s;
+    ss->ports = calloc(s->n_port_names + 1, sizeof(*ss->ports));
+    if (!ss->ports) {
+        return fail(ss, "out of memory");
+    }
+    for (size_t i = 0; i < s->n_port_names; i++) {
+        for (int tries = 0;; tries++) {
+            uint16_t p = 0;
+            if (target_free_port(&p, &ss->rd) < 0) {
+                return fail(ss, "%s", ss->rd.msg);
+            }
+            bool taken = p == ss->port;
+            for (size_t k = 0; k < i; k++) {
+                taken |= ss->ports[k] == p;
+            }
+            if (!taken || tries >= 50) {
+                ss->ports[i] = p;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* True when the target's strings name the run's folder. */
+static bool uses_run_dir(const struct scn *s)
+{
+    bool found = s->n_files > 0 || (s->cwd && strstr(s->cwd, "{run_dir}"));
+    for (char **v = s->argv; !found && v && *v; v++) {
+        found = strstr(*v, "{run_dir}") != NULL;
+    }
+    for (char **v = s->env; !found && v && *v; v++) {
+        found = strstr(*v, "{run_dir}") != NULL;
+    }
+    return found;
+}
+
+/* Sets up what the target's placeholders expand to: the ports, the run's own folder (created
+ * when used: OUT_DIR/run), and renders target.files into it. Returns 0 or -1 with ss->err set. */
+static int prepare_files(struct session *ss)
+{
+    const struct scn *s = ss->s;
+    if (pick_named_ports(ss) < 0) {
+        return -1;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/run", ss->o->out_dir);
+    if (uses_run_dir(s)) {
+        if (file_mkdirs(dir) < 0 || !realpath(dir, ss->run_dir)) {
+            return fail(ss, "can't create the run's folder '%.1000s': %s", dir, strerror(errno));
+        }
+    } else {
+        snprintf(ss->run_dir, sizeof(ss->run_dir), "%s", dir);
+    }
+    scn_tpl_names(s, &ss->names);
+    ss->tc = (struct tpl_ctx){.names = &ss->names,
+                              .port = ss->port,
+                              .port_names = s->port_names,
+                              .ports = ss->ports,
+                              .n_ports = s->n_port_names,
+                              .run_dir = ss->run_dir};
+    for (size_t i = 0; i < s->n_files; i++) {
+        if (tpl_render(&ss->tc, &s->files[i], &ss->rd) < 0) {
+            return fail(ss, "%s", ss->rd.msg);
+        }
+    }
+    return 0;
+}
+
 /* Opens the recording, saves the scenario beside it, picks the port, expands argv, env and cwd,
  * and refuses static programs. Returns 0 or -1 with ss->err set. */
 static int prepare(struct session *ss)
@@ -166,9 +246,12 @@ static int prepare(struct session *ss)
     if (s->uses_port && target_free_port(&ss->port, &ss->rd) < 0) {
         return fail(ss, "%s", ss->rd.msg);
     }
-    ss->argv = strv_expand(s->argv, ss->port);
-    ss->env = s->env ? strv_expand(s->env, ss->port) : NULL;
-    ss->cwd = s->cwd ? drv_expand(s->cwd, ss->port, 0, 0) : NULL;
+    if (prepare_files(ss) < 0) {
+        return -1;
+    }
+    ss->argv = strv_expand(s->argv, &ss->tc);
+    ss->env = s->env ? strv_expand(s->env, &ss->tc) : NULL;
+    ss->cwd = s->cwd ? tpl_expand(s->cwd, TPL_STRICT, &ss->tc) : NULL;
     if (!ss->argv || (s->env && !ss->env) || (s->cwd && !ss->cwd)) {
         return fail(ss, "out of memory");
     }
@@ -455,6 +538,7 @@ static void session_cleanup(struct session *ss)
     strv_free(ss->argv);
     strv_free(ss->env);
     free(ss->cwd);
+    free(ss->ports);
     free(ss->seconds);
     free(ss->rounds);
     snap_stream_cleanup(&ss->st);

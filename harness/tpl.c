@@ -3,8 +3,9 @@
  *
  * One scanner serves checking and expanding: it walks the text, copies literal runs and hands
  * each placeholder (name and optional argument) to the caller. Files are written with
- * O_CREAT|O_EXCL|O_NOFOLLOW under folders made one component at a time with mkdirat(), so a
- * name can never reach outside the run's folder.
+ * O_NOFOLLOW under folders made and opened one component at a time with mkdirat() and
+ * openat(O_NOFOLLOW), so a name (or a symbolic link left by an earlier run's target) can never
+ * reach outside the run's folder.
  */
 #include "tpl.h"
 
@@ -279,8 +280,9 @@ int tpl_check(const char *s, enum tpl_form form, const struct tpl_names *known, 
         struct tpl_ph ph;
         int r = scan_ph(p, form, &ph);
         if (r < 0) {
-            return diag_set(d, -EINVAL, "%s: unclosed '{' in '%.60s' (write '{{' for a literal brace)",
-                            where, s);
+            return diag_set(d, -EINVAL,
+                            "%s: unclosed '{' in '%.60s' (write '{{' for a literal brace)", where,
+                            s);
         }
         if (r == 0) {
             p++;
@@ -325,16 +327,15 @@ int tpl_check_file_name(const char *name, const char *where, struct diag *d)
         }
         for (size_t i = 0; i < n; i++) {
             if ((unsigned char)p[i] < 0x20) {
-                return diag_set(d, -EINVAL, "%s: control character in file name '%s'", where,
-                                name);
+                return diag_set(d, -EINVAL, "%s: control character in file name '%s'", where, name);
             }
         }
         p += n;
         if (*p == '/') {
             p++;
             if (!*p) {
-                return diag_set(d, -EINVAL, "%s: '%s' ends with '/': expected a file name",
-                                where, name);
+                return diag_set(d, -EINVAL, "%s: '%s' ends with '/': expected a file name", where,
+                                name);
             }
         }
     }
@@ -454,9 +455,12 @@ int tpl_render(const struct tpl_ctx *c, const struct tpl_file *f, struct diag *d
     const char *base = f->name;
     int dir = root < 0 ? -errno : open_parent(root, f->name, &base);
     if (dir >= 0) {
-        fd = openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+        fd = openat(dir, base, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
                     f->executable ? 0755 : 0644);
-        rc = fd < 0 ? -errno : 0;
+        if (fd >= 0 && fchmod(fd, f->executable ? 0755 : 0644) < 0) {
+            rc = -errno;
+        }
+        rc = fd < 0 ? -errno : rc;
         close(dir);
     } else {
         rc = dir;

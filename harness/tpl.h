@@ -67,21 +67,21 @@ int tpl_check_file_name(const char *name, const char *where, struct diag *d);
 /* What placeholders expand to when the target starts. Borrowed. */
 struct tpl_ctx {
     const struct tpl_names *names;
-    uint16_t port;                /* {port} */
-    char *const *port_names;      /* {port:NAME} is ports[i] where port_names[i] is NAME */
+    uint16_t port;           /* {port} */
+    char *const *port_names; /* {port:NAME} is ports[i] where port_names[i] is NAME */
     const uint16_t *ports;
     size_t n_ports;
-    const char *run_dir;          /* absolute, no trailing '/' */
+    const char *run_dir; /* absolute, no trailing '/' */
 };
 
 /* Expands the placeholders of `s` (checked with tpl_check() before). Returns a malloc'ed string
  * the caller frees, or NULL when out of memory. */
 char *tpl_expand(const char *s, enum tpl_form form, const struct tpl_ctx *c);
 
-/* Writes file `f`, expanded, to RUN_DIR/NAME (folders created; the file is new: an existing
- * one or a symbolic link on the way is an error, so nothing is written outside the run's
- * folder). Returns 0 or a negative errno with "can't write target.files[\"NAME\"] to PATH: why"
- * in `d`. */
+/* Writes file `f`, expanded, to RUN_DIR/NAME (folders created, an earlier run's file replaced;
+ * a symbolic link on the way or in its place is an error, so nothing is written outside the
+ * run's folder). Returns 0 or a negative errno with "can't write target.files[\"NAME\"] to PATH:
+ * why" in `d`. */
 int tpl_render(const struct tpl_ctx *c, const struct tpl_file *f, struct diag *d);
 
 #endif

@@ -2,7 +2,7 @@
 /* tpl_test.c - unit tests of the target's placeholders: what each form takes as a placeholder,
  * the messages for unknown ones (with the line in a file), named ports, file names that would
  * leave the run's folder, expansion of every kind, and rendering into a folder (nested, mode,
- * never over an existing file or through a symbolic link). */
+ * an earlier file replaced, never through a symbolic link). */
 #include "tpl.h"
 
 #include <errno.h>
@@ -168,9 +168,13 @@ static void test_tpl_render_files(void **state)
     snprintf(path, sizeof(path), "%s/run.sh", dir);
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0755);
-    /* Never over an existing file. */
-    assert_int_equal(tpl_render(&c, &files[1], &d), -EEXIST);
+    /* An earlier run's file is replaced; a symbolic link in its place is refused. */
+    assert_int_equal(tpl_render(&c, &files[1], &d), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("/tmp/tpl_test_never_written", path), 0);
+    assert_int_equal(tpl_render(&c, &files[1], &d), -ELOOP);
     assert_non_null(strstr(d.msg, "can't write target.files[\"run.sh\"] to"));
+    assert_int_equal(access("/tmp/tpl_test_never_written", F_OK), -1);
     /* Never through a symbolic link on the way. */
     snprintf(path, sizeof(path), "%s/out", dir);
     assert_int_equal(symlink("/tmp", path), 0);
@@ -185,10 +189,8 @@ static void test_tpl_render_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tpl_check_strict),
-        cmocka_unit_test(test_tpl_check_text),
-        cmocka_unit_test(test_tpl_file_names),
-        cmocka_unit_test(test_tpl_expand_every_kind),
+        cmocka_unit_test(test_tpl_check_strict), cmocka_unit_test(test_tpl_check_text),
+        cmocka_unit_test(test_tpl_file_names),   cmocka_unit_test(test_tpl_expand_every_kind),
         cmocka_unit_test(test_tpl_render_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
