@@ -8,6 +8,7 @@
  * test's mark: it_util.h). SIGTERM, SIGINT and SIGHUP sent to `leakcheck run` during start-up,
  * mid-round and at a random point: the report is there, marked interrupted with the signal,
  * with exactly the rounds that finished, and the exit code is 128 + the signal (docs/CLI.md).
+ * Config files: a server configured by a file rendered from a template into the run's folder.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -435,6 +436,80 @@ static void test_tree_second_signal_ends_at_once(void **state)
     assert_pids_gone(pids, 3);
 }
 
+/* ---------------------------------------------------------------- config files */
+
+/* Writes `text` to `path`. */
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The prefork server configured by a file leakcheck renders: its port and worker count come
+ * from the template, the target starts in the run's folder, a second file gets a named port;
+ * the same scenario with a misspelt placeholder is refused before anything starts, naming the
+ * file, the key and the line. */
+static void test_tree_config_files_rendered(void **state)
+{
+    (void)state;
+    char tmpl[PATH_MAX], scn[PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 64];
+    work_file(tmpl, "srv.conf.in");
+    work_file(scn, "conf.json");
+    snprintf(dir, sizeof(dir), "%s/conf", work);
+    write_text(tmpl, "port {port}\nworkers {workers}\n");
+    char json[8192];
+    snprintf(json, sizeof(json),
+             "{ \"name\": \"conf\",\n"
+             "  \"target\": { \"argv\": [\"%s\", \"--config\", \"{file:conf/srv.conf}\", "
+             "\"--pids\", \"pids\"],\n"
+             "    \"cwd\": \"{run_dir}\", \"vars\": { \"workers\": \"3\" },\n"
+             "    \"files\": { \"conf/srv.conf\": { \"template\": \"srv.conf.in\" },\n"
+             "               \"admin.txt\": { \"text\": \"admin {port:admin} main {port} in "
+             "{run_dir}\" } } },\n"
+             "  \"driver\": { \"kind\": \"http\", \"url\": \"http://127.0.0.1:{port}/x\", "
+             "\"requests_per_round\": 10 },\n"
+             "  \"rounds\": 4, \"warmup\": 1, \"expect\": \"any\" }\n",
+             prefork_http);
+    write_text(scn, json);
+    char *argv[] = {leakcheck, S("run"), S("--report-dir"), dir, scn, NULL};
+    struct it_result r;
+    assert_int_equal(it_run(argv, NULL, NULL, 60, &r), 0);
+    if (r.exit_code != 0) {
+        fail_msg("exit %d:\n%s", r.exit_code, r.out);
+    }
+    free(r.out);
+    snprintf(path, sizeof(path), "%s/conf/run/conf/srv.conf", dir);
+    char *conf = it_read_file(path, NULL);
+    assert_non_null(conf);
+    unsigned port = 0;
+    assert_int_equal(sscanf(conf, "port %u\nworkers 3\n", &port), 1);
+    assert_true(port > 0 && port < 65536);
+    free(conf);
+    snprintf(path, sizeof(path), "%s/conf/run/admin.txt", dir);
+    char *admin = it_read_file(path, NULL);
+    assert_non_null(admin);
+    unsigned aport = 0;
+    unsigned mport = 0;
+    assert_int_equal(sscanf(admin, "admin %u main %u in /", &aport, &mport), 2);
+    assert_int_equal(mport, port);
+    assert_int_not_equal(aport, port);
+    assert_non_null(strstr(admin, "/conf/run"));
+    free(admin);
+    /* The server read 3 workers from the file and wrote its pids into the run's folder. */
+    snprintf(path, sizeof(path), "%s/conf/run/pids", dir);
+    assert_pids_gone(path, 3);
+
+    write_text(tmpl, "port {port}\nworkers {wrkers}\n");
+    char *argv2[] = {leakcheck, S("run"), S("--report-dir"), dir, scn, NULL};
+    assert_int_equal(it_run(argv2, NULL, NULL, 60, &r), 0);
+    assert_int_equal(r.exit_code, 2);
+    assert_non_null(strstr(r.out, "conf.json: target.files.conf/srv.conf: line 2: unknown "
+                                  "placeholder '{wrkers}'"));
+    free(r.out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_tree_signal_mid_round),
         cmocka_unit_test(test_tree_signal_at_random_points),
         cmocka_unit_test(test_tree_second_signal_ends_at_once),
+        cmocka_unit_test(test_tree_config_files_rendered),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
