@@ -197,8 +197,9 @@ static bool uses_run_dir(const struct scn *s)
     return found;
 }
 
-/* Sets up what the target's placeholders expand to: the ports, the run's own folder (created
- * when used: OUT_DIR/run), and renders target.files into it. Returns 0 or -1 with ss->err set. */
+/* Sets up what the target's placeholders expand to: the ports, the run's own folder (made
+ * afresh when used: OUT_DIR/run), and renders target.files into it. Returns 0 or -1 with ss->err
+ * set. */
 static int prepare_files(struct session *ss)
 {
     const struct scn *s = ss->s;
@@ -208,6 +209,8 @@ static int prepare_files(struct session *ss)
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/run", ss->o->out_dir);
     if (uses_run_dir(s)) {
+        /* Fresh for every run: a pid file or socket an earlier run left must not be found. */
+        file_remove_tree(dir);
         if (file_mkdirs(dir) < 0 || !realpath(dir, ss->run_dir)) {
             return fail(ss, "can't create the run's folder '%.1000s': %s", dir, strerror(errno));
         }
