@@ -516,7 +516,8 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
         fclose(ss->ch.bin);
         ss->ch.bin = NULL;
     }
-    char *full = ss->err[0] ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;
+    /* The log's tail explains a failure; an interruption explains itself. */
+    char *full = ss->err[0] && !cut ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;
     struct analysis_opts ao;
     scn_analysis_opts(ss->s, &ao);
     rpt_scenario_cleanup(out);
