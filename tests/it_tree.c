@@ -156,6 +156,41 @@ static void test_tree_daemon_and_workers_stopped_after_run(void **state)
     }
 }
 
+/* A run that fails (a round times out on a hung target) stops the tree just the same. */
+static void test_tree_stopped_after_round_timeout(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], pids[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/timeout", work);
+    work_file(pids, "timeout.pids");
+    char *argv[] = {leakcheck,
+                    S("run"),
+                    S("--rounds"),
+                    S("4"),
+                    S("--request"),
+                    S("req {round}"),
+                    S("--ready-line"),
+                    S("^ready$"),
+                    S("--round-timeout"),
+                    S("1"),
+                    S("--report-dir"),
+                    dir,
+                    S("--"),
+                    tree_daemon,
+                    S("--pids"),
+                    pids,
+                    S("--slow-request"),
+                    S("30000"),
+                    NULL};
+    struct it_result r;
+    assert_int_equal(it_run(argv, NULL, NULL, 60, &r), 0);
+    if (r.exit_code != 3 || !strstr(r.out, "timed out")) {
+        fail_msg("exit %d (want 3, a round timed out):\n%s", r.exit_code, r.out);
+    }
+    free(r.out);
+    assert_pids_gone(pids, 3);
+}
+
 /* Writes a scenario for the prefork server into `path`. */
 static void write_prefork_scenario(const char *path, const char *pids)
 {
@@ -514,6 +549,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_daemon_and_workers_stopped_after_run),
+        cmocka_unit_test(test_tree_stopped_after_round_timeout),
         cmocka_unit_test(test_tree_prefork_workers_stopped_after_run),
         cmocka_unit_test(test_tree_exec_leaves_nothing),
         cmocka_unit_test(test_tree_signal_during_startup),
