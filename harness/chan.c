@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +20,7 @@
 #include "../util/clock.h"
 #include "../util/io.h"
 #include "target.h"
+#include "tree.h"
 
 #define JOIN_TIMEOUT_MS 2000 /* a joining process sends AUTH and HELLO at once */
 #define READ_CHUNK      65536
@@ -278,7 +278,7 @@ int chan_open(struct chan *c, struct rec *rec, FILE *bin, struct diag *d)
     snprintf(c->name, sizeof(c->name), "leakcheck-%d-%s", (int)getpid(), r);
     /* Orphans of the tree (double-forked daemons) become our children, not init's: they stay
      * descendants, can join, and are stopped with the rest. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    tree_adopt(d);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         return diag_set(d, -errno, "can't create the agent's channel socket: %s", strerror(errno));
@@ -749,45 +749,6 @@ void chan_close(struct chan *c)
 
 /* ---------------------------------------------------------------- untracked processes */
 
-struct pent {
-    pid_t pid, ppid;
-    char state;
-    unsigned long long start;
-};
-
-/* Every process on the machine (pid, parent, state, start). Returns the count; *out owned. */
-static size_t list_all(struct pent **out)
-{
-    *out = NULL;
-    DIR *dir = opendir("/proc");
-    if (!dir) {
-        return 0;
-    }
-    size_t n = 0;
-    size_t cap = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        struct pstat ps;
-        if (*end || pid <= 0 || proc_stat((pid_t)pid, &ps) < 0) {
-            continue;
-        }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            struct pent *np = realloc(*out, nc * sizeof(*np));
-            if (!np) {
-                break;
-            }
-            *out = np;
-            cap = nc;
-        }
-        (*out)[n++] = (struct pent){(pid_t)pid, ps.ppid, ps.state, ps.start};
-    }
-    closedir(dir);
-    return n;
-}
-
 /* True when the agent's library is mapped in process `pid` (or its maps can't be read). */
 static bool has_agent(pid_t pid)
 {
@@ -844,59 +805,27 @@ static void why_untracked(pid_t pid, char *why, size_t cap)
              "(see the log)");
 }
 
-/* Marks in[] the processes of all[] in the target's tree: the main program and its descendants,
- * and orphans the harness adopted (its children other than the main program are the tree's:
- * the harness starts no other long-lived process). Returns in[] (owned), or NULL. */
-static bool *mark_tree(const struct chan *c, const struct pent *all, size_t n)
-{
-    pid_t self = getpid();
-    bool *in = calloc(n ? n : 1, sizeof(*in));
-    for (bool grew = true; in && grew;) {
-        grew = false;
-        for (size_t i = 0; i < n; i++) {
-            if (in[i] || all[i].pid == self) {
-                continue;
-            }
-            bool root = all[i].pid == c->main_pid || (all[i].ppid == self && c->main_pid > 0);
-            bool child = false;
-            for (size_t j = 0; !root && j < n; j++) {
-                child = in[j] && all[j].pid == all[i].ppid;
-                if (child) {
-                    break;
-                }
-            }
-            if (root || child) {
-                in[i] = true;
-                grew = true;
-            }
-        }
-    }
-    return in;
-}
-
 size_t chan_tree_pids(const struct chan *c, pid_t *out, size_t cap)
 {
-    struct pent *all = NULL;
-    size_t n = list_all(&all);
-    bool *in = mark_tree(c, all, n);
+    (void)c;
+    pid_t all[TREE_MAX];
+    size_t n = tree_list(all, TREE_MAX);
     size_t k = 0;
-    for (size_t i = 0; in && i < n; i++) {
-        if (in[i] && all[i].state != 'Z' && all[i].state != 'X') {
+    for (size_t i = 0; i < n; i++) {
+        if (proc_running(all[i])) {
             if (k < cap) {
-                out[k] = all[i].pid;
+                out[k] = all[i];
             }
             k++;
         }
     }
-    free(in);
-    free(all);
     return k;
 }
 
 size_t chan_scan_untracked(struct chan *c)
 {
-    struct pent *all = NULL;
-    size_t n = list_all(&all);
+    pid_t all[TREE_MAX];
+    size_t n = tree_list(all, TREE_MAX);
     double uptime = 0;
     char up[64];
     int ufd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
@@ -907,23 +836,22 @@ size_t chan_scan_untracked(struct chan *c)
         close(ufd);
     }
     double hz = (double)sysconf(_SC_CLK_TCK);
-    bool *in = mark_tree(c, all, n);
     size_t found = 0;
-    for (size_t i = 0; in && i < n; i++) {
-        const struct pent *p = &all[i];
-        if (!in[i] || p->state == 'Z' || p->state == 'X') {
+    for (size_t i = 0; i < n; i++) {
+        struct pstat ps;
+        if (proc_stat(all[i], &ps) < 0 || ps.state == 'Z' || ps.state == 'X') {
             continue;
         }
-        struct chan_conn *k = conn_of(c, p->pid);
+        struct chan_conn *k = conn_of(c, all[i]);
         if (k && k->fd >= 0) {
             continue; /* joined */
         }
         /* Without the agent mapped it will never join; with it, it may be joining now. */
-        bool agent = has_agent(p->pid);
+        bool agent = has_agent(all[i]);
         if (agent && k && !k->ended && clock_s() - k->eof_at < YOUNG_S) {
             continue; /* between two programs */
         }
-        if (agent && hz > 0 && uptime > 0 && uptime - (double)p->start / hz < YOUNG_S) {
+        if (agent && hz > 0 && uptime > 0 && uptime - (double)ps.start / hz < YOUNG_S) {
             continue; /* may still be joining */
         }
         if (k && !k->ended) {
@@ -932,39 +860,9 @@ size_t chan_scan_untracked(struct chan *c)
             rec_end(c, k, PROTO_END_CLOSED, -1);
         }
         char why[256];
-        why_untracked(p->pid, why, sizeof(why));
-        refuse(c, -1, p->pid, why);
+        why_untracked(all[i], why, sizeof(why));
+        refuse(c, -1, all[i], why);
         found++;
     }
-    free(in);
-    free(all);
     return found;
-}
-
-void chan_stop_tree(const struct chan *c, int grace_ms)
-{
-    pid_t pids[4096];
-    size_t n = chan_tree_pids(c, pids, 4096);
-    for (size_t i = 0; i < n && i < 4096; i++) {
-        kill(pids[i], SIGTERM);
-    }
-    for (int waited = 0; n > 0 && waited < grace_ms; waited += 20) {
-        while (waitpid(-1, NULL, WNOHANG) > 0) {
-        }
-        n = chan_tree_pids(c, pids, 4096);
-        if (n > 0) {
-            poll(NULL, 0, 20);
-        }
-    }
-    for (int tries = 0; n > 0 && tries < 50; tries++) {
-        for (size_t i = 0; i < n && i < 4096; i++) {
-            kill(pids[i], SIGKILL);
-        }
-        poll(NULL, 0, 10);
-        while (waitpid(-1, NULL, WNOHANG) > 0) {
-        }
-        n = chan_tree_pids(c, pids, 4096);
-    }
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-    }
 }

@@ -74,15 +74,9 @@ int chan_pump(struct chan *c, int ms, struct diag *d);
  * main program's descendants, and orphans the harness adopted. Returns how many. Can't fail. */
 size_t chan_scan_untracked(struct chan *c);
 
-/* The running processes of the target's tree (the main program's descendants and orphans the
- * harness adopted), joined or not: their pids into out[0..cap), returns how many there are.
- * Can't fail. */
+/* The running processes of the target's tree (the harness's descendants: harness/tree.h),
+ * joined or not: their pids into out[0..cap), returns how many there are. Can't fail. */
 size_t chan_tree_pids(const struct chan *c, pid_t *out, size_t cap);
-
-/* Stops every running process of the tree (SIGTERM, up to grace_ms, then SIGKILL) and reaps the
- * harness's children, adopted orphans included: nothing the target started outlives the run.
- * Can't fail. */
-void chan_stop_tree(const struct chan *c, int grace_ms);
 
 /* Processes whose channel is open now (a channel whose process has ended counts as closed).
  * Can't fail. */

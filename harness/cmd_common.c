@@ -407,6 +407,13 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
             describe_tree(b, sc);
         }
     }
+    if (run->interrupted_signal) {
+        char sig[32];
+        buf_printf(b,
+                   "interrupted by %s: the run stopped early; the reports cover the rounds "
+                   "that finished\n",
+                   rpt_signal_name(run->interrupted_signal, sig, sizeof(sig)));
+    }
     if (report_dir) {
         buf_printf(b, "reports: %s/report.json\n", report_dir);
     }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_exec.c - `leakcheck exec` (see cmd_exec.h): starts the program with the agent and
- * LEAKCHECK_INPROC=1, forwards stop signals to it, serves (and records) the channels of its
- * whole tree until the program ends, stops what it left running, and exits as it did. */
+ * LEAKCHECK_INPROC=1, forwards stop signals to it (harness/sig.h), serves (and records) the
+ * channels of its whole tree until the program ends, stops whatever it left running
+ * (harness/tree.h), and exits as the program did. The program stays in leakcheck's process
+ * group, so it keeps the terminal. */
 #include "cmd_exec.h"
 
 #include <errno.h>
@@ -15,7 +17,9 @@
 #include "../analysis/rec.h"
 #include "../common/proto.h"
 #include "chan.h"
+#include "sig.h"
 #include "target.h"
+#include "tree.h"
 
 static const char help_exec[] =
     "usage: leakcheck exec [--record FILE] [--] PROGRAM [ARGS...]\n"
@@ -31,16 +35,10 @@ static const char help_exec[] =
 #define EXEC_STOP_GRACE_MS 3000
 #define EXEC_POLL_MS       200
 
-/* The program `leakcheck exec` runs: SIGTERM, SIGINT and SIGHUP sent to leakcheck are passed
- * on to it, so a CI job that stops leakcheck stops the program too. */
-static volatile sig_atomic_t exec_child;
-
-static void forward_signal(int sig)
-{
-    if (exec_child > 0) {
-        kill((pid_t)exec_child, sig);
-    }
-}
+/* After a stop signal passed on to the program: how long it gets to end before its whole tree
+ * gets SIGTERM, and then SIGKILL (well within 10 s of the signal). */
+#define EXEC_SIG_TERM_MS 5000
+#define EXEC_SIG_KILL_MS 2000
 
 /* Parses the options before the program (--record goes to *record, --agent to `cli`); *first
  * is the program's index. Returns CLI_CONTINUE or an exit code (help, usage error). */
@@ -73,71 +71,75 @@ static int parse_exec_args(struct cli *cli, int argc, char **argv, const char **
     return CLI_CONTINUE;
 }
 
-/* Passes SIGTERM, SIGINT and SIGHUP on to process `pid` from now on. */
-static void forward_signals_to(pid_t pid)
-{
-    exec_child = pid;
-    struct sigaction sa = {.sa_handler = forward_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
 /* Starts prog[] with the agent, serves the channels of its whole tree (recording them to `record`
  * when not NULL) until the program ends, stops what it left running, and returns how it ended.
  * Programs it execs (env, nice, sh -c, wrapper scripts) and their children join the same run;
  * closing descriptors ends nothing. */
+static int run_program(const struct cli *cli, char **prog, const char *agent, struct chan *ch)
+{
+    /* LEAKCHECK_INPROC=1 also lets the program measure itself (include/leakcheck.h). */
+    static char inproc[] = PROTO_ENV_INPROC "=1";
+    char ce[2][160];
+    chan_env(ch, ce);
+    char *env_add[] = {inproc, ce[0], ce[1], NULL};
+    struct target_opts to = {
+        .argv = prog, .agent_path = agent, .inherit_stdio = true, .env_add = env_add};
+    struct target *t = NULL;
+    struct diag d = {{0}};
+    if (target_start(&to, &t, &d) < 0) {
+        cli_error("%s", d.msg);
+        return CLI_EXIT_RUN;
+    }
+    ch->main_pid = target_pid(t);
+    sig_forward_to(target_pid(t));
+    if (sig_caught()) {
+        kill(target_pid(t), sig_caught()); /* it came while the program was starting */
+    }
+    while (target_alive(t)) {
+        chan_pump(ch, EXEC_POLL_MS, &d);
+    }
+    chan_pump(ch, 0, &d);
+    chan_close(ch);
+    target_stop(t, EXEC_STOP_GRACE_MS); /* and whatever the program left running */
+    int code = target_exit_code(t);
+    int sig = target_term_signal(t);
+    target_free(t);
+    if (sig) {
+        if (cli->verbose >= 0) {
+            cli_error("'%s' was killed by signal %d (%s)", prog[0], sig, strsignal(sig));
+        }
+        return 128 + sig;
+    }
+    return code < 0 ? CLI_EXIT_RUN : code;
+}
+
+/* Sets up the signals, the tree and the channel around run_program(). */
 static int exec_program(const struct cli *cli, char **prog, const char *agent, const char *record)
 {
+    struct diag d = {{0}};
+    struct sig_opts so = {.term_after_ms = EXEC_SIG_TERM_MS, .kill_after_ms = EXEC_SIG_KILL_MS};
+    if (tree_adopt(&d) < 0 && cli->verbose >= 0) {
+        fprintf(stderr, "warning: %s\n", d.msg);
+    }
+    if (sig_catch(&so, &d) < 0) {
+        cli_error("%s", d.msg);
+        return CLI_EXIT_RUN;
+    }
     FILE *bin = record ? fopen(record, "wb") : NULL;
     if (record && !bin) {
         cli_error("can't write '%s': %s", record, strerror(errno));
     }
     struct rec rec;
     struct chan ch;
-    struct diag d = {{0}};
     rec_init(&rec);
+    int code = CLI_EXIT_RUN;
     if (chan_open(&ch, &rec, bin, &d) < 0) {
         cli_error("%s", d.msg);
-        rec_cleanup(&rec);
-        if (bin) {
-            fclose(bin);
-        }
-        return CLI_EXIT_RUN;
-    }
-    /* LEAKCHECK_INPROC=1 also lets the program measure itself (include/leakcheck.h). */
-    static char inproc[] = PROTO_ENV_INPROC "=1";
-    char ce[2][160];
-    chan_env(&ch, ce);
-    char *env_add[] = {inproc, ce[0], ce[1], NULL};
-    struct target_opts to = {
-        .argv = prog, .agent_path = agent, .inherit_stdio = true, .env_add = env_add};
-    struct target *t = NULL;
-    int code = CLI_EXIT_RUN;
-    if (target_start(&to, &t, &d) < 0) {
-        cli_error("%s", d.msg);
     } else {
-        ch.main_pid = target_pid(t);
-        forward_signals_to(target_pid(t));
-        while (target_alive(t)) {
-            chan_pump(&ch, EXEC_POLL_MS, &d);
-        }
-        chan_pump(&ch, 0, &d);
-        int ec = target_exit_code(t);
-        int sig = target_term_signal(t);
-        if (sig) {
-            if (cli->verbose >= 0) {
-                cli_error("'%s' was killed by signal %d (%s)", prog[0], sig, strsignal(sig));
-            }
-            code = 128 + sig;
-        } else {
-            code = ec < 0 ? CLI_EXIT_RUN : ec;
-        }
+        code = run_program(cli, prog, agent, &ch);
     }
     chan_close(&ch);
-    chan_stop_tree(&ch, EXEC_STOP_GRACE_MS);
-    target_free(t);
+    sig_release();
     rec_cleanup(&rec);
     if (bin && fclose(bin) != 0) {
         cli_error("can't write '%s': %s", record, strerror(errno));

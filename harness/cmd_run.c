@@ -23,6 +23,8 @@
 #include "drv.h"
 #include "drv_stdio.h"
 #include "session.h"
+#include "sig.h"
+#include "tree.h"
 
 static const char help_run[] =
     "usage: leakcheck run [options] SCENARIO.json...\n"
@@ -421,7 +423,27 @@ static int run_one(const struct cli *cli, const struct scn *s, size_t i, const c
     return CLI_CONTINUE;
 }
 
-/* Runs every scenario of the plan and ends the command (reports, table, exit code). */
+/* Makes the harness own every process a run starts (subreaper) and catches the stop signals.
+ * Returns CLI_CONTINUE, or prints why not and returns CLI_EXIT_RUN. */
+static int own_the_tree(const struct cli *cli)
+{
+    struct diag d = {{0}};
+    /* A step stuck on a hung target gets 3 s before the tree is stopped under it, then 2 s
+     * more before SIGKILL: the reports are still written well within 10 s of the signal. */
+    struct sig_opts so = {.term_after_ms = 3000, .kill_after_ms = 2000};
+    if (tree_adopt(&d) < 0 && cli->verbose >= 0) {
+        fprintf(stderr, "warning: %s\n", d.msg);
+    }
+    if (sig_catch(&so, &d) < 0) {
+        cli_error("%s", d.msg);
+        return CLI_EXIT_RUN;
+    }
+    return CLI_CONTINUE;
+}
+
+/* Runs every scenario of the plan and ends the command (reports, table, exit code). After a
+ * stop signal no further scenario starts; the reports cover what finished and the exit code is
+ * sig_exit_code() (docs/CLI.md). */
 static int run_plan(const struct cli *cli, const struct run_plan *p, const char *report_dir)
 {
     char agent[PATH_MAX];
@@ -441,12 +463,25 @@ static int run_plan(const struct cli *cli, const struct run_plan *p, const char 
         rpt_run_free(run);
         return CLI_EXIT_RUN;
     }
-    for (size_t i = 0; i < p->n_scns && code == CLI_CONTINUE; i++) {
+    if (own_the_tree(cli) != CLI_CONTINUE) {
+        rpt_run_free(run);
+        return CLI_EXIT_RUN;
+    }
+    size_t i = 0;
+    for (; i < p->n_scns && code == CLI_CONTINUE && !sig_caught(); i++) {
         code = run_one(cli, p->scns[i], i, agent, report_dir, run);
     }
+    /* The run was cut short when a scenario was, or when scenarios were left to run. */
+    bool cut = i < p->n_scns || (i > 0 && run->scenarios[i - 1].interrupted_signal);
+    run->interrupted_signal = cut ? sig_caught() : 0;
     if (code == CLI_CONTINUE) {
         code = cmd_finish(cli, run, report_dir);
     }
+    if (sig_caught()) {
+        code = sig_exit_code(sig_caught());
+    }
+    tree_stop(1000);
+    sig_release();
     rpt_run_free(run);
     return code;
 }

@@ -10,6 +10,7 @@
 
 #include "../analysis/growth.h"
 #include "../util/file.h"
+#include "../util/fmt.h"
 #include "../util/json.h"
 #include "../util/strv.h"
 
@@ -70,6 +71,13 @@ void scn_free(struct scn *s)
     strv_free(s->argv);
     strv_free(s->env);
     free(s->cwd);
+    strv_free(s->vars);
+    for (size_t i = 0; i < s->n_files; i++) {
+        free(s->files[i].name);
+        free(s->files[i].text);
+    }
+    free(s->files);
+    strv_free_n(s->port_names, s->n_port_names);
     free(s->ready_value);
     drv_cfg_free(s->driver, s->driver_cfg);
     for (size_t i = 0; i < s->n_supp; i++) {
@@ -179,6 +187,174 @@ static int parse_ready(struct ctx *c, const cJSON *r)
     return rc;
 }
 
+/* ------------------------------------------------------- target files and vars */
+
+/* Reads "vars": {"NAME": "value"}; a NAME is a placeholder {NAME} of the target's strings and
+ * files, so it must read as one and not hide a built-in one. */
+static int parse_target_vars(struct ctx *c, const cJSON *t)
+{
+    static const char *const builtin[] = {"port", "run_dir", "file", "round", "i", "n", NULL};
+    struct scn *s = c->s;
+    int rc = json_get_map(&c->j, t, "vars", "=", &s->vars, NULL);
+    for (char **v = s->vars; rc == 0 && v && *v; v++) {
+        size_t n = strcspn(*v, "=");
+        bool ok = n > 0 && n <= 64 && !((*v)[0] >= '0' && (*v)[0] <= '9');
+        for (size_t i = 0; i < n; i++) {
+            char ch = (*v)[i];
+            ok &= (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_';
+        }
+        for (size_t b = 0; ok && builtin[b]; b++) {
+            ok = !(strlen(builtin[b]) == n && strncmp(*v, builtin[b], n) == 0);
+        }
+        if (!ok) {
+            rc = json_fail(&c->j, "vars",
+                           "bad variable name '%.*s' (expected a letter or '_', then letters, "
+                           "digits or '_', and not one of port, run_dir, file, round, i, n)",
+                           (int)(n > 64 ? 64 : n), *v);
+        }
+    }
+    return rc;
+}
+
+/* Reads the text of file entry `f` (path "files.NAME"): "text" inline, or "template", a file
+ * read now (relative to the scenario's folder). Returns 0 or -EINVAL/-ENOMEM. */
+static int parse_target_file(struct ctx *c, const cJSON *fo, struct tpl_file *f)
+{
+    static const char *const known[] = {"template", "text", "executable", NULL};
+    int rc = json_want_object(&c->j, fo, NULL);
+    if (rc == 0) {
+        rc = json_check_keys(&c->j, fo, known);
+    }
+    char *tmpl = NULL;
+    if (rc == 0) {
+        rc = json_get_str(&c->j, fo, "template", false, NULL, &tmpl);
+    }
+    if (rc == 0) {
+        rc = json_get_str(&c->j, fo, "text", false, NULL, &f->text);
+    }
+    if (rc == 0) {
+        rc = json_get_bool(&c->j, fo, "executable", &f->executable);
+    }
+    if (rc == 0 && !tmpl == !f->text) {
+        rc = json_fail(&c->j, NULL,
+                       "give exactly one of \"template\" (a file, relative to the scenario) or "
+                       "\"text\" (the content itself)");
+    }
+    if (rc == 0 && tmpl) {
+        rc = drv_resolve_path(c->dir, &tmpl);
+        struct diag rd = {{0}};
+        size_t len = 0;
+        int rr = rc == 0 ? file_read(tmpl, TPL_MAX_FILE, &f->text, &len, &rd) : rc;
+        if (rr == -EFBIG) {
+            rc = json_fail(&c->j, "template", "'%s' is over %u KiB, too big for a template", tmpl,
+                           TPL_MAX_FILE >> 10);
+        } else if (rr < 0 && rr != -ENOMEM) {
+            rc = json_fail(&c->j, "template", "can't read '%s': %s", tmpl, strerror(-rr));
+        } else if (rr == 0 && strlen(f->text) != len) {
+            rc = json_fail(&c->j, "template", "'%s' holds a NUL byte: expected a text file", tmpl);
+        } else {
+            rc = rr;
+        }
+    }
+    free(tmpl);
+    return rc;
+}
+
+/* Reads "files": {"NAME": {"template": PATH} | {"text": TEXT}, ...}: what is rendered into the
+ * run's folder, each NAME inside it. */
+static int parse_target_files(struct ctx *c, const cJSON *t)
+{
+    struct scn *s = c->s;
+    const cJSON *fs = cJSON_GetObjectItemCaseSensitive(t, "files");
+    if (!fs) {
+        return 0;
+    }
+    int rc = json_want_object(&c->j, fs, "files");
+    size_t n = (size_t)cJSON_GetArraySize(fs);
+    if (rc == 0 && n > 0) {
+        s->files = calloc(n, sizeof(*s->files));
+        rc = s->files ? 0 : json_nomem(&c->j);
+    }
+    size_t mark = json_push(&c->j, "files");
+    const cJSON *fo;
+    cJSON_ArrayForEach(fo, fs)
+    {
+        if (rc < 0) {
+            break;
+        }
+        struct tpl_file *f = &s->files[s->n_files];
+        f->name = strdup(fo->string);
+        if (!f->name) {
+            rc = json_nomem(&c->j);
+            break;
+        }
+        s->n_files++;
+        char where[JSON_PATH_MAX + 256];
+        json_where(&c->j, fo->string, where, sizeof(where));
+        rc = tpl_check_file_name(f->name, where, c->j.d);
+        size_t fmark = json_push(&c->j, fo->string);
+        if (rc == 0) {
+            rc = parse_target_file(c, fo, f);
+        }
+        json_pop(&c->j, fmark);
+    }
+    json_pop(&c->j, mark);
+    return rc;
+}
+
+/* Checks one string of the target with tpl_check(), named `key` (argv[1], cwd...) in "target". */
+static int check_template(struct ctx *c, const char *str, const char *key, enum tpl_form form,
+                          struct tpl_uses *uses)
+{
+    struct tpl_names names;
+    char where[JSON_PATH_MAX + 256];
+    scn_tpl_names(c->s, &names);
+    json_where(&c->j, key, where, sizeof(where));
+    return tpl_check(str, form, &names, where, uses, c->j.d);
+}
+
+/* Checks the placeholders of argv, env, cwd and every file against what the scenario defines,
+ * and notes the ports they use. */
+static int check_target_templates(struct ctx *c)
+{
+    struct scn *s = c->s;
+    struct tpl_uses uses = {0};
+    int rc = 0;
+    char key[64];
+    for (size_t i = 0; rc == 0 && s->argv && s->argv[i]; i++) {
+        fmt_c(key, sizeof(key), "argv[%zu]", i);
+        rc = check_template(c, s->argv[i], key, TPL_STRICT, &uses);
+    }
+    for (size_t i = 0; rc == 0 && s->env && s->env[i]; i++) {
+        fmt_c(key, sizeof(key), "env[%zu]", i);
+        rc = check_template(c, s->env[i], key, TPL_STRICT, &uses);
+    }
+    if (rc == 0 && s->cwd) {
+        rc = check_template(c, s->cwd, "cwd", TPL_STRICT, &uses);
+    }
+    for (size_t i = 0; rc == 0 && i < s->n_files; i++) {
+        size_t mark = json_push(&c->j, "files");
+        rc = check_template(c, s->files[i].text, s->files[i].name, TPL_TEXT, &uses);
+        json_pop(&c->j, mark);
+    }
+    if (rc == 0) {
+        s->uses_port |= uses.port;
+        strv_free_n(s->port_names, s->n_port_names);
+        s->port_names = uses.port_names;
+        s->n_port_names = uses.n_port_names;
+        uses.port_names = NULL;
+        uses.n_port_names = 0;
+    }
+    tpl_uses_cleanup(&uses);
+    return rc;
+}
+
+void scn_tpl_names(const struct scn *s, struct tpl_names *o)
+{
+    *o = (struct tpl_names){.vars = s->vars, .files = s->files, .n_files = s->n_files};
+}
+
 /* Reads the target's argv, env and cwd (path "target"). */
 static int parse_target_run(struct ctx *c, const cJSON *t)
 {
@@ -196,23 +372,26 @@ static int parse_target_run(struct ctx *c, const cJSON *t)
         rc = json_fail(&c->j, "argv[0]", "expected a program, found ''");
     }
     if (rc == 0) {
-        rc = drv_check_strs(&c->j, s->argv, 0, "argv", false, &s->uses_port);
-    }
-    if (rc == 0) {
         rc = json_get_map(&c->j, t, "env", "=", &s->env, NULL);
     }
     if (rc == 0) {
-        rc = drv_check_strs(&c->j, s->env, 0, "env", false, &s->uses_port);
+        rc = json_get_str(&c->j, t, "cwd", false, NULL, &s->cwd);
     }
     if (rc == 0) {
-        rc = json_get_str(&c->j, t, "cwd", false, NULL, &s->cwd);
+        rc = parse_target_vars(c, t);
+    }
+    if (rc == 0) {
+        rc = parse_target_files(c, t);
+    }
+    if (rc == 0) {
+        rc = check_target_templates(c);
     }
     return rc;
 }
 
 static int parse_target(struct ctx *c, const cJSON *t)
 {
-    static const char *const known[] = {"argv", "env", "cwd", "ready", NULL};
+    static const char *const known[] = {"argv", "env", "cwd", "ready", "files", "vars", NULL};
     int rc = json_want_object(&c->j, t, "target");
     if (rc < 0) {
         return rc;
@@ -225,7 +404,7 @@ static int parse_target(struct ctx *c, const cJSON *t)
     if (rc == 0 && cJSON_GetObjectItemCaseSensitive(t, "ready")) {
         rc = parse_ready(c, cJSON_GetObjectItemCaseSensitive(t, "ready"));
     }
-    if (rc == 0) {
+    if (rc == 0 && c->s->argv[0][0] != '{') { /* {file:x} and {run_dir}/x are absolute */
         rc = drv_resolve_argv0(c->s->argv);
     }
     json_pop(&c->j, mark);
@@ -581,6 +760,26 @@ int scn_finish(struct scn *s, struct diag *d)
 
 /* ------------------------------------------------------------------ saving */
 
+/* Adds "vars" and "files" (each with its text, so a recording needs no template) to the target
+ * object `t`. Returns false when out of memory. */
+static bool save_target_files(const struct scn *s, cJSON *t)
+{
+    bool ok = true;
+    if (s->vars) {
+        ok &= json_put_map(t, "vars", s->vars, 0, "=");
+    }
+    cJSON *fs = s->n_files ? cJSON_AddObjectToObject(t, "files") : NULL;
+    ok &= !s->n_files || fs;
+    for (size_t i = 0; fs && i < s->n_files; i++) {
+        cJSON *f = cJSON_AddObjectToObject(fs, s->files[i].name);
+        ok &= f && cJSON_AddStringToObject(f, "text", s->files[i].text) != NULL;
+        if (f && s->files[i].executable) {
+            ok &= cJSON_AddTrueToObject(f, "executable") != NULL;
+        }
+    }
+    return ok;
+}
+
 /* Adds "target". Returns false when out of memory. */
 static bool save_target(const struct scn *s, cJSON *root)
 {
@@ -589,6 +788,7 @@ static bool save_target(const struct scn *s, cJSON *root)
     if (s->env) {
         ok &= json_put_map(t, "env", s->env, 0, "=");
     }
+    ok &= save_target_files(s, t);
     if (s->cwd) {
         ok &= cJSON_AddStringToObject(t, "cwd", s->cwd) != NULL;
     }

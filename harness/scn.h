@@ -20,6 +20,7 @@
 #include "../model/rpt.h"
 #include "../util/diag.h"
 #include "drv.h"
+#include "tpl.h"
 
 #define SCN_DEFAULT_ROUNDS           20u
 #define SCN_DEFAULT_WARMUP           3u
@@ -41,6 +42,11 @@ struct scn {
     char **argv; /* NULL-terminated; argv[0] resolved against the current directory if relative */
     char **env;  /* NULL-terminated "KEY=VALUE" entries, or NULL */
     char *cwd;   /* or NULL */
+    char **vars; /* target.vars: "NAME=VALUE" entries for {NAME}, NULL-terminated, or NULL */
+    struct tpl_file *files; /* target.files: rendered into the run's folder before the start */
+    size_t n_files;
+    char **port_names; /* each NAME of a {port:NAME} in argv, env, cwd or files (a port each) */
+    size_t n_port_names;
     enum scn_ready_kind ready;
     char *ready_value;   /* regex or URL */
     uint16_t ready_port; /* for SCN_READY_TCP; 0 with ready_port_is_placeholder */
@@ -91,6 +97,10 @@ int scn_finish(struct scn *s, struct diag *d);
 /* Writes the scenario as JSON (the file format) to `path`, so a recording can be analysed again
  * with the same settings. Returns 0 or -errno. */
 int scn_save(const struct scn *s, const char *path);
+
+/* Points `o` at what the target's strings may name (target.vars, target.files). Borrowed: `s`
+ * must outlive `o`. Can't fail. */
+void scn_tpl_names(const struct scn *s, struct tpl_names *o);
 
 /* Points `o` at the parts of `s` the analysis needs (borrowed: `s` must outlive `o`). Can't
  * fail. */

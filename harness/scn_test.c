@@ -186,6 +186,80 @@ static void test_scn_parse_placeholders(void **state)
     assert_true(port);
 }
 
+/* target.files, target.vars and the placeholders they bring: {port:NAME}, {run_dir},
+ * {file:NAME}; every mistake named with its key. */
+static void test_scn_parse_files_and_vars(void **state)
+{
+    (void)state;
+    struct scn *s;
+    struct diag d;
+    assert_int_equal(
+        parse("{\"name\": \"a\", \"target\": {\"argv\": [\"{file:run.sh}\", \"-c\", "
+              "\"{file:conf/srv.conf}\", \"--admin\", \"{port:admin}\"], \"cwd\": \"{run_dir}\", "
+              "\"env\": {\"W\": \"{workers}\"}, \"vars\": {\"workers\": \"4\"}, "
+              "\"files\": {\"conf/srv.conf\": {\"text\": \"listen {port}\\nhttp { }\\n\"}, "
+              "\"run.sh\": {\"text\": \"#!/bin/sh\\nexec ${X}\\n\", \"executable\": true}}}, " DRV
+              "}",
+              &s, &d),
+        0);
+    assert_string_equal(s->argv[0], "{file:run.sh}"); /* not resolved against the cwd */
+    assert_int_equal(s->n_files, 2);
+    assert_string_equal(s->files[0].name, "conf/srv.conf");
+    assert_string_equal(s->files[0].text, "listen {port}\nhttp { }\n");
+    assert_false(s->files[0].executable);
+    assert_true(s->files[1].executable);
+    assert_string_equal(s->vars[0], "workers=4");
+    assert_true(s->uses_port); /* {port} in a file picks a port too */
+    assert_int_equal(s->n_port_names, 1);
+    assert_string_equal(s->port_names[0], "admin");
+    /* Saved with each file's text, and loaded again as it was. */
+    char path[] = "/tmp/scn_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(scn_save(s, path), 0);
+    struct scn *t;
+    assert_int_equal(scn_load(path, &t, &d), 0);
+    unlink(path);
+    assert_int_equal(t->n_files, 2);
+    assert_string_equal(t->files[1].text, s->files[1].text);
+    assert_true(t->files[1].executable);
+    assert_string_equal(t->vars[0], "workers=4");
+    assert_int_equal(t->n_port_names, 1);
+    scn_free(t);
+    scn_free(s);
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"files\": {\"a.conf\": "
+                 "{\"text\": \"x\\ny {wokers}\"}}, \"vars\": {\"workers\": \"1\"}}, " DRV "}",
+                 "dir/t.json: target.files.a.conf: line 2: unknown placeholder '{wokers}'");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"files\": {\"../a\": "
+                 "{\"text\": \"x\"}}}, " DRV "}",
+                 "'../a' would leave the run's folder");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"files\": {\"/etc/a\": "
+                 "{\"text\": \"x\"}}}, " DRV "}",
+                 "'/etc/a' is an absolute path");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"files\": {\"a\": "
+                 "{\"template\": \"a.in\"}}}, " DRV "}",
+                 "target.files.a.template: can't read 'dir/a.in': No such file or directory");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"files\": {\"a\": "
+                 "{\"txt\": \"x\"}}}, " DRV "}",
+                 "target.files.a: unknown key 'txt' (did you mean 'text'?)");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"files\": {\"a\": "
+                 "{}}}, " DRV "}",
+                 "give exactly one of \"template\"");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\", \"{file:b}\"], "
+                 "\"files\": {\"a\": {\"text\": \"\"}}}, " DRV "}",
+                 "target.argv[1]: '{file:b}' names no file of target.files");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"vars\": {\"run_dir\": "
+                 "\"x\"}}, " DRV "}",
+                 "target.vars: bad variable name 'run_dir'");
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"vars\": {\"a-b\": "
+                 "\"x\"}}, " DRV "}",
+                 "target.vars: bad variable name 'a-b'");
+    expect_error(
+        "{\"name\": \"a\", \"target\": {\"argv\": [\"/bin/x\"], \"cwd\": \"{rundir}\"}, " DRV "}",
+        "target.cwd: unknown placeholder '{rundir}'");
+}
+
 static void test_scn_parse_relative_requests_file(void **state)
 {
     (void)state;
@@ -289,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_scn_parse_missing_values),
         cmocka_unit_test(test_scn_parse_bad_json_position),
         cmocka_unit_test(test_scn_parse_placeholders),
+        cmocka_unit_test(test_scn_parse_files_and_vars),
         cmocka_unit_test(test_scn_parse_relative_requests_file),
         cmocka_unit_test(test_scn_parse_ready_variants),
         cmocka_unit_test(test_scn_parse_bad_name_and_supp),

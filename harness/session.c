@@ -26,14 +26,19 @@
 #include "../analysis/snap.h"
 #include "../common/proto.h"
 #include "../util/clock.h"
+#include "../util/file.h"
 #include "../util/strv.h"
 #include "chan.h"
 #include "drv.h"
+#include "sig.h"
 #include "target.h"
+#include "tree.h"
+#include "tpl.h"
 
 #define SNAPSHOT_TIMEOUT_MS 30000
 #define STOP_GRACE_MS       3000
-#define JOIN_GRACE_MS       300 /* how long a running, unjoined process of the tree gets to join */
+#define JOIN_GRACE_MS       300  /* how long a running, unjoined process of the tree gets to join */
+#define SIG_STOP_GRACE_MS   1000 /* the stop's grace after a stop signal: the harness has 10 s */
 
 struct session {
     const struct scn *s;
@@ -50,7 +55,11 @@ struct session {
     size_t n_done;            /* rounds completed */
     uint32_t answered;        /* requests the target answered in the last round driven */
     uint16_t port;
-    uint32_t total; /* warm-up + measured rounds */
+    uint16_t *ports; /* one for each of s->port_names */
+    struct tpl_names names;
+    struct tpl_ctx tc;  /* what the target's placeholders expand to */
+    char run_dir[4096]; /* the run's own folder: target.files go there */
+    uint32_t total;     /* warm-up + measured rounds */
     char log_path[4096];
     struct diag rd;           /* a step's detail */
     char err[DIAG_MAX + 256]; /* why the run failed, or "" */
@@ -68,13 +77,14 @@ static int fail(struct session *ss, const char *fmt, ...)
     return -1;
 }
 
-/* Expands {port} in every string of a NULL-terminated vector. NULL when out of memory. */
-static char **strv_expand(char *const *v, uint16_t port)
+/* Expands the placeholders (tpl.h) in every string of a NULL-terminated vector. NULL when out
+ * of memory. */
+static char **strv_expand(char *const *v, const struct tpl_ctx *tc)
 {
     size_t n = strv_len(v);
     char **out = calloc(n + 1, sizeof(*out));
     for (size_t i = 0; out && i < n; i++) {
-        out[i] = drv_expand(v[i], port, 0, 0);
+        out[i] = tpl_expand(v[i], TPL_STRICT, tc);
         if (!out[i]) {
             strv_free(out);
             return NULL;
@@ -180,6 +190,93 @@ static char *error_with_log(const char *msg, const char *log_path)
     return out;
 }
 
+/* A stop signal reached the harness: the run ends after the rounds that finished, whatever the
+ * step under way was doing (a watchdog may have stopped the target to end its wait). Returns -1
+ * with ss->err set. */
+static int interrupted(struct session *ss)
+{
+    return fail(ss,
+                "interrupted by %s after %zu of %u rounds (the report covers the rounds that "
+                "finished)",
+                sig_name(sig_caught()), ss->n_done, ss->total);
+}
+
+/* Picks a free port for each {port:NAME}, none equal to {port} or another. Returns 0 or -1 with
+ * ss->err set. */
+static int pick_named_ports(struct session *ss)
+{
+    const struct scn *s = ss->s;
+    ss->ports = calloc(s->n_port_names + 1, sizeof(*ss->ports));
+    if (!ss->ports) {
+        return fail(ss, "out of memory");
+    }
+    for (size_t i = 0; i < s->n_port_names; i++) {
+        for (int tries = 0;; tries++) {
+            uint16_t p = 0;
+            if (target_free_port(&p, &ss->rd) < 0) {
+                return fail(ss, "%s", ss->rd.msg);
+            }
+            bool taken = p == ss->port;
+            for (size_t k = 0; k < i; k++) {
+                taken |= ss->ports[k] == p;
+            }
+            if (!taken || tries >= 50) {
+                ss->ports[i] = p;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/* True when the target's strings name the run's folder. */
+static bool uses_run_dir(const struct scn *s)
+{
+    bool found = s->n_files > 0 || (s->cwd && strstr(s->cwd, "{run_dir}"));
+    for (char **v = s->argv; !found && v && *v; v++) {
+        found = strstr(*v, "{run_dir}") != NULL;
+    }
+    for (char **v = s->env; !found && v && *v; v++) {
+        found = strstr(*v, "{run_dir}") != NULL;
+    }
+    return found;
+}
+
+/* Sets up what the target's placeholders expand to: the ports, the run's own folder (made
+ * afresh when used: OUT_DIR/run), and renders target.files into it. Returns 0 or -1 with ss->err
+ * set. */
+static int prepare_files(struct session *ss)
+{
+    const struct scn *s = ss->s;
+    if (pick_named_ports(ss) < 0) {
+        return -1;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/run", ss->o->out_dir);
+    if (uses_run_dir(s)) {
+        /* Fresh for every run: a pid file or socket an earlier run left must not be found. */
+        file_remove_tree(dir);
+        if (file_mkdirs(dir) < 0 || !realpath(dir, ss->run_dir)) {
+            return fail(ss, "can't create the run's folder '%.1000s': %s", dir, strerror(errno));
+        }
+    } else {
+        snprintf(ss->run_dir, sizeof(ss->run_dir), "%s", dir);
+    }
+    scn_tpl_names(s, &ss->names);
+    ss->tc = (struct tpl_ctx){.names = &ss->names,
+                              .port = ss->port,
+                              .port_names = s->port_names,
+                              .ports = ss->ports,
+                              .n_ports = s->n_port_names,
+                              .run_dir = ss->run_dir};
+    for (size_t i = 0; i < s->n_files; i++) {
+        if (tpl_render(&ss->tc, &s->files[i], &ss->rd) < 0) {
+            return fail(ss, "%s", ss->rd.msg);
+        }
+    }
+    return 0;
+}
+
 /* Opens the recording, saves the scenario beside it, picks the port, expands argv, env and cwd,
  * and refuses static programs. Returns 0 or -1 with ss->err set. */
 static int prepare(struct session *ss)
@@ -200,9 +297,12 @@ static int prepare(struct session *ss)
     if (s->uses_port && target_free_port(&ss->port, &ss->rd) < 0) {
         return fail(ss, "%s", ss->rd.msg);
     }
-    ss->argv = strv_expand(s->argv, ss->port);
-    ss->env = s->env ? strv_expand(s->env, ss->port) : NULL;
-    ss->cwd = s->cwd ? drv_expand(s->cwd, ss->port, 0, 0) : NULL;
+    if (prepare_files(ss) < 0) {
+        return -1;
+    }
+    ss->argv = strv_expand(s->argv, &ss->tc);
+    ss->env = s->env ? strv_expand(s->env, &ss->tc) : NULL;
+    ss->cwd = s->cwd ? tpl_expand(s->cwd, TPL_STRICT, &ss->tc) : NULL;
     if (!ss->argv || (s->env && !ss->env) || (s->cwd && !ss->cwd)) {
         return fail(ss, "out of memory");
     }
@@ -237,6 +337,9 @@ static char **env_with_channel(struct session *ss)
 static int start(struct session *ss, char **agent_version)
 {
     const struct scn *s = ss->s;
+    if (sig_caught()) {
+        return interrupted(ss);
+    }
     char **env = env_with_channel(ss);
     if (!env) {
         return fail(ss, "out of memory");
@@ -249,6 +352,7 @@ static int start(struct session *ss, char **agent_version)
         .pipe_stdin = (ss->s->driver->needs & DRV_PIPES_STDIN) != 0,
         .pipe_stdout = (ss->s->driver->needs & DRV_READS_STDOUT) || s->ready == SCN_READY_STDOUT,
         .log_path = ss->log_path,
+        .new_session = true,
     };
     int started = target_start(&to, &ss->t, &ss->rd);
     strv_free(env);
@@ -292,6 +396,9 @@ static int ready(struct session *ss)
     const struct scn *s = ss->s;
     int rc = 0;
     char *url = NULL;
+    if (sig_caught()) {
+        return interrupted(ss);
+    }
     switch (s->ready) {
     case SCN_READY_NONE:
         break;
@@ -345,6 +452,9 @@ static size_t count_round(const struct session *ss, uint32_t round, size_t *cana
  * measured. Returns 0 or -1 with ss->err set. */
 static int baseline(struct session *ss)
 {
+    if (sig_caught()) {
+        return interrupted(ss);
+    }
     int rc = chan_snapshot(&ss->ch, 0, SNAPSHOT_TIMEOUT_MS, &ss->rd);
     if (rc < 0) {
         char how[128];
@@ -462,6 +572,9 @@ static int rounds(struct session *ss)
         o->progress(o->progress_arg, s, ss->rounds, 0);
     }
     for (uint32_t r = 1; r <= ss->total; r++) {
+        if (sig_caught()) {
+            return interrupted(ss);
+        }
         double t0 = clock_s();
         int rc = ss->drv->ops->round(ss->drv, &dt, r, s->round_timeout_ms, &ss->answered, &ss->rd);
         ss->seconds[r - 1] = clock_s() - t0;
@@ -496,13 +609,21 @@ static int rounds(struct session *ss)
 static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
 {
     const struct session_opts *o = ss->o;
+    /* A stop signal that came before the last round finished cut the run short: whatever a
+     * step made of the stop (a watchdog may have ended the target), this is why it ended. */
+    int sig = sig_caught();
+    bool cut = sig && (ss->err[0] || ss->n_done < ss->total);
+    if (cut) {
+        interrupted(ss);
+    }
     int grace = o->stop_grace_ms > 0 ? o->stop_grace_ms : STOP_GRACE_MS;
     /* Every process still joined ran to the end of the run: record it before stopping them. */
     bool others = chan_live(&ss->ch) > 0;
     chan_close(&ss->ch);
     if (ss->t) {
         bool was_alive = target_alive(ss->t);
-        target_stop(ss->t, grace);
+        /* target_stop() stops the whole tree with the program (harness/tree.h). */
+        target_stop(ss->t, sig ? SIG_STOP_GRACE_MS : grace);
         /* A program that exits with 0 while processes it started go on has daemonized. */
         bool daemonized = others && target_exit_code(ss->t) == 0;
         if (!ss->err[0] && !was_alive && !daemonized) {
@@ -511,7 +632,7 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
             fail(ss, "target %s before the run ended", how);
         }
     }
-    chan_stop_tree(&ss->ch, grace);
+    tree_stop(sig ? SIG_STOP_GRACE_MS : grace); /* also when the program never started */
     if (ss->bin) {
         if (fclose(ss->bin) != 0 && !ss->ch.bin_failed) {
             ss->ch.bin_failed = true;
@@ -519,7 +640,8 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
         }
         ss->bin = NULL;
     }
-    char *full = ss->err[0] ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;
+    /* The log's tail explains a failure; an interruption explains itself. */
+    char *full = ss->err[0] && !cut ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;
     struct analysis_opts ao;
     scn_analysis_opts(ss->s, &ao);
     rpt_scenario_cleanup(out);
@@ -527,6 +649,7 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
     int rc = proctree_analyse(&ao, &ss->rec, ss->seconds,
                               ss->err[0] ? (full ? full : ss->err) : NULL, out);
     free(full);
+    out->interrupted_signal = cut ? sig : 0;
     out->exit_code = ss->t ? target_exit_code(ss->t) : -1;
     out->term_signal = ss->t ? target_term_signal(ss->t) : 0;
     strv_free(out->argv);
@@ -543,6 +666,7 @@ static void session_cleanup(struct session *ss)
     strv_free(ss->argv);
     strv_free(ss->env);
     free(ss->cwd);
+    free(ss->ports);
     free(ss->seconds);
     free(ss->rounds);
     chan_close(&ss->ch);

@@ -7,8 +7,10 @@
  * rpt_scenario. The raw channel bytes are recorded to snapshots.bin so `leakcheck analyze` can
  * redo the analysis later. Failures of the run itself (target not found, crashed, hung, not
  * ready, agent not tracking) give the verdict `error` with every round that completed; they
- * are not function failures. Progress is reported from each round's snapshot totals, without
- * analysing: symbolization runs once, at the end.
+ * are not function failures. A stop signal to the harness (harness/sig.h) ends the run at the
+ * next step with the verdict `error`, the rounds that finished, and `interrupted_signal` set;
+ * the target runs in its own session and its whole tree is stopped with it. Progress is reported
+ * from each round's snapshot totals, without analysing: symbolization runs once, at the end.
  */
 #ifndef HARNESS_SESSION_H
 #define HARNESS_SESSION_H

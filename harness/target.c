@@ -31,6 +31,7 @@
 #include "../util/io.h"
 #include "../util/spawn.h"
 #include "../util/strv.h"
+#include "tree.h"
 
 /* A running (or ended) target. */
 struct target {
@@ -51,9 +52,10 @@ struct target {
 
 extern char **environ;
 
-#define TARGET_POLL_MS    20
-#define TARGET_SETTLE_MS  1000 /* how long an ending target gets to be reaped for a message */
-#define TARGET_DRAIN_TAIL (16u << 20) /* bytes still copied to the log after the target ended */
+#define TARGET_POLL_MS       20
+#define TARGET_SETTLE_MS     1000 /* how long an ending target gets to be reaped for a message */
+#define TARGET_DRAIN_TAIL    (16u << 20) /* bytes still copied to the log after the target ended */
+#define TARGET_TREE_GRACE_MS 3000        /* most the rest of the tree gets after SIGTERM */
 
 static void close_fd(int *fd)
 {
@@ -200,7 +202,8 @@ static void spawn_opts_for(const struct target_opts *o, const struct target *t, 
                               .keep_fd = chan_fd > 2 ? chan_fd : 0,
                               .what = "the target",
                               .verb = "start",
-                              .cwd_hint = " (does target.cwd exist?)"};
+                              .cwd_hint = " (does target.cwd exist?)",
+                              .new_session = o->new_session};
     if (o->inherit_stdio) {
         so->io[0] = so->io[1] = so->io[2] = SPAWN_INHERIT;
         return;
@@ -696,6 +699,7 @@ int target_stop(struct target *t, int grace_ms)
             }
         }
     }
+    tree_stop(grace_ms < TARGET_TREE_GRACE_MS ? grace_ms : TARGET_TREE_GRACE_MS);
     return 0;
 }
 
@@ -711,6 +715,7 @@ void target_free(struct target *t)
             t->exited = true;
             t->status = status;
         }
+        tree_stop(0);
     }
     close_fd(&t->stdin_fd);
     if (t->drain_started) {

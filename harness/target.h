@@ -26,6 +26,7 @@ struct target_opts {
     const char *log_path;   /* stderr goes here (created, truncated); NULL = inherit stderr */
     bool channel;           /* create the control channel */
     bool inherit_stdio; /* stdin, stdout and stderr are the harness's own (overrides the rest) */
+    bool new_session;   /* the target leads its own session (harness/tree.h stops it all) */
 };
 
 /* A running (or ended) target: opaque, read through the accessors below. */
@@ -86,8 +87,10 @@ bool target_is_static(const char *prog);
 bool target_alive(struct target *t);
 
 /* Stops the target: closes its stdin and, when stdin was a pipe, waits up to grace_ms for it to
- * exit; then SIGTERM, waits grace_ms again, then SIGKILL. Records the exit status. Returns 0, or
- * -errno if waitpid failed. Safe to call after the target has exited. */
+ * exit; then SIGTERM, waits grace_ms again, then SIGKILL. Records the exit status. Then stops
+ * every other descendant of the harness (tree_stop(): workers, daemons it detached), so nothing
+ * outlives the target. Returns 0, or -errno if waitpid failed. Safe to call after the target has
+ * exited. */
 int target_stop(struct target *t, int grace_ms);
 
 /* Describes how the target ended ("exited with code 1", "was killed by signal 11 (Segmentation
@@ -98,8 +101,8 @@ void target_describe_exit(const struct target *t, char *buf, size_t len);
 int target_exit_code(const struct target *t);
 int target_term_signal(const struct target *t);
 
-/* Frees the target (stopping it first with SIGKILL if still running). target_free(NULL) is a
- * no-op. */
+/* Frees the target (stopping it and every other descendant first with SIGKILL if still
+ * running). target_free(NULL) is a no-op. */
 void target_free(struct target *t);
 
 /* Picks a free TCP port on 127.0.0.1 (bind port 0, read it, close). Returns 0 or -errno. */

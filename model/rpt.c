@@ -2,6 +2,7 @@
 /* rpt.c - lifetime and names of the result model. */
 #include "rpt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,4 +139,15 @@ size_t rpt_first_measured(const struct rpt_scenario *s)
         i++;
     }
     return i;
+}
+
+const char *rpt_signal_name(int sig, char *buf, size_t len)
+{
+    const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+    if (abbrev) {
+        snprintf(buf, len, "SIG%s", abbrev);
+    } else {
+        snprintf(buf, len, "signal %d", sig);
+    }
+    return buf;
 }

@@ -140,8 +140,9 @@ struct rpt_scenario {
     double seconds;  /* whole scenario */
     uint64_t unknown_frees, dropped, unwind_errors, truncated_stacks; /* agent's counters */
     bool stacks_truncated;
-    char **argv;    /* the target's argv, NULL-terminated (may be NULL) */
-    size_t n_procs; /* the processes of the target's tree (0: a one-process recording) */
+    char **argv;            /* the target's argv, NULL-terminated (may be NULL) */
+    int interrupted_signal; /* the stop signal (SIGTERM...) that ended this scenario early, or 0 */
+    size_t n_procs;         /* the processes of the target's tree (0: a one-process recording) */
     struct rpt_proc *procs;
     size_t n_roles; /* distinct roles measured */
 };
@@ -154,6 +155,7 @@ struct rpt_run {
     char *host;
     size_t n_scenarios;
     struct rpt_scenario *scenarios;
+    int interrupted_signal; /* the stop signal that ended the run before its last scenario, or 0 */
 };
 
 /* Frees everything the run owns, and the run. rpt_run_free(NULL) is a no-op. */
@@ -179,5 +181,9 @@ int rpt_expect_parse(const char *name);
 /* Index of the first measured round among the completed ones (n_rounds when there is none):
  * the warm-up rounds come first. Can't fail. */
 size_t rpt_first_measured(const struct rpt_scenario *s);
+
+/* The name reports give signal `sig`: "SIGTERM", "SIGINT", "SIGHUP"..., or "signal N" for one
+ * without a name, in `buf` (returned). Can't fail. */
+const char *rpt_signal_name(int sig, char *buf, size_t len);
 
 #endif

@@ -175,6 +175,17 @@ static void fill_scenario(struct rpt_scenario *s)
 
 /* rpt_run_free() frees the run, its strings and every scenario with all they own; NULL is a
  * no-op (the valgrind and ASan runs fail on anything left). */
+static void test_rpt_signal_names(void **state)
+{
+    (void)state;
+    char buf[32];
+    assert_string_equal(rpt_signal_name(15, buf, sizeof(buf)), "SIGTERM");
+    assert_string_equal(rpt_signal_name(2, buf, sizeof(buf)), "SIGINT");
+    assert_string_equal(rpt_signal_name(1, buf, sizeof(buf)), "SIGHUP");
+    assert_string_equal(rpt_signal_name(0, buf, sizeof(buf)), "signal 0");
+    assert_string_equal(rpt_signal_name(200, buf, sizeof(buf)), "signal 200");
+}
+
 static void test_rpt_run_free_everything(void **state)
 {
     (void)state;
@@ -225,6 +236,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_verdict_names_round_trip),
+        cmocka_unit_test(test_rpt_signal_names),
         cmocka_unit_test(test_rpt_expect_names_round_trip),
         cmocka_unit_test(test_rpt_kind_names),
         cmocka_unit_test(test_rpt_parse_unknown_names),

@@ -92,6 +92,12 @@ static void index_intro(struct buf *b, const struct rpt_summary *sum)
         buf_puts(b, ".");
     }
     html_opt(b, " Started ", sum->started_at, ".");
+    if (sum->interrupted[0]) {
+        buf_printf(b,
+                   "</p>\n<p class=\"fail\">Interrupted by %s: the run stopped early; this "
+                   "report covers the rounds that finished.",
+                   sum->interrupted);
+    }
     buf_puts(b, "</p>\n<p>Each scenario runs the same work round after round and measures "
                 "the live heap after each round. Memory that keeps growing after the "
                 "warm-up rounds is a leak; the culprit is the allocation site that keeps "

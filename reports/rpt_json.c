@@ -288,6 +288,21 @@ static void jw_sites(struct jw *w, cJSON *o, const struct rpt_scenario *s)
 }
 
 /* Builds one scenario object. */
+/* Adds "interrupted": {"signal": "SIGTERM", "number": 15} when a stop signal ended `sig` != 0
+ * early; nothing otherwise. */
+static void jw_interrupted(struct jw *w, cJSON *obj, int sig)
+{
+    if (sig == 0) {
+        return;
+    }
+    char name[32];
+    cJSON *o = jw_add(w, obj, "interrupted", cJSON_CreateObject());
+    if (o) {
+        jw_str(w, o, "signal", rpt_signal_name(sig, name, sizeof(name)));
+        jw_num(w, o, "number", sig);
+    }
+}
+
 static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -301,6 +316,7 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
     jw_bool(w, o, "ok", s->ok);
     jw_str(w, o, "reason", s->reason);
     jw_str(w, o, "error", s->error);
+    jw_interrupted(w, o, s->interrupted_signal);
     jw_str(w, o, "file", s->file);
     jw_num(w, o, "growth_bytes_per_round", s->growth_bytes_per_round);
     jw_num(w, o, "growth_blocks_per_round", s->growth_blocks_per_round);
@@ -335,6 +351,7 @@ int rpt_json_render(const struct rpt_run *run, char **out)
     jw_str(&w, root, "started_at", run->started_at);
     jw_str(&w, root, "agent_version", run->agent_version);
     jw_str(&w, root, "host", run->host);
+    jw_interrupted(&w, root, run->interrupted_signal);
     cJSON *scns = jw_add(&w, root, "scenarios", cJSON_CreateArray());
     for (size_t i = 0; scns && i < run->n_scenarios; i++) {
         cJSON *so = jw_scenario(&w, &run->scenarios[i]);
@@ -665,6 +682,25 @@ static int jr_scenario_figures(struct json_ctx *c, const cJSON *o, struct rpt_sc
     return rc;
 }
 
+/* Reads "interrupted" (absent or null: 0) into *sig: the signal's number. */
+static int jr_interrupted(struct json_ctx *c, const cJSON *obj, int *sig)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, "interrupted");
+    *sig = 0;
+    if (!o || cJSON_IsNull(o)) {
+        return 0;
+    }
+    if (!cJSON_IsObject(o)) {
+        return json_bad_type(c, "interrupted", o, "an object");
+    }
+    size_t mark = json_push(c, "interrupted");
+    int64_t v = 0;
+    int rc = json_get_int(c, o, "number", 1, 127, &v);
+    json_pop(c, mark);
+    *sig = (int)v;
+    return rc;
+}
+
 /* Reads how the target ended and the agent's counters. */
 static int jr_scenario_exit(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
 {
@@ -677,6 +713,9 @@ static int jr_scenario_exit(struct json_ctx *c, const cJSON *o, struct rpt_scena
         rc = json_get_int(c, o, "term_signal", 0, 128, &v);
     }
     s->term_signal = (int)v;
+    if (rc == 0) {
+        rc = jr_interrupted(c, o, &s->interrupted_signal);
+    }
     const cJSON *agent = cJSON_GetObjectItemCaseSensitive(o, "agent");
     if (rc || !agent || cJSON_IsNull(agent)) {
         return rc;
@@ -885,6 +924,9 @@ static int jr_run(struct json_ctx *c, const cJSON *root, struct rpt_run *run)
     }
     if (rc == 0) {
         rc = jr_str(c, root, "host", &run->host);
+    }
+    if (rc == 0) {
+        rc = jr_interrupted(c, root, &run->interrupted_signal);
     }
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "scenarios");
     size_t n = 0;

@@ -25,10 +25,19 @@ static void test_rpt_json_round_trip(void **state)
     env_tmpdir(dir, "json");
     snprintf(path, sizeof(path), "%s/report.json", dir);
     struct rpt_run *run = fix_run();
+    run->interrupted_signal = 15; /* a run SIGTERM cut short in its first scenario */
+    run->scenarios[0].interrupted_signal = 15;
     assert_int_equal(rpt_json_write(run, path, &dg), 0);
+    char *text = env_slurp(path, NULL);
+    assert_non_null(
+        strstr(text, "\"interrupted\":\t{\n\t\t\"signal\":\t\"SIGTERM\",\n\t\t\"number\":\t15"));
+    free(text);
     struct rpt_run *back = NULL;
     assert_int_equal(rpt_json_read(path, &back, &dg), 0);
     assert_non_null(back);
+    assert_int_equal(back->interrupted_signal, 15);
+    assert_int_equal(back->scenarios[0].interrupted_signal, 15);
+    assert_int_equal(back->scenarios[1].interrupted_signal, 0);
     assert_string_equal(back->commit, run->commit);
     assert_string_equal(back->commit_message, run->commit_message);
     assert_int_equal(back->n_scenarios, run->n_scenarios);
@@ -202,6 +211,8 @@ static void test_rpt_json_schema_ajv(void **state)
     struct diag dg = {{0}};
     env_tmpdir(dir, "ajv");
     struct rpt_run *run = fix_run();
+    run->interrupted_signal = 2; /* the optional "interrupted" objects validate too */
+    run->scenarios[0].interrupted_signal = 2;
     assert_int_equal(rpt_write_all(run, dir, &dg), 0);
     rpt_run_free(run);
     // ajv-cli is fetched by npx; keep its cache inside the temporary folder.

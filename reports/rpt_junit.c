@@ -183,6 +183,9 @@ static void junit_open(struct buf *b, const struct rpt_summary *sum)
     junit_prop(b, "threshold_bytes_per_round", sum->threshold);
     junit_prop(b, "agent_version", sum->agent_version);
     junit_prop(b, "format", RPT_FORMAT);
+    if (sum->interrupted[0]) {
+        junit_prop(b, "interrupted", sum->interrupted);
+    }
     buf_puts(b, "    </properties>\n");
 }
 

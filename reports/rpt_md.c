@@ -177,6 +177,12 @@ static void md_header(struct buf *b, const struct rpt_summary *sum)
         }
         buf_puts(b, "\n\n");
     }
+    if (sum->interrupted[0]) {
+        buf_printf(b,
+                   "**Interrupted by %s**: the run stopped early; this covers the rounds that "
+                   "finished.\n\n",
+                   sum->interrupted);
+    }
 }
 
 /* Appends the table row of scenario `s`. */

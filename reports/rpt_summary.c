@@ -52,6 +52,10 @@ void rpt_summary_of_run(const struct rpt_run *run, struct rpt_summary *out)
     out->started_at = run->started_at;
     out->host = run->host;
     out->agent_version = run->agent_version;
+    out->interrupted[0] = '\0';
+    if (run->interrupted_signal) {
+        rpt_signal_name(run->interrupted_signal, out->interrupted, sizeof(out->interrupted));
+    }
 }
 
 const struct rpt_site *rpt_summary_culprit(const struct rpt_scenario *s)

@@ -32,6 +32,7 @@ struct rpt_summary {
     const char *started_at;
     const char *host;
     const char *agent_version;
+    char interrupted[32]; /* the stop signal that cut the run short ("SIGTERM"), or "" */
 };
 
 /* How a scenario went against its expectation. */

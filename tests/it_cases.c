@@ -275,6 +275,7 @@ static int run_all(const char *out_root, const char *tag)
 {
     size_t next = 0, running = 0;
     int rc = 0;
+    it_mark();
     while (next < n_cases || running > 0) {
         while (rc == 0 && next < n_cases && running < jobs) {
             struct it_case *c = &cases[next++];
@@ -312,6 +313,11 @@ static int run_all(const char *out_root, const char *tag)
                 break;
             }
         }
+    }
+    static char left[8192];
+    if (it_leftovers(left, sizeof(left)) > 0) {
+        fprintf(stderr, "it_cases: still running after the runs: %s\n", left);
+        rc = -1;
     }
     return rc;
 }

@@ -91,6 +91,7 @@ static int run_all(void **state)
     }
     mkdir("build", 0755);
     mkdir("build/it-scenarios", 0755);
+    it_mark();
 
     pid_t pids[N_EXPECTED];
     size_t next = 0, running = 0, done = 0;
@@ -115,6 +116,11 @@ static int run_all(void **state)
         }
         running--;
         done++;
+    }
+    static char left[8192];
+    if (it_leftovers(left, sizeof(left)) > 0) {
+        fprintf(stderr, "it_scenarios: still running after the runs: %s\n", left);
+        return -1;
     }
     return 0;
 }

@@ -194,7 +194,7 @@ static void run_tree(const char *name, const char *scenario, const struct want *
 
 #define HTTP_DRIVER                                                                                \
     "\"driver\": {\"kind\": \"http\", \"url\": \"http://127.0.0.1:{port}/item-{round}-{i}\", "     \
-    "\"requests_per_round\": 40, \"concurrency\": 4, \"timeout_s\": 10}, "                        \
+    "\"requests_per_round\": 40, \"concurrency\": 4, \"timeout_s\": 10}, "                         \
     "\"rounds\": 6, \"warmup\": 2"
 #define STDIO_DRIVER                                                                               \
     "\"driver\": {\"kind\": \"stdio\", \"requests\": [\"open peer-{round}-{i}\", \"send x\", "     \
@@ -253,15 +253,14 @@ static void test_tree_daemon_fixed(void **state)
 static void test_tree_exec_chain_leak(void **state)
 {
     (void)state;
-    run_tree("chain-leak",
-             "{\"name\": \"chain-leak\", \"target\": {\"argv\": [\"env\", \"A=1\", \"sh\", "
-             "\"tests/scripts/wrap.sh\", \"tests/scripts/wrap.sh\", \"sh\", \"-c\", "
-             "\"exec \\\"$0\\\" \\\"$@\\\"\", \"build/debug/targets/conn_struct\", \"--leak\"], "
-             "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}}, " STDIO_DRIVER ", \"expect\": \"leak\"}",
-             &(struct want){.verdict = "leak",
-                            .culprit = "conn_open",
-                            .role = "conn_struct",
-                            .origin_exec = 3});
+    run_tree(
+        "chain-leak",
+        "{\"name\": \"chain-leak\", \"target\": {\"argv\": [\"env\", \"A=1\", \"sh\", "
+        "\"tests/scripts/wrap.sh\", \"tests/scripts/wrap.sh\", \"sh\", \"-c\", "
+        "\"exec \\\"$0\\\" \\\"$@\\\"\", \"build/debug/targets/conn_struct\", \"--leak\"], "
+        "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}}, " STDIO_DRIVER ", \"expect\": \"leak\"}",
+        &(struct want){
+            .verdict = "leak", .culprit = "conn_open", .role = "conn_struct", .origin_exec = 3});
 }
 
 static void test_tree_exec_chain_fixed(void **state)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +144,25 @@ int file_read(const char *path, size_t max, char **out, size_t *out_len, struct 
     *out = data;
     *out_len = len;
     return 0;
+}
+
+/* nftw() callback of file_remove_tree(): removes one entry, children first. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+    return rc == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+int file_remove_tree(const char *dir)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    int rc = nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc < 0 ? -errno : -rc;
 }
 
 int file_mkdirs(const char *dir)

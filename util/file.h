@@ -31,6 +31,10 @@ int file_read(const char *path, size_t max, char **out, size_t *out_len, struct 
  * way, or -errno. */
 int file_mkdirs(const char *dir);
 
+/* Removes `dir` and everything in it, never following a symbolic link (a link is removed, not
+ * what it points to). A missing `dir` is not an error. Returns 0 or the first -errno. */
+int file_remove_tree(const char *dir);
+
 /* True when `path` names a regular file (following links). Can't fail. */
 bool file_is_regular(const char *path);
 

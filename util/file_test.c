@@ -245,6 +245,29 @@ static void test_file_read_missing_and_empty(void **state)
 }
 
 /* Nested folders are created, again without error; a file in the way is -ENOTDIR. */
+static void test_file_remove_tree(void **state)
+{
+    (void)state;
+    char dir[PATH_MAX], path[PATH_MAX], outside[PATH_MAX];
+    struct diag d = {{0}};
+    make_tmpdir(dir, "rmtree");
+    join(path, dir, "t/a/b");
+    assert_int_equal(file_mkdirs(path), 0);
+    join(path, dir, "t/a/b/f");
+    assert_int_equal(file_write(path, "x", 1, &d), 0);
+    join(outside, dir, "keep");
+    assert_int_equal(file_write(outside, "k", 1, &d), 0);
+    join(path, dir, "t/link");
+    assert_int_equal(symlink(outside, path), 0); /* removed, not followed */
+    join(path, dir, "t");
+    assert_int_equal(file_remove_tree(path), 0);
+    struct stat st;
+    assert_int_equal(lstat(path, &st), -1);
+    assert_content(outside, "k");
+    assert_int_equal(file_remove_tree(path), 0); /* already gone */
+    remove_tree(dir);
+}
+
 static void test_file_mkdirs(void **state)
 {
     (void)state;
@@ -350,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_file_read_cap),
         cmocka_unit_test(test_file_read_missing_and_empty),
         cmocka_unit_test(test_file_mkdirs),
+        cmocka_unit_test(test_file_remove_tree),
         cmocka_unit_test(test_file_is_regular),
         cmocka_unit_test(test_file_safe_name),
         cmocka_unit_test(test_file_safe_name_lengths),

@@ -95,7 +95,13 @@ int spawn_start(const struct spawn_opts *o, struct spawn_child *c, struct diag *
     pid_t pid = -1;
     if (rc == 0) {
         spawn_actions(o, &s);
-        int err = posix_spawnp(&pid, o->argv[0], &s.fa, NULL, o->argv, o->env ? o->env : environ);
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        if (o->new_session) {
+            posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+        }
+        int err = posix_spawnp(&pid, o->argv[0], &s.fa, &attr, o->argv, o->env ? o->env : environ);
+        posix_spawnattr_destroy(&attr);
         if (err != 0) {
             bool hint = err == ENOENT && o->cwd && o->cwd_hint;
             rc = diag_set(d, -err, "can't %s '%s': %s%s", o->verb ? o->verb : "run", o->argv[0],

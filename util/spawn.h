@@ -6,8 +6,9 @@
  * end), one more descriptor may be inherited, and the child may start in another folder. Every
  * descriptor the caller gets is close-on-exec, so later children never inherit it. spawn_run()
  * runs a command to its end: stdout collected (capped) or discarded, the tail of stderr kept,
- * the child killed when the deadline passes. No shell is involved; argv[0] is searched in PATH
- * when it has no slash. No globals (reads `environ`); thread-safe.
+ * the child killed when the deadline passes. A child may start in a session of its own. No shell is
+ * involved; argv[0] is searched in PATH when it has no slash. No globals (reads `environ`);
+ * thread-safe.
  */
 #ifndef UTIL_SPAWN_H
 #define UTIL_SPAWN_H
@@ -36,6 +37,8 @@ struct spawn_opts {
     const char *what;     /* names the program in messages ("the target"), or NULL */
     const char *verb;     /* "can't VERB 'argv[0]'": "start", or NULL for "run" */
     const char *cwd_hint; /* added when the program or `cwd` is missing and cwd is set */
+    bool new_session;     /* the child starts its own session and process group (setsid), so a
+                           * signal meant for the caller's group (Ctrl-C) does not reach it */
 };
 
 struct spawn_child {

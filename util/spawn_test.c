@@ -187,6 +187,29 @@ static void test_spawn_start_keep_fd_and_cwd(void **state)
     close(sv[0]);
 }
 
+/* A child started with new_session leads its own session and process group (read from its
+ * /proc/PID/stat); one started without it does not. */
+static void test_spawn_start_new_session(void **state)
+{
+    (void)state;
+    char sh[] = "/bin/sh", dash_c[] = "-c";
+    /* Fields 6 and 5 of /proc/self/stat (after the command name): session and process group. */
+    char script[] = "read -r pid comm st ppid pgrp sid rest </proc/$$/stat; "
+                    "[ \"$sid\" = \"$$\" ] && [ \"$pgrp\" = \"$$\" ]";
+    char *argv[] = {sh, dash_c, script, NULL};
+    for (int own = 0; own < 2; own++) {
+        struct spawn_opts o = {.argv = argv, .new_session = own != 0};
+        struct spawn_child c;
+        struct diag d = {{0}};
+        assert_int_equal(spawn_start(&o, &c, &d), 0);
+        int status;
+        assert_int_equal(waitpid(c.pid, &status, 0), c.pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status) == 0, own != 0);
+        spawn_close(&c);
+    }
+}
+
 static void test_spawn_start_failure_messages(void **state)
 {
     (void)state;
@@ -221,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_spawn_run_cap_timeout_and_missing),
         cmocka_unit_test(test_spawn_start_pipes_both_ways),
         cmocka_unit_test(test_spawn_start_keep_fd_and_cwd),
+        cmocka_unit_test(test_spawn_start_new_session),
         cmocka_unit_test(test_spawn_start_failure_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
