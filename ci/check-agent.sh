@@ -4,7 +4,7 @@
 # and imports nothing from stdio or the printf family (agent rules, STYLE.md).
 set -euo pipefail
 so=${1:?usage: check-agent.sh AGENT.so}
-want=$(sed -n 's/^ *\([a-z_]*\);$/\1/p' agent/agent.map | sort)
+want=$(sed -n 's/^ *\([a-z_0-9]*\);$/\1/p' agent/agent.map | sort)
 have=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TWiV]$/ {print $3}' | sed 's/@.*//' | sort)
 status=0
 if [ "$want" != "$have" ]; then
