@@ -122,8 +122,7 @@ int ag_region_add(struct ag_regions *r, uintptr_t start, size_t len, uint32_t st
     return rc;
 }
 
-bool ag_region_remove(struct ag_regions *r, uintptr_t start, size_t len,
-                      struct ag_region_cut *cut)
+bool ag_region_remove(struct ag_regions *r, uintptr_t start, size_t len, struct ag_region_cut *cut)
 {
     struct ag_region_cut local = {0};
     if (len > 0) {

@@ -33,7 +33,7 @@ struct ag_regions {
     struct ag_region *items; /* sorted by start, no two overlap */
     size_t n;
     size_t cap;
-    uint64_t bytes; /* sum of end - start */
+    uint64_t bytes;   /* sum of end - start */
     uint64_t dropped; /* regions not recorded for lack of memory */
 };
 
@@ -56,8 +56,7 @@ int ag_region_add(struct ag_regions *r, uintptr_t start, size_t len, uint32_t st
  * middle. Returns true when any byte was recorded there, and fills *cut (may be NULL). A cut
  * that would need a new entry when the array cannot grow drops the region's tail (counted in
  * `dropped`). Thread-safe. Hook-safe. */
-bool ag_region_remove(struct ag_regions *r, uintptr_t start, size_t len,
-                      struct ag_region_cut *cut);
+bool ag_region_remove(struct ag_regions *r, uintptr_t start, size_t len, struct ag_region_cut *cut);
 
 /* Called for each region with the lock held: must be quick and must not touch `r`. */
 typedef void (*ag_region_visit_fn)(void *ctx, const struct ag_region *g);

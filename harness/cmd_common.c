@@ -374,6 +374,9 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);
         }
+        if (sc->rss_warning) {
+            buf_printf(b, "    warning: %s\n", sc->rss_warning);
+        }
     }
     if (report_dir) {
         buf_printf(b, "reports: %s/report.json\n", report_dir);

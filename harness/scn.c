@@ -336,7 +336,8 @@ static int parse_name(struct ctx *c, const cJSON *root)
 /* Reads "threshold". */
 static int parse_threshold(struct ctx *c, const cJSON *th)
 {
-    static const char *const known[] = {"bytes_per_round", "blocks_per_round", NULL};
+    static const char *const known[] = {"bytes_per_round", "blocks_per_round",
+                                        "rss_bytes_per_round", NULL};
     struct scn *s = c->s;
     int rc = json_want_object(&c->j, th, "threshold");
     if (rc < 0) {
@@ -349,6 +350,10 @@ static int parse_threshold(struct ctx *c, const cJSON *th)
     }
     if (rc == 0) {
         rc = json_get_double(&c->j, th, "blocks_per_round", 0, &s->threshold_blocks_per_round);
+    }
+    if (rc == 0) {
+        rc =
+            json_get_double(&c->j, th, "rss_bytes_per_round", 0, &s->threshold_rss_bytes_per_round);
     }
     json_pop(&c->j, mark);
     return rc;
@@ -627,6 +632,10 @@ static bool save_judging(const struct scn *s, cJSON *root)
         ok &=
             cJSON_AddNumberToObject(th, "blocks_per_round", s->threshold_blocks_per_round) != NULL;
     }
+    if (s->threshold_rss_bytes_per_round > 0) {
+        ok &= cJSON_AddNumberToObject(th, "rss_bytes_per_round",
+                                      s->threshold_rss_bytes_per_round) != NULL;
+    }
     ok &= cJSON_AddStringToObject(root, "expect", rpt_expect_name(s->expect)) != NULL;
     if (s->expect_culprit) {
         ok &= cJSON_AddStringToObject(root, "expect_culprit", s->expect_culprit) != NULL;
@@ -681,6 +690,7 @@ void scn_analysis_opts(const struct scn *s, struct analysis_opts *o)
         .rounds = s->rounds,
         .threshold_bytes_per_round = s->threshold_bytes_per_round,
         .threshold_blocks_per_round = s->threshold_blocks_per_round,
+        .threshold_rss_bytes_per_round = s->threshold_rss_bytes_per_round,
         .supp = s->supp,
         .n_supp = s->n_supp,
         .wrappers = s->wrappers,

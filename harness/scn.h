@@ -55,7 +55,8 @@ struct scn {
     uint32_t warmup;
     int round_timeout_ms;
     double threshold_bytes_per_round;
-    double threshold_blocks_per_round; /* 0 = not used */
+    double threshold_blocks_per_round;    /* 0 = not used */
+    double threshold_rss_bytes_per_round; /* 0 = not used: untracked growth that fails the run */
     enum rpt_expect expect;
     char *expect_culprit;
     struct supp_rule *supp; /* n_supp suppressions (analysis/supp.h) */

@@ -5,15 +5,14 @@
  * stdio target: reads "req ROUND ID" lines and answers "ok ROUND ID". The first request of a
  * new round does the mode's work for that round:
  *   mmap-leak     maps 80 KiB (anonymous) and keeps it      mmap-fixed    unmaps last round's
- *   mremap-leak   grows one mapping by 16 KiB               mremap-fixed  grows it, then shrinks it back
- *   sbrk-leak     moves the break up by 64 KiB              sbrk-fixed    moves it up, then back down
- *   partial-leak  maps 4 pages, unmaps the middle two       partial-fixed unmaps the middle two, then
- *                 (two pages a round stay)                                the outer ones one by one
- *   file          maps 64 KiB of a file and keeps it (file-backed: not heap, no leak)
- *   big-malloc    keeps one 1 MiB malloc block a round (glibc maps it: counted once, as malloc)
- * and every request of arena-leak / arena-fixed stores a 1 KiB record in an arena that grows
- * by 64 KiB mapped chunks (arena-fixed resets the arena, unmapping its chunks, every round).
- * Usage: sysmem MODE
+ *   mremap-leak   grows one mapping by 16 KiB               mremap-fixed  grows it, then shrinks it
+ * back sbrk-leak     moves the break up by 64 KiB              sbrk-fixed    moves it up, then back
+ * down partial-leak  maps 4 pages, unmaps the middle two       partial-fixed unmaps the middle two,
+ * then (two pages a round stay)                                the outer ones one by one file maps
+ * 64 KiB of a file and keeps it (file-backed: not heap, no leak) big-malloc    keeps one 1 MiB
+ * malloc block a round (glibc maps it: counted once, as malloc) and every request of arena-leak /
+ * arena-fixed stores a 1 KiB record in an arena that grows by 64 KiB mapped chunks (arena-fixed
+ * resets the arena, unmapping its chunks, every round). Usage: sysmem MODE
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -115,8 +114,8 @@ static int keep_mapping(int fixed)
 static int grow_mapping(int fixed)
 {
     if (!remapped) {
-        remapped = mmap(NULL, REMAP_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                        0);
+        remapped =
+            mmap(NULL, REMAP_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (remapped == MAP_FAILED) {
             remapped = NULL;
             return -1;
@@ -234,8 +233,8 @@ static int round_work(void)
 }
 
 static const char *const modes[] = {
-    "mmap-leak",  "mmap-fixed",    "mremap-leak", "mremap-fixed", "sbrk-leak",  "sbrk-fixed",
-    "arena-leak", "arena-fixed",   "partial-leak", "partial-fixed", "file",     "big-malloc",
+    "mmap-leak",  "mmap-fixed",  "mremap-leak",  "mremap-fixed",  "sbrk-leak", "sbrk-fixed",
+    "arena-leak", "arena-fixed", "partial-leak", "partial-fixed", "file",      "big-malloc",
 };
 
 int main(int argc, char **argv)
