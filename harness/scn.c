@@ -191,6 +191,16 @@ static int parse_target_run(struct ctx *c, const cJSON *t)
     if (rc == 0 && !s->argv[0][0]) {
         rc = json_fail(&c->j, "argv[0]", "expected a program, found ''");
     }
+    size_t n_argv = 0;
+    for (; rc == 0 && s->argv[n_argv]; n_argv++) {
+        char where[32];
+        snprintf(where, sizeof(where), "argv[%zu]", n_argv);
+        rc = json_check_len(&c->j, where, s->argv[n_argv], SCN_MAX_ARG);
+    }
+    if (rc == 0 && n_argv > SCN_MAX_ARGV) {
+        rc = json_fail(&c->j, "argv", "expected at most %u arguments, found %zu", SCN_MAX_ARGV,
+                       n_argv);
+    }
     if (rc == 0) {
         rc = drv_check_strs(&c->j, s->argv, 0, "argv", false, &s->uses_port);
     }
@@ -322,6 +332,9 @@ static int parse_name(struct ctx *c, const cJSON *root)
     int rc =
         json_get_str(&c->j, root, "name", true,
                      "a short name used for the report folder, e.g. \"uploads-fixed\"", &s->name);
+    if (rc == 0) {
+        rc = json_check_len(&c->j, "name", s->name, SCN_MAX_NAME);
+    }
     for (const char *p = s->name; rc == 0 && *p; p++) {
         if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20 || (p == s->name && *p == '.')) {
             rc = json_fail(&c->j, "name",

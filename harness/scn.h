@@ -26,6 +26,9 @@
 #define SCN_DEFAULT_READY_TIMEOUT_MS 10000
 #define SCN_DEFAULT_ROUND_TIMEOUT_MS 60000
 #define SCN_MAX_ROUNDS               100000u
+#define SCN_MAX_NAME                 128u  /* bytes in a scenario's name (a folder name too) */
+#define SCN_MAX_ARG                  4096u /* bytes in one argv entry */
+#define SCN_MAX_ARGV                 1024u /* argv entries */
 
 enum scn_ready_kind {
     SCN_READY_NONE,   /* ready when the agent said HELLO */

@@ -556,6 +556,16 @@ int json_want_object(struct json_ctx *c, const cJSON *v, const char *key)
     return 0;
 }
 
+int json_check_len(struct json_ctx *c, const char *key, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) {
+        return 0;
+    }
+    return json_fail(c, key, "expected a string of at most %zu bytes, found one of %zu bytes", max,
+                     n);
+}
+
 int json_get_str(struct json_ctx *c, const cJSON *obj, const char *key, bool required,
                  const char *hint, char **out)
 {
@@ -568,6 +578,10 @@ int json_get_str(struct json_ctx *c, const cJSON *obj, const char *key, bool req
     }
     if (required && !v->valuestring[0]) {
         return json_bad_type(c, key, v, "a non-empty string");
+    }
+    int rc = json_check_len(c, key, v->valuestring, JSON_MAX_STRING);
+    if (rc != 0) {
+        return rc;
     }
     char *dup = strdup(v->valuestring);
     if (!dup) {
@@ -754,6 +768,9 @@ int json_get_strs(struct json_ctx *c, const cJSON *obj, const char *key, bool no
                              nonempty ? "a non-empty array of strings" : "an array of strings");
     }
     size_t count = (size_t)cJSON_GetArraySize(v);
+    if (count > JSON_MAX_ITEMS) {
+        return json_fail(c, key, "expected at most %d strings, found %zu", JSON_MAX_ITEMS, count);
+    }
     char **vec = calloc(count + 1, sizeof(*vec));
     if (!vec) {
         return json_nomem(c);
@@ -762,11 +779,16 @@ int json_get_strs(struct json_ctx *c, const cJSON *obj, const char *key, bool no
     const cJSON *it;
     cJSON_ArrayForEach(it, v)
     {
+        char where[JSON_PATH_MAX];
+        fmt_c(where, sizeof(where), "%s[%zu]", key, i);
         if (!cJSON_IsString(it)) {
-            char where[JSON_PATH_MAX];
-            fmt_c(where, sizeof(where), "%s[%zu]", key, i);
             strv_free(vec);
             return json_bad_type(c, where, it, "a string");
+        }
+        int rc = json_check_len(c, where, it->valuestring, JSON_MAX_STRING);
+        if (rc != 0) {
+            strv_free(vec);
+            return rc;
         }
         vec[i] = strdup(it->valuestring);
         if (!vec[i]) {
@@ -811,6 +833,9 @@ int json_get_map(struct json_ctx *c, const cJSON *obj, const char *key, const ch
         return json_bad_type(c, key, v, "an object of strings");
     }
     size_t count = (size_t)cJSON_GetArraySize(v);
+    if (count > JSON_MAX_ITEMS) {
+        return json_fail(c, key, "expected at most %d strings, found %zu", JSON_MAX_ITEMS, count);
+    }
     char **vec = calloc(count + 1, sizeof(*vec));
     if (!vec) {
         return json_nomem(c);
