@@ -22,6 +22,7 @@
 #include "../reports/rpt_write.h"
 #include "../reports/rpt_json.h"
 #include "../util/fmt.h"
+#include "../util/json.h"
 
 #define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */
 
@@ -380,7 +381,7 @@ static int ci_outputs(const struct rpt_run *run)
             top = sc;
         }
     }
-    char *json = cJSON_PrintUnformatted(growth);
+    char *json = json_print(growth, false);
     cJSON_Delete(growth);
     if (!json) {
         cli_error("out of memory writing outputs");

@@ -673,7 +673,7 @@ int scn_save(const struct scn *s, const char *path)
     ok = ok && save_target(s, root);
     ok = ok && save_driver(s, root);
     ok = ok && save_judging(s, root);
-    char *text = ok ? cJSON_Print(root) : NULL;
+    char *text = ok ? json_print(root, true) : NULL;
     cJSON_Delete(root);
     if (!text) {
         return -ENOMEM;

@@ -12,6 +12,7 @@
 
 #include "../util/buf.h"
 #include "../util/file.h"
+#include "../util/json.h"
 
 #define HIST_MAX_EXACT 9007199254740992.0 /* 2^53: larger counts are not exact in a double */
 
@@ -465,7 +466,7 @@ int rpt_history_write(const struct rpt_history *h, const char *path, struct diag
                 cJSON_AddItemToArray(arr, x);
             }
         }
-        char *line = ok ? cJSON_PrintUnformatted(o) : NULL;
+        char *line = ok ? json_print(o, false) : NULL;
         cJSON_Delete(o);
         if (!line) {
             b.err = -ENOMEM;

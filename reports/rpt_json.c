@@ -335,7 +335,7 @@ int rpt_json_render(const struct rpt_run *run, char **out)
         }
         cJSON_AddItemToArray(scns, so);
     }
-    char *text = w.failed ? NULL : cJSON_Print(root);
+    char *text = w.failed ? NULL : json_print(root, true);
     cJSON_Delete(root);
     if (!text) {
         return -ENOMEM;

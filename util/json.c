@@ -181,6 +181,46 @@ size_t json_utf8_valid_prefix(const char *s, size_t n)
     return i;
 }
 
+char *json_utf8_repair(char *s)
+{
+    if (!s) {
+        return NULL;
+    }
+    size_t n = strlen(s);
+    size_t ok = json_utf8_valid_prefix(s, n);
+    if (ok == n) {
+        return s;
+    }
+    /* Each invalid byte becomes U+FFFD (3 bytes). */
+    char *out = malloc(ok + (n - ok) * 3 + 1);
+    if (!out) {
+        free(s);
+        return NULL;
+    }
+    memcpy(out, s, ok);
+    size_t o = ok;
+    for (size_t i = ok; i < n;) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (k == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    free(s);
+    return out;
+}
+
+char *json_print(const cJSON *item, bool formatted)
+{
+    return json_utf8_repair(formatted ? cJSON_Print(item) : cJSON_PrintUnformatted(item));
+}
+
 /* Reads the string whose opening quote is at sc->pos; leaves pos after the closing quote.
  * Fails on invalid UTF-8 and on \u0000; an unterminated string is left to cJSON (returns 1).
  * `upto` frames name the string's place. */

@@ -54,6 +54,17 @@ int json_parse(struct json_ctx *c, const char *text, size_t len, bool whole, cJS
  * fail. */
 size_t json_utf8_valid_prefix(const char *s, size_t n);
 
+/* Returns `s` (malloc'ed, NUL-terminated) as valid UTF-8: `s` itself when it is, else a new
+ * string with every byte that is not part of a valid sequence replaced by U+FFFD, `s` freed.
+ * NULL (with `s` freed) when out of memory; NULL for NULL. */
+char *json_utf8_repair(char *s);
+
+/* cJSON_Print (formatted) or cJSON_PrintUnformatted of `item`, made valid UTF-8 with
+ * json_utf8_repair(): every JSON file leakcheck writes goes through here, so a name or a path
+ * that came from the system in another encoding can't make it invalid. NULL when out of memory.
+ */
+char *json_print(const cJSON *item, bool formatted);
+
 /* Enters member `key` of the current object: the path gains ".key" ("key" at the top). Returns
  * the mark json_pop() restores. Can't fail (a path past JSON_PATH_MAX is cut). */
 size_t json_push(struct json_ctx *c, const char *key);
