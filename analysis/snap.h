@@ -74,6 +74,7 @@ struct snap_stream {
     struct snap_stack *stacks;
     size_t n_snaps;
     struct snap_snapshot *snaps; /* complete snapshots, in arrival order */
+    bool rec_end;                /* a REC_END frame came: the recording was written whole */
     /* private parsing state */
     uint8_t *buf;
     size_t buf_len, buf_cap;

@@ -29,6 +29,11 @@
  *                str path, str build_id (raw bytes)
  *   SNAP_END     u32 round, u32 n_stacks, u32 n_sites, u32 n_objects
  *
+ *   REC_END      u64 bytes the agent sent, u32 complete snapshots among them, u32 0: the
+ *                harness's mark at the end of a recording (snapshots.bin) it wrote whole; bytes
+ *                of a frame left incomplete by the agent are dropped before it. A recording
+ *                without it was cut short (a full disk, a killed harness).
+ *
  * Epoch 0 is everything before the first round (start-up). Encoding needs no heap: the writer
  * works in a caller-owned buffer. Hook-safe (common/ obeys the agent rules).
  */
@@ -66,6 +71,7 @@ enum proto_type {
     PROTO_SITE = 5,
     PROTO_OBJECT = 6,
     PROTO_SNAP_END = 7,
+    PROTO_REC_END = 8, /* written by the harness, never the agent: see below */
 };
 
 /* HELLO flags */

@@ -24,6 +24,11 @@ struct chan {
     FILE *bin;              /* the recording, or NULL (borrowed) */
     struct target *t;       /* whose exit ends a wait (borrowed), or NULL: only EOF does */
     bool eof;               /* the channel ended */
+    /* the recording's account (chan_close_recording() says what a failed write lost) */
+    uint64_t bin_bytes;    /* bytes written to it and flushed */
+    uint64_t bin_received; /* bytes read from the agent */
+    size_t bin_snaps;      /* complete snapshots among the bytes written */
+    int bin_errno;         /* the first write error, or 0: nothing is written after it */
 };
 
 /* Reads until the HELLO arrived (want_hello) or `want_snaps` snapshots are complete, the
@@ -34,5 +39,12 @@ int chan_wait(struct chan *c, bool want_hello, size_t want_snaps, int timeout_ms
 /* Sends REQ_SNAPSHOT{round} and waits for its SNAP_END. Returns as chan_wait(); -EPIPE when the
  * request could not be sent. */
 int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d);
+
+/* Ends the recording `c->bin` named `name` in messages: appends the REC_END mark (after cutting
+ * off the bytes of a frame the agent left incomplete) and closes it; c->bin is NULL after. When
+ * a write failed (now or during the run), fails with a message saying why, how many bytes and
+ * complete snapshots the file holds, and how many bytes it lost. Returns 0, or -errno with `d`
+ * filled. A NULL c->bin is a no-op. */
+int chan_close_recording(struct chan *c, const char *name, struct diag *d);
 
 #endif

@@ -392,9 +392,11 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
             fail(ss, "target %s before the run ended", how);
         }
     }
-    if (ss->ch.bin) {
-        fclose(ss->ch.bin);
-        ss->ch.bin = NULL;
+    char bin_name[4200];
+    snprintf(bin_name, sizeof(bin_name), "%s/snapshots.bin", o->out_dir);
+    struct diag bin_err = {{0}};
+    if (chan_close_recording(&ss->ch, bin_name, &bin_err) != 0 && !ss->err[0]) {
+        fail(ss, "%s", bin_err.msg);
     }
     char *full = ss->err[0] ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;
     struct analysis_opts ao;
