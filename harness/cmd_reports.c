@@ -447,7 +447,8 @@ static void history_say(const struct history_args *a, const struct rpt_run *run,
         printf("; dropped %zu record%s of the oldest commits (--max-commits %.0f)", chg->dropped,
                chg->dropped == 1 ? "" : "s", a->max_commits);
     }
-    printf("; now %zu commit%s, %zu records\n", commits, commits == 1 ? "" : "s", h->n);
+    printf("; now %zu commit%s, %zu record%s\n", commits, commits == 1 ? "" : "s", h->n,
+           h->n == 1 ? "" : "s");
 }
 
 /* `history add`: the report's records into `h`, then `h` written back. Returns an exit code. */
