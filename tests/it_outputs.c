@@ -226,8 +226,9 @@ static void test_fifo_requests_refused(void **state)
     struct it_result r;
     char kv[PATH_MAX];
     it_build_path(kv, sizeof(kv), "targets/stdio_kv");
-    const char *args[] = {"run",         "--rounds",    "4", "--warmup", "1", "--requests-file",
-                          fifo,          "--report-dir", OUT_ROOT "/fifo", "--", kv, NULL};
+    const char *args[] = {
+        "run",          "--rounds",       "4",  "--warmup", "1", "--requests-file", fifo,
+        "--report-dir", OUT_ROOT "/fifo", "--", kv,         NULL};
     run_lc(args, &r);
     assert_false(r.timed_out);
     assert_int_equal(r.exit_code, 2);
@@ -324,15 +325,29 @@ static void test_outputs_strict(void **state)
     char kv[PATH_MAX];
     it_build_path(kv, sizeof(kv), "targets/stdio_kv");
     struct it_result r;
-    const char *run_args[] = {"run",          "--rounds", "4",  "--warmup",   "1",
-                              "--request",    "put k{round}-{i} v", "--name",
-                              "kv-\xff\xfe-name", "--report-dir", dir, "--", kv, NULL};
+    const char *run_args[] = {"run",
+                              "--rounds",
+                              "4",
+                              "--warmup",
+                              "1",
+                              "--request",
+                              "put k{round}-{i} v",
+                              "--name",
+                              "kv-\xff\xfe-name",
+                              "--report-dir",
+                              dir,
+                              "--",
+                              kv,
+                              NULL};
     run_lc(run_args, &r);
     assert_int_equal(r.exit_code, 0);
     free(r.out);
-    const char *hist_args[] = {"history",  "add",       "--file",    OUT_ROOT "/strict/h.jsonl",
-                               "--report", OUT_ROOT "/strict/report.json", "--commit",
-                               "0123456789abcdef", "--message", "fix caf\xe9 \xc3", NULL};
+    const char *hist_args[] = {"history",   "add",
+                               "--file",    OUT_ROOT "/strict/h.jsonl",
+                               "--report",  OUT_ROOT "/strict/report.json",
+                               "--commit",  "0123456789abcdef",
+                               "--message", "fix caf\xe9 \xc3",
+                               NULL};
     run_lc(hist_args, &r);
     assert_int_equal(r.exit_code, 0);
     expect_out(&r, "commit 0123456789ab: added 1 record; now 1 commit, 1 record\n");
@@ -426,8 +441,8 @@ static void test_disk_full(void **state)
     expect_out(&r, "the verdicts above are the run's, but its report files are missing or "
                    "incomplete");
     free(r.out);
-    const char *args[] = {"analyze", "--report-dir", OUT_ROOT "/cut",
-                          OUT_ROOT "/snapshots.bin", NULL};
+    const char *args[] = {"analyze", "--report-dir", OUT_ROOT "/cut", OUT_ROOT "/snapshots.bin",
+                          NULL};
     run_lc(args, &r);
     expect_out(&r, "snapshots.bin was cut: it ends inside a snapshot and has no end mark (the "
                    "disk filled up, or leakcheck was stopped while writing it); analysing the ");
