@@ -276,8 +276,12 @@ static int scan_key_cmp(const void *a, const void *b, void *text)
 static int scan_close_object(struct scan *sc)
 {
     const struct scan_frame *f = &sc->frames[sc->depth - 1];
-    struct scan_key *k = sc->keys + f->keys_first;
     size_t n = sc->n_keys - f->keys_first;
+    if (n < 2) {
+        sc->n_keys = f->keys_first;
+        return 0; /* no key, or one: nothing to compare (and sc->keys may be NULL) */
+    }
+    struct scan_key *k = sc->keys + f->keys_first;
     qsort_r(k, n, sizeof(*k), scan_key_cmp, (void *)(uintptr_t)sc->text);
     int rc = 0;
     for (size_t i = 1; rc == 0 && i < n; i++) {
