@@ -85,7 +85,11 @@ static void scan_path(const struct scan *sc, size_t upto, char *out, size_t len)
     for (size_t i = 0; i < upto && o + 1 < len; i++) {
         const struct scan_frame *f = &sc->frames[i];
         int w;
-        if (f->object) {
+        if (upto > 8 && i == 3) {
+            /* A deep path: its first three steps, "...", its last two. */
+            w = fmt_c(out + o, len - o, "...");
+            i = upto - 3;
+        } else if (f->object) {
             size_t kl = f->key_len < 64 ? f->key_len : 64;
             w = fmt_c(out + o, len - o, "%s%.*s", o ? "." : "", (int)kl, sc->text + f->key_start);
         } else {

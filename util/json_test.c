@@ -342,6 +342,7 @@ static void test_json_parse_depth(void **state)
     cJSON *root = NULL;
     json_init(&c, "t.json", &d);
     assert_int_equal(json_parse(&c, deep, n + 2, true, &root), -EINVAL);
+    assert_non_null(strstr(d.msg, "t.json: [0][0][0]...[0][0]: nested deeper"));
     assert_non_null(strstr(d.msg, "nested deeper than 64 levels (objects and arrays inside each "
                                   "other); no leakcheck file needs that many (line 1, column 65)"));
     /* A million levels: the same message, quickly, without cJSON. */

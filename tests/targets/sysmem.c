@@ -15,6 +15,8 @@
  * resets the arena, unmapping its chunks, every round). Usage: sysmem MODE
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +207,29 @@ static int keep_big_block(void)
     return 0;
 }
 
+/* ---------------------------------------------------------------- racing threads */
+
+#define RACERS 4
+
+static _Atomic int racing = 1;
+
+/* Maps, cuts and unmaps regions until `racing` clears. */
+static void *race_mappings(void *arg)
+{
+    (void)arg;
+    while (racing) {
+        char *p = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            continue;
+        }
+        p[0] = 1;
+        munmap(p + 4 * page, 4 * page);
+        munmap(p, 4 * page);
+        munmap(p + 8 * page, 8 * page);
+    }
+    return NULL;
+}
+
 /* The mode's work at the start of a new round. Returns 0, or -1 on failure. */
 static int round_work(void)
 {
@@ -233,8 +258,9 @@ static int round_work(void)
 }
 
 static const char *const modes[] = {
-    "mmap-leak",  "mmap-fixed",  "mremap-leak",  "mremap-fixed",  "sbrk-leak", "sbrk-fixed",
-    "arena-leak", "arena-fixed", "partial-leak", "partial-fixed", "file",      "big-malloc",
+    "mmap-leak",  "mmap-fixed", "mremap-leak",  "mremap-fixed", "sbrk-leak",
+    "sbrk-fixed", "arena-leak", "arena-fixed",  "partial-leak", "partial-fixed",
+    "file",       "big-malloc", "mmap-threads",
 };
 
 int main(int argc, char **argv)
@@ -247,10 +273,18 @@ int main(int argc, char **argv)
     if (!mode) {
         fprintf(stderr, "usage: sysmem MODE (mmap-leak, mmap-fixed, mremap-leak, mremap-fixed, "
                         "sbrk-leak, sbrk-fixed, arena-leak, arena-fixed, partial-leak, "
-                        "partial-fixed, file, big-malloc)\n");
+                        "partial-fixed, file, big-malloc, mmap-threads)\n");
         return 2;
     }
     page = (size_t)sysconf(_SC_PAGESIZE);
+    pthread_t racers[RACERS];
+    size_t n_racers = 0;
+    for (; strcmp(mode, "mmap-threads") == 0 && n_racers < RACERS; n_racers++) {
+        if (pthread_create(&racers[n_racers], NULL, race_mappings, NULL) != 0) {
+            fprintf(stderr, "sysmem: pthread_create failed\n");
+            return 1;
+        }
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     unsigned long current = 0;
     char line[256];
@@ -272,6 +306,10 @@ int main(int argc, char **argv)
             continue;
         }
         printf("ok %lu %lu\n", round, id);
+    }
+    racing = 0;
+    for (size_t i = 0; i < n_racers; i++) {
+        pthread_join(racers[i], NULL);
     }
     return 0;
 }
