@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "../common/proto.h"
+#include "ag_region.h"
 #include "ag_stack.h"
 #include "ag_table.h"
 
@@ -76,6 +77,7 @@ struct ag_state {
     _Atomic uint64_t untracked; /* allocations that passed through while tracking */
     _Atomic uint64_t unwind_errors;
     _Atomic uint64_t truncated;
+    struct ag_regions regions; /* anonymous mappings and break growth the program made */
 };
 
 extern struct ag_state ag_state AG_HIDDEN;

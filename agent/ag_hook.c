@@ -10,10 +10,22 @@
  * the heap layout the target sees. Start-up and fork handling live in ag_init.c; this file only
  * holds the constructor that calls it.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../common/proto.h"
+
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4 /* Linux 5.7; older headers lack the name */
+#endif
 
 #include "ag_boot.h"
 #include "ag_chan.h"
@@ -217,11 +229,248 @@ AG_EXPORT size_t malloc_usable_size(void *p)
     return ag_real.malloc_usable_size(p);
 }
 
+/* ---------------------------------------------------------------- memory outside malloc
+ *
+ * Anonymous mmap/mmap64/mremap/munmap and sbrk/brk called by the program are recorded as
+ * regions (ag_region.h). glibc's malloc, pthread stacks and the dynamic loader map through
+ * libc's internal entry points, which never reach these symbols, so their memory is not
+ * counted twice; calls from the agent itself (its tables) are passed through by return
+ * address. File-backed mappings are not heap and are not recorded, but one mapped over a
+ * recorded region (MAP_FIXED) ends that region's bytes.
+ */
+
+/* The next definitions of the system-memory functions. */
+struct sys_real {
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+    int (*munmap)(void *, size_t);
+    void *(*mremap)(void *, size_t, size_t, int, ...);
+    void *(*sbrk)(intptr_t);
+    int (*brk)(void *);
+};
+
+static struct sys_real sys_real;
+static _Atomic int sys_state; /* 0 unresolved, 1 resolving, 2 done */
+
+static __thread int sys_resolving __attribute__((tls_model("initial-exec")));
+
+/* Resolves sys_real once. Returns true when it is usable; false only on the thread that is
+ * resolving it (from inside dlsym): that caller then makes the system call itself. Another
+ * thread waits for the resolution to end. */
+static bool sys_ready(void)
+{
+    int state = atomic_load_explicit(&sys_state, memory_order_acquire);
+    if (AG_LIKELY(state == 2)) {
+        return true;
+    }
+    if (sys_resolving) {
+        return false;
+    }
+    int expected = 0;
+    if (!atomic_compare_exchange_strong_explicit(&sys_state, &expected, 1, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        while (atomic_load_explicit(&sys_state, memory_order_acquire) != 2) {
+            ag_lock_relax();
+        }
+        return true;
+    }
+    int was = ag_guard;
+    ag_guard = 1; /* whatever dlsym allocates is the agent's */
+    sys_resolving = 1;
+    sys_real.mmap = (void *(*)(void *, size_t, int, int, int, off_t))dlsym(RTLD_NEXT, "mmap");
+    sys_real.mmap64 = (void *(*)(void *, size_t, int, int, int, off64_t))dlsym(RTLD_NEXT, "mmap64");
+    sys_real.munmap = (int (*)(void *, size_t))dlsym(RTLD_NEXT, "munmap");
+    sys_real.mremap = (void *(*)(void *, size_t, size_t, int, ...))dlsym(RTLD_NEXT, "mremap");
+    sys_real.sbrk = (void *(*)(intptr_t))dlsym(RTLD_NEXT, "sbrk");
+    sys_real.brk = (int (*)(void *))dlsym(RTLD_NEXT, "brk");
+    sys_resolving = 0;
+    ag_guard = was;
+    atomic_store_explicit(&sys_state, 2, memory_order_release);
+    return true;
+}
+
+/* The page size, for rounding mapping lengths as the kernel does. */
+static size_t page_size(void)
+{
+    static size_t page;
+    if (AG_UNLIKELY(page == 0)) {
+        long v = sysconf(_SC_PAGESIZE);
+        page = v > 0 ? (size_t)v : 4096u;
+    }
+    return page;
+}
+
+/* `len` rounded up to whole pages (0 when that would wrap). */
+static size_t page_len(size_t len)
+{
+    size_t page = page_size();
+    return len > SIZE_MAX - (page - 1) ? 0 : (len + page - 1) & ~(page - 1);
+}
+
+/* True when a call whose caller returns to `ret` is the program's to record: tracking, guard
+ * clear, and not the agent's own mapping. */
+static inline bool sys_tracked(const void *ret)
+{
+    return tracking() && !ag_guard &&
+           !((uintptr_t)ret >= ag_state.self_lo && (uintptr_t)ret < ag_state.self_hi);
+}
+
+/* After a successful mapping at `p`: what it covers is replaced; recorded if anonymous. */
+static void after_map(void *p, size_t len, int flags, const void *ret)
+{
+    if (p == MAP_FAILED || !sys_tracked(ret)) {
+        return;
+    }
+    if (flags & MAP_ANONYMOUS) {
+        ag_rec_region((uintptr_t)p, page_len(len), PROTO_STACK_MMAP);
+    } else if (flags & MAP_FIXED) {
+        (void)ag_rec_unregion((uintptr_t)p, page_len(len), NULL);
+    }
+}
+
+/* Forwarded; an anonymous mapping is recorded at the caller's stack. */
+AG_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    void *p = sys_ready() && sys_real.mmap
+                  ? sys_real.mmap(addr, len, prot, flags, fd, off)
+                  : (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    after_map(p, len, flags, __builtin_return_address(0));
+    return p;
+}
+
+/* mmap with a 64-bit offset (the same function on 64-bit systems). */
+AG_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+    void *p = sys_ready() && sys_real.mmap64
+                  ? sys_real.mmap64(addr, len, prot, flags, fd, off)
+                  : (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    after_map(p, len, flags, __builtin_return_address(0));
+    return p;
+}
+
+/* The recorded range leaves before the real munmap (another thread may map the same addresses
+ * at once) and comes back if the call fails. */
+AG_EXPORT int munmap(void *addr, size_t len)
+{
+    struct ag_region_cut cut;
+    bool known = false;
+    size_t plen = page_len(len);
+    if (sys_tracked(__builtin_return_address(0)) && ((uintptr_t)addr & (page_size() - 1)) == 0) {
+        known = ag_rec_unregion((uintptr_t)addr, plen, &cut);
+    }
+    int rc = sys_ready() && sys_real.munmap ? sys_real.munmap(addr, len)
+                                            : (int)syscall(SYS_munmap, addr, len);
+    if (rc != 0 && known) {
+        int saved = errno;
+        ag_rec_region_restore((uintptr_t)addr, plen, &cut);
+        errno = saved;
+    }
+    return rc;
+}
+
+/* A recorded region that moves or changes size is recorded again at the caller's stack and the
+ * current round, as realloc records a block; an unrecorded one stays unrecorded. */
+AG_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *want = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        want = va_arg(ap, void *);
+        va_end(ap);
+    }
+    const void *ret = __builtin_return_address(0);
+    struct ag_region_cut cut;
+    bool known = false;
+    size_t plen = page_len(old_len);
+    bool moves_out = old_len > 0 && !(flags & MREMAP_DONTUNMAP);
+    if (moves_out && sys_tracked(ret)) {
+        known = ag_rec_unregion((uintptr_t)old, plen, &cut);
+    }
+    void *p = sys_ready() && sys_real.mremap
+                  ? sys_real.mremap(old, old_len, new_len, flags, want)
+                  : (void *)syscall(SYS_mremap, old, old_len, new_len, flags, want);
+    if (known) {
+        int saved = errno;
+        if (p == MAP_FAILED) {
+            ag_rec_region_restore((uintptr_t)old, plen, &cut);
+        } else {
+            ag_rec_region((uintptr_t)p, page_len(new_len), PROTO_STACK_MMAP);
+        }
+        errno = saved;
+    }
+    return p;
+}
+
+/* Forwarded; growth is recorded at the caller's stack, a shrink ends what it gives back. */
+AG_EXPORT void *sbrk(intptr_t incr)
+{
+    if (!sys_ready() || !sys_real.sbrk) {
+        errno = ENOMEM;
+        return (void *)-1;
+    }
+    const void *ret = __builtin_return_address(0);
+    void *prev = sys_real.sbrk(incr);
+    if (prev != (void *)-1 && incr != 0 && sys_tracked(ret)) {
+        if (incr > 0) {
+            ag_rec_region((uintptr_t)prev, (size_t)incr, PROTO_STACK_BRK);
+        } else {
+            size_t down = (size_t)0 - (size_t)incr;
+            (void)ag_rec_unregion((uintptr_t)prev - down, down, NULL);
+        }
+    }
+    return prev;
+}
+
+/* Forwarded; the distance the break moved is recorded as sbrk records it. */
+AG_EXPORT int brk(void *addr)
+{
+    if (!sys_ready() || !sys_real.brk || !sys_real.sbrk) {
+        errno = ENOMEM;
+        return -1;
+    }
+    const void *ret = __builtin_return_address(0);
+    uintptr_t before = (uintptr_t)sys_real.sbrk(0);
+    int rc = sys_real.brk(addr);
+    if (rc == 0 && before != (uintptr_t)-1 && sys_tracked(ret)) {
+        uintptr_t now = (uintptr_t)addr;
+        if (now > before) {
+            ag_rec_region(before, now - before, PROTO_STACK_BRK);
+        } else if (now < before) {
+            (void)ag_rec_unregion(now, before - now, NULL);
+        }
+    }
+    return rc;
+}
+
 /* The agent's constructor (priority 101: before the target's own constructors). The work is in
  * ag_init.c, which unit tests link without running it. */
 __attribute__((constructor(101))) static void ag_hook_init(void)
 {
     ag_init_start();
+}
+
+/* Fork handlers for the regions: the lock is taken around fork so the child never inherits it
+ * held mid-update. */
+static void regions_prepare(void)
+{
+    ag_region_lock(&ag_state.regions);
+}
+
+static void regions_release(void)
+{
+    ag_region_unlock(&ag_state.regions);
+}
+
+/* Resolves the system-memory functions and installs the regions' fork handlers, after the
+ * agent's start-up (priority 102). What pthread_atfork allocates is the agent's. */
+__attribute__((constructor(102))) static void ag_hook_init_regions(void)
+{
+    int was = ag_guard;
+    ag_guard = 1;
+    (void)sys_ready();
+    pthread_atfork(regions_prepare, regions_release, regions_release);
+    ag_guard = was;
 }
 
 /* The in-process entry point (see include/leakcheck.h): writes one complete snapshot of the

@@ -19,9 +19,9 @@
 
 #define SKIP_MAX 4u /* the agent's own frames at the top of a capture */
 
-/* Captures the caller's stack (the agent's own frames dropped) and interns it. Returns the
- * stack id, or 0 when it could not be stored. Called with the guard set. */
-static uint32_t capture(void)
+/* Captures the caller's stack (the agent's own frames dropped) and interns it with `kind` among
+ * its flags. Returns the stack id, or 0 when it could not be stored. Called with the guard set. */
+static uint32_t capture(uint16_t kind)
 {
     AG_ASSERT_GUARDED();
     void *raw[AG_STACK_MAX_DEPTH + SKIP_MAX];
@@ -29,7 +29,7 @@ static uint32_t capture(void)
     int n = unw_backtrace(raw, (int)want);
     if (n <= 0) {
         atomic_fetch_add_explicit(&ag_state.unwind_errors, 1, memory_order_relaxed);
-        return ag_stack_intern(&ag_state.stacks, NULL, 0, 0);
+        return ag_stack_intern(&ag_state.stacks, NULL, 0, kind);
     }
     unsigned first = 0;
     while (first < (unsigned)n && (uintptr_t)raw[first] >= ag_state.self_lo &&
@@ -37,7 +37,7 @@ static uint32_t capture(void)
         first++;
     }
     unsigned depth = (unsigned)n - first;
-    uint16_t flags = 0;
+    uint16_t flags = kind;
     if ((unsigned)n == want) {
         flags = PROTO_STACK_TRUNCATED;
         atomic_fetch_add_explicit(&ag_state.truncated, 1, memory_order_relaxed);
@@ -53,7 +53,7 @@ __attribute__((noinline)) void ag_rec_alloc(void *p, size_t size)
     AG_ASSERT(!ag_guard);
     int saved = errno;
     ag_guard = 1;
-    uint32_t id = capture();
+    uint32_t id = capture(0);
     ag_stack_count_alloc(&ag_state.stacks, id, size);
     /* A block whose stack could not be stored is still counted, under stack 0. */
     (void)ag_table_insert(&ag_state.table, (uintptr_t)p, size, id,
@@ -93,4 +93,38 @@ __attribute__((noinline)) void ag_rec_untracked(void)
     if (atomic_load_explicit(&ag_state.mode, memory_order_relaxed) == AG_MODE_TRACK) {
         atomic_fetch_add_explicit(&ag_state.untracked, 1, memory_order_relaxed);
     }
+}
+
+__attribute__((noinline)) void ag_rec_region(uintptr_t start, size_t len, uint16_t kind)
+{
+    AG_ASSERT(!ag_guard);
+    int saved = errno;
+    ag_guard = 1;
+    uint32_t id = capture(kind);
+    ag_stack_count_alloc(&ag_state.stacks, id, len);
+    (void)ag_region_add(&ag_state.regions, start, len, id,
+                        atomic_load_explicit(&ag_state.epoch, memory_order_relaxed));
+    ag_guard = 0;
+    errno = saved;
+}
+
+bool ag_rec_unregion(uintptr_t start, size_t len, struct ag_region_cut *cut)
+{
+    AG_ASSERT(!ag_guard);
+    int saved = errno;
+    ag_guard = 1;
+    bool known = ag_region_remove(&ag_state.regions, start, len, cut);
+    ag_guard = 0;
+    errno = saved;
+    return known;
+}
+
+void ag_rec_region_restore(uintptr_t start, size_t len, const struct ag_region_cut *cut)
+{
+    AG_ASSERT(!ag_guard);
+    int saved = errno;
+    ag_guard = 1;
+    (void)ag_region_add(&ag_state.regions, start, len, cut->stack_id, cut->epoch);
+    ag_guard = 0;
+    errno = saved;
 }

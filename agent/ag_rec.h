@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ag_core.h"
 
@@ -33,6 +34,21 @@ bool ag_rec_take(void *p, struct ag_block *was);
 /* Puts back a block that ag_rec_take() took out, after the real realloc() failed. Can't fail
  * (a block the table has no room for is counted as dropped). Call with the guard clear. */
 void ag_rec_restore(const struct ag_block *was);
+
+/* Records the region [start, start + len) the program just mapped (kind PROTO_STACK_MMAP) or
+ * took from the break (PROTO_STACK_BRK), born in the current round, at the caller's stack, in
+ * place of whatever was recorded there. Can't fail (a region with no room is counted as
+ * dropped in ag_state.regions). Call with the guard clear. */
+void ag_rec_region(uintptr_t start, size_t len, uint16_t kind);
+
+/* Takes [start, start + len) out of the recorded regions before the real munmap (or mremap,
+ * or a shrinking brk). Returns true and fills *cut (may be NULL) when any of it was recorded.
+ * Call with the guard clear. */
+bool ag_rec_unregion(uintptr_t start, size_t len, struct ag_region_cut *cut);
+
+/* Puts [start, start + len) back, with the stack and round of *cut, after the system call that
+ * was to remove it failed. Can't fail. Call with the guard clear. */
+void ag_rec_region_restore(uintptr_t start, size_t len, const struct ag_region_cut *cut);
 
 /* Counts an allocation that passed through untracked (the guard was set) while tracking.
  * Can't fail. */

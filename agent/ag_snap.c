@@ -80,8 +80,21 @@ static void collect_visit(void *ctx, const struct ag_block *b)
     c->n++;
 }
 
-/* Copies the live table into c->recs, with *tmp as room for the sort; both regions are
- * map_size bytes. On failure (no memory, or the table outgrew every try) c->recs and *tmp are
+/* ag_region_walk callback: copies one region as a block of its stack. */
+static void collect_region(void *ctx, const struct ag_region *g)
+{
+    struct collect *c = ctx;
+    if (c->n == c->cap) {
+        c->overflow = true;
+        return;
+    }
+    c->recs[c->n].key = ((uint64_t)g->stack_id << 32) | g->epoch;
+    c->recs[c->n].size = g->end - g->start;
+    c->n++;
+}
+
+/* Copies the live table and the regions into c->recs, with *tmp as room for the sort; both regions
+ * are map_size bytes. On failure (no memory, or the table outgrew every try) c->recs and *tmp are
  * NULL. */
 static void collect_table(struct ag_state *st, struct collect *c, struct rec **tmp,
                           size_t *map_size)
@@ -89,7 +102,8 @@ static void collect_table(struct ag_state *st, struct collect *c, struct rec **t
     for (int attempt = 0; attempt < COPY_TRIES; attempt++) {
         struct ag_table_totals pre;
         ag_table_totals(&st->table, &pre);
-        c->cap = pre.live_blocks + pre.live_blocks / 4 + 1024;
+        size_t regions = ag_region_count(&st->regions);
+        c->cap = pre.live_blocks + regions + (pre.live_blocks + regions) / 4 + 1024;
         *map_size = c->cap * sizeof(struct rec);
         c->recs = ag_mem_map(*map_size);
         *tmp = ag_mem_map(*map_size);
@@ -98,6 +112,7 @@ static void collect_table(struct ag_state *st, struct collect *c, struct rec **t
         c->canary_seen = false;
         if (c->recs && *tmp) {
             ag_table_walk(&st->table, collect_visit, c);
+            ag_region_walk(&st->regions, collect_region, c);
             if (!c->overflow) {
                 return;
             }

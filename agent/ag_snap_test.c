@@ -212,6 +212,39 @@ static void test_snap_sites_bytes_blocks_births(void **state)
     free(s);
 }
 
+/* Regions the program mapped are sent as blocks of their stack, flagged MMAP or BRK: a region
+ * cut in its middle is two blocks; the live counters include them. */
+static void test_snap_regions_are_blocks(void **state)
+{
+    struct fixture *f = *state;
+    static const uintptr_t map_pcs[] = {0x801000, 0x802000};
+    static const uintptr_t brk_pcs[] = {0x901000};
+    assert_int_equal(ag_stack_intern(&f->st->stacks, map_pcs, 2, PROTO_STACK_MMAP), 1);
+    assert_int_equal(ag_stack_intern(&f->st->stacks, brk_pcs, 1, PROTO_STACK_BRK), 2);
+    ag_stack_count_alloc(&f->st->stacks, 1, 16384);
+    ag_stack_count_alloc(&f->st->stacks, 2, 100);
+    assert_int_equal(ag_region_add(&f->st->regions, 0x7f0000000000, 16384, 1, 0), 0);
+    assert_int_equal(ag_region_add(&f->st->regions, 0x555500000000, 100, 2, 2), 0);
+    assert_true(ag_region_remove(&f->st->regions, 0x7f0000001000, 4096, NULL));
+    struct ag_test_snap *s = write_and_decode(f, 3);
+    assert_int_equal(s->counters[PROTO_C_LIVE_BYTES], 12288 + 100);
+    assert_int_equal(s->counters[PROTO_C_LIVE_BLOCKS], 3);
+    assert_int_equal(s->stacks[0].flags, PROTO_STACK_MMAP);
+    assert_int_equal(s->stacks[1].flags, PROTO_STACK_BRK);
+    const struct ag_test_site *m = ag_test_site(s, 1);
+    assert_non_null(m);
+    assert_int_equal(m->live_blocks, 2);
+    assert_int_equal(m->live_bytes, 12288);
+    assert_int_equal(m->alloc_bytes, 16384);
+    assert_int_equal(m->births[0].epoch, 0);
+    const struct ag_test_site *b = ag_test_site(s, 2);
+    assert_non_null(b);
+    assert_int_equal(b->live_bytes, 100);
+    assert_int_equal(b->births[0].epoch, 2);
+    free(s);
+    ag_region_reset(&f->st->regions);
+}
+
 /* The loaded objects include this test program, under the path of /proc/self/exe. */
 static void test_snap_objects_include_the_program(void **state)
 {
@@ -350,6 +383,7 @@ static void test_snap_guard_is_asserted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_snap_regions_are_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snap_sites_bytes_blocks_births, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snap_objects_include_the_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snap_stacks_sent_once, setup, teardown),

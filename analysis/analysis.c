@@ -18,6 +18,7 @@
 #include "../util/strv.h"
 #include "culprit.h"
 #include "growth.h"
+#include "rss.h"
 #include "series.h"
 #include "sym.h"
 
@@ -286,6 +287,10 @@ static void take_site(struct work *wk, size_t k, size_t first_measured, struct r
     w->frames = NULL;
     w->n_frames = 0;
     site->truncated = (stk && stk->truncated) || !reaches_root(site->frames, site->n_frames);
+    site->source = !stk                               ? RPT_SOURCE_MALLOC
+                   : (stk->source & PROTO_STACK_MMAP) ? RPT_SOURCE_MMAP
+                   : (stk->source & PROTO_STACK_BRK)  ? RPT_SOURCE_BRK
+                                                      : RPT_SOURCE_MALLOC;
     if (site->n_frames) {
         const struct rpt_frame *f = &site->frames[w->culprit];
         site->function = strv_dup_str(f->function);
@@ -414,6 +419,9 @@ int analysis_run(const struct analysis_opts *o, const struct snap_stream *st, co
     }
     if (rc == 0) {
         decide(&wk, run_error, out);
+        rc = rss_check(out, o->threshold_rss_bytes_per_round);
+    }
+    if (rc == 0) {
         analysis_judge(o, out);
     }
     for (size_t k = 0; wk.w && k < wk.ser.n_sites; k++) {

@@ -29,16 +29,17 @@ struct analysis_role {
 
 /* How to judge a recording. Everything is borrowed for the call. */
 struct analysis_opts {
-    const char *name;                  /* the scenario's name (required) */
-    const char *file;                  /* its file, or NULL */
-    enum rpt_expect expect;            /* what counts as ok */
-    const char *expect_culprit;        /* glob the top suspect's function must match, or NULL */
-    uint32_t warmup;                   /* rounds 1..warmup are not measured */
-    uint32_t rounds;                   /* measured rounds planned after the warm-up */
-    uint32_t round_base;               /* the stream numbers round r as round_base + r */
-    double threshold_bytes_per_round;  /* <= 0: GROWTH_DEFAULT_BYTES_PER_ROUND */
-    double threshold_blocks_per_round; /* 0 = not used */
-    const struct supp_rule *supp;      /* n_supp suppressions */
+    const char *name;                     /* the scenario's name (required) */
+    const char *file;                     /* its file, or NULL */
+    enum rpt_expect expect;               /* what counts as ok */
+    const char *expect_culprit;           /* glob the top suspect's function must match, or NULL */
+    uint32_t warmup;                      /* rounds 1..warmup are not measured */
+    uint32_t rounds;                      /* measured rounds planned after the warm-up */
+    uint32_t round_base;                  /* the stream numbers round r as round_base + r */
+    double threshold_bytes_per_round;     /* <= 0: GROWTH_DEFAULT_BYTES_PER_ROUND */
+    double threshold_blocks_per_round;    /* 0 = not used */
+    double threshold_rss_bytes_per_round; /* 0 = not used (analysis/rss.h) */
+    const struct supp_rule *supp;         /* n_supp suppressions */
     size_t n_supp;
     char *const *wrappers; /* n_wrappers extra allocator-wrapper globs */
     size_t n_wrappers;

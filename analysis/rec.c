@@ -265,6 +265,9 @@ static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_
         return parse_end(r, &rb, h->type, d);
     case PROTO_REC_UNTRACKED:
         return parse_untracked(r, &rb, h->type, d);
+    case PROTO_REC_CLOSE:
+        r->closed = true; /* its figures are for people reading the file */
+        return 0;
     default:
         BAD(r, d, h->type, "not a recording frame");
     }
@@ -297,7 +300,7 @@ static int start(struct rec *r, const uint8_t **p, size_t *n, struct diag *d)
     struct proto_header h;
     r->started = true;
     r->tree = proto_header_parse(r->buf, &h) == 0 && h.type >= PROTO_REC_PROC &&
-              h.type <= PROTO_REC_UNTRACKED;
+              h.type <= PROTO_REC_CLOSE;
     if (r->tree) {
         return 0; /* the header stays in buf for the frame reader */
     }

@@ -53,7 +53,8 @@ struct rec_untracked {
 };
 
 struct rec {
-    bool tree; /* false: one process's channel as it came (procs[0]) */
+    bool tree;   /* false: one process's channel as it came (procs[0]) */
+    bool closed; /* the harness's end mark came: the recording was written whole */
     size_t n_procs;
     struct rec_proc **procs; /* in the order they joined */
     size_t n_untracked;

@@ -236,7 +236,8 @@ static int parse_begin(struct snap_stream *s, struct proto_rbuf *r, const struct
 static bool same_stack(const struct snap_stack *known, const struct proto_rbuf *r, uint16_t depth,
                        uint16_t flags)
 {
-    if (known->depth != depth || known->truncated != ((flags & PROTO_STACK_TRUNCATED) != 0)) {
+    if (known->depth != depth || known->truncated != ((flags & PROTO_STACK_TRUNCATED) != 0) ||
+        known->source != (flags & (PROTO_STACK_MMAP | PROTO_STACK_BRK))) {
         return false;
     }
     struct proto_rbuf copy = *r;
@@ -293,6 +294,7 @@ static int parse_stack(struct snap_stream *s, struct proto_rbuf *r, const struct
     st->id = id;
     st->depth = depth;
     st->truncated = (flags & PROTO_STACK_TRUNCATED) != 0;
+    st->source = flags & (PROTO_STACK_MMAP | PROTO_STACK_BRK);
     if (index_put(s, id, s->n_stacks) < 0) {
         free(st->pcs);
         return diag_set(d, -ENOMEM, "out of memory");

@@ -29,7 +29,8 @@ struct snap_stack {
     uint32_t id;
     uint16_t depth;
     bool truncated;
-    uint64_t *pcs; /* depth entries, leaf first */
+    uint16_t source; /* PROTO_STACK_MMAP, PROTO_STACK_BRK, or 0 (malloc and its family) */
+    uint64_t *pcs;   /* depth entries, leaf first */
 };
 
 struct snap_birth {

@@ -14,7 +14,7 @@ pkgs=(
     libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev sqlite3 zlib1g-dev
     valgrind libxml2-utils golang-go chromium
     clang libclang-rt-14-dev clang-format
-    curl ca-certificates git locales
+    curl ca-certificates git locales python3
 )
 
 if [ "${LEAKCHECK_SKIP_DEPS:-0}" = 1 ]; then

@@ -25,8 +25,10 @@
  *                u32 flags (unused, 0)
  *   SNAP_BEGIN   u32 round, u32 flags (PROTO_SNAP_*), then PROTO_NCOUNTERS u64 counters
  *                (enum proto_counter order)
- *   STACK        u32 id, u16 depth, u16 flags (PROTO_STACK_TRUNCATED), u64 pc[depth]
- *                pc[0] is the return address into the allocator's caller, leaf first
+ *   STACK        u32 id, u16 depth, u16 flags (PROTO_STACK_*), u64 pc[depth]
+ *                pc[0] is the return address into the allocator's caller, leaf first; a stack
+ *                flagged MMAP or BRK made memory outside malloc, whose regions its SITE counts
+ *                as blocks (one block per region, its length in bytes)
  *   SITE         u32 stack_id, u32 n_births, u64 live_bytes, u64 live_blocks, u64 alloc_blocks,
  *                u64 alloc_bytes, then n_births x { u32 epoch, u32 0, u64 blocks, u64 bytes }
  *                (live blocks of this stack by round of birth, epochs ascending)
@@ -48,6 +50,9 @@
  *                 (a process of the tree that never joined, seen after round `round`)
  * A recording that starts with HELLO is one process's channel as it came (older recordings, and
  * the in-process API's).
+ *   REC_CLOSE    u64 bytes of the recording before this frame, u32 complete snapshots in it (all
+ *                processes), u32 0: the harness's mark at the end of a recording it wrote whole.
+ *                A recording without it was cut short (a full disk, a killed harness).
  *
  * Epoch 0 is everything before the first round (start-up). Encoding needs no heap: the writer
  * works in a caller-owned buffer. Hook-safe (common/ obeys the agent rules).
@@ -96,6 +101,7 @@ enum proto_type {
     PROTO_REC_TITLE = 18,
     PROTO_REC_END = 19,
     PROTO_REC_UNTRACKED = 20,
+    PROTO_REC_CLOSE = 21,
 };
 
 /* How a process came to join (REC_PROC origin). */
@@ -129,6 +135,8 @@ enum proto_end {
 
 /* STACK flags */
 #define PROTO_STACK_TRUNCATED 0x1u
+#define PROTO_STACK_MMAP      0x2u /* the stack mapped anonymous memory (mmap, mremap) */
+#define PROTO_STACK_BRK       0x4u /* the stack moved the program break (sbrk, brk) */
 
 /* SNAP_BEGIN counters, in wire order. */
 enum proto_counter {

@@ -139,15 +139,33 @@ static bool proc_running(pid_t pid)
 
 /* ---------------------------------------------------------------- the recording */
 
-/* Writes one harness frame to the recording and feeds it to the parser. */
+/* Complete snapshots in the recording so far, over every process. */
+static size_t count_snaps(const struct rec *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_procs; i++) {
+        n += r->procs[i]->st.n_snaps;
+    }
+    return n;
+}
+
+/* Writes one harness frame to the recording (whole, or nothing from the first failure on) and
+ * feeds it to the parser. */
 static void record(struct chan *c, const uint8_t *frame, size_t len)
 {
-    if (c->bin && !c->bin_failed && fwrite(frame, 1, len, c->bin) != len) {
-        c->bin_failed = true;
-        c->bin_errno = errno ? errno : EIO;
-    }
     struct diag d = {{0}};
     rec_feed(c->rec, frame, len, &d);
+    c->bin_received += len;
+    if (!c->bin || c->bin_errno) {
+        return; /* nothing is written after a failed write: the file ends on a whole frame */
+    }
+    errno = 0;
+    if (fwrite(frame, 1, len, c->bin) != len || fflush(c->bin) != 0) {
+        c->bin_errno = errno ? errno : EIO;
+        return;
+    }
+    c->bin_bytes += len;
+    c->bin_snaps = count_snaps(c->rec);
 }
 
 /* A frame builder over a heap buffer of `cap` bytes. */
@@ -865,4 +883,47 @@ size_t chan_scan_untracked(struct chan *c)
         found++;
     }
     return found;
+}
+
+/* ---------------------------------------------------------------- the end of the recording */
+
+int chan_close_recording(struct chan *c, const char *name, struct diag *d)
+{
+    if (!c->bin) {
+        return 0;
+    }
+    if (!c->bin_errno) {
+        uint8_t frame[PROTO_HEADER_SIZE + 16];
+        struct proto_wbuf b = {.data = frame, .cap = sizeof(frame)};
+        proto_frame_begin(&b, PROTO_REC_CLOSE);
+        proto_put_u64(&b, c->bin_bytes);
+        proto_put_u32(&b, (uint32_t)c->bin_snaps);
+        proto_put_u32(&b, 0);
+        proto_frame_end(&b);
+        errno = 0;
+        if (fwrite(frame, 1, b.len, c->bin) != b.len || fflush(c->bin) != 0 ||
+            fsync(fileno(c->bin)) != 0) {
+            c->bin_errno = errno ? errno : EIO;
+        }
+    }
+    struct stat sb;
+    uint64_t on_disk = fstat(fileno(c->bin), &sb) == 0 ? (uint64_t)sb.st_size : c->bin_bytes;
+    if (fclose(c->bin) != 0 && !c->bin_errno) {
+        c->bin_errno = errno ? errno : EIO;
+    }
+    c->bin = NULL;
+    if (!c->bin_errno) {
+        return 0;
+    }
+    size_t all = count_snaps(c->rec);
+    size_t missing = all - c->bin_snaps;
+    return diag_set(d, -c->bin_errno,
+                    "%s: writing the recording failed (%s): the file holds %llu of the %llu "
+                    "bytes recorded: %zu complete snapshot%s, then a cut and no end mark; %zu "
+                    "snapshot%s are not in it. The figures of this run come from all of them, "
+                    "but 'leakcheck analyze' of the file sees only what it holds; free some "
+                    "space and run again",
+                    name, strerror(c->bin_errno), (unsigned long long)on_disk,
+                    (unsigned long long)c->bin_received, c->bin_snaps, c->bin_snaps == 1 ? "" : "s",
+                    missing, missing == 1 ? "" : "s");
 }

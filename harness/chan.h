@@ -33,10 +33,13 @@ struct chan {
     uint8_t key[16];
     struct rec *rec; /* the parser fed with every recorded byte (borrowed) */
     FILE *bin;       /* the recording, or NULL (borrowed) */
-    bool bin_failed; /* a write to the recording failed (errno in bin_errno) */
-    int bin_errno;
-    pid_t main_pid; /* the program the harness started (0 until known) */
-    uint32_t round; /* the last round finished (recorded with joins, ends and untracked) */
+    int bin_errno;   /* the first write error, or 0: nothing is written after it */
+    /* the recording's account (chan_close_recording() says what a failed write lost) */
+    uint64_t bin_bytes;    /* bytes written to it */
+    uint64_t bin_received; /* bytes of the harness's frames made (written or not) */
+    size_t bin_snaps;      /* complete snapshots among the bytes written */
+    pid_t main_pid;        /* the program the harness started (0 until known) */
+    uint32_t round;        /* the last round finished (recorded with joins, ends and untracked) */
     size_t n_conns;
     struct chan_conn *conns;
     size_t cap_conns;
@@ -66,8 +69,7 @@ int chan_wait_hello(struct chan *c, pid_t pid, int timeout_ms, bool (*alive)(voi
 int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d);
 
 /* Serves the channel once without waiting, then for up to ms milliseconds (joins, data, ends).
- * Returns 0 or a negative
- * errno. */
+ * Returns 0 or a negative errno. */
 int chan_pump(struct chan *c, int ms, struct diag *d);
 
 /* Records every process of the target's tree that is running without having joined: the
@@ -81,5 +83,11 @@ size_t chan_tree_pids(const struct chan *c, pid_t *out, size_t cap);
 /* Processes whose channel is open now (a channel whose process has ended counts as closed).
  * Can't fail. */
 size_t chan_live(struct chan *c);
+
+/* Ends the recording `c->bin` named `name` in messages: appends the REC_CLOSE mark and closes
+ * it; c->bin is NULL after. When a write failed (now or during the run), fails with a message
+ * saying why, how many bytes and complete snapshots the file holds, and how many bytes it lost.
+ * Returns 0, or -errno with `d` filled. A NULL c->bin is a no-op. */
+int chan_close_recording(struct chan *c, const char *name, struct diag *d);
 
 #endif

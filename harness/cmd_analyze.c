@@ -167,10 +167,18 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
         code = analyse(s, st, &run);
     }
     if (code == CLI_CONTINUE && rec_partial(st) && cli->verbose >= 0) {
-        fprintf(stderr,
-                "note: %s ends inside a snapshot (the target died); analysing the %zu "
-                "complete ones\n",
-                bin, count_snaps(st));
+        if (st->closed) {
+            fprintf(stderr,
+                    "note: %s ends inside a snapshot (the target ended while sending it); "
+                    "analysing the %zu complete ones\n",
+                    bin, count_snaps(st));
+        } else {
+            fprintf(stderr,
+                    "note: %s was cut: it ends inside a snapshot and has no end mark (the disk "
+                    "filled up, or leakcheck was stopped while writing it); analysing the %zu "
+                    "complete snapshots it holds\n",
+                    bin, count_snaps(st));
+        }
     }
     if (code == CLI_CONTINUE) {
         code = cmd_make_report_dir(cmd_report_dir(a));

@@ -22,6 +22,7 @@
 #include "../reports/rpt_write.h"
 #include "../reports/rpt_json.h"
 #include "../util/fmt.h"
+#include "../util/json.h"
 
 #define CI_DEFAULT_MAX 9 /* GitHub shows at most 10 error annotations per step: 9 + summary */
 
@@ -231,6 +232,25 @@ static void ci_print_summary(const struct rpt_run *run, const char *level, size_
     ci_print_command(level, NULL, 0, "leakcheck", msg);
 }
 
+/* Prints a warning annotation for each scenario whose memory outside tracked blocks grew
+ * (analysis/rss.h), whatever its verdict. */
+static void ci_print_rss_warnings(const struct rpt_run *run)
+{
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        if (!sc->rss_warning) {
+            continue;
+        }
+        char name[256];
+        char title[512];
+        char msg[2048];
+        cli_one_line(name, sizeof(name), sc->name ? sc->name : "(unnamed)");
+        fmt_c(title, sizeof(title), "leakcheck: %s: memory outside tracked blocks grows", name);
+        cli_one_line(msg, sizeof(msg), sc->rss_warning);
+        ci_print_command("warning", NULL, 0, title, msg);
+    }
+}
+
 /* `report annotations`. */
 static int ci_annotations(const struct rpt_run *run, long max, const char *level, const char *root)
 {
@@ -271,6 +291,7 @@ static int ci_annotations(const struct rpt_run *run, long max, const char *level
     if (failed) {
         ci_print_summary(run, level, failed, n - shown);
     }
+    ci_print_rss_warnings(run);
     free(notes);
     return CLI_EXIT_OK;
 }
@@ -360,7 +381,7 @@ static int ci_outputs(const struct rpt_run *run)
             top = sc;
         }
     }
-    char *json = cJSON_PrintUnformatted(growth);
+    char *json = json_print(growth, false);
     cJSON_Delete(growth);
     if (!json) {
         cli_error("out of memory writing outputs");

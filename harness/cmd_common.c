@@ -403,6 +403,9 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);
         }
+        if (sc->rss_warning) {
+            buf_printf(b, "    warning: %s\n", sc->rss_warning);
+        }
         if (sc->n_roles > 1 || (top_site(sc) && top_site(sc)->suspect)) {
             describe_tree(b, sc);
         }
@@ -422,19 +425,24 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
 int cmd_finish(const struct cli *cli, const struct rpt_run *run, const char *report_dir)
 {
     struct diag dg = {{0}};
-    if (rpt_write_all(run, report_dir, &dg) < 0) {
-        cli_error("%s", dg.msg[0] ? dg.msg : "can't write the reports");
-        return CLI_EXIT_RUN;
-    }
+    int written = rpt_write_all(run, report_dir, &dg);
     int code = cmd_exit_code(run);
-    if (cli->verbose >= 0 || code != CLI_EXIT_OK) {
+    /* The verdicts reach the terminal even when no report file could be written. */
+    if (cli->verbose >= 0 || code != CLI_EXIT_OK || written < 0) {
         struct buf b;
         buf_init(&b);
-        cmd_render_table(&b, run, report_dir);
+        cmd_render_table(&b, run, written < 0 ? NULL : report_dir);
         if (b.data) {
             fputs(b.data, stdout);
+            fflush(stdout);
         }
         buf_cleanup(&b);
+    }
+    if (written < 0) {
+        cli_error("%s; the verdicts above are the run's, but its report files are missing or "
+                  "incomplete",
+                  dg.msg[0] ? dg.msg : "can't write the reports");
+        return CLI_EXIT_RUN;
     }
     return code;
 }

@@ -319,16 +319,18 @@ int cmd_merge(struct cli *cli, int argc, char **argv)
 
 static const char history_help[] =
     "usage: leakcheck history add --file H.jsonl --report R.json [--max-commits N]\n"
-    "                             [--commit SHA] [--message MSG] [--date DATE]\n"
+    "                             [--commit SHA] [--message MSG] [--date DATE] [--replace]\n"
     "       leakcheck history render --file H.jsonl --out DIR\n"
     "\n"
-    "add     appends one record per scenario of R.json for its commit (replacing the records\n"
-    "        of that commit if it is already there) and keeps the last N commits (100).\n"
+    "add     appends one record per scenario of R.json for its commit and keeps the last N\n"
+    "        commits (100). A commit already there keeps its records of other scenarios and\n"
+    "        loses those of the scenarios R.json reports; --replace drops all of them first.\n"
     "render  writes DIR/index.html, a self-contained dashboard of growth across commits.\n";
 
 /* Options of `history add` and `history render`; strings borrowed from argv. */
 struct history_args {
-    bool add; /* else render */
+    bool add;     /* else render */
+    bool replace; /* add: every earlier record of the commit goes */
     const char *file, *report, *out, *commit, *message, *date;
     double max_commits;
 };
@@ -376,6 +378,10 @@ static int parse_history_opts(int argc, char **argv, struct history_args *h)
             fputs(history_help, stdout);
             return CLI_EXIT_OK;
         }
+        if (h->add && strcmp(a, "--replace") == 0) {
+            h->replace = true;
+            continue;
+        }
         if (h->add && strcmp(a, "--max-commits") == 0) {
             int code = parse_max_commits(i + 1 < argc ? argv[i + 1] : NULL, &h->max_commits);
             if (code != CLI_CONTINUE) {
@@ -414,6 +420,37 @@ static int parse_history_args(int argc, char **argv, struct history_args *h)
     return parse_history_opts(argc, argv, h);
 }
 
+/* Prints what `history add` did: records added, and for a commit that was already there, how
+ * many of its records were replaced and kept. */
+static void history_say(const struct history_args *a, const struct rpt_run *run,
+                        const struct rpt_history *h, const struct rpt_history_change *chg)
+{
+    char commit[64];
+    const char *sha = a->commit ? a->commit : run->commit;
+    cli_one_line(commit, sizeof(commit), sha ? sha : "?");
+    commit[strnlen(commit, 12)] = '\0';
+    size_t commits = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        commits += i == 0 || strcmp(h->recs[i].commit, h->recs[i - 1].commit) != 0;
+    }
+    printf("history: %s: commit %s: added %zu record%s", a->file, commit, chg->added,
+           chg->added == 1 ? "" : "s");
+    if (chg->replaced) {
+        printf("; replaced %zu earlier record%s of this commit (%s)", chg->replaced,
+               chg->replaced == 1 ? "" : "s",
+               a->replace ? "--replace: all of them" : "the same scenarios");
+    }
+    if (chg->kept) {
+        printf("; kept %zu record%s of its other scenarios", chg->kept, chg->kept == 1 ? "" : "s");
+    }
+    if (chg->dropped) {
+        printf("; dropped %zu record%s of the oldest commits (--max-commits %.0f)", chg->dropped,
+               chg->dropped == 1 ? "" : "s", a->max_commits);
+    }
+    printf("; now %zu commit%s, %zu record%s\n", commits, commits == 1 ? "" : "s", h->n,
+           h->n == 1 ? "" : "s");
+}
+
 /* `history add`: the report's records into `h`, then `h` written back. Returns an exit code. */
 static int history_add(const struct history_args *a, struct rpt_history *h)
 {
@@ -423,13 +460,17 @@ static int history_add(const struct history_args *a, struct rpt_history *h)
     if (!a->report) {
         return cli_usage_error("history", "missing --report R.json");
     }
+    struct rpt_history_change chg = {0};
     if (rpt_json_read(a->report, &run, &dg) ||
-        rpt_history_add(h, run, a->commit, a->message, a->date, (size_t)a->max_commits, &dg)) {
+        rpt_history_add_ex(h, run, a->commit, a->message, a->date, (size_t)a->max_commits,
+                           a->replace, &chg, &dg)) {
         cli_error("%s", dg.msg);
         code = CLI_EXIT_USAGE;
     } else if (rpt_history_write(h, a->file, &dg)) {
         cli_error("%s", dg.msg);
         code = CLI_EXIT_RUN;
+    } else {
+        history_say(a, run, h, &chg);
     }
     rpt_run_free(run);
     return code;

@@ -290,6 +290,10 @@ static int check_form(const struct cmd_args *a, int n_prog)
         return cli_usage_error("run", "--request, --requests-*, --ready-line and --name are for "
                                       "a program after '--', not for scenario files");
     }
+    if (a->name && strlen(a->name) > SCN_MAX_NAME) {
+        return cli_usage_error("run", "--name: at most %u bytes, found %zu", SCN_MAX_NAME,
+                               strlen(a->name));
+    }
     return CLI_CONTINUE;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -492,12 +493,33 @@ static void stdio_free(struct drv *drv)
 
 static const struct drv_ops stdio_ops = {.kind = "stdio", .round = stdio_round, .free = stdio_free};
 
+/* What kind of file `mode` is, for a message. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a FIFO"
+           : S_ISDIR(mode)  ? "a folder"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+           : S_ISSOCK(mode) ? "a socket"
+                            : "not a regular file";
+}
+
 /* Reads the requests file into s->file_data and its lines. Returns 0 or a negative errno with
  * `d` filled. */
 static int load_requests_file(struct drv_stdio *s, const char *path, struct diag *d)
 {
     size_t len = 0;
     struct diag fd_diag = {{0}};
+    /* A FIFO, a terminal or a socket would block the run before its first round (a FIFO with
+     * no writer, forever): the file is read whole before the run, so only a regular file is. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        return diag_set(d, -EINVAL,
+                        "requests file '%s' is not a regular file (it is %s); it is read whole "
+                        "before the run, so give a regular file, or generate each round's "
+                        "requests with 'requests_command' (--requests-command)",
+                        path, file_kind(sb.st_mode));
+    }
     int rc = file_read(path, DRV_STDIO_MAX_FILE, &s->file_data, &len, &fd_diag);
     if (rc == -EFBIG) {
         return diag_set(d, rc, "requests file '%s': bigger than %u MiB", path,

@@ -371,6 +371,16 @@ static int parse_target_run(struct ctx *c, const cJSON *t)
     if (rc == 0 && !s->argv[0][0]) {
         rc = json_fail(&c->j, "argv[0]", "expected a program, found ''");
     }
+    size_t n_argv = 0;
+    for (; rc == 0 && s->argv[n_argv]; n_argv++) {
+        char where[32];
+        snprintf(where, sizeof(where), "argv[%zu]", n_argv);
+        rc = json_check_len(&c->j, where, s->argv[n_argv], SCN_MAX_ARG);
+    }
+    if (rc == 0 && n_argv > SCN_MAX_ARGV) {
+        rc = json_fail(&c->j, "argv", "expected at most %u arguments, found %zu", SCN_MAX_ARGV,
+                       n_argv);
+    }
     if (rc == 0) {
         rc = json_get_map(&c->j, t, "env", "=", &s->env, NULL);
     }
@@ -505,6 +515,9 @@ static int parse_name(struct ctx *c, const cJSON *root)
     int rc =
         json_get_str(&c->j, root, "name", true,
                      "a short name used for the report folder, e.g. \"uploads-fixed\"", &s->name);
+    if (rc == 0) {
+        rc = json_check_len(&c->j, "name", s->name, SCN_MAX_NAME);
+    }
     for (const char *p = s->name; rc == 0 && *p; p++) {
         if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20 || (p == s->name && *p == '.')) {
             rc = json_fail(&c->j, "name",
@@ -519,7 +532,8 @@ static int parse_name(struct ctx *c, const cJSON *root)
 /* Reads "threshold". */
 static int parse_threshold(struct ctx *c, const cJSON *th)
 {
-    static const char *const known[] = {"bytes_per_round", "blocks_per_round", NULL};
+    static const char *const known[] = {"bytes_per_round", "blocks_per_round",
+                                        "rss_bytes_per_round", NULL};
     struct scn *s = c->s;
     int rc = json_want_object(&c->j, th, "threshold");
     if (rc < 0) {
@@ -532,6 +546,10 @@ static int parse_threshold(struct ctx *c, const cJSON *th)
     }
     if (rc == 0) {
         rc = json_get_double(&c->j, th, "blocks_per_round", 0, &s->threshold_blocks_per_round);
+    }
+    if (rc == 0) {
+        rc =
+            json_get_double(&c->j, th, "rss_bytes_per_round", 0, &s->threshold_rss_bytes_per_round);
     }
     json_pop(&c->j, mark);
     return rc;
@@ -859,6 +877,10 @@ static bool save_judging(const struct scn *s, cJSON *root)
         ok &=
             cJSON_AddNumberToObject(th, "blocks_per_round", s->threshold_blocks_per_round) != NULL;
     }
+    if (s->threshold_rss_bytes_per_round > 0) {
+        ok &= cJSON_AddNumberToObject(th, "rss_bytes_per_round",
+                                      s->threshold_rss_bytes_per_round) != NULL;
+    }
     ok &= cJSON_AddStringToObject(root, "expect", rpt_expect_name(s->expect)) != NULL;
     if (s->expect_culprit) {
         ok &= cJSON_AddStringToObject(root, "expect_culprit", s->expect_culprit) != NULL;
@@ -891,7 +913,7 @@ int scn_save(const struct scn *s, const char *path)
     ok = ok && save_target(s, root);
     ok = ok && save_driver(s, root);
     ok = ok && save_judging(s, root);
-    char *text = ok ? cJSON_Print(root) : NULL;
+    char *text = ok ? json_print(root, true) : NULL;
     cJSON_Delete(root);
     if (!text) {
         return -ENOMEM;
@@ -921,6 +943,7 @@ void scn_analysis_opts(const struct scn *s, struct analysis_opts *o)
         .rounds = s->rounds,
         .threshold_bytes_per_round = s->threshold_bytes_per_round,
         .threshold_blocks_per_round = s->threshold_blocks_per_round,
+        .threshold_rss_bytes_per_round = s->threshold_rss_bytes_per_round,
         .supp = s->supp,
         .n_supp = s->n_supp,
         .wrappers = s->wrappers,

@@ -27,6 +27,9 @@
 #define SCN_DEFAULT_READY_TIMEOUT_MS 10000
 #define SCN_DEFAULT_ROUND_TIMEOUT_MS 60000
 #define SCN_MAX_ROUNDS               100000u
+#define SCN_MAX_NAME                 128u  /* bytes in a scenario's name (a folder name too) */
+#define SCN_MAX_ARG                  4096u /* bytes in one argv entry */
+#define SCN_MAX_ARGV                 1024u /* argv entries */
 
 enum scn_ready_kind {
     SCN_READY_NONE,   /* ready when the agent said HELLO */
@@ -61,7 +64,8 @@ struct scn {
     uint32_t warmup;
     int round_timeout_ms;
     double threshold_bytes_per_round;
-    double threshold_blocks_per_round; /* 0 = not used */
+    double threshold_blocks_per_round;    /* 0 = not used */
+    double threshold_rss_bytes_per_round; /* 0 = not used: untracked growth that fails the run */
     enum rpt_expect expect;
     char *expect_culprit;
     struct supp_rule *supp; /* n_supp suppressions (analysis/supp.h) */

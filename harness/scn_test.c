@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -352,6 +353,43 @@ static void test_scn_save_roundtrip(void **state)
     scn_free(t);
 }
 
+/* NULs, invalid UTF-8 and duplicate keys anywhere in a scenario, and strings past their caps,
+ * are errors naming the file and the key. */
+static void test_scn_parse_input_rules(void **state)
+{
+    (void)state;
+    expect_error("{\"name\": \"a\", \"target\": {\"argv\": [\"prog\\u0000evil\"]}, " DRV "}",
+                 "dir/t.json: target.argv[0]: a string holds a NUL character (\\u0000)");
+    expect_error("{\"name\": \"x\\u0000y\", " TGT ", " DRV "}",
+                 "dir/t.json: name: a string holds a NUL character (\\u0000)");
+    expect_error("{\"name\": \"a\xff\", " TGT ", " DRV "}",
+                 "dir/t.json: name: not valid UTF-8 (byte 0xff); text must be UTF-8");
+    expect_error("{\"name\": \"a\", \"name\": \"b\", " TGT ", " DRV "}",
+                 "dir/t.json: duplicate key 'name' (first at line 1); each key may appear once");
+    expect_error("{\"name\": \"a\", " TGT
+                 ", \"driver\": {\"kind\": \"stdio\", \"kind\": \"http\"}}",
+                 "dir/t.json: driver: duplicate key 'kind'");
+    char name[SCN_MAX_NAME + 2];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    char json[1024];
+    snprintf(json, sizeof(json), "{\"name\": \"%s\", " TGT ", " DRV "}", name);
+    expect_error(json, "dir/t.json: name: expected a string of at most 128 bytes, found one of "
+                       "129 bytes");
+    char *arg = malloc(SCN_MAX_ARG + 2);
+    char *big = malloc(SCN_MAX_ARG + 256);
+    assert_non_null(arg);
+    assert_non_null(big);
+    memset(arg, 'a', SCN_MAX_ARG + 1);
+    arg[SCN_MAX_ARG + 1] = '\0';
+    snprintf(big, SCN_MAX_ARG + 256,
+             "{\"name\": \"a\", \"target\": {\"argv\": [\"x\", \"%s\"]}, " DRV "}", arg);
+    expect_error(big, "dir/t.json: target.argv[1]: expected a string of at most 4096 bytes, found "
+                      "one of 4097 bytes");
+    free(arg);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_scn_parse_bad_name_and_supp),
         cmocka_unit_test(test_scn_load_missing_file),
         cmocka_unit_test(test_scn_save_roundtrip),
+        cmocka_unit_test(test_scn_parse_input_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -633,12 +633,11 @@ static int finish(struct session *ss, struct rpt_scenario *out, double t_start)
         }
     }
     tree_stop(sig ? SIG_STOP_GRACE_MS : grace); /* also when the program never started */
-    if (ss->bin) {
-        if (fclose(ss->bin) != 0 && !ss->ch.bin_failed) {
-            ss->ch.bin_failed = true;
-            ss->ch.bin_errno = errno;
-        }
-        ss->bin = NULL;
+    char bin_name[4200];
+    snprintf(bin_name, sizeof(bin_name), "%s/snapshots.bin", o->out_dir);
+    struct diag bin_err = {{0}};
+    if (chan_close_recording(&ss->ch, bin_name, &bin_err) != 0 && !ss->err[0]) {
+        fail(ss, "%s", bin_err.msg);
     }
     /* The log's tail explains a failure; an interruption explains itself. */
     char *full = ss->err[0] && !cut ? error_with_log(ss->err, ss->t ? ss->log_path : NULL) : NULL;

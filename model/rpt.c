@@ -14,6 +14,7 @@ void rpt_scenario_cleanup(struct rpt_scenario *s)
     free(s->name);
     free(s->file);
     free(s->reason);
+    free(s->rss_warning);
     free(s->error);
     free(s->rounds);
     for (size_t i = 0; i < s->n_sites; i++) {
@@ -90,6 +91,23 @@ const char *rpt_verdict_name(enum rpt_verdict v)
 const char *rpt_expect_name(enum rpt_expect e)
 {
     return (unsigned)e < RPT_N_EXPECTS ? rpt_expect_names[e] : "any";
+}
+
+static const char *const source_names[RPT_N_SOURCES] = {"malloc", "mmap", "brk"};
+
+const char *rpt_source_name(enum rpt_source src)
+{
+    return (unsigned)src < RPT_N_SOURCES ? source_names[src] : "malloc";
+}
+
+int rpt_source_parse(const char *name)
+{
+    for (int i = 0; name && i < RPT_N_SOURCES; i++) {
+        if (strcmp(name, source_names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 const char *rpt_kind_name(enum rpt_kind k)

@@ -42,6 +42,14 @@ enum rpt_kind {
     RPT_KIND_CHURN,    /* varies without a trend */
 };
 
+/* Where a site's memory came from. */
+enum rpt_source {
+    RPT_SOURCE_MALLOC, /* malloc and its family (C++ new included) */
+    RPT_SOURCE_MMAP,   /* anonymous mmap / mremap called by the program */
+    RPT_SOURCE_BRK,    /* sbrk / brk called by the program */
+};
+#define RPT_N_SOURCES 3
+
 /* One frame of a symbolized stack. Inlined frames are separate entries sharing `address`. */
 struct rpt_frame {
     uint64_t address;       /* return address - 1 (the call instruction), absolute */
@@ -93,6 +101,7 @@ struct rpt_site {
     size_t n_frames; /* full stack, allocator side first, inlined frames expanded */
     struct rpt_frame *frames;
     bool truncated; /* the stack hit the depth limit */
+    enum rpt_source source;
     /* In a process tree: the role whose processes allocated here, and their pids. */
     char *role; /* NULL: a one-process recording */
     size_t n_pids;
@@ -140,7 +149,12 @@ struct rpt_scenario {
     double seconds;  /* whole scenario */
     uint64_t unknown_frees, dropped, unwind_errors, truncated_stacks; /* agent's counters */
     bool stacks_truncated;
-    char **argv;            /* the target's argv, NULL-terminated (may be NULL) */
+    char **argv; /* the target's argv, NULL-terminated (may be NULL) */
+    /* Memory outside tracked blocks (analysis/rss.h): slopes over the measured rounds. */
+    double rss_growth_bytes_per_round;    /* RSS less the agent's own memory */
+    double untracked_bytes_per_round;     /* steady growth not in tracked blocks, or 0 */
+    double threshold_rss_bytes_per_round; /* 0 = not set */
+    char *rss_warning;                    /* one line with the figure, or NULL */
     int interrupted_signal; /* the stop signal (SIGTERM...) that ended this scenario early, or 0 */
     size_t n_procs;         /* the processes of the target's tree (0: a one-process recording) */
     struct rpt_proc *procs;
@@ -167,6 +181,9 @@ void rpt_scenario_cleanup(struct rpt_scenario *s);
 const char *rpt_verdict_name(enum rpt_verdict v);
 const char *rpt_expect_name(enum rpt_expect e);
 const char *rpt_kind_name(enum rpt_kind k);
+const char *rpt_source_name(enum rpt_source s);
+/* The source from its name ("malloc", "mmap", "brk"), or -1. Can't fail. */
+int rpt_source_parse(const char *name);
 
 /* The names of verdicts and expectations, indexed by value: the one table every reader and
  * writer of reports and scenarios uses. */

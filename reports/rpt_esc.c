@@ -148,8 +148,17 @@ void rpt_esc_md(struct buf *b, const char *s, const char *null_as)
             buf_add(b, p, 1);
         } else if (*p < 0x20 || *p == 0x7f) {
             buf_puts(b, "?");
-        } else {
+        } else if (*p < 0x80) {
             buf_add(b, p, 1);
+        } else {
+            // Whole UTF-8 sequences pass; a byte that starts none becomes U+FFFD.
+            size_t n = utf8_len(p);
+            if (n == 0) {
+                buf_puts(b, "\xef\xbf\xbd");
+            } else {
+                buf_add(b, p, n);
+                p += n - 1;
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 
 #include "../util/buf.h"
 #include "../util/file.h"
+#include "../util/json.h"
 
 #define HIST_MAX_EXACT 9007199254740992.0 /* 2^53: larger counts are not exact in a double */
 
@@ -36,17 +37,22 @@ void rpt_history_cleanup(struct rpt_history *h)
     free(h->recs);
     h->recs = NULL;
     h->n = 0;
+    h->cap = 0;
 }
 
 /* Appends a record (takes ownership of its contents, also on failure). */
 static int hist_push(struct rpt_history *h, struct rpt_history_rec *r)
 {
-    struct rpt_history_rec *nr = realloc(h->recs, (h->n + 1) * sizeof(*nr));
-    if (!nr) {
-        rec_cleanup(r);
-        return -ENOMEM;
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        struct rpt_history_rec *nr = realloc(h->recs, cap * sizeof(*nr));
+        if (!nr) {
+            rec_cleanup(r);
+            return -ENOMEM;
+        }
+        h->recs = nr;
+        h->cap = cap;
     }
-    h->recs = nr;
     h->recs[h->n++] = *r;
     return 0;
 }
@@ -275,15 +281,37 @@ static char *dup_or_null(const char *s, bool *failed)
     return p;
 }
 
-/* Removes the records of `commit` from `h` (a re-run replaces them). Can't fail. */
-static void hist_drop_commit(struct rpt_history *h, const char *commit)
+/* True when `run` has a scenario named `name`. */
+static bool run_has_scenario(const struct rpt_run *run, const char *name)
+{
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const char *n = run->scenarios[i].name ? run->scenarios[i].name : "(unnamed)";
+        if (strcmp(n, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Takes the records of `commit` out of `h`: those `run` replaces (every one with `all`) are
+ * freed, the others move to kept[0..*n_kept) in order. kept has room for h->n records. Can't
+ * fail. */
+static void hist_take_commit(struct rpt_history *h, const char *commit, const struct rpt_run *run,
+                             bool all, struct rpt_history_rec *kept, size_t *n_kept,
+                             struct rpt_history_change *chg)
 {
     size_t w = 0;
+    *n_kept = 0;
     for (size_t i = 0; i < h->n; i++) {
-        if (strcmp(h->recs[i].commit, commit) == 0) {
-            rec_cleanup(&h->recs[i]);
+        struct rpt_history_rec *r = &h->recs[i];
+        if (strcmp(r->commit, commit) != 0) {
+            h->recs[w++] = *r;
+        } else if (all || run_has_scenario(run, r->scenario)) {
+            rec_cleanup(r);
+            chg->replaced++;
         } else {
-            h->recs[w++] = h->recs[i];
+            kept[(*n_kept)++] = *r;
+            chg->kept++;
         }
     }
     h->n = w;
@@ -324,7 +352,7 @@ static int hist_rec_of(struct rpt_history_rec *r, const struct rpt_scenario *s, 
 
 /* Keeps the records of the last `max_commits` distinct commits (records are grouped by commit
  * in insertion order). Can't fail. */
-static void hist_keep_last(struct rpt_history *h, size_t max_commits)
+static size_t hist_keep_last(struct rpt_history *h, size_t max_commits)
 {
     size_t commits = 0;
     size_t keep_from = 0;
@@ -343,11 +371,18 @@ static void hist_keep_last(struct rpt_history *h, size_t max_commits)
         memmove(h->recs, h->recs + keep_from, (h->n - keep_from) * sizeof(*h->recs));
         h->n -= keep_from;
     }
+    return keep_from;
 }
 
-int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
-                    const char *message, const char *date, size_t max_commits, struct diag *d)
+int rpt_history_add_ex(struct rpt_history *h, const struct rpt_run *run, const char *commit,
+                       const char *message, const char *date, size_t max_commits,
+                       bool replace_commit, struct rpt_history_change *chg, struct diag *d)
 {
+    struct rpt_history_change local = {0};
+    if (!chg) {
+        chg = &local;
+    }
+    memset(chg, 0, sizeof(*chg));
     if (!commit) {
         commit = run->commit;
     }
@@ -363,19 +398,42 @@ int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char
     if (max_commits == 0) {
         max_commits = RPT_HISTORY_DEFAULT_COMMITS;
     }
-    hist_drop_commit(h, commit);
-    for (size_t i = 0; i < run->n_scenarios; i++) {
+    struct rpt_history_rec *kept = malloc((h->n ? h->n : 1) * sizeof(*kept));
+    if (!kept) {
+        return diag_set(d, -ENOMEM, "out of memory adding to the history");
+    }
+    size_t n_kept = 0;
+    hist_take_commit(h, commit, run, replace_commit, kept, &n_kept, chg);
+    int rc = 0;
+    for (size_t i = 0; i < n_kept; i++) {
+        if (rc == 0) {
+            rc = hist_push(h, &kept[i]);
+        } else {
+            rec_cleanup(&kept[i]);
+        }
+    }
+    free(kept);
+    for (size_t i = 0; rc == 0 && i < run->n_scenarios; i++) {
         struct rpt_history_rec r = {0};
-        int rc = hist_rec_of(&r, &run->scenarios[i], commit, message, date);
+        rc = hist_rec_of(&r, &run->scenarios[i], commit, message, date);
         if (rc == 0) {
             rc = hist_push(h, &r);
         }
-        if (rc) {
-            return diag_set(d, rc, "out of memory adding to the history");
+        if (rc == 0) {
+            chg->added++;
         }
     }
-    hist_keep_last(h, max_commits);
+    if (rc) {
+        return diag_set(d, rc, "out of memory adding to the history");
+    }
+    chg->dropped = hist_keep_last(h, max_commits);
     return 0;
+}
+
+int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
+                    const char *message, const char *date, size_t max_commits, struct diag *d)
+{
+    return rpt_history_add_ex(h, run, commit, message, date, max_commits, false, NULL, d);
 }
 
 int rpt_history_write(const struct rpt_history *h, const char *path, struct diag *d)
@@ -408,7 +466,7 @@ int rpt_history_write(const struct rpt_history *h, const char *path, struct diag
                 cJSON_AddItemToArray(arr, x);
             }
         }
-        char *line = ok ? cJSON_PrintUnformatted(o) : NULL;
+        char *line = ok ? json_print(o, false) : NULL;
         cJSON_Delete(o);
         if (!line) {
             b.err = -ENOMEM;

@@ -2,13 +2,17 @@
 /* rpt_history.h - per-commit history of results, as JSON Lines (one record per commit and
  * scenario), kept on a branch by the CI action and drawn by the dashboard (rpt_html.h).
  *
- * Records stay in the order commits were added (oldest first). Adding a commit that is already
- * there replaces its records (a re-run); only the last `max_commits` commits are kept. The file
- * is rewritten atomically. Reading rejects malformed lines with "FILE:LINE: what is wrong".
+ * Records stay in the order commits were added (oldest first), grouped by commit. Adding a
+ * commit that is already there (a re-run, or another shard of the same commit) replaces the
+ * records of the scenarios it reports and keeps that commit's other scenarios, and the commit
+ * moves last; with `replace_commit` all of its old records go. Only the last `max_commits`
+ * commits are kept. Adding is linear in the size of the history. The file is rewritten
+ * atomically. Reading rejects malformed lines with "FILE:LINE: what is wrong".
  */
 #ifndef REPORTS_RPT_HISTORY_H
 #define REPORTS_RPT_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,7 +40,16 @@ struct rpt_history_rec {
 
 struct rpt_history {
     size_t n;
+    size_t cap; /* records `recs` has room for */
     struct rpt_history_rec *recs;
+};
+
+/* What one rpt_history_add_ex() did, for the command to say. */
+struct rpt_history_change {
+    size_t added;    /* records of the run */
+    size_t replaced; /* earlier records of the same commit that went (same scenario, or all) */
+    size_t kept;     /* earlier records of the same commit kept (other scenarios) */
+    size_t dropped;  /* records of old commits dropped by max_commits */
 };
 
 /* Reads `path` into `h` (initialized by the caller with {0}); a missing file is an empty
@@ -51,11 +64,18 @@ int rpt_history_parse(char *text, size_t len, const char *name, struct rpt_histo
                       struct diag *d);
 
 /* Adds the records of `run` under `commit` (NULL: run->commit), `message` and `date` (NULL:
- * from the run), replacing any records of the same commit, then keeps the last `max_commits`
- * commits (0 = RPT_HISTORY_DEFAULT_COMMITS). Returns 0, -EINVAL when there is no commit, or
- * -ENOMEM, with a message in `err`. */
+ * from the run), replacing the same commit's records of the same scenarios, then keeps the last
+ * `max_commits` commits (0 = RPT_HISTORY_DEFAULT_COMMITS). Returns 0, -EINVAL when there is no
+ * commit, or -ENOMEM, with a message in `err`. */
 int rpt_history_add(struct rpt_history *h, const struct rpt_run *run, const char *commit,
                     const char *message, const char *date, size_t max_commits, struct diag *d);
+
+/* rpt_history_add() with the choice of replacing every earlier record of the commit
+ * (`replace_commit`) or only those of the scenarios `run` reports, and what it did in *chg (may
+ * be NULL). Same returns. */
+int rpt_history_add_ex(struct rpt_history *h, const struct rpt_run *run, const char *commit,
+                       const char *message, const char *date, size_t max_commits,
+                       bool replace_commit, struct rpt_history_change *chg, struct diag *d);
 
 /* Writes `h` to `path` atomically. Returns 0 or -errno with a message in `err`. */
 int rpt_history_write(const struct rpt_history *h, const char *path, struct diag *d);

@@ -152,6 +152,72 @@ static void test_rpt_history_bench_json(void **state)
     rpt_run_free(run);
 }
 
+/* A commit already recorded keeps its other scenarios and loses only the ones re-reported;
+ * --replace (replace_commit) drops them all. */
+static void test_rpt_history_same_commit_other_scenarios(void **state)
+{
+    (void)state;
+    struct diag dg = {{0}};
+    struct rpt_history h = {0};
+    struct rpt_run *run = fix_run(); /* 4 scenarios */
+    struct rpt_history_change chg;
+    assert_int_equal(rpt_history_add_ex(&h, run, "aaaa111", NULL, NULL, 0, false, &chg, &dg), 0);
+    assert_int_equal(chg.added, 4);
+    assert_int_equal(chg.replaced + chg.kept + chg.dropped, 0);
+    assert_int_equal(rpt_history_add_ex(&h, run, "bbbb222", NULL, NULL, 0, false, &chg, &dg), 0);
+    /* A shard of commit aaaa111 reporting its second scenario only. */
+    struct rpt_run *one = fix_run();
+    char *second = strdup(one->scenarios[1].name);
+    for (size_t i = 0; i < one->n_scenarios; i++) {
+        rpt_scenario_cleanup(&one->scenarios[i]);
+    }
+    one->n_scenarios = 1;
+    one->scenarios[0] = (struct rpt_scenario){.name = second, .verdict = RPT_VERDICT_LEAK};
+    assert_int_equal(rpt_history_add_ex(&h, one, "aaaa111", NULL, NULL, 0, false, &chg, &dg), 0);
+    assert_int_equal(chg.added, 1);
+    assert_int_equal(chg.replaced, 1);
+    assert_int_equal(chg.kept, 3);
+    assert_int_equal(h.n, 8);
+    /* The commit moved last with its three other scenarios, then the new record. */
+    for (size_t i = 4; i < 8; i++) {
+        assert_string_equal(h.recs[i].commit, "aaaa111");
+    }
+    assert_string_equal(h.recs[7].scenario, second);
+    assert_string_equal(h.recs[7].verdict, "leak");
+    size_t named = 0;
+    for (size_t i = 4; i < 8; i++) {
+        named += strcmp(h.recs[i].scenario, second) == 0;
+    }
+    assert_int_equal(named, 1);
+    /* --replace: the commit's other scenarios go too. */
+    assert_int_equal(rpt_history_add_ex(&h, one, "aaaa111", NULL, NULL, 0, true, &chg, &dg), 0);
+    assert_int_equal(chg.replaced, 4);
+    assert_int_equal(chg.kept, 0);
+    assert_int_equal(h.n, 5);
+    rpt_history_cleanup(&h);
+    rpt_run_free(one);
+    rpt_run_free(run);
+}
+
+/* Adding grows the array geometrically: 6000 records, room for at most twice as
+ * many. */
+static void test_rpt_history_grows_linearly(void **state)
+{
+    (void)state;
+    struct diag dg = {{0}};
+    struct rpt_history h = {0};
+    struct rpt_run *run = fix_run();
+    char sha[32];
+    for (int i = 0; i < 1500; i++) {
+        snprintf(sha, sizeof(sha), "%07d", i);
+        assert_int_equal(rpt_history_add(&h, run, sha, NULL, NULL, 100000, &dg), 0);
+    }
+    assert_int_equal(h.n, 6000);
+    assert_true(h.cap >= h.n && h.cap <= 2 * h.n);
+    rpt_history_cleanup(&h);
+    rpt_run_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +225,8 @@ int main(void)
         cmocka_unit_test(test_rpt_history_read_errors),
         cmocka_unit_test(test_rpt_history_dashboard),
         cmocka_unit_test(test_rpt_history_bench_json),
+        cmocka_unit_test(test_rpt_history_same_commit_other_scenarios),
+        cmocka_unit_test(test_rpt_history_grows_linearly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

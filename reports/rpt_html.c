@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../util/fmt.h"
+#include "../util/json.h"
 #include "rpt_esc.h"
 #include "rpt_layout.h"
 #include "rpt_summary.h"
@@ -229,7 +230,7 @@ void rpt_html_bench_json(const struct rpt_run *run, struct buf *b)
               rpt_verdict_name(s->verdict), s->threshold_bytes_per_round);
         ok = ok && cJSON_AddStringToObject(o, "extra", extra);
     }
-    char *text = ok ? cJSON_Print(arr) : NULL;
+    char *text = ok ? json_print(arr, true) : NULL;
     cJSON_Delete(arr);
     if (!text) {
         b->err = b->err ? b->err : -ENOMEM;

@@ -254,6 +254,7 @@ static void jw_site(struct jw *w, cJSON *so, const struct rpt_site *site, size_t
     jw_place(w, so, site);
     jw_str(w, so, "object", site->object);
     jw_str(w, so, "kind", rpt_kind_name(site->kind));
+    jw_str(w, so, "source", rpt_source_name(site->source));
     jw_bool(w, so, "suppressed", site->suppressed);
     jw_bool(w, so, "suspect", site->suspect);
     jw_num(w, so, "bytes_per_round", site->bytes_per_round);
@@ -274,17 +275,44 @@ static void jw_site(struct jw *w, cJSON *so, const struct rpt_site *site, size_t
     jw_add(w, so, "stack", jw_stack(w, site));
 }
 
-/* Adds the "sites" array: every site with every field. */
+/* Fills one object of the "sites" array with the summary of `site`: its culprit, kind, source
+ * and figures, without its stack and per-round series. */
+static void jw_site_summary(struct jw *w, cJSON *so, const struct rpt_site *site)
+{
+    jw_place(w, so, site);
+    jw_str(w, so, "object", site->object);
+    jw_str(w, so, "kind", rpt_kind_name(site->kind));
+    jw_str(w, so, "source", rpt_source_name(site->source));
+    jw_bool(w, so, "suppressed", site->suppressed);
+    jw_bool(w, so, "suspect", site->suspect);
+    jw_bool(w, so, "detail", false);
+    jw_num(w, so, "bytes_per_round", site->bytes_per_round);
+    jw_num(w, so, "blocks_per_round", site->blocks_per_round);
+    jw_num(w, so, "final_bytes", (double)site->final_bytes);
+    jw_num(w, so, "final_blocks", (double)site->final_blocks);
+    jw_num(w, so, "growth_bytes_signed", (double)site->growth_bytes_signed);
+}
+
+/* Adds the "sites" array: the sites that matter with every field, the rest summarized (see
+ * RPT_JSON_DETAILED_SITES), and "sites_summarized", how many were. */
 static void jw_sites(struct jw *w, cJSON *o, const struct rpt_scenario *s)
 {
     cJSON *sites = jw_add(w, o, "sites", cJSON_CreateArray());
+    size_t summarized = 0;
     for (size_t i = 0; sites && i < s->n_sites; i++) {
+        const struct rpt_site *site = &s->sites[i];
         cJSON *so = jw_item(w, sites);
         if (!so) {
             break;
         }
-        jw_site(w, so, &s->sites[i], s->n_rounds);
+        if (site->suspect || i < RPT_JSON_DETAILED_SITES) {
+            jw_site(w, so, site, s->n_rounds);
+        } else {
+            jw_site_summary(w, so, site);
+            summarized++;
+        }
     }
+    jw_num(w, o, "sites_summarized", (double)summarized);
 }
 
 /* Builds one scenario object. */
@@ -323,6 +351,10 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
     jw_num(w, o, "trend_p_value", s->trend_p_value);
     jw_num(w, o, "threshold_bytes_per_round", s->threshold_bytes_per_round);
     jw_num(w, o, "threshold_blocks_per_round", s->threshold_blocks_per_round);
+    jw_num(w, o, "threshold_rss_bytes_per_round", s->threshold_rss_bytes_per_round);
+    jw_num(w, o, "rss_growth_bytes_per_round", s->rss_growth_bytes_per_round);
+    jw_num(w, o, "untracked_bytes_per_round", s->untracked_bytes_per_round);
+    jw_str(w, o, "rss_warning", s->rss_warning);
     jw_num(w, o, "rounds_planned", s->rounds_planned);
     jw_num(w, o, "warmup", s->warmup);
     jw_num(w, o, "exit_code", s->exit_code);
@@ -361,7 +393,7 @@ int rpt_json_render(const struct rpt_run *run, char **out)
         }
         cJSON_AddItemToArray(scns, so);
     }
-    char *text = w.failed ? NULL : cJSON_Print(root);
+    char *text = w.failed ? NULL : json_print(root, true);
     cJSON_Delete(root);
     if (!text) {
         return -ENOMEM;
@@ -544,6 +576,12 @@ static int jr_site_head(struct json_ctx *c, const cJSON *o, bool from_suspects,
         rc = json_get_enum(c, o, "kind", kinds, 6, false, &kind);
     }
     site->kind = (enum rpt_kind)kind;
+    static const char *const sources[RPT_N_SOURCES] = {"malloc", "mmap", "brk"};
+    int source = RPT_SOURCE_MALLOC;
+    if (rc == 0) {
+        rc = json_get_enum(c, o, "source", sources, RPT_N_SOURCES, false, &source);
+    }
+    site->source = (enum rpt_source)source;
     if (rc == 0) {
         rc = json_get_bool(c, o, "suppressed", &site->suppressed);
     }
@@ -651,20 +689,30 @@ static int jr_scenario_verdict(struct json_ctx *c, const cJSON *o, struct rpt_sc
     if (rc == 0) {
         rc = jr_str(c, o, "file", &s->file);
     }
+    if (rc == 0) {
+        rc = jr_str(c, o, "rss_warning", &s->rss_warning);
+    }
     return rc;
 }
 
 /* Reads a scenario's growth figures, thresholds and plan. */
 static int jr_scenario_figures(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
 {
-    double *nums[] = {&s->growth_bytes_per_round, &s->growth_blocks_per_round, &s->trend_p_value,
-                      &s->threshold_bytes_per_round, &s->threshold_blocks_per_round};
-    static const char *const num_keys[] = {"growth_bytes_per_round", "growth_blocks_per_round",
-                                           "trend_p_value", "threshold_bytes_per_round",
-                                           "threshold_blocks_per_round"};
+    double *nums[] = {&s->growth_bytes_per_round,
+                      &s->growth_blocks_per_round,
+                      &s->trend_p_value,
+                      &s->threshold_bytes_per_round,
+                      &s->threshold_blocks_per_round,
+                      &s->threshold_rss_bytes_per_round,
+                      &s->rss_growth_bytes_per_round,
+                      &s->untracked_bytes_per_round};
+    static const char *const num_keys[] = {
+        "growth_bytes_per_round",     "growth_blocks_per_round",    "trend_p_value",
+        "threshold_bytes_per_round",  "threshold_blocks_per_round", "threshold_rss_bytes_per_round",
+        "rss_growth_bytes_per_round", "untracked_bytes_per_round"};
     int rc = 0;
     s->trend_p_value = 1; /* absent: no trend */
-    for (size_t k = 0; rc == 0 && k < 5; k++) {
+    for (size_t k = 0; rc == 0 && k < sizeof(nums) / sizeof(nums[0]); k++) {
         rc = json_get_num_or_null(c, o, num_keys[k], nums[k]);
     }
     if (rc == 0) {

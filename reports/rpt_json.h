@@ -21,6 +21,11 @@
 #define RPT_JSON_MAX_FRAMES    1024
 #define RPT_JSON_MAX_STRING    65536
 
+/* Sites written with every field (stack and per-round series): the suspects, and the first
+ * sites in report order up to this many. The others get a summary entry (their culprit, kind,
+ * source and figures, "detail": false); the whole recording stays in snapshots.bin. */
+#define RPT_JSON_DETAILED_SITES 50
+
 /* Renders `run` as indented JSON text. On success stores a NUL-terminated string in *out
  * (caller frees with free()) and returns 0; -ENOMEM on failure. */
 int rpt_json_render(const struct rpt_run *run, char **out);

@@ -15,6 +15,7 @@
 #include "rpt_fixture.h"
 #include "rpt_testenv.h"
 #include "rpt_write.h"
+#include "../util/json.h"
 
 /* Writes the fixture and reads it back: every field survives. */
 static void test_rpt_json_round_trip(void **state)
@@ -250,12 +251,112 @@ static void test_rpt_json_schema_ajv(void **state)
     env_rmrf(dir);
 }
 
+/* A run of 1000 sites over 15 rounds, each with a deep C++ stack: report.json stays under 1 MB
+ * (the suspects and the first RPT_JSON_DETAILED_SITES sites in full, the rest summarized), is
+ * read back with every site, and says how many were summarized. */
+static void test_rpt_json_size_many_sites(void **state)
+{
+    (void)state;
+    enum { N_SITES = 1000, N_ROUNDS = 15, N_FRAMES = 24 };
+    struct rpt_run *run = calloc(1, sizeof(*run));
+    assert_non_null(run);
+    run->commit = strdup("0123456789abcdef0123456789abcdef01234567");
+    run->n_scenarios = 1;
+    run->scenarios = calloc(1, sizeof(*run->scenarios));
+    struct rpt_scenario *sc = &run->scenarios[0];
+    sc->name = strdup("many-sites");
+    sc->verdict = RPT_VERDICT_LEAK;
+    sc->n_rounds = N_ROUNDS;
+    sc->rounds = calloc(N_ROUNDS, sizeof(*sc->rounds));
+    for (size_t r = 0; r < N_ROUNDS; r++) {
+        sc->rounds[r] = (struct rpt_round){.round = (uint32_t)r + 1,
+                                           .warmup = r < 3,
+                                           .live_bytes = 1000000 + r * 4096,
+                                           .rss_bytes = 1 << 24};
+    }
+    sc->n_sites = N_SITES;
+    sc->sites = calloc(N_SITES, sizeof(*sc->sites));
+    char text[256];
+    for (size_t k = 0; k < N_SITES; k++) {
+        struct rpt_site *site = &sc->sites[k];
+        site->id = (uint32_t)k + 1;
+        site->suspect = k < 3;
+        site->kind = k < 3 ? RPT_KIND_LEAK : RPT_KIND_CHURN;
+        snprintf(text, sizeof(text), "project::storage::Table<std::string>::insert_row_%zu", k);
+        site->function = strdup(text);
+        snprintf(text, sizeof(text), "/home/builder/project/src/storage/table_%zu.cc", k);
+        site->file = strdup(text);
+        site->line = 100 + (uint32_t)k;
+        site->bytes_per_round = (double)(N_SITES - k);
+        site->live_bytes = calloc(N_ROUNDS, sizeof(uint64_t));
+        site->live_blocks = calloc(N_ROUNDS, sizeof(uint64_t));
+        for (size_t r = 0; r < N_ROUNDS; r++) {
+            site->live_bytes[r] = 123456789 + r;
+            site->live_blocks[r] = 1234 + r;
+        }
+        site->n_frames = N_FRAMES;
+        site->frames = calloc(N_FRAMES, sizeof(*site->frames));
+        for (size_t f = 0; f < N_FRAMES; f++) {
+            snprintf(text, sizeof(text), "project::module%zu::Worker::handle_request_step_%zu", f,
+                     k);
+            site->frames[f].function = strdup(text);
+            site->frames[f].file = strdup("/home/builder/project/src/module/worker.cc");
+            site->frames[f].object = strdup("/home/builder/project/build/bin/server");
+            site->frames[f].line = 42 + (uint32_t)f;
+            site->frames[f].address = 0x5555555550000ull + f * 64 + k;
+        }
+    }
+    char *out = NULL;
+    assert_int_equal(rpt_json_render(run, &out), 0);
+    size_t len = strlen(out);
+    if (len >= 1000000) {
+        print_error("report.json of 1000 sites over 15 rounds is %zu bytes\n", len);
+    }
+    assert_true(len < 1000000);
+    assert_non_null(strstr(out, "\"sites_summarized\":\t950"));
+    struct rpt_run *back = NULL;
+    struct diag dg = {{0}};
+    assert_int_equal(rpt_json_parse(out, "r.json", &back, &dg), 0);
+    assert_int_equal(back->scenarios[0].n_sites, N_SITES);
+    assert_int_equal(back->scenarios[0].sites[0].n_frames, N_FRAMES);
+    assert_int_equal(back->scenarios[0].sites[999].n_frames, 0);
+    assert_null(back->scenarios[0].sites[999].live_bytes);
+    assert_string_equal(back->scenarios[0].sites[999].function, sc->sites[999].function);
+    rpt_run_free(back);
+    free(out);
+    rpt_run_free(run);
+}
+
+/* Strings that are not valid UTF-8 (a path or a name from the system) come out valid, each bad
+ * byte as U+FFFD. */
+static void test_rpt_json_output_is_utf8(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    free(run->scenarios[0].name);
+    run->scenarios[0].name = strdup("bad\xff\xfename");
+    free(run->commit_message);
+    run->commit_message = strdup("fix \xc3");
+    char *out = NULL;
+    assert_int_equal(rpt_json_render(run, &out), 0);
+    assert_int_equal(json_utf8_valid_prefix(out, strlen(out)), strlen(out));
+    assert_non_null(strstr(out, "bad\xef\xbf\xbd\xef\xbf\xbdname"));
+    assert_non_null(strstr(out, "fix \xef\xbf\xbd"));
+    free(out);
+    rpt_run_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rpt_json_round_trip),  cmocka_unit_test(test_rpt_json_contract_keys),
-        cmocka_unit_test(test_rpt_json_read_errors), cmocka_unit_test(test_rpt_json_read_minimal),
-        cmocka_unit_test(test_rpt_json_read_caps),   cmocka_unit_test(test_rpt_json_schema_ajv),
+        cmocka_unit_test(test_rpt_json_round_trip),
+        cmocka_unit_test(test_rpt_json_contract_keys),
+        cmocka_unit_test(test_rpt_json_size_many_sites),
+        cmocka_unit_test(test_rpt_json_output_is_utf8),
+        cmocka_unit_test(test_rpt_json_read_errors),
+        cmocka_unit_test(test_rpt_json_read_minimal),
+        cmocka_unit_test(test_rpt_json_read_caps),
+        cmocka_unit_test(test_rpt_json_schema_ajv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

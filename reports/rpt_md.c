@@ -158,6 +158,7 @@ static void md_section(struct buf *b, const struct rpt_scenario *s)
     buf_printf(b, ": %s, %s</summary>\n\n", md_verdict(s->verdict), s->ok ? "pass" : "FAIL");
     md_para(b, "Error", s->error);
     md_para(b, "Why", s->reason);
+    md_para(b, "Warning", s->rss_warning);
     md_chart(b, s);
     md_sites(b, s);
     md_stack(b, rpt_summary_culprit(s));

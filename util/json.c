@@ -8,6 +8,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,8 +41,380 @@ static void json_position(struct json_ctx *c, const char *text, size_t len, cons
     }
 }
 
+/* ------------------------------------------------------------------ the pre-scan
+ *
+ * Before cJSON sees a document, one pass over its bytes checks what cJSON lets through: invalid
+ * UTF-8, a NUL written as \u0000 (cJSON would cut the string there), the same key twice in one
+ * object (cJSON keeps both and lookups find the first), and nesting deeper than JSON_MAX_DEPTH
+ * (cJSON would only say the text is not valid). Each failure names the JSON path. The pass
+ * follows strings, brackets, colons and commas only; anything else it leaves to cJSON, which
+ * reports syntax errors with their position.
+ */
+
+/* One open object or array. */
+struct scan_frame {
+    bool object;
+    size_t index;      /* arrays: the element being read */
+    size_t key_start;  /* objects: offset of the current key's first byte (after the quote) */
+    size_t key_len;    /* its length as written (escapes not decoded) */
+    size_t keys_first; /* objects: the frame's first entry in scan.keys */
+};
+
+/* A key as written, for the duplicate check. */
+struct scan_key {
+    size_t start, len;
+};
+
+struct scan {
+    struct json_ctx *c;
+    const char *text;
+    size_t len;
+    size_t pos;
+    struct scan_frame frames[JSON_MAX_DEPTH];
+    size_t depth;
+    struct scan_key *keys; /* keys of every open object, in order */
+    size_t n_keys, cap_keys;
+    const char *key_text; /* for qsort: the document */
+};
+
+/* Writes the path of the value being read (frames[0..upto)) into out. */
+static void scan_path(const struct scan *sc, size_t upto, char *out, size_t len)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < upto && o + 1 < len; i++) {
+        const struct scan_frame *f = &sc->frames[i];
+        int w;
+        if (upto > 8 && i == 3) {
+            /* A deep path: its first three steps, "...", its last two. */
+            w = fmt_c(out + o, len - o, "...");
+            i = upto - 3;
+        } else if (f->object) {
+            size_t kl = f->key_len < 64 ? f->key_len : 64;
+            w = fmt_c(out + o, len - o, "%s%.*s", o ? "." : "", (int)kl, sc->text + f->key_start);
+        } else {
+            w = fmt_c(out + o, len - o, "[%zu]", f->index);
+        }
+        if (w < 0) {
+            break;
+        }
+        o += (size_t)w < len - o ? (size_t)w : len - o - 1;
+    }
+}
+
+/* Line and column (1-based) of offset `at`. */
+static void scan_line_col(const struct scan *sc, size_t at, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at && i < sc->len; i++) {
+        if (sc->text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* Fails with "FILE: PATH: MESSAGE (line L, column C)". `upto` frames make the path. */
+static int scan_fail(struct scan *sc, size_t upto, size_t at, const char *what)
+{
+    char path[JSON_PATH_MAX];
+    size_t line, col;
+    scan_path(sc, upto, path, sizeof(path));
+    scan_line_col(sc, at, &line, &col);
+    sc->c->err_line = line;
+    sc->c->err_col = col;
+    sc->c->err_offset = at;
+    if (path[0]) {
+        return diag_set(sc->c->d, -EINVAL, "%s: %s: %s (line %zu, column %zu)", sc->c->file, path,
+                        what, line, col);
+    }
+    return diag_set(sc->c->d, -EINVAL, "%s: %s (line %zu, column %zu)", sc->c->file, what, line,
+                    col);
+}
+
+/* Length of the valid UTF-8 sequence at p[0..n), or 0 when it is not one (overlong forms,
+ * surrogates and code points past U+10FFFF are not). */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    size_t need;
+    uint32_t cp;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        need = 2;
+        cp = p[0] & 0x1f;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        need = 3;
+        cp = p[0] & 0x0f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        need = 4;
+        cp = p[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < need) {
+        return 0;
+    }
+    for (size_t i = 1; i < need; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return need;
+}
+
+size_t json_utf8_valid_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (k == 0) {
+            break;
+        }
+        i += k;
+    }
+    return i;
+}
+
+char *json_utf8_repair(char *s)
+{
+    if (!s) {
+        return NULL;
+    }
+    size_t n = strlen(s);
+    size_t ok = json_utf8_valid_prefix(s, n);
+    if (ok == n) {
+        return s;
+    }
+    /* Each invalid byte becomes U+FFFD (3 bytes). */
+    char *out = malloc(ok + (n - ok) * 3 + 1);
+    if (!out) {
+        free(s);
+        return NULL;
+    }
+    memcpy(out, s, ok);
+    size_t o = ok;
+    for (size_t i = ok; i < n;) {
+        size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+        if (k == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    out[o] = '\0';
+    free(s);
+    return out;
+}
+
+char *json_print(const cJSON *item, bool formatted)
+{
+    return json_utf8_repair(formatted ? cJSON_Print(item) : cJSON_PrintUnformatted(item));
+}
+
+/* Reads the string whose opening quote is at sc->pos; leaves pos after the closing quote.
+ * Fails on invalid UTF-8 and on \u0000; an unterminated string is left to cJSON (returns 1).
+ * `upto` frames name the string's place. */
+static int scan_string(struct scan *sc, size_t upto)
+{
+    sc->pos++;
+    while (sc->pos < sc->len) {
+        unsigned char ch = (unsigned char)sc->text[sc->pos];
+        if (ch == '"') {
+            sc->pos++;
+            return 0;
+        }
+        if (ch == '\\') {
+            if (sc->pos + 5 < sc->len && sc->text[sc->pos + 1] == 'u' &&
+                memcmp(sc->text + sc->pos + 2, "0000", 4) == 0) {
+                return scan_fail(sc, upto, sc->pos,
+                                 "a string holds a NUL character (\\u0000); strings may not "
+                                 "contain NUL");
+            }
+            sc->pos += 2;
+            continue;
+        }
+        size_t k = utf8_seq((const unsigned char *)sc->text + sc->pos, sc->len - sc->pos);
+        if (k == 0) {
+            char what[128];
+            fmt_c(what, sizeof(what), "not valid UTF-8 (byte 0x%02x); text must be UTF-8",
+                  (unsigned)ch);
+            return scan_fail(sc, upto, sc->pos, what);
+        }
+        sc->pos += k;
+    }
+    return 1;
+}
+
+/* qsort order of keys: by their bytes, then by position. */
+static int scan_key_cmp(const void *a, const void *b, void *text)
+{
+    const struct scan_key *x = a;
+    const struct scan_key *y = b;
+    const char *t = text;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int d = memcmp(t + x->start, t + y->start, n);
+    if (d == 0 && x->len != y->len) {
+        d = x->len < y->len ? -1 : 1;
+    }
+    if (d == 0) {
+        d = x->start < y->start ? -1 : (x->start > y->start ? 1 : 0);
+    }
+    return d;
+}
+
+/* At the close of the object frames[depth-1]: fails on a key written twice. */
+static int scan_close_object(struct scan *sc)
+{
+    const struct scan_frame *f = &sc->frames[sc->depth - 1];
+    size_t n = sc->n_keys - f->keys_first;
+    if (n < 2) {
+        sc->n_keys = f->keys_first;
+        return 0; /* no key, or one: nothing to compare (and sc->keys may be NULL) */
+    }
+    struct scan_key *k = sc->keys + f->keys_first;
+    qsort_r(k, n, sizeof(*k), scan_key_cmp, (void *)(uintptr_t)sc->text);
+    int rc = 0;
+    for (size_t i = 1; rc == 0 && i < n; i++) {
+        if (k[i].len == k[i - 1].len &&
+            memcmp(sc->text + k[i].start, sc->text + k[i - 1].start, k[i].len) == 0) {
+            size_t line, col;
+            char what[256];
+            size_t later = k[i].start > k[i - 1].start ? k[i].start : k[i - 1].start;
+            size_t first = k[i].start < k[i - 1].start ? k[i].start : k[i - 1].start;
+            scan_line_col(sc, first, &line, &col);
+            fmt_c(what, sizeof(what),
+                  "duplicate key '%.*s' (first at line %zu); each key may "
+                  "appear once",
+                  (int)(k[i].len < 64 ? k[i].len : 64), sc->text + k[i].start, line);
+            rc = scan_fail(sc, sc->depth - 1, later, what);
+        }
+    }
+    sc->n_keys = f->keys_first;
+    return rc;
+}
+
+/* Records the key whose opening quote is at `at` and ends before sc->pos. Returns 0 or
+ * -ENOMEM. */
+static int scan_add_key(struct scan *sc, size_t at)
+{
+    struct scan_frame *f = &sc->frames[sc->depth - 1];
+    f->key_start = at + 1;
+    f->key_len = sc->pos - at - 2;
+    if (sc->n_keys == sc->cap_keys) {
+        size_t cap = sc->cap_keys ? sc->cap_keys * 2 : 64;
+        struct scan_key *k = realloc(sc->keys, cap * sizeof(*k));
+        if (!k) {
+            return json_nomem(sc->c);
+        }
+        sc->keys = k;
+        sc->cap_keys = cap;
+    }
+    sc->keys[sc->n_keys++] = (struct scan_key){f->key_start, f->key_len};
+    return 0;
+}
+
+/* Opens an object or array at sc->pos. */
+static int scan_open(struct scan *sc, bool object)
+{
+    if (sc->depth == JSON_MAX_DEPTH) {
+        char what[128];
+        fmt_c(what, sizeof(what),
+              "nested deeper than %d levels (objects and arrays inside each other); no "
+              "leakcheck file needs that many",
+              JSON_MAX_DEPTH);
+        return scan_fail(sc, sc->depth, sc->pos, what);
+    }
+    sc->frames[sc->depth++] = (struct scan_frame){.object = object, .keys_first = sc->n_keys};
+    sc->pos++;
+    return 0;
+}
+
+/* One pass over the document; 0 also when the syntax is left to cJSON. */
+static int scan_run(struct scan *sc)
+{
+    bool expect_key = false; /* inside an object, where a key may come next */
+    while (sc->pos < sc->len) {
+        char ch = sc->text[sc->pos];
+        int rc = 0;
+        if (ch == '"') {
+            size_t at = sc->pos;
+            bool is_key = expect_key && sc->depth > 0 && sc->frames[sc->depth - 1].object;
+            rc = scan_string(sc, is_key ? sc->depth - 1 : sc->depth);
+            if (rc == 0 && is_key) {
+                rc = scan_add_key(sc, at);
+            }
+            expect_key = false;
+        } else if (ch == '{' || ch == '[') {
+            rc = scan_open(sc, ch == '{');
+            expect_key = ch == '{';
+        } else if (ch == '}' || ch == ']') {
+            if (sc->depth == 0 || sc->frames[sc->depth - 1].object != (ch == '}')) {
+                return 0; /* cJSON says where */
+            }
+            if (ch == '}') {
+                rc = scan_close_object(sc);
+            }
+            sc->depth--;
+            sc->pos++;
+        } else if (ch == ',') {
+            if (sc->depth > 0) {
+                struct scan_frame *f = &sc->frames[sc->depth - 1];
+                f->index++;
+                expect_key = f->object;
+            }
+            sc->pos++;
+        } else if ((unsigned char)ch >= 0x80 &&
+                   utf8_seq((const unsigned char *)sc->text + sc->pos, sc->len - sc->pos) == 0) {
+            char what[128];
+            fmt_c(what, sizeof(what), "not valid UTF-8 (byte 0x%02x); text must be UTF-8",
+                  (unsigned)(unsigned char)ch);
+            rc = scan_fail(sc, sc->depth, sc->pos, what);
+        } else {
+            sc->pos++;
+        }
+        if (rc != 0) {
+            return rc < 0 ? rc : 0;
+        }
+    }
+    return 0;
+}
+
+/* Runs the pre-scan over text[0..len). Returns 0, -EINVAL or -ENOMEM with the diag set. */
+static int json_prescan(struct json_ctx *c, const char *text, size_t len)
+{
+    struct scan *sc = calloc(1, sizeof(*sc));
+    if (!sc) {
+        return json_nomem(c);
+    }
+    sc->c = c;
+    sc->text = text;
+    sc->len = len;
+    int rc = scan_run(sc);
+    free(sc->keys);
+    free(sc);
+    return rc;
+}
+
 int json_parse(struct json_ctx *c, const char *text, size_t len, bool whole, cJSON **out)
 {
+    int rc = json_prescan(c, text, len);
+    if (rc != 0) {
+        return rc;
+    }
     const char *end = NULL;
     /* With `whole`, cJSON wants to see the terminating NUL inside the buffer it is given. */
     cJSON *root = cJSON_ParseWithLengthOpts(text, whole ? len + 1 : len, &end, whole);
@@ -231,6 +604,16 @@ int json_want_object(struct json_ctx *c, const cJSON *v, const char *key)
     return 0;
 }
 
+int json_check_len(struct json_ctx *c, const char *key, const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) {
+        return 0;
+    }
+    return json_fail(c, key, "expected a string of at most %zu bytes, found one of %zu bytes", max,
+                     n);
+}
+
 int json_get_str(struct json_ctx *c, const cJSON *obj, const char *key, bool required,
                  const char *hint, char **out)
 {
@@ -243,6 +626,10 @@ int json_get_str(struct json_ctx *c, const cJSON *obj, const char *key, bool req
     }
     if (required && !v->valuestring[0]) {
         return json_bad_type(c, key, v, "a non-empty string");
+    }
+    int rc = json_check_len(c, key, v->valuestring, JSON_MAX_STRING);
+    if (rc != 0) {
+        return rc;
     }
     char *dup = strdup(v->valuestring);
     if (!dup) {
@@ -429,6 +816,9 @@ int json_get_strs(struct json_ctx *c, const cJSON *obj, const char *key, bool no
                              nonempty ? "a non-empty array of strings" : "an array of strings");
     }
     size_t count = (size_t)cJSON_GetArraySize(v);
+    if (count > JSON_MAX_ITEMS) {
+        return json_fail(c, key, "expected at most %d strings, found %zu", JSON_MAX_ITEMS, count);
+    }
     char **vec = calloc(count + 1, sizeof(*vec));
     if (!vec) {
         return json_nomem(c);
@@ -437,11 +827,16 @@ int json_get_strs(struct json_ctx *c, const cJSON *obj, const char *key, bool no
     const cJSON *it;
     cJSON_ArrayForEach(it, v)
     {
+        char where[JSON_PATH_MAX];
+        fmt_c(where, sizeof(where), "%s[%zu]", key, i);
         if (!cJSON_IsString(it)) {
-            char where[JSON_PATH_MAX];
-            fmt_c(where, sizeof(where), "%s[%zu]", key, i);
             strv_free(vec);
             return json_bad_type(c, where, it, "a string");
+        }
+        int rc = json_check_len(c, where, it->valuestring, JSON_MAX_STRING);
+        if (rc != 0) {
+            strv_free(vec);
+            return rc;
         }
         vec[i] = strdup(it->valuestring);
         if (!vec[i]) {
@@ -486,6 +881,9 @@ int json_get_map(struct json_ctx *c, const cJSON *obj, const char *key, const ch
         return json_bad_type(c, key, v, "an object of strings");
     }
     size_t count = (size_t)cJSON_GetArraySize(v);
+    if (count > JSON_MAX_ITEMS) {
+        return json_fail(c, key, "expected at most %d strings, found %zu", JSON_MAX_ITEMS, count);
+    }
     char **vec = calloc(count + 1, sizeof(*vec));
     if (!vec) {
         return json_nomem(c);

@@ -21,8 +21,11 @@
 
 #include "diag.h"
 
-#define JSON_PATH_MAX 512
-#define JSON_INT_MAX  9007199254740992LL /* 2^53: integers up to here are exact in a double */
+#define JSON_PATH_MAX   512
+#define JSON_INT_MAX    9007199254740992LL /* 2^53: integers up to here are exact in a double */
+#define JSON_MAX_DEPTH  64                 /* objects and arrays inside each other, at most */
+#define JSON_MAX_STRING 65536  /* bytes in a string json_get_str()/json_get_strs() accept */
+#define JSON_MAX_ITEMS  100000 /* strings in an array json_get_strs() accepts */
 
 struct json_ctx {
     const char *file;         /* names the input in messages (borrowed) */
@@ -39,9 +42,28 @@ void json_init(struct json_ctx *c, const char *file, struct diag *d);
 
 /* Parses `len` bytes of `text`. With `whole`, nothing but white space may follow the value and
  * text[len] must be the terminating NUL; without it, the rest is ignored. On success *out is the
- * tree (caller frees with cJSON_Delete()). Returns 0, -EINVAL with "FILE:LINE:COL: not valid
- * JSON (check commas, quotes and braces)" in the diag and the position in c->err_*, or -ENOMEM. */
+ * tree (caller frees with cJSON_Delete()). Before cJSON, the text is checked for what cJSON lets
+ * through, each an error naming the JSON path, line and column: invalid UTF-8 ("FILE: name: not
+ * valid UTF-8 (byte 0xff); text must be UTF-8 (line 2, column 12)"), a NUL written as \u0000,
+ * a key twice in one object, nesting deeper than JSON_MAX_DEPTH. Returns 0, -EINVAL with
+ * "FILE:LINE:COL: not valid JSON (check commas, quotes and braces)" or one of those in the diag
+ * and the position in c->err_*, or -ENOMEM. */
 int json_parse(struct json_ctx *c, const char *text, size_t len, bool whole, cJSON **out);
+
+/* Length of the longest prefix of s[0..n) that is valid UTF-8 (n when all of it is). Can't
+ * fail. */
+size_t json_utf8_valid_prefix(const char *s, size_t n);
+
+/* Returns `s` (malloc'ed, NUL-terminated) as valid UTF-8: `s` itself when it is, else a new
+ * string with every byte that is not part of a valid sequence replaced by U+FFFD, `s` freed.
+ * NULL (with `s` freed) when out of memory; NULL for NULL. */
+char *json_utf8_repair(char *s);
+
+/* cJSON_Print (formatted) or cJSON_PrintUnformatted of `item`, made valid UTF-8 with
+ * json_utf8_repair(): every JSON file leakcheck writes goes through here, so a name or a path
+ * that came from the system in another encoding can't make it invalid. NULL when out of memory.
+ */
+char *json_print(const cJSON *item, bool formatted);
 
 /* Enters member `key` of the current object: the path gains ".key" ("key" at the top). Returns
  * the mark json_pop() restores. Can't fail (a path past JSON_PATH_MAX is cut). */
@@ -88,7 +110,12 @@ int json_check_keys(struct json_ctx *c, const cJSON *obj, const char *const *kno
 /* Fails unless `v` (member `key` of the current object) is an object. Returns 0 or -EINVAL. */
 int json_want_object(struct json_ctx *c, const cJSON *v, const char *key);
 
-/* Reads string member `key` into *out (a copy, owned; the old value is freed). Absent: 0, or
+/* Fails with "FILE: PATH.KEY: expected a string of at most MAX bytes, found one of N bytes"
+ * when `s` is longer than `max` bytes. Returns 0 or -EINVAL. */
+int json_check_len(struct json_ctx *c, const char *key, const char *s, size_t max);
+
+/* Reads string member `key` (at most JSON_MAX_STRING bytes) into *out (a copy, owned; the old
+ * value is freed). Absent: 0, or
  * "missing key" when `required` (with `hint`). A required string must not be empty. Returns 0,
  * -EINVAL or -ENOMEM. */
 int json_get_str(struct json_ctx *c, const cJSON *obj, const char *key, bool required,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -260,6 +261,132 @@ static void test_json_writers_round_trip(void **state)
     cJSON_Delete(o);
 }
 
+/* Parses `text` (len bytes) expecting -EINVAL with exactly `want` as the message. */
+static void expect_parse_msg(const char *text, size_t len, const char *want)
+{
+    struct json_ctx c;
+    struct diag d = {{0}};
+    cJSON *root = NULL;
+    json_init(&c, "t.json", &d);
+    int rc = json_parse(&c, text, len, false, &root);
+    if (rc != -EINVAL || strcmp(d.msg, want) != 0) {
+        print_error("rc %d, message '%s', wanted '%s'\n", rc, d.msg, want);
+    }
+    assert_int_equal(rc, -EINVAL);
+    assert_null(root);
+    assert_string_equal(d.msg, want);
+}
+
+/* What cJSON lets through is refused before it, with the JSON path, line and column. */
+static void test_json_parse_prescan(void **state)
+{
+    (void)state;
+    const char nul[] = "{\"target\": {\"argv\": [\"prog\\u0000evil\"]}}";
+    expect_parse_msg(nul, sizeof(nul) - 1,
+                     "t.json: target.argv[0]: a string holds a NUL character (\\u0000); strings "
+                     "may not contain NUL (line 1, column 27)");
+    const char name_nul[] = "{\"name\": \"x\\u0000y\"}";
+    expect_parse_msg(name_nul, sizeof(name_nul) - 1,
+                     "t.json: name: a string holds a NUL character (\\u0000); strings may not "
+                     "contain NUL (line 1, column 12)");
+    const char bad[] = "{\"a\": {\"name\": \"ok\xff\"}}";
+    expect_parse_msg(bad, sizeof(bad) - 1,
+                     "t.json: a.name: not valid UTF-8 (byte 0xff); text must be UTF-8 (line 1, "
+                     "column 19)");
+    const char overlong[] = "{\"k\": \"\xc0\xaf\"}";
+    expect_parse_msg(overlong, sizeof(overlong) - 1,
+                     "t.json: k: not valid UTF-8 (byte 0xc0); text must be UTF-8 (line 1, column "
+                     "8)");
+    const char surrogate[] = "[\"\xed\xa0\x80\"]";
+    expect_parse_msg(surrogate, sizeof(surrogate) - 1,
+                     "t.json: [0]: not valid UTF-8 (byte 0xed); text must be UTF-8 (line 1, "
+                     "column 3)");
+    const char dup[] = "{\"name\": \"a\",\n \"t\": {\"x\": 1, \"y\": 2, \"x\": 3}}";
+    expect_parse_msg(dup, sizeof(dup) - 1,
+                     "t.json: t: duplicate key 'x' (first at line 2); each key may appear once "
+                     "(line 2, column 25)");
+    const char dup_top[] = "{\"name\": \"a\", \"name\": \"b\"}";
+    expect_parse_msg(dup_top, sizeof(dup_top) - 1,
+                     "t.json: duplicate key 'name' (first at line 1); each key may appear once "
+                     "(line 1, column 16)");
+    /* An escaped backslash before "u0000" is no NUL; the same key in two objects is fine. */
+    struct doc x;
+    doc_open(&x, "{\"a\": \"\\\\u0000\", \"b\": {\"a\": 1}, \"c\": [{\"a\": 1}, {\"a\": 2}], "
+                 "\"\xc3\xa9t\xc3\xa9\": \"\xf0\x9f\x90\x9b\"}");
+    assert_string_equal(cJSON_GetObjectItem(x.root, "a")->valuestring, "\\u0000");
+    doc_close(&x);
+}
+
+/* Nesting past JSON_MAX_DEPTH says so; JSON_MAX_DEPTH levels are fine. */
+static void test_json_parse_depth(void **state)
+{
+    (void)state;
+    char deep[1024];
+    size_t n = 0;
+    for (int i = 0; i < JSON_MAX_DEPTH; i++) {
+        deep[n++] = '[';
+    }
+    for (int i = 0; i < JSON_MAX_DEPTH; i++) {
+        deep[n++] = ']';
+    }
+    deep[n] = '\0';
+    struct doc x;
+    doc_open(&x, deep);
+    doc_close(&x);
+    memmove(deep + 1, deep, n + 1);
+    deep[0] = '[';
+    deep[n + 1] = ']';
+    deep[n + 2] = '\0';
+    struct json_ctx c;
+    struct diag d = {{0}};
+    cJSON *root = NULL;
+    json_init(&c, "t.json", &d);
+    assert_int_equal(json_parse(&c, deep, n + 2, true, &root), -EINVAL);
+    assert_non_null(strstr(d.msg, "t.json: [0][0][0]...[0][0]: nested deeper"));
+    assert_non_null(strstr(d.msg, "nested deeper than 64 levels (objects and arrays inside each "
+                                  "other); no leakcheck file needs that many (line 1, column 65)"));
+    /* A million levels: the same message, quickly, without cJSON. */
+    size_t big = 1000000;
+    char *huge = malloc(big + 1);
+    assert_non_null(huge);
+    memset(huge, '[', big);
+    huge[big] = '\0';
+    assert_int_equal(json_parse(&c, huge, big, true, &root), -EINVAL);
+    assert_non_null(strstr(d.msg, "nested deeper than 64 levels"));
+    free(huge);
+}
+
+/* The longest valid UTF-8 prefix. */
+static void test_json_utf8_valid_prefix(void **state)
+{
+    (void)state;
+    assert_int_equal(json_utf8_valid_prefix("abc", 3), 3);
+    assert_int_equal(json_utf8_valid_prefix("a\xc3\xa9z", 4), 4);
+    assert_int_equal(json_utf8_valid_prefix("a\xc3", 2), 1); /* cut in the middle */
+    assert_int_equal(json_utf8_valid_prefix("ab\xff", 3), 2);
+    assert_int_equal(json_utf8_valid_prefix("\xf4\x90\x80\x80", 4), 0); /* past U+10FFFF */
+}
+
+/* Strings and string arrays have caps, said with the sizes. */
+static void test_json_string_caps(void **state)
+{
+    (void)state;
+    size_t big = JSON_MAX_STRING + 1;
+    char *text = malloc(big + 64);
+    assert_non_null(text);
+    int n = sprintf(text, "{\"s\": \"");
+    memset(text + n, 'a', big);
+    strcpy(text + n + big, "\", \"v\": [\"\"]}");
+    struct doc x;
+    doc_open(&x, text);
+    char *out = NULL;
+    expect_msg(&x, json_get_str(&x.c, x.root, "s", false, NULL, &out),
+               "t.json: s: expected a string of at most 65536 bytes, found one of 65537 bytes");
+    assert_null(out);
+    doc_close(&x);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +399,10 @@ int main(void)
         cmocka_unit_test(test_json_bool_hex_enum),
         cmocka_unit_test(test_json_arrays_and_maps),
         cmocka_unit_test(test_json_writers_round_trip),
+        cmocka_unit_test(test_json_parse_prescan),
+        cmocka_unit_test(test_json_parse_depth),
+        cmocka_unit_test(test_json_utf8_valid_prefix),
+        cmocka_unit_test(test_json_string_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
