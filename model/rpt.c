@@ -29,6 +29,7 @@ void rpt_scenario_cleanup(struct rpt_scenario *s)
             free(site->frames[f].object);
         }
         free(site->frames);
+        free(site->culprit_why);
     }
     free(s->sites);
     if (s->argv) {
@@ -67,6 +68,11 @@ const char *const rpt_expect_names[RPT_N_EXPECTS] = {
     [RPT_EXPECT_NO_LEAK] = "no-leak",
     [RPT_EXPECT_LEAK] = "leak",
     [RPT_EXPECT_ANY] = "any",
+};
+
+const char *const rpt_skip_names[RPT_N_SKIPS] = {
+    [RPT_SKIP_NONE] = "",     [RPT_SKIP_LISTED] = "listed", [RPT_SKIP_LIBRARY] = "library",
+    [RPT_SKIP_USER] = "user", [RPT_SKIP_RELAY] = "relay",
 };
 
 const char *rpt_verdict_name(enum rpt_verdict v)
@@ -117,6 +123,11 @@ int rpt_verdict_parse(const char *name)
 int rpt_expect_parse(const char *name)
 {
     return find_name(rpt_expect_names, RPT_N_EXPECTS, name);
+}
+
+int rpt_skip_parse(const char *name)
+{
+    return find_name(rpt_skip_names, RPT_N_SKIPS, name);
 }
 
 size_t rpt_first_measured(const struct rpt_scenario *s)

@@ -42,6 +42,18 @@ enum rpt_kind {
     RPT_KIND_CHURN,    /* varies without a trend */
 };
 
+/* Why a frame was passed over on the way from the allocator to the culprit (rpt_frame.skip).
+ * docs/ANALYSIS.md states the rules. */
+enum rpt_skip {
+    RPT_SKIP_NONE,    /* not passed over: the culprit, or a frame outside it */
+    RPT_SKIP_LISTED,  /* its function is on the default allocator-wrapper list */
+    RPT_SKIP_LIBRARY, /* it lives in a library on the default list, which allocates for its caller
+                       */
+    RPT_SKIP_USER,    /* matched the scenario's `wrappers` or --wrapper */
+    RPT_SKIP_RELAY,   /* found in the recording to relay allocations for its callers */
+};
+#define RPT_N_SKIPS 5
+
 /* One frame of a symbolized stack. Inlined frames are separate entries sharing `address`. */
 struct rpt_frame {
     uint64_t address;       /* return address - 1 (the call instruction), absolute */
@@ -52,6 +64,7 @@ struct rpt_frame {
     char *object;           /* path of the loaded object, or NULL */
     uint64_t object_offset; /* address relative to the object's load bias */
     bool inlined;           /* this frame was inlined into the next one */
+    enum rpt_skip skip;     /* why the culprit is not this frame (sites' stacks only) */
 };
 
 struct rpt_round {
@@ -92,7 +105,9 @@ struct rpt_site {
     uint64_t *live_blocks;
     size_t n_frames; /* full stack, allocator side first, inlined frames expanded */
     struct rpt_frame *frames;
-    bool truncated; /* the stack hit the depth limit */
+    bool truncated;         /* the stack hit the depth limit */
+    uint32_t culprit_frame; /* index of the culprit in frames (0 when there are none) */
+    char *culprit_why;      /* the frames passed over on the way to it, and why; or NULL */
 };
 
 struct rpt_scenario {
@@ -146,6 +161,10 @@ const char *rpt_kind_name(enum rpt_kind k);
  * writer of reports and scenarios uses. */
 extern const char *const rpt_verdict_names[RPT_N_VERDICTS];
 extern const char *const rpt_expect_names[RPT_N_EXPECTS];
+/* The names of enum rpt_skip as reports write them ("", "listed", "library", "user", "relay").
+ * rpt_skip_parse() returns the value, or -1. Can't fail. */
+extern const char *const rpt_skip_names[RPT_N_SKIPS];
+int rpt_skip_parse(const char *name);
 
 /* The enums from their names, the inverse of rpt_verdict_name() and rpt_expect_name(). Return the
  * value, or -1 for a name that is none of them. Can't fail. */
