@@ -462,8 +462,8 @@ size_t culprit_pick_site(const struct culprit_rules *r, const struct culprit_rel
         } else if (sk == RPT_SKIP_RELAY) {
             why_add(why, why_len, "%s", why[0] ? "; " : "");
             why_frame(why, why_len, &frames[i]);
-            why_add(why, why_len, " relays (it also allocates for %u site%s that do not grow)",
-                    p->n_stable, p->n_stable == 1 ? "" : "s");
+            why_add(why, why_len, " relays (it also allocates for %u site%s that do%s not grow)",
+                    p->n_stable, p->n_stable == 1 ? "" : "s", p->n_stable == 1 ? "es" : "");
         }
     }
     if (!found) {

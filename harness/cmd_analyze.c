@@ -149,6 +149,9 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
     if (code == CLI_CONTINUE) {
         fit_rounds(s, st);
         code = analyse(s, st, &run);
+        if (run) {
+            run->full_names = cli->full_names;
+        }
     }
     if (code == CLI_CONTINUE && snap_stream_partial(st) && cli->verbose >= 0) {
         fprintf(stderr,

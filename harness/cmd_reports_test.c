@@ -44,6 +44,7 @@ static struct rpt_run *changed_head(void)
     h->scenarios[0].growth_bytes_per_round += 100;
     h->scenarios[0].sites[0].bytes_per_round += 100;
     h->scenarios[2].sites[0].line = 90;
+    h->scenarios[2].sites[0].frames[h->scenarios[2].sites[0].culprit_frame].line = 90;
     free(h->scenarios[3].name);
     h->scenarios[3].name = fix_strdup("crashed-again");
     return h;

@@ -145,6 +145,7 @@ struct rpt_run {
     char *host;
     size_t n_scenarios;
     struct rpt_scenario *scenarios;
+    bool full_names; /* views show C++ names in full (--full-names); JSON always does */
 };
 
 /* Frees everything the run owns, and the run. rpt_run_free(NULL) is a no-op. */

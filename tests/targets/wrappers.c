@@ -3,16 +3,16 @@
  * list in their scenarios: the culprit must be found from the recording.
  *
  * stdio target: reads "put KEY" lines and answers "ok N". Every allocation goes through
- * xmalloc() (abort on failure), xstrdup() (over xmalloc), the NEW() macro (over xmalloc) or a
- * pool (chunks from xmalloc): the wrappers every large C program has. At start-up the program
- * keeps a configuration built with each of them, and a ring of the last 16 keys (xstrdup): sites
+ * zmalloc() (abort on failure), zstrdup() (over zmalloc), the NEW() macro (over zmalloc) or a
+ * pool (chunks from zmalloc): the wrappers every large C program has. At start-up the program
+ * keeps a configuration built with each of them, and a ring of the last 16 keys (zstrdup): sites
  * that hold memory without growing, so the wrappers are seen to serve stable code too. Per
  * request, one MODE allocates a record and keeps it (--leak) or frees it after the answer
  * (--fixed):
- *   one    index_add(): xmalloc                        -> culprit index_add
- *   two    remember(): xstrdup -> xmalloc              -> culprit remember
+ *   one    index_add(): zmalloc                        -> culprit index_add
+ *   two    remember(): zstrdup -> zmalloc              -> culprit remember
  *   macro  session_open(): NEW(struct session)         -> culprit session_open
- *   pool   session_keep(): pool_alloc -> pool_grow -> xmalloc  -> culprit session_keep
+ *   pool   session_keep(): pool_alloc -> pool_grow -> zmalloc  -> culprit session_keep
  * Usage: wrappers one|two|macro|pool --leak|--fixed
  */
 #include <stdio.h>
@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* Allocates n bytes; aborts when out of memory (never returns NULL). */
-static void *xmalloc(size_t n)
+static void *zmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) {
@@ -29,16 +29,16 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-/* A copy of s from xmalloc(). Can't fail. */
-static char *xstrdup(const char *s)
+/* A copy of s from zmalloc(). Can't fail. */
+static char *zstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = xmalloc(n);
+    char *p = zmalloc(n);
     memcpy(p, s, n);
     return p;
 }
 
-#define NEW(T) ((T *)xmalloc(sizeof(T)))
+#define NEW(T) ((T *)zmalloc(sizeof(T)))
 
 /* A pool: objects carved from 4 KiB chunks, all freed at once by pool_reset(). */
 struct chunk {
@@ -54,7 +54,7 @@ struct pool {
 /* Adds a chunk to the pool. Can't fail. */
 static void pool_grow(struct pool *p)
 {
-    struct chunk *c = xmalloc(sizeof(*c));
+    struct chunk *c = zmalloc(sizeof(*c));
     c->used = 0;
     c->next = p->head;
     p->head = c;
@@ -113,11 +113,11 @@ static struct session *sessions;
 static void config_load(void)
 {
     config = NEW(struct config);
-    config->name = xstrdup("wrappers-demo");
-    config->defaults = xmalloc(sizeof(struct entry) * 4);
+    config->name = zstrdup("wrappers-demo");
+    config->defaults = zmalloc(sizeof(struct entry) * 4);
     config->template = NEW(struct session);
     config->table = pool_alloc(&config_pool, 1024);
-    kept = xmalloc(sizeof(*kept) * 4096);
+    kept = zmalloc(sizeof(*kept) * 4096);
     cap_kept = 4096;
 }
 
@@ -125,14 +125,14 @@ static void config_load(void)
 static void ring_note(const char *key)
 {
     free(ring[ring_pos]);
-    ring[ring_pos] = xstrdup(key);
+    ring[ring_pos] = zstrdup(key);
     ring_pos = (ring_pos + 1) % 16;
 }
 
 /* Mode one: an index entry per key. */
 static struct entry *index_add(const char *key)
 {
-    struct entry *e = xmalloc(sizeof(*e));
+    struct entry *e = zmalloc(sizeof(*e));
     snprintf(e->key, sizeof(e->key), "%s", key);
     e->next = entries;
     entries = e;
@@ -142,7 +142,7 @@ static struct entry *index_add(const char *key)
 /* Mode two: a copy of every key. */
 static char *remember(const char *key)
 {
-    char *copy = xstrdup(key);
+    char *copy = zstrdup(key);
     if (n_kept < cap_kept) {
         kept[n_kept++] = copy;
     }
