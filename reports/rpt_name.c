@@ -46,8 +46,8 @@ static size_t skip_group(const char *name, size_t i)
 /* Length of the operator token at name[i] right after "operator" (">>=", "()", "<<"...), or 0. */
 static size_t operator_len(const char *name, size_t i)
 {
-    static const char *const ops[] = {"<<=", ">>=", "<=>", "->*", "<<", ">>", "<=", ">=",
-                                      "->",  "()",  "[]",  "<",   ">",  NULL};
+    static const char *const ops[] = {
+        "<<=", ">>=", "<=>", "->*", "<<", ">>", "<=", ">=", "->", "()", "[]", "<", ">", NULL};
     for (const char *const *op = ops; *op; op++) {
         if (strncmp(name + i, *op, strlen(*op)) == 0) {
             return strlen(*op);
@@ -102,8 +102,8 @@ void rpt_name_frame(const struct rpt_frame *f, bool full, char *out, size_t len)
 {
     if (f->function) {
         char shortened[512];
-        const char *fn = full ? f->function : rpt_name_short(f->function, shortened,
-                                                              sizeof(shortened));
+        const char *fn =
+            full ? f->function : rpt_name_short(f->function, shortened, sizeof(shortened));
         fmt_where(out, len, fn, f->file, f->line);
     } else if (f->object) {
         fmt_c(out, len, "%s+0x%llx", base_name(f->object), (unsigned long long)f->object_offset);
@@ -206,7 +206,7 @@ void rpt_name_site(const struct rpt_scenario *s, const struct rpt_site *site, bo
     rpt_name_frame(&site->frames[site->culprit_frame + need], full, caller, sizeof(caller));
     size_t used = strlen(out);
     if (used < len) {
-        fmt_c(out + used, len - used, " \xe2\x86\x90 %s%s", need > 1 ? "\xe2\x80\xa6 \xe2\x86\x90 " : "",
-              caller);
+        fmt_c(out + used, len - used, " \xe2\x86\x90 %s%s",
+              need > 1 ? "\xe2\x80\xa6 \xe2\x86\x90 " : "", caller);
     }
 }
