@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#define ELL "\xe2\x80\xa6"
+#define ELL    "\xe2\x80\xa6"
 #define LARROW "\xe2\x86\x90"
 
 static void test_rpt_name_short(void **state)
@@ -25,16 +25,15 @@ static void test_rpt_name_short(void **state)
                                        "__normal_iterator<std::string*>, std::string const&)",
                                        out, sizeof(out)),
                         "std::vector<" ELL ">::_M_realloc_insert<" ELL ">(" ELL ")");
-    assert_string_equal(rpt_name_short("Audit::record(std::string const&) const", out,
-                                       sizeof(out)),
+    assert_string_equal(rpt_name_short("Audit::record(std::string const&) const", out, sizeof(out)),
                         "Audit::record(" ELL ") const");
     assert_string_equal(rpt_name_short("main", out, sizeof(out)), "main");
     assert_string_equal(rpt_name_short("run()", out, sizeof(out)), "run()");
     assert_string_equal(rpt_name_short("operator<<(std::ostream&, int)", out, sizeof(out)),
                         "operator<<(" ELL ")");
-    assert_string_equal(rpt_name_short("(anonymous namespace)::Pool::get(unsigned long)", out,
-                                       sizeof(out)),
-                        "(anonymous namespace)::Pool::get(" ELL ")");
+    assert_string_equal(
+        rpt_name_short("(anonymous namespace)::Pool::get(unsigned long)", out, sizeof(out)),
+        "(anonymous namespace)::Pool::get(" ELL ")");
     assert_string_equal(rpt_name_short("Cache<int>::operator()(int)", out, sizeof(out)),
                         "Cache<" ELL ">::operator()(" ELL ")");
     /* cut, never overflowing */
