@@ -131,7 +131,7 @@ static void test_debuginfod_names_the_stripped_culprit(void **state)
                           "%s/leakcheck analyze --report-dir %s/r2 %s/r/stripped/snapshots.bin "
                           ">%s/analyze.txt 2>&1",
                           port, g_dir, it_build_dir(), g_dir, g_dir, g_dir)
-                    : -1;
+                     : -1;
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     assert_int_equal(ok, 0);
