@@ -249,8 +249,9 @@ size_t culprit_pick(const struct culprit_rules *r, const struct rpt_frame *frame
 
 /* What the recording says of one call instruction (a return address less one). */
 struct relay_pc {
-    uint64_t pc;       /* 0: empty slot */
-    uint32_t n_stable; /* sites through it that held memory and do not grow */
+    uint64_t pc;        /* 0: empty slot */
+    uint32_t n_stable;  /* sites through it that held memory and do not grow */
+    uint32_t n_growing; /* growing sites through it */
 };
 
 struct culprit_relays {
@@ -321,6 +322,9 @@ struct culprit_relays *culprit_relays_new(const struct culprit_stack *stacks, si
             }
             if (p && !again && !st->growing && st->held) {
                 p->n_stable++;
+            }
+            if (p && !again && st->growing) {
+                p->n_growing++;
             }
         }
     }
@@ -435,6 +439,48 @@ static size_t prefer_named(const struct culprit_rules *r, struct rpt_frame *fram
     return c;
 }
 
+/* With no call specific to the growing blocks (every frame passed over: the program's own main
+ * loop and its wrappers serve stable sites too), the relay whose call is the most specific to
+ * growing sites (the largest share of growing sites among those through it; the innermost on a
+ * tie), else the outermost frame. Frames outside it are not passed over. */
+static size_t most_specific(const struct culprit_relays *rel, struct rpt_frame *frames, size_t n,
+                            char *why, size_t why_len)
+{
+    size_t best = n;
+    double best_share = -1;
+    const struct relay_pc *bp = NULL;
+    for (size_t i = 0; rel && i < n; i++) {
+        const struct relay_pc *p =
+            frames[i].skip == RPT_SKIP_RELAY ? relay_get(rel, frames[i].address) : NULL;
+        if (!p) {
+            continue;
+        }
+        double share = (double)p->n_growing / (double)(p->n_growing + p->n_stable);
+        if (share > best_share) {
+            best_share = share;
+            best = i;
+            bp = p;
+        }
+    }
+    if (best == n) {
+        best = n - 1;
+    } else {
+        why_add(why, why_len, "%sno call is specific to the growing blocks; ", why[0] ? "; " : "");
+        why_frame(why, why_len, &frames[best]);
+        why_add(why, why_len, " is the most specific (%u of %u sites through it grow)",
+                bp->n_growing, bp->n_growing + bp->n_stable);
+    }
+    /* inlined frames sharing its call go with it: the innermost of them is named */
+    while (best > 0 && frames[best - 1].address == frames[best].address &&
+           frames[best - 1].skip == RPT_SKIP_RELAY) {
+        best--;
+    }
+    for (size_t i = best; i < n; i++) {
+        frames[i].skip = RPT_SKIP_NONE;
+    }
+    return best;
+}
+
 size_t culprit_pick_site(const struct culprit_rules *r, const struct culprit_relays *rel,
                          struct rpt_frame *frames, size_t n, char *why, size_t why_len)
 {
@@ -466,9 +512,12 @@ size_t culprit_pick_site(const struct culprit_rules *r, const struct culprit_rel
                     p->n_stable, p->n_stable == 1 ? "" : "s", p->n_stable == 1 ? "es" : "");
         }
     }
-    if (!found) {
-        /* every frame passed over: name the one nearest the caller's code */
-        frames[c].skip = RPT_SKIP_NONE;
+    bool any_relay = false;
+    for (size_t i = 0; i < c; i++) {
+        any_relay |= frames[i].skip == RPT_SKIP_RELAY;
+    }
+    if (!found || (any_relay && (c == n - 1 || is_root(frames[c].function)))) {
+        c = most_specific(rel, frames, n, why, why_len);
     }
     if (!frames[c].function || (frames[c].function && strcmp(frames[c].function, "main") == 0)) {
         size_t k = prefer_named(r, frames, n, c);
