@@ -243,12 +243,42 @@ static void test_culprit_library_frame_when_the_caller_has_no_name(void **state)
     culprit_rules_free(r);
 }
 
+/* Every call on the way is shared with stable sites (an interpreter's main loop): the relay most
+ * specific to the growing sites is named, not main nor the outermost frame. */
+static void test_culprit_most_specific_when_nothing_is_specific(void **state)
+{
+    (void)state;
+    struct culprit_rules *r = culprit_rules_new();
+    uint64_t grow_pcs[] = {0x1001, 0x2001, 0x3001, 0x4001};
+    uint64_t stable1[] = {0x1001, 0x2001, 0x3001, 0x4001 + 0x100};
+    uint64_t stable2[] = {0x1001, 0x2001, 0x3101, 0x4001};
+    uint64_t stable3[] = {0x1001, 0x2101, 0x3101, 0x4001};
+    struct rpt_frame grow[] = {at("zmalloc", 0x1000), at("node_new", 0x2000),
+                               at("table_insert", 0x3000), at("main", 0x4000)};
+    struct culprit_stack st[] = {
+        {.pcs = grow_pcs, .depth = 4, .growing = true, .held = true},
+        {.pcs = stable1, .depth = 4, .held = true},
+        {.pcs = stable2, .depth = 4, .held = true},
+        {.pcs = stable3, .depth = 4, .held = true},
+    };
+    struct culprit_relays *rel = culprit_relays_new(st, 4);
+    char why[512];
+    /* zmalloc: 1 of 4 grow; node_new: 1 of 3; table_insert: 1 of 2 */
+    assert_int_equal(culprit_pick_site(r, rel, grow, 4, why, sizeof(why)), 2);
+    assert_int_equal(grow[2].skip, RPT_SKIP_NONE);
+    assert_int_equal(grow[3].skip, RPT_SKIP_NONE);
+    assert_non_null(strstr(why, "table_insert is the most specific (1 of 2 sites through it grow)"));
+    culprit_relays_free(rel);
+    culprit_rules_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_culprit_skips_malloc_and_strdup),
         cmocka_unit_test(test_culprit_relays_found_from_the_recording),
         cmocka_unit_test(test_culprit_relay_needs_the_shared_call),
+        cmocka_unit_test(test_culprit_most_specific_when_nothing_is_specific),
         cmocka_unit_test(test_culprit_library_frame_when_the_caller_has_no_name),
         cmocka_unit_test(test_culprit_skips_cxx_new_and_std_containers),
         cmocka_unit_test(test_culprit_skips_whole_library_objects),
