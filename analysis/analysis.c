@@ -136,6 +136,14 @@ static void name_sites(struct work *wk, const struct culprit_rules *rules)
     sym_free(sy);
 }
 
+/* True for the kinds of a site that holds memory steadily (flat, or filled then bounded): the
+ * stable code whose stacks are evidence of a relay. A site that holds memory now and then (a
+ * container's storage moving between callers as it doubles, churn) is not. */
+static bool held_steadily(enum rpt_kind kind)
+{
+    return kind == RPT_KIND_FLAT || kind == RPT_KIND_PLATEAU;
+}
+
 /* Names the culprits of the growing sites again, now that the recording says which sites grow:
  * frames that relay allocations for their callers are passed over (culprit.h). Returns true
  * when a culprit moved. Out of memory keeps the culprits as they were. */
@@ -155,7 +163,7 @@ static bool rename_by_relays(struct work *wk, const struct culprit_rules *rules)
             .pcs = stk ? stk->pcs : NULL,
             .depth = stk ? stk->depth : 0,
             .growing = growing,
-            .held = wk->ser.sites[k].peak > 0,
+            .held = wk->ser.sites[k].peak > 0 && held_steadily(wk->w[k].g.kind),
         };
         n_growing += growing;
     }

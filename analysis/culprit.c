@@ -197,10 +197,34 @@ static const char *base_name(const char *path)
     return b ? b + 1 : path;
 }
 
-/* True when a function name of `f` matches list[0..n-1]. */
+/* A demangled template function's name without its return type ("void std::vector<…>::f()"
+ * gives "std::vector<…>::f()"), or NULL when it has none. */
+static const char *without_return_type(const char *name)
+{
+    if (!name || strncmp(name, "operator", 8) == 0) {
+        return NULL;
+    }
+    int depth = 0;
+    for (const char *p = name; *p; p++) {
+        if (*p == '<' || *p == '(') {
+            if (*p == '(' && depth == 0) {
+                return NULL; /* the parameters came first: no return type */
+            }
+            depth++;
+        } else if (*p == '>' || *p == ')') {
+            depth--;
+        } else if (*p == ' ' && depth == 0) {
+            return p[1] ? p + 1 : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* True when a function name of `f` (with or without a return type) matches list[0..n-1]. */
 static bool func_in(char *const *list, size_t n, const struct rpt_frame *f)
 {
-    return match_any(list, n, f->function) || match_any(list, n, f->system_name);
+    return match_any(list, n, f->function) || match_any(list, n, f->system_name) ||
+           match_any(list, n, without_return_type(f->function));
 }
 
 /* True when the object of `f` (path or basename) matches list[0..n-1]. */
@@ -252,12 +276,81 @@ struct relay_pc {
     uint64_t pc;        /* 0: empty slot */
     uint32_t n_stable;  /* sites through it that held memory and do not grow */
     uint32_t n_growing; /* growing sites through it */
+    uint64_t outer[2];  /* distinct hashes of the stable sites' callers outward of it */
+    uint32_t n_outer;   /* how many of outer[] are set (counted to 2) */
 };
+
+/* Hash of the call addresses outward of position i of a stack (pcs as captured, consecutive
+ * repeats counted once): two sites through one call that came from the same callers have the
+ * same hash. */
+static uint64_t outer_hash_pcs(const uint64_t *pcs, size_t depth, size_t i)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t j = i + 1; j < depth; j++) {
+        if (pcs[j] != pcs[j - 1]) {
+            h = (h ^ (pcs[j] ? pcs[j] - 1 : 0)) * 0x100000001b3u;
+        }
+    }
+    return h;
+}
+
+/* The same hash from symbolized frames (inlined frames share their call's address). */
+static uint64_t outer_hash_frames(const struct rpt_frame *frames, size_t n, size_t i)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t j = i + 1; j < n; j++) {
+        if (frames[j].address != frames[j - 1].address) {
+            h = (h ^ frames[j].address) * 0x100000001b3u;
+        }
+    }
+    return h;
+}
+
+/* Notes the callers (hash) of a stable site through `p`. */
+static void note_outer(struct relay_pc *p, uint64_t h)
+{
+    for (uint32_t k = 0; k < p->n_outer; k++) {
+        if (p->outer[k] == h) {
+            return;
+        }
+    }
+    if (p->n_outer < 2) {
+        p->outer[p->n_outer] = h;
+    }
+    p->n_outer = p->n_outer < 2 ? p->n_outer + 1 : 2;
+}
 
 struct culprit_relays {
     struct relay_pc *slots;
-    size_t cap; /* a power of two */
+    size_t cap;      /* a power of two */
+    uint64_t *grown; /* set of (call, callers) pairs of growing sites, mixed; 0 = empty */
 };
+
+/* The key of a call and the hash of its callers in the set of growing pairs (never 0). */
+static uint64_t pair_key(uint64_t pc, uint64_t outer)
+{
+    uint64_t k = (pc * 0x9e3779b97f4a7c15u) ^ outer;
+    return k ? k : 1;
+}
+
+/* Adds (insert) or looks up a pair in rel->grown. Returns true when it is (now) there. */
+static bool grown_pair(struct culprit_relays *rel, uint64_t key, bool insert)
+{
+    size_t mask = rel->cap - 1;
+    size_t i = (size_t)(key >> 17) & mask;
+    for (size_t probe = 0; probe < rel->cap; probe++, i = (i + 1) & mask) {
+        if (rel->grown[i] == key) {
+            return true;
+        }
+        if (rel->grown[i] == 0) {
+            if (insert) {
+                rel->grown[i] = key;
+            }
+            return insert;
+        }
+    }
+    return false;
+}
 
 /* The index of `pc`'s slot, or of the empty slot where it would go; rel->cap when the table is
  * full. */
@@ -306,9 +399,19 @@ struct culprit_relays *culprit_relays_new(const struct culprit_stack *stacks, si
         rel->cap *= 2;
     }
     rel->slots = calloc(rel->cap, sizeof(*rel->slots));
-    if (!rel->slots) {
+    rel->grown = calloc(rel->cap, sizeof(*rel->grown));
+    if (!rel->slots || !rel->grown) {
         culprit_relays_free(rel);
         return NULL;
+    }
+    /* the paths of the growing sites first: a stable site that came the same way is part of
+     * the same work (a container's storage, an element copied while it moved), not evidence */
+    for (size_t k = 0; k < n; k++) {
+        const struct culprit_stack *st = &stacks[k];
+        for (size_t i = 0; st->growing && i < st->depth; i++) {
+            uint64_t pc = st->pcs[i] ? st->pcs[i] - 1 : 0;
+            grown_pair(rel, pair_key(pc, outer_hash_pcs(st->pcs, st->depth, i)), true);
+        }
     }
     for (size_t k = 0; k < n; k++) {
         const struct culprit_stack *st = &stacks[k];
@@ -320,8 +423,11 @@ struct culprit_relays *culprit_relays_new(const struct culprit_stack *stacks, si
             for (size_t j = 0; j < i && !again; j++) {
                 again = st->pcs[j] == st->pcs[i];
             }
-            if (p && !again && !st->growing && st->held) {
+            uint64_t outer = outer_hash_pcs(st->pcs, st->depth, i);
+            if (p && !again && !st->growing && st->held &&
+                !grown_pair(rel, pair_key(pc, outer), false)) {
                 p->n_stable++;
+                note_outer(p, outer);
             }
             if (p && !again && st->growing) {
                 p->n_growing++;
@@ -337,6 +443,7 @@ void culprit_relays_free(struct culprit_relays *rel)
         return;
     }
     free(rel->slots);
+    free(rel->grown);
     free(rel);
 }
 
@@ -370,8 +477,9 @@ static bool runtime_object(const char *path)
 }
 
 /* The relay entry of the call instruction of frames[i] when it relays, else NULL: it is
- * neither a root nor the outermost frame, and a site that held memory and does not grow passes
- * through it. */
+ * neither a root nor the outermost frame, and a site that held memory steadily and does not
+ * grow passes through it coming from other callers (a stable site with the same callers differs
+ * only inside the call: no evidence that the frame relays for its callers). */
 static const struct relay_pc *relays_at(const struct culprit_relays *rel,
                                         const struct rpt_frame *frames, size_t n, size_t i)
 {
@@ -383,7 +491,11 @@ static const struct relay_pc *relays_at(const struct culprit_relays *rel,
         return NULL;
     }
     const struct relay_pc *p = relay_get(rel, frames[i].address);
-    return p && p->n_stable > 0 ? p : NULL;
+    if (!p || p->n_stable == 0) {
+        return NULL;
+    }
+    bool other_callers = p->n_outer > 1 || p->outer[0] != outer_hash_frames(frames, n, i);
+    return other_callers ? p : NULL;
 }
 
 /* Appends text to why[0..len-1] (cut when full). */

@@ -68,7 +68,7 @@ struct culprit_stack {
     const uint64_t *pcs; /* return addresses as captured, allocator side first */
     size_t depth;
     bool growing; /* classified as leaking */
-    bool held;    /* held memory after some round */
+    bool held;    /* held memory steadily (flat or bounded) after some round */
 };
 
 struct culprit_relays;

@@ -267,7 +267,50 @@ static void test_culprit_most_specific_when_nothing_is_specific(void **state)
     assert_int_equal(culprit_pick_site(r, rel, grow, 4, why, sizeof(why)), 2);
     assert_int_equal(grow[2].skip, RPT_SKIP_NONE);
     assert_int_equal(grow[3].skip, RPT_SKIP_NONE);
-    assert_non_null(strstr(why, "table_insert is the most specific (1 of 2 sites through it grow)"));
+    assert_non_null(
+        strstr(why, "table_insert is the most specific (1 of 2 sites through it grow)"));
+    culprit_relays_free(rel);
+    culprit_rules_free(r);
+}
+
+/* A template function's demangled name starts with its return type: still std::. */
+static void test_culprit_std_with_return_type(void **state)
+{
+    (void)state;
+    struct culprit_rules *r = culprit_rules_new();
+    struct rpt_frame s[] = {
+        fr("operator new(unsigned long)", "/lib/x86_64-linux-gnu/libstdc++.so.6"),
+        fr("void std::vector<std::string>::_M_realloc_insert<std::string const&>(int)", "/srv/app"),
+        fr("Audit<std::string>::record(std::string const&)", "/srv/app"),
+    };
+    assert_int_equal(culprit_pick(r, s, 3), 2);
+    culprit_rules_free(r);
+}
+
+/* A stable site through the same call that came the same way as a growing site (an element
+ * copied while a container moved, the container's old storage) is part of the same work, not
+ * evidence of a relay: record stays the culprit. */
+static void test_culprit_stable_on_the_growing_path_is_no_evidence(void **state)
+{
+    (void)state;
+    struct culprit_rules *r = culprit_rules_new();
+    uint64_t grow_pcs[] = {0x1001, 0x3001, 0x4001, 0x5001};
+    uint64_t same_way[] = {0x1101, 0x3001, 0x4001, 0x5001};
+    struct rpt_frame grow[] = {at("operator new(unsigned long)", 0x1000), at("record", 0x3000),
+                               at("login", 0x4000), at("main", 0x5000)};
+    struct culprit_stack st[] = {
+        {.pcs = grow_pcs, .depth = 4, .growing = true, .held = true},
+        {.pcs = same_way, .depth = 4, .held = true},
+    };
+    struct culprit_relays *rel = culprit_relays_new(st, 2);
+    char why[256];
+    assert_int_equal(culprit_pick_site(r, rel, grow, 4, why, sizeof(why)), 1);
+    assert_string_equal(why, "");
+    culprit_relays_free(rel);
+    /* the same stable site reached from elsewhere is evidence */
+    same_way[2] = 0x4101;
+    rel = culprit_relays_new(st, 2);
+    assert_int_equal(culprit_pick_site(r, rel, grow, 4, why, sizeof(why)), 2);
     culprit_relays_free(rel);
     culprit_rules_free(r);
 }
@@ -278,6 +321,8 @@ int main(void)
         cmocka_unit_test(test_culprit_skips_malloc_and_strdup),
         cmocka_unit_test(test_culprit_relays_found_from_the_recording),
         cmocka_unit_test(test_culprit_relay_needs_the_shared_call),
+        cmocka_unit_test(test_culprit_std_with_return_type),
+        cmocka_unit_test(test_culprit_stable_on_the_growing_path_is_no_evidence),
         cmocka_unit_test(test_culprit_most_specific_when_nothing_is_specific),
         cmocka_unit_test(test_culprit_library_frame_when_the_caller_has_no_name),
         cmocka_unit_test(test_culprit_skips_cxx_new_and_std_containers),
