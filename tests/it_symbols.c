@@ -144,11 +144,43 @@ static void test_debuginfod_names_the_stripped_culprit(void **state)
     free(out);
 }
 
+/* Two sites of one line (record, from login and from logout) are told apart by their caller in
+ * the terminal, Markdown, HTML and JUnit; --full-names shows the template arguments, the
+ * default view elides them. */
+static void test_sites_told_apart_in_every_view(void **state)
+{
+    (void)state;
+    assert_int_equal(sh("%s/leakcheck run --report-dir %s/sess tests/cases/cxx-sessions-leak.json "
+                        ">%s/sess.txt 2>&1",
+                        it_build_dir(), g_dir, g_dir),
+                     0);
+    const char *files[] = {"sess.txt", "sess/summary.md", "sess/index.html", "sess/junit.xml"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/%s", g_dir, files[i]);
+        char *v = it_read_file(path, NULL);
+        assert_non_null(v);
+        assert_non_null(strstr(v, "\xe2\x86\x90 login"));
+        assert_null(strstr(v, "??"));
+        /* escaped as each format needs: "<" in the terminal, "&lt;" in XML and HTML */
+        assert_non_null(strstr(v, i == 0 ? "Audit<" : i == 1 ? "Audit" : "Audit&lt;"));
+        assert_null(strstr(v, "basic_string<char"));
+        assert_null(strstr(v, "basic_string&lt;char"));
+        free(v);
+    }
+    assert_int_equal(sh("%s/leakcheck analyze --full-names --report-dir %s/sess2 "
+                        "%s/sess/cxx-sessions-leak/snapshots.bin | grep -q "
+                        "'Audit<std::__cxx11::basic_string<char'",
+                        it_build_dir(), g_dir, g_dir),
+                     0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stripped_culprit_is_object_offset),
         cmocka_unit_test(test_debuginfod_names_the_stripped_culprit),
+        cmocka_unit_test(test_sites_told_apart_in_every_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
