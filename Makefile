@@ -119,6 +119,9 @@ TARGET_LIBS_agent_dlopen := -ldl
 TARGET_LIBS_hostile_static := -static
 TARGET_CFLAGS_agent_nounwind := -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
                                 -fno-unwind-tables
+# a program over a library that allocates for its caller (tests/targets/lib/kvstore.c)
+TARGET_LIBS_kvuser := -L$(B)/targets -lkvstore -Wl,-rpath,$(abspath $(B)/targets)
+$(B)/targets/kvuser: $(B)/targets/libkvstore.so
 # optimised, with inlining, for the symbolizer's test against addr2line -i
 TARGET_CFLAGS_inline_o2 := -O2 -finline
 TARGET_CXXFLAGS_inline_o2_cxx := -O2 -finline

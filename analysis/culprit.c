@@ -532,12 +532,15 @@ static size_t prefer_named(const struct culprit_rules *r, struct rpt_frame *fram
                            size_t c)
 {
     for (size_t j = c; j-- > 0;) {
-        if (frames[j].skip == RPT_SKIP_LIBRARY && frames[j].function &&
-            !runtime_object(frames[j].object)) {
-            return j;
-        }
-        if (frames[j].skip != RPT_SKIP_LIBRARY) {
+        /* a library on the default list, or one the scenario lists as a whole */
+        bool library = frames[j].skip == RPT_SKIP_LIBRARY ||
+                       (frames[j].skip == RPT_SKIP_USER &&
+                        obj_in(r->obj + r->n_obj_default, r->n_obj - r->n_obj_default, &frames[j]));
+        if (!library) {
             break;
+        }
+        if (frames[j].function && !runtime_object(frames[j].object)) {
+            return j;
         }
     }
     if (frames[c].function) {
@@ -607,7 +610,11 @@ size_t culprit_pick_site(const struct culprit_rules *r, const struct culprit_rel
     for (size_t i = 0; i < n && !found; i++) {
         enum rpt_skip sk = culprit_listed(r, &frames[i]);
         /* a relay sits over the allocator or over another relay, not over a library call */
-        bool over_alloc = i == 0 || frames[i - 1].skip != RPT_SKIP_LIBRARY;
+        bool over_alloc =
+            i == 0 ||
+            (frames[i - 1].skip != RPT_SKIP_LIBRARY &&
+             !(frames[i - 1].skip == RPT_SKIP_USER &&
+               obj_in(r->obj + r->n_obj_default, r->n_obj - r->n_obj_default, &frames[i - 1])));
         const struct relay_pc *p = NULL;
         if (sk == RPT_SKIP_NONE && over_alloc) {
             p = relays_at(rel, frames, n, i);

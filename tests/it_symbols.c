@@ -175,12 +175,43 @@ static void test_sites_told_apart_in_every_view(void **state)
                      0);
 }
 
+/* A library that allocates for its caller, listed as a whole: from the unstripped program the
+ * culprit is the caller (the lib-kvstore case); from a stripped copy, whose frames have no name,
+ * the library's own named frame kv_put, never an unnamed frame. Without the list, kv_alloc is
+ * found to relay (it also serves the store kv_open keeps) and kv_put is named. */
+static void test_library_frame_for_a_stripped_caller(void **state)
+{
+    (void)state;
+    const char *b = it_build_dir();
+    assert_int_equal(sh("cp %s/targets/kvuser %s/kvuser && strip %s/kvuser", b, g_dir, g_dir), 0);
+    const char *runs[] = {"--wrapper object:libkvstore.so", ""};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(sh("%s/leakcheck -q run --rounds 6 --warmup 2 --requests-per-round 50 "
+                            "--request 'put k{round}-{i}' --expect leak %s --name kv "
+                            "--report-dir %s/kv%zu -- %s/kvuser --leak >%s/kv%zu.txt 2>&1",
+                            b, runs[i], g_dir, i, g_dir, g_dir, i),
+                         0);
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/kv%zu/report.json", g_dir, i);
+        struct rpt_run *run = NULL;
+        struct diag dg = {{0}};
+        assert_int_equal(rpt_json_read(path, &run, &dg), 0);
+        const struct rpt_site *top = &run->scenarios[0].sites[0];
+        assert_true(top->suspect);
+        assert_non_null(top->function);
+        assert_string_equal(top->function, "kv_put");
+        assert_non_null(top->culprit_why);
+        rpt_run_free(run);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stripped_culprit_is_object_offset),
         cmocka_unit_test(test_debuginfod_names_the_stripped_culprit),
         cmocka_unit_test(test_sites_told_apart_in_every_view),
+        cmocka_unit_test(test_library_frame_for_a_stripped_caller),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
