@@ -205,10 +205,45 @@ static void test_library_frame_for_a_stripped_caller(void **state)
     }
 }
 
+/* Every wrapper program, stripped: the culprit is an object+0xoffset inside the function the
+ * unstripped build names there (addr2line), each wrapper passed over as a relay. */
+static void test_stripped_wrappers_every_mode(void **state)
+{
+    (void)state;
+    static const char *const modes[][2] = {
+        {"one", "index_add"}, {"macro", "session_open"}, {"pool", "session_keep"}};
+    const char *b = it_build_dir();
+    for (size_t m = 0; m < 3; m++) {
+        assert_int_equal(sh("%s/leakcheck -q run --rounds 6 --warmup 2 --requests-per-round 50 "
+                            "--request 'put k{round}-{i}' --expect leak --name %s "
+                            "--report-dir %s/w-%s -- %s/wrappers %s --leak >/dev/null 2>&1",
+                            b, modes[m][0], g_dir, modes[m][0], g_dir, modes[m][0]),
+                         0);
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/w-%s/report.json", g_dir, modes[m][0]);
+        struct rpt_run *run = NULL;
+        struct diag dg = {{0}};
+        assert_int_equal(rpt_json_read(path, &run, &dg), 0);
+        const struct rpt_site *top = &run->scenarios[0].sites[0];
+        assert_true(top->suspect);
+        assert_true(top->culprit_frame >= 1);
+        assert_null(top->frames[top->culprit_frame].function);
+        for (size_t f = 0; f < top->culprit_frame; f++) {
+            assert_int_equal(top->frames[f].skip, RPT_SKIP_RELAY);
+        }
+        unsigned long long off = top->frames[top->culprit_frame].object_offset;
+        rpt_run_free(run);
+        assert_int_equal(sh("addr2line -f -e %s/targets/wrappers 0x%llx | head -1 | grep -qx %s", b,
+                            off, modes[m][1]),
+                         0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stripped_culprit_is_object_offset),
+        cmocka_unit_test(test_stripped_wrappers_every_mode),
         cmocka_unit_test(test_debuginfod_names_the_stripped_culprit),
         cmocka_unit_test(test_sites_told_apart_in_every_view),
         cmocka_unit_test(test_library_frame_for_a_stripped_caller),
