@@ -119,6 +119,12 @@ TARGET_LIBS_agent_dlopen := -ldl
 TARGET_LIBS_hostile_static := -static
 TARGET_CFLAGS_agent_nounwind := -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
                                 -fno-unwind-tables
+# a program over a library that allocates for its caller (tests/targets/lib/kvstore.c)
+TARGET_LIBS_kvuser := -L$(B)/targets -lkvstore -Wl,-rpath,$(abspath $(B)/targets)
+$(B)/targets/kvuser: $(B)/targets/libkvstore.so
+# optimised, with inlining, for the symbolizer's test against addr2line -i
+TARGET_CFLAGS_inline_o2 := -O2 -finline
+TARGET_CXXFLAGS_inline_o2_cxx := -O2 -finline
 
 # Integration tests: tests/it_*.c, cmocka programs that run real targets under the harness.
 IT_SRC := $(wildcard tests/it_*.c)
@@ -225,7 +231,8 @@ $(B)/targets/%: tests/targets/%.c
 	    $(TARGET_LIBS_$*) -ldl
 
 $(B)/targets/%: tests/targets/%.cc
-	$(call say,CXX,$@)mkdir -p $(@D) && $(CXX) $(TGT_CXXFLAGS) -o $@ $< $(TARGET_LIBS_$*)
+	$(call say,CXX,$@)mkdir -p $(@D) && $(CXX) $(TGT_CXXFLAGS) $(TARGET_CXXFLAGS_$*) -o $@ $< \
+	    $(TARGET_LIBS_$*)
 
 $(B)/targets/lib%.so: tests/targets/lib/%.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -fPIC -shared -o $@ $<

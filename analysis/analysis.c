@@ -30,6 +30,7 @@ struct site_work {
     struct rpt_frame *frames; /* symbolized stack, inlined frames expanded (owned) */
     size_t n_frames;
     size_t culprit; /* index into frames */
+    char *why;      /* the frames passed over on the way to the culprit (owned), or NULL */
     bool suppressed;
     uint32_t group; /* sites sharing a culprit frame; 0 = none */
     struct growth_site_out g;
@@ -95,37 +96,90 @@ static struct sym *sym_for_stream(const struct snap_stream *st)
     return sy;
 }
 
-/* Symbolizes the sites that ever held memory, picks their culprits, matches suppressions. */
-static void name_sites(struct work *wk)
+/* Picks the culprit of site k (with the relays of the recording when `rel` is not NULL), keeps
+ * the account of the frames passed over, and matches the suppressions from it. */
+static void pick_culprit(struct work *wk, const struct culprit_rules *rules,
+                         const struct culprit_relays *rel, size_t k)
 {
+    struct site_work *w = &wk->w[k];
     const struct analysis_opts *o = wk->o;
-    struct sym *sy = sym_for_stream(wk->st);
-    struct culprit_rules *rules = culprit_rules_new();
-    for (size_t i = 0; rules && i < o->n_wrappers; i++) {
-        culprit_rules_add(rules, o->wrappers[i]);
+    if (!w->n_frames || !rules) {
+        return;
     }
+    char why[512];
+    w->culprit = culprit_pick_site(rules, rel, w->frames, w->n_frames, why, sizeof(why));
+    if (w->culprit >= w->n_frames) {
+        w->culprit = 0;
+    }
+    free(w->why);
+    w->why = why[0] ? strdup(why) : NULL;
+    if (o->n_supp) {
+        w->suppressed =
+            supp_match(o->supp, o->n_supp, w->frames + w->culprit, w->n_frames - w->culprit);
+    }
+}
+
+/* Symbolizes the sites that ever held memory, picks their culprits by the listed wrappers,
+ * matches suppressions. */
+static void name_sites(struct work *wk, const struct culprit_rules *rules)
+{
+    struct sym *sy = sym_for_stream(wk->st);
     size_t symbolized = 0;
     for (size_t k = 0; k < wk->ser.n_sites; k++) {
-        struct site_work *w = &wk->w[k];
         if (wk->ser.sites[k].peak == 0) {
             continue;
         }
         if (symbolized++ < MAX_SYMBOLIZED_SITES) {
-            symbolize_site(sy, snap_stream_stack(wk->st, wk->ser.sites[k].id), w);
+            symbolize_site(sy, snap_stream_stack(wk->st, wk->ser.sites[k].id), &wk->w[k]);
         }
-        if (w->n_frames && rules) {
-            w->culprit = culprit_pick(rules, w->frames, w->n_frames);
-            if (w->culprit >= w->n_frames) {
-                w->culprit = 0;
-            }
-        }
-        if (w->n_frames && o->n_supp) {
-            w->suppressed =
-                supp_match(o->supp, o->n_supp, w->frames + w->culprit, w->n_frames - w->culprit);
+        pick_culprit(wk, rules, NULL, k);
+    }
+    sym_free(sy);
+}
+
+/* True for the kinds of a site that holds memory steadily (flat, or filled then bounded): the
+ * stable code whose stacks are evidence of a relay. A site that holds memory now and then (a
+ * container's storage moving between callers as it doubles, churn) is not. */
+static bool held_steadily(enum rpt_kind kind)
+{
+    return kind == RPT_KIND_FLAT || kind == RPT_KIND_PLATEAU;
+}
+
+/* Names the culprits of the growing sites again, now that the recording says which sites grow:
+ * frames that relay allocations for their callers are passed over (culprit.h). Returns true
+ * when a culprit moved. Out of memory keeps the culprits as they were. */
+static bool rename_by_relays(struct work *wk, const struct culprit_rules *rules)
+{
+    size_t n = wk->ser.n_sites;
+    struct culprit_stack *cs = calloc(n ? n : 1, sizeof(*cs));
+    if (!cs || !rules) {
+        free(cs);
+        return false;
+    }
+    size_t n_growing = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct snap_stack *stk = snap_stream_stack(wk->st, wk->ser.sites[k].id);
+        bool growing = wk->w[k].g.kind == RPT_KIND_LEAK;
+        cs[k] = (struct culprit_stack){
+            .pcs = stk ? stk->pcs : NULL,
+            .depth = stk ? stk->depth : 0,
+            .growing = growing,
+            .held = wk->ser.sites[k].peak > 0 && held_steadily(wk->w[k].g.kind),
+        };
+        n_growing += growing;
+    }
+    struct culprit_relays *rel = n_growing ? culprit_relays_new(cs, n) : NULL;
+    free(cs);
+    bool moved = false;
+    for (size_t k = 0; rel && k < n; k++) {
+        if (wk->w[k].g.kind == RPT_KIND_LEAK && wk->w[k].n_frames) {
+            size_t before = wk->w[k].culprit;
+            pick_culprit(wk, rules, rel, k);
+            moved |= wk->w[k].culprit != before;
         }
     }
-    culprit_rules_free(rules);
-    sym_free(sy);
+    culprit_relays_free(rel);
+    return moved;
 }
 
 /* Sites sharing a culprit frame (same function and line, or same address) form one group. */
@@ -297,6 +351,9 @@ static void take_site(struct work *wk, size_t k, size_t first_measured, struct r
         site->file = strv_dup_str(f->file);
         site->line = f->line;
         site->object = strv_dup_str(f->object);
+        site->culprit_frame = (uint32_t)w->culprit;
+        site->culprit_why = w->why;
+        w->why = NULL;
     }
 }
 
@@ -406,11 +463,23 @@ int analysis_run(const struct analysis_opts *o, const struct snap_stream *st, co
     fill_header(o, wk.ser.last, out);
     wk.w = calloc(wk.ser.n_sites ? wk.ser.n_sites : 1, sizeof(*wk.w));
     rc = wk.w ? fill_rounds(&wk, seconds, out) : -ENOMEM;
+    struct culprit_rules *rules = culprit_rules_new();
+    for (size_t i = 0; rules && i < o->n_wrappers; i++) {
+        culprit_rules_add(rules, o->wrappers[i]);
+    }
     if (rc == 0) {
-        name_sites(&wk);
+        name_sites(&wk, rules);
         group_sites(wk.w, wk.ser.n_sites);
         rc = run_growth(&wk, out);
     }
+    if (rc == 0 && wk.analysed && rename_by_relays(&wk, rules)) {
+        for (size_t k = 0; k < wk.ser.n_sites; k++) {
+            wk.w[k].group = 0;
+        }
+        group_sites(wk.w, wk.ser.n_sites);
+        rc = run_growth(&wk, out);
+    }
+    culprit_rules_free(rules);
     if (rc == 0) {
         out->growth_bytes_per_round = wk.go.bytes_per_round;
         out->growth_blocks_per_round = wk.go.blocks_per_round;
@@ -426,6 +495,7 @@ int analysis_run(const struct analysis_opts *o, const struct snap_stream *st, co
     }
     for (size_t k = 0; wk.w && k < wk.ser.n_sites; k++) {
         frames_free(wk.w[k].frames, wk.w[k].n_frames);
+        free(wk.w[k].why);
     }
     free(wk.w);
     series_cleanup(&wk.ser);

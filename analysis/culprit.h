@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../model/rpt.h"
 
@@ -41,10 +42,52 @@ void culprit_rules_free(struct culprit_rules *r);
 /* True when `f` is an allocator wrapper under `r`. Can't fail. */
 bool culprit_is_wrapper(const struct culprit_rules *r, const struct rpt_frame *f);
 
+/* Why frame `f` is a wrapper under `r` by its names and object alone: RPT_SKIP_USER (the
+ * scenario's globs), RPT_SKIP_LISTED (a default function glob), RPT_SKIP_LIBRARY (a default
+ * object glob), or RPT_SKIP_NONE. Can't fail. */
+enum rpt_skip culprit_listed(const struct culprit_rules *r, const struct rpt_frame *f);
+
 /* Index of the culprit in frames[0..n-1] (allocator side first): the first frame that is not a
  * wrapper. When every frame is a wrapper (a stack cut short inside a library), the last frame,
  * the one nearest to the caller's code. Returns 0 when n == 0 (no frame to index: check n).
  * Can't fail. */
 size_t culprit_pick(const struct culprit_rules *r, const struct rpt_frame *frames, size_t n);
+
+/* ---- culprits from the recording: relays ----
+ *
+ * A function that only relays allocations for its callers (xmalloc, xstrdup, a pool's refill, a
+ * node constructor) is not what a person would blame. The recording shows it: the call
+ * instruction it allocates from is on the stacks of sites that do not grow as well as on the
+ * growing one. The culprit of a growing site is the first frame, going outward from the
+ * allocator, whose call instruction is specific to the growing blocks: not listed, and not on
+ * the stack of a site that held memory without growing. docs/ANALYSIS.md has the rule with
+ * examples. */
+
+/* One allocation site as the relay statistics see it. */
+struct culprit_stack {
+    const uint64_t *pcs; /* return addresses as captured, allocator side first */
+    size_t depth;
+    bool growing; /* classified as leaking */
+    bool held;    /* held memory steadily (flat or bounded) after some round */
+};
+
+struct culprit_relays;
+
+/* Counts, for every call instruction of stacks[0..n-1], the sites that held memory without
+ * growing that pass through it. Returns NULL when out of
+ * memory. Caller frees with culprit_relays_free(); `stacks` may go after the call. */
+struct culprit_relays *culprit_relays_new(const struct culprit_stack *stacks, size_t n);
+void culprit_relays_free(struct culprit_relays *rel);
+
+/* Picks the culprit of a growing site in frames[0..n-1] and marks every frame passed over with
+ * why (frames[i].skip). Past the listed frames, frames whose call instruction relays (see
+ * above) are passed over too; frames of a library on the default list are passed over but,
+ * when the frame reached has no name (a stripped program) or is `main`, the library's own
+ * outermost named frame is the culprit, so a named frame is always preferred to an unnamed one.
+ * `rel` NULL: the listed rules only. Writes a one-line account of the relays and library
+ * frames passed over into why[0..why_len-1] ("" when none). Returns the index (0 when n == 0).
+ * Can't fail. */
+size_t culprit_pick_site(const struct culprit_rules *r, const struct culprit_relays *rel,
+                         struct rpt_frame *frames, size_t n, char *why, size_t why_len);
 
 #endif

@@ -15,6 +15,7 @@ pkgs=(
     valgrind libxml2-utils golang-go chromium
     clang libclang-rt-14-dev clang-format
     curl ca-certificates git locales python3
+    debuginfod jq
 )
 
 if [ "${LEAKCHECK_SKIP_DEPS:-0}" = 1 ]; then

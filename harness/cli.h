@@ -33,6 +33,7 @@ struct cli {
     int verbose;       /* -1 quiet, 0 normal, 1 verbose */
     const char *agent; /* --agent, or NULL */
     bool tty;          /* stderr is a terminal */
+    bool full_names;   /* --full-names: C++ names in full in every view */
 };
 
 /* A command: argv as main() gets it after the global options (argv[0] is the command word).

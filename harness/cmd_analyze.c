@@ -31,7 +31,9 @@ static const char help_analyze[] =
     "      --threshold BYTES   leak threshold in bytes per round\n"
     "      --expect leak|no-leak|any\n"
     "      --name NAME         scenario name\n"
-    "      --report-dir DIR    where reports go (default leakcheck-reports)\n";
+    "      --report-dir DIR    where reports go (default leakcheck-reports)\n"
+    "      --wrapper GLOB      a function (or object:GLOB library) never to blame (repeatable)\n"
+    "      --full-names        C++ names in full (default: template arguments elided)\n";
 
 /* The scenario whose settings apply to recording `bin`: --scenario, else the scenario.json
  * beside it, else the defaults (with a placeholder program); then --name and the overrides. */
@@ -165,6 +167,9 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
     if (code == CLI_CONTINUE) {
         fit_rounds(s, st);
         code = analyse(s, st, &run);
+        if (run) {
+            run->full_names = cli->full_names;
+        }
     }
     if (code == CLI_CONTINUE && rec_partial(st) && cli->verbose >= 0) {
         if (st->closed) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../model/rpt.h"
+#include "../reports/rpt_name.h"
 #include "../reports/rpt_write.h"
 #include "../reports/rpt_json.h"
 #include "../util/fmt.h"
@@ -188,7 +189,7 @@ static void ci_print_note(const struct ci_note *n, const char *level, const char
         have = ci_resolve(root, s->frames[i].file, rel, sizeof(rel));
         line = s->frames[i].line;
     }
-    fmt_where(where, sizeof(where), s->function, s->file, s->line);
+    rpt_name_site(sc, s, false, where, sizeof(where));
     fmt_bytes(bytes, sizeof(bytes), s->bytes_per_round);
     fmt_bytes(limit, sizeof(limit), sc->threshold_bytes_per_round);
     fmt_c(title, sizeof(title), "leakcheck: %s leaks +%s per round", name, bytes);
@@ -323,7 +324,7 @@ static void ci_print_culprit(const struct rpt_run *run, const struct rpt_scenari
         for (size_t k = 0; k < top->n_sites; k++) {
             if (top->sites[k].suspect) {
                 const struct rpt_site *s = &top->sites[k];
-                fmt_where(line, sizeof(line), s->function, s->file, s->line);
+                rpt_name_site(top, s, false, line, sizeof(line));
                 break;
             }
         }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../reports/rpt_name.h"
 #include "../reports/rpt_write.h"
 #include "../util/clock.h"
 #include "../util/file.h"
@@ -34,6 +35,8 @@ enum {
     OPT_ROUND_TIMEOUT,
     OPT_SCENARIO,
     OPT_RECORD,
+    OPT_WRAPPER,
+    OPT_FULL_NAMES,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +56,8 @@ static const struct option long_opts[] = {
     {"round-timeout", required_argument, NULL, OPT_ROUND_TIMEOUT},
     {"scenario", required_argument, NULL, OPT_SCENARIO},
     {"record", required_argument, NULL, OPT_RECORD},
+    {"wrapper", required_argument, NULL, OPT_WRAPPER},
+    {"full-names", no_argument, NULL, OPT_FULL_NAMES},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -69,6 +74,9 @@ void cmd_args_cleanup(struct cmd_args *a)
     free(a->requests);
     a->requests = NULL;
     a->n_requests = 0;
+    free(a->wrappers);
+    a->wrappers = NULL;
+    a->n_wrappers = 0;
 }
 
 /* Parses the value `v` of numeric option `c` into `a`. Returns CLI_CONTINUE or prints a usage
@@ -160,6 +168,26 @@ static int add_request(struct cmd_args *a, const char *v)
     return CLI_CONTINUE;
 }
 
+/* Appends one --wrapper glob ("GLOB" or "object:GLOB"). Returns CLI_CONTINUE, CLI_EXIT_USAGE
+ * for an empty glob, or CLI_EXIT_RUN when out of memory. */
+static int add_wrapper(const char *cmd, struct cmd_args *a, const char *v)
+{
+    if (!v[0] || strcmp(v, "object:") == 0) {
+        return cli_usage_error(cmd,
+                               "--wrapper: expected a function glob or object:GLOB, found "
+                               "'%s'",
+                               v);
+    }
+    const char **w = realloc(a->wrappers, (a->n_wrappers + 1) * sizeof(*w));
+    if (!w) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUN;
+    }
+    a->wrappers = w;
+    a->wrappers[a->n_wrappers++] = v;
+    return CLI_CONTINUE;
+}
+
 /* Handles option `c` as getopt_long() returned it. Returns CLI_CONTINUE or an exit code. */
 static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, char **argv,
                      struct cmd_args *a)
@@ -179,6 +207,12 @@ static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, 
         return parse_number(cmd, c, optarg, a);
     case OPT_REQUEST:
         return add_request(a, optarg);
+    case OPT_WRAPPER:
+        return add_wrapper(cmd, a, optarg);
+    case OPT_FULL_NAMES:
+        a->full_names = true;
+        cli->full_names = true;
+        return CLI_CONTINUE;
     case OPT_AGENT:
         cli->agent = optarg;
         return CLI_CONTINUE;
@@ -219,6 +253,26 @@ int cmd_parse_args(struct cli *cli, const char *cmd, const char *help, int argc,
     return CLI_CONTINUE;
 }
 
+/* Adds the --wrapper globs after the scenario's own `wrappers`. Out of memory leaves them out
+ * (the culprit is then named by the scenario's list only). */
+static void add_wrappers(struct scn *s, const struct cmd_args *a)
+{
+    if (!a->n_wrappers) {
+        return;
+    }
+    char **w = realloc(s->wrappers, (s->n_wrappers + a->n_wrappers) * sizeof(*w));
+    if (!w) {
+        return;
+    }
+    s->wrappers = w;
+    for (size_t i = 0; i < a->n_wrappers; i++) {
+        char *copy = strdup(a->wrappers[i]);
+        if (copy) {
+            s->wrappers[s->n_wrappers++] = copy;
+        }
+    }
+}
+
 void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
 {
     if (a->rounds >= 0) {
@@ -236,6 +290,7 @@ void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
     if (a->round_timeout_s > 0) {
         s->round_timeout_ms = (int)(a->round_timeout_s * 1000);
     }
+    add_wrappers(s, a);
 }
 
 const char *cmd_report_dir(const struct cmd_args *a)
@@ -336,8 +391,9 @@ static const struct rpt_site *top_site(const struct rpt_scenario *sc)
     return &sc->sites[0];
 }
 
-/* "function (file:line) +B/round, +N blocks/round" of the scenario's top site, or "-". */
-static void describe_culprit(const struct rpt_scenario *sc, char *out, size_t len)
+/* "function (file:line) +B/round, +N blocks/round" of the scenario's top site, or "-"; C++
+ * names shortened unless `full_names`. */
+static void describe_culprit(const struct rpt_scenario *sc, bool full_names, char *out, size_t len)
 {
     const struct rpt_site *t = top_site(sc);
     if (!t) {
@@ -345,15 +401,42 @@ static void describe_culprit(const struct rpt_scenario *sc, char *out, size_t le
         return;
     }
     char b[32];
-    const char *file = t->file ? strrchr(t->file, '/') : NULL;
-    file = file ? file + 1 : t->file;
+    char name[1024];
+    rpt_name_site(sc, t, full_names, name, sizeof(name));
     fmt_bytes_signed(b, sizeof(b), t->bytes_per_round);
-    if (file) {
-        fmt_c(out, len, "%s (%s:%u) %s/round, %+.1f blocks/round", t->function ? t->function : "??",
-              file, t->line, b, t->blocks_per_round);
-    } else {
-        fmt_c(out, len, "%s %s/round, %+.1f blocks/round", t->function ? t->function : "??", b,
-              t->blocks_per_round);
+    fmt_c(out, len, "%s %s/round, %+.1f blocks/round", name, b, t->blocks_per_round);
+}
+
+void cmd_render_stacks(struct buf *b, const struct rpt_run *run)
+{
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        for (size_t k = 0; k < sc->n_sites; k++) {
+            const struct rpt_site *site = &sc->sites[k];
+            if (!site->suspect) {
+                continue;
+            }
+            char name[1024];
+            char nm[256];
+            rpt_name_site(sc, site, run->full_names, name, sizeof(name));
+            buf_printf(b, "%s: %s\n", cli_one_line(nm, sizeof(nm), sc->name), name);
+            for (size_t f = 0; f < site->n_frames; f++) {
+                const struct rpt_frame *fr = &site->frames[f];
+                char where[1024];
+                rpt_name_frame(fr, run->full_names, where, sizeof(where));
+                const char *mark = f == site->culprit_frame    ? "=>"
+                                   : fr->skip != RPT_SKIP_NONE ? "  ."
+                                                               : "  ";
+                char skip[64] = "";
+                if (fr->skip != RPT_SKIP_NONE && (unsigned)fr->skip < RPT_N_SKIPS) {
+                    fmt_c(skip, sizeof(skip), "  (wrapper: %s)", rpt_skip_names[fr->skip]);
+                }
+                buf_printf(b, "  %s %s%s%s\n", mark, where, fr->inlined ? " [inlined]" : "", skip);
+            }
+            if (site->culprit_why) {
+                buf_printf(b, "  why: %s\n", site->culprit_why);
+            }
+        }
     }
 }
 
@@ -396,7 +479,7 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         char culprit[512];
         char name[256];
         fmt_bytes_signed(g, sizeof(g), sc->growth_bytes_per_round);
-        describe_culprit(sc, culprit, sizeof(culprit));
+        describe_culprit(sc, run->full_names, culprit, sizeof(culprit));
         cli_one_line(name, sizeof(name), sc->name); /* a name may hold anything */
         buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", name, rpt_verdict_name(sc->verdict),
                    sc->ok ? "yes" : "NO", sc->verdict == RPT_VERDICT_ERROR ? "-" : g, culprit);
@@ -432,6 +515,9 @@ int cmd_finish(const struct cli *cli, const struct rpt_run *run, const char *rep
         struct buf b;
         buf_init(&b);
         cmd_render_table(&b, run, written < 0 ? NULL : report_dir);
+        if (cli->verbose > 0) {
+            cmd_render_stacks(&b, run);
+        }
         if (b.data) {
             fputs(b.data, stdout);
             fflush(stdout);

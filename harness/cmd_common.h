@@ -32,6 +32,9 @@ struct cmd_args {
     const char *scenario, *record;
     char **files; /* the operands: argv after the options */
     size_t n_files;
+    const char **wrappers; /* --wrapper GLOB, in order (owned array of borrowed strings) */
+    size_t n_wrappers;
+    bool full_names; /* --full-names: C++ names in full in every view */
 };
 
 /* Sets every option to "not given". Can't fail. */
@@ -65,6 +68,11 @@ struct rpt_run *cmd_new_run(void);
 /* Exit code of a finished run: CLI_EXIT_RUN when a scenario's run failed, else CLI_EXIT_FAIL
  * when one did not meet its expectation, else CLI_EXIT_OK. Can't fail. */
 int cmd_exit_code(const struct rpt_run *run);
+
+/* Appends, for every suspect of `run`, its stack from the culprit outward (frames passed over
+ * as wrappers marked as such, and why), as `-v` shows it. Can't fail (a full buffer keeps its
+ * sticky error). */
+void cmd_render_stacks(struct buf *b, const struct rpt_run *run);
 
 /* Appends the result table of `run` to `b`: one line per scenario (verdict, growth, top
  * culprit) and its reason, then where the reports went when `report_dir` is not NULL.

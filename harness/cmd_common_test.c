@@ -167,27 +167,42 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     cmd_render_table(&b, run, "out");
     assert_int_equal(b.err, 0);
     assert_string_equal(
-        b.data,
-        "scenario                 verdict      ok     growth/round  top culprit\n"
-        "uploads-leaky            leak         NO        +32.0 KiB  keep_upload (server.c:88) "
-        "+32.0 KiB/round, +2.0 blocks/round\n"
-        "    12 of 12 measured rounds left blocks behind at one site\n"
-        "cache fixed | \"q\" </script>?&amp; *x* no-leak      yes            +0 B  -\n"
-        "    live heap flat over 12 measured rounds\n"
-        "uploads-expected         leak         yes       +32.0 KiB  keep_upload (server.c:88) "
-        "+32.0 KiB/round, +2.0 blocks/round\n"
-        "    known leak: 12 of 12 measured rounds left blocks behind\n"
-        "crashed                  error        NO                -  -\n"
-        "reports: out/report.json\n");
+        b.data, "scenario                 verdict      ok     growth/round  top culprit\n"
+                "uploads-leaky            leak         NO        +32.0 KiB  keep_upload "
+                "(scenarios/uploads/server.c:88) "
+                "+32.0 KiB/round, +2.0 blocks/round\n"
+                "    12 of 12 measured rounds left blocks behind at one site\n"
+                "cache fixed | \"q\" </script>?&amp; *x* no-leak      yes            +0 B  -\n"
+                "    live heap flat over 12 measured rounds\n"
+                "uploads-expected         leak         yes       +32.0 KiB  keep_upload "
+                "(scenarios/uploads/server.c:88) "
+                "+32.0 KiB/round, +2.0 blocks/round\n"
+                "    known leak: 12 of 12 measured rounds left blocks behind\n"
+                "crashed                  error        NO                -  -\n"
+                "reports: out/report.json\n");
     buf_cleanup(&b);
     /* Without a folder, no "reports:" line; a culprit without a file has no place. */
-    free(run->scenarios[0].sites[0].file);
-    run->scenarios[0].sites[0].file = NULL;
+    struct rpt_site *top = &run->scenarios[0].sites[0];
+    free(top->file);
+    top->file = NULL;
+    free(top->frames[top->culprit_frame].file);
+    top->frames[top->culprit_frame].file = NULL;
     run->n_scenarios = 1;
     buf_init(&b);
     cmd_render_table(&b, run, NULL);
     assert_non_null(strstr(b.data, "  keep_upload +32.0 KiB/round, +2.0 blocks/round\n"));
     assert_null(strstr(b.data, "reports:"));
+    buf_cleanup(&b);
+    /* A culprit without a name is its object and offset, never "??". */
+    free(top->function);
+    top->function = NULL;
+    free(top->frames[top->culprit_frame].function);
+    top->frames[top->culprit_frame].function = NULL;
+    top->frames[top->culprit_frame].object_offset = 0x1c1;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "  server+0x1c1 +32.0 KiB/round"));
+    assert_null(strstr(b.data, "?"));
     buf_cleanup(&b);
     run->n_scenarios = 4;
     rpt_run_free(run);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../reports/rpt_history.h"
+#include "../reports/rpt_name.h"
 #include "../reports/rpt_html.h"
 #include "../reports/rpt_write.h"
 #include "../reports/rpt_json.h"
@@ -46,10 +47,20 @@ static const char compare_help[] =
     "bytes, base against head. Exits 1 when a scenario of head retains more per round than\n"
     "base by more than BYTES (default 0), 2 on usage or input errors, 0 otherwise.\n";
 
-/* Finds a site with the same culprit (function, file, line), or NULL. */
+/* Finds the site of `s` with the same stack as `x` (rpt_name_same_stack(); two sites of one
+ * function and line reached from different callers stay apart), else, for reports without
+ * stacks, one with the same culprit (function, file, line); NULL when there is none. */
 static const struct rpt_site *find_site(const struct rpt_scenario *s, const struct rpt_site *x)
 {
+    for (size_t i = 0; s && x->n_frames && i < s->n_sites; i++) {
+        if (rpt_name_same_stack(x, &s->sites[i])) {
+            return &s->sites[i];
+        }
+    }
     for (size_t i = 0; s && i < s->n_sites; i++) {
+        if (x->n_frames && s->sites[i].n_frames) {
+            continue; /* both have stacks, and they differ */
+        }
         const struct rpt_site *y = &s->sites[i];
         bool fn = (!x->function && !y->function) ||
                   (x->function && y->function && strcmp(x->function, y->function) == 0);
@@ -76,7 +87,7 @@ static void compare_sites(struct buf *out, const struct rpt_scenario *h,
         char where[512];
         char wb[512];
         char line[128];
-        fmt_where(where, sizeof(where), hs->function, hs->file, hs->line);
+        rpt_name_site(h, hs, false, where, sizeof(where));
         fmt_c(line, sizeof(line), "%+.1f", d);
         buf_printf(out, "    %s: %s bytes/round%s\n", cli_one_line(wb, sizeof(wb), where), line,
                    bs ? "" : " (new site)");

@@ -44,6 +44,7 @@ static struct rpt_run *changed_head(void)
     h->scenarios[0].growth_bytes_per_round += 100;
     h->scenarios[0].sites[0].bytes_per_round += 100;
     h->scenarios[2].sites[0].line = 90;
+    h->scenarios[2].sites[0].frames[h->scenarios[2].sites[0].culprit_frame].line = 90;
     free(h->scenarios[3].name);
     h->scenarios[3].name = fix_strdup("crashed-again");
     return h;
@@ -265,10 +266,63 @@ static void test_cmd_history_add_then_render(void **state)
                "error: missing --report R.json (try 'leakcheck history --help')\n");
 }
 
+/* Two sites of one function and line reached from different callers stay two sites: compare
+ * matches them by stack ("-270" and "-220", not one of them twice), and names each with the
+ * caller that tells it apart. */
+static void test_cmd_compare_matches_sites_by_stack(void **state)
+{
+    (void)state;
+    struct rpt_run *base = fix_run();
+    struct rpt_run *head = fix_run();
+    struct rpt_run *runs[2] = {base, head};
+    for (size_t r = 0; r < 2; r++) {
+        struct rpt_scenario *sc = &runs[r]->scenarios[0];
+        struct rpt_site *a = &sc->sites[0];
+        struct rpt_site *b = &sc->sites[1];
+        /* b becomes keep_upload:88 too, reached from another caller than a's handle_request */
+        free(b->function);
+        free(b->file);
+        b->function = fix_strdup(a->function);
+        b->file = fix_strdup(a->file);
+        b->line = a->line;
+        for (size_t f = 0; f < b->n_frames; f++) {
+            free(b->frames[f].function);
+            free(b->frames[f].system_name);
+            free(b->frames[f].file);
+            free(b->frames[f].object);
+        }
+        free(b->frames);
+        b->n_frames = a->n_frames;
+        b->frames = fix_calloc(a->n_frames, sizeof(*b->frames));
+        for (size_t f = 0; f < a->n_frames; f++) {
+            const struct rpt_frame *x = &a->frames[f];
+            fix_frame(&b->frames[f], x->address, x->function, x->file, x->line, x->object,
+                      x->inlined);
+        }
+        free(b->frames[3].function);
+        b->frames[3].function = fix_strdup("handle_resume");
+        b->frames[3].line = 160;
+        b->culprit_frame = a->culprit_frame;
+        a->bytes_per_round = r == 0 ? 1000 : 730;
+        b->bytes_per_round = r == 0 ? 900 : 680;
+    }
+    struct buf out;
+    buf_init(&out);
+    cmd_compare_render(&out, base, head, 0);
+    assert_non_null(strstr(out.data, "keep_upload (scenarios/uploads/server.c:88) \xe2\x86\x90 "
+                                     "handle_request (scenarios/uploads/server.c:140): -270.0"));
+    assert_non_null(strstr(out.data, "keep_upload (scenarios/uploads/server.c:88) \xe2\x86\x90 "
+                                     "handle_resume (scenarios/uploads/server.c:160): -220.0"));
+    buf_cleanup(&out);
+    rpt_run_free(base);
+    rpt_run_free(head);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmd_compare_render_finds_growth_new_and_missing),
+        cmocka_unit_test(test_cmd_compare_matches_sites_by_stack),
         cmocka_unit_test(test_cmd_reports_usage_errors_share_one_wording),
         cmocka_unit_test(test_cmd_compare_reads_two_reports),
         cmocka_unit_test(test_cmd_merge_joins_shards_and_refuses_twins),

@@ -51,10 +51,13 @@ static const char help_run[] =
     "      --expect leak|no-leak|any  what the scenario should find (default no-leak)\n"
     "      --round-timeout SECS    per-round timeout (default 60)\n"
     "      --report-dir DIR        where reports go (default leakcheck-reports)\n"
+    "      --wrapper GLOB          a function (or object:GLOB library) never to blame: an\n"
+    "                              allocation wrapper the recording did not reveal (repeatable)\n"
+    "      --full-names            C++ names in full (default: template arguments elided)\n"
     "      --shard I/N             run only shard I of N of the scenario files (sorted by path)\n"
     "      --agent PATH            the agent library\n"
     "  -q, --quiet                 silent on success; errors, and the table on failure\n"
-    "  -v, --verbose               also the per-round table\n"
+    "  -v, --verbose               also the per-round table, and each suspect's stack\n"
     "\n"
     "example:\n"
     "  leakcheck run --rounds 8 --warmup 2 --requests-per-round 50 --request 'put k{round}-{i}' "
@@ -471,6 +474,7 @@ static int run_plan(const struct cli *cli, const struct run_plan *p, const char 
         rpt_run_free(run);
         return CLI_EXIT_RUN;
     }
+    run->full_names = cli->full_names;
     size_t i = 0;
     for (; i < p->n_scns && code == CLI_CONTINUE && !sig_caught(); i++) {
         code = run_one(cli, p->scns[i], i, agent, report_dir, run);

@@ -33,6 +33,7 @@ void rpt_scenario_cleanup(struct rpt_scenario *s)
         free(site->frames);
         free(site->role);
         free(site->pids);
+        free(site->culprit_why);
     }
     free(s->sites);
     for (size_t i = 0; i < s->n_procs; i++) {
@@ -81,6 +82,11 @@ const char *const rpt_expect_names[RPT_N_EXPECTS] = {
     [RPT_EXPECT_NO_LEAK] = "no-leak",
     [RPT_EXPECT_LEAK] = "leak",
     [RPT_EXPECT_ANY] = "any",
+};
+
+const char *const rpt_skip_names[RPT_N_SKIPS] = {
+    [RPT_SKIP_NONE] = "",     [RPT_SKIP_LISTED] = "listed", [RPT_SKIP_LIBRARY] = "library",
+    [RPT_SKIP_USER] = "user", [RPT_SKIP_RELAY] = "relay",
 };
 
 const char *rpt_verdict_name(enum rpt_verdict v)
@@ -148,6 +154,11 @@ int rpt_verdict_parse(const char *name)
 int rpt_expect_parse(const char *name)
 {
     return find_name(rpt_expect_names, RPT_N_EXPECTS, name);
+}
+
+int rpt_skip_parse(const char *name)
+{
+    return find_name(rpt_skip_names, RPT_N_SKIPS, name);
 }
 
 size_t rpt_first_measured(const struct rpt_scenario *s)

@@ -50,6 +50,18 @@ enum rpt_source {
 };
 #define RPT_N_SOURCES 3
 
+/* Why a frame was passed over on the way from the allocator to the culprit (rpt_frame.skip).
+ * docs/ANALYSIS.md states the rules. */
+enum rpt_skip {
+    RPT_SKIP_NONE,    /* not passed over: the culprit, or a frame outside it */
+    RPT_SKIP_LISTED,  /* its function is on the default allocator-wrapper list */
+    RPT_SKIP_LIBRARY, /* it lives in a library on the default list, which allocates for its caller
+                       */
+    RPT_SKIP_USER,    /* matched the scenario's `wrappers` or --wrapper */
+    RPT_SKIP_RELAY,   /* found in the recording to relay allocations for its callers */
+};
+#define RPT_N_SKIPS 5
+
 /* One frame of a symbolized stack. Inlined frames are separate entries sharing `address`. */
 struct rpt_frame {
     uint64_t address;       /* return address - 1 (the call instruction), absolute */
@@ -60,6 +72,7 @@ struct rpt_frame {
     char *object;           /* path of the loaded object, or NULL */
     uint64_t object_offset; /* address relative to the object's load bias */
     bool inlined;           /* this frame was inlined into the next one */
+    enum rpt_skip skip;     /* why the culprit is not this frame (sites' stacks only) */
 };
 
 struct rpt_round {
@@ -100,7 +113,9 @@ struct rpt_site {
     uint64_t *live_blocks;
     size_t n_frames; /* full stack, allocator side first, inlined frames expanded */
     struct rpt_frame *frames;
-    bool truncated; /* the stack hit the depth limit */
+    bool truncated;         /* the stack hit the depth limit */
+    uint32_t culprit_frame; /* index of the culprit in frames (0 when there are none) */
+    char *culprit_why;      /* the frames passed over on the way to it, and why; or NULL */
     enum rpt_source source;
     /* In a process tree: the role whose processes allocated here, and their pids. */
     char *role; /* NULL: a one-process recording */
@@ -170,6 +185,7 @@ struct rpt_run {
     size_t n_scenarios;
     struct rpt_scenario *scenarios;
     int interrupted_signal; /* the stop signal that ended the run before its last scenario, or 0 */
+    bool full_names;        /* views show C++ names in full (--full-names); JSON always does */
 };
 
 /* Frees everything the run owns, and the run. rpt_run_free(NULL) is a no-op. */
@@ -189,6 +205,10 @@ int rpt_source_parse(const char *name);
  * writer of reports and scenarios uses. */
 extern const char *const rpt_verdict_names[RPT_N_VERDICTS];
 extern const char *const rpt_expect_names[RPT_N_EXPECTS];
+/* The names of enum rpt_skip as reports write them ("", "listed", "library", "user", "relay").
+ * rpt_skip_parse() returns the value, or -1. Can't fail. */
+extern const char *const rpt_skip_names[RPT_N_SKIPS];
+int rpt_skip_parse(const char *name);
 
 /* The enums from their names, the inverse of rpt_verdict_name() and rpt_expect_name(). Return the
  * value, or -1 for a name that is none of them. Can't fail. */

@@ -167,6 +167,9 @@ __attribute__((unused)) static void fix_leaky_sites(struct rpt_scenario *s)
               "/opt/app/bin/server", false);
     fix_frame(&a->frames[4], 0x55d0c3a09abc, "main", "scenarios/uploads/server.c", 201,
               "/opt/app/bin/server", false);
+    a->culprit_frame = 2;
+    a->frames[0].skip = RPT_SKIP_LISTED;
+    a->frames[1].skip = RPT_SKIP_RELAY;
 
     struct rpt_site *b = &s->sites[1];
     fix_site(b, 3, FIX_HOSTILE_FN, FIX_HOSTILE_FILE, 12, 8192, 4096, 24576, 64);
@@ -182,6 +185,8 @@ __attribute__((unused)) static void fix_leaky_sites(struct rpt_scenario *s)
               "/opt/app/bin/server", false);
     fix_frame(&b->frames[2], 0x55d0c3a09abc, "main", "scenarios/uploads/server.c", 201,
               "/opt/app/bin/server", false);
+    b->culprit_frame = 1;
+    b->frames[0].skip = RPT_SKIP_LISTED;
 
     struct rpt_site *c = &s->sites[2];
     fix_site(c, 1, "lazy_init_tables", "scenarios/uploads/tables.c", 5, 2048, 0, 0, 2048);
@@ -193,6 +198,8 @@ __attribute__((unused)) static void fix_leaky_sites(struct rpt_scenario *s)
               "/usr/lib/x86_64-linux-gnu/libc.so.6", false);
     fix_frame(&c->frames[1], 0x55d0c3a0d001, "lazy_init_tables", "scenarios/uploads/tables.c", 5,
               "/opt/app/bin/server", false);
+    c->culprit_frame = 1;
+    c->frames[0].skip = RPT_SKIP_LISTED;
 }
 
 /* Builds the fixture run (caller frees with rpt_run_free()). */

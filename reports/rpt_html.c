@@ -14,6 +14,7 @@
 #include "../util/fmt.h"
 #include "../util/json.h"
 #include "rpt_esc.h"
+#include "rpt_name.h"
 #include "rpt_layout.h"
 #include "rpt_summary.h"
 #include "rpt_svg.h"
@@ -34,6 +35,8 @@ static const char html_style[] =
     ".fail{color:#c62828;font-weight:bold}.pass{color:#2e7d32}\n"
     "code{background:#f5f5f5;padding:1px 3px}\n"
     "section{margin:28px 0;border-top:1px solid #ddd}\n"
+    "ol.stack{margin:4px 0;padding-left:28px;font-family:monospace;font-size:90%}\n"
+    "ol.stack li.wrapper{color:#9e9e9e}ol.stack li.culprit{font-weight:bold}\n"
     "</style>\n";
 
 /* Opens a page with a title. */
@@ -48,14 +51,54 @@ static void html_head(struct buf *b, const char *title)
     buf_puts(b, "</head>\n<body>\n");
 }
 
-/* Appends "function (file:line)" escaped, as <code>. */
-static void html_where(struct buf *b, const char *fn, const char *file, uint32_t line)
+/* Appends the name of site `site` of `s` (rpt_name_site()) escaped, as <code>. */
+static void html_site(struct buf *b, const struct rpt_scenario *s, const struct rpt_site *site,
+                      bool full)
 {
     char where[2048];
-    fmt_where(where, sizeof(where), fn, file, line);
+    rpt_name_site(s, site, full, where, sizeof(where));
     buf_puts(b, "<code>");
     rpt_esc_xml(b, where, "");
     buf_puts(b, "</code>");
+}
+
+/* Appends the site's name with its stack folded under it (<details>, no script): the frames
+ * allocator side first, the wrappers passed over greyed with why, the culprit in bold. */
+static void html_site_stack(struct buf *b, const struct rpt_scenario *s,
+                            const struct rpt_site *site, bool full)
+{
+    if (!site->n_frames) {
+        html_site(b, s, site, full);
+        return;
+    }
+    buf_puts(b, "<details><summary>");
+    html_site(b, s, site, full);
+    buf_puts(b, "</summary>\n<ol class=\"stack\">\n");
+    for (size_t f = 0; f < site->n_frames; f++) {
+        const struct rpt_frame *fr = &site->frames[f];
+        char where[2048];
+        rpt_name_frame(fr, full, where, sizeof(where));
+        bool skipped = f < site->culprit_frame && (unsigned)fr->skip < RPT_N_SKIPS;
+        buf_printf(b, "<li%s>",
+                   f == site->culprit_frame ? " class=\"culprit\""
+                   : skipped                ? " class=\"wrapper\""
+                                            : "");
+        rpt_esc_xml(b, where, "");
+        if (fr->inlined) {
+            buf_puts(b, " (inlined)");
+        }
+        if (skipped) {
+            buf_printf(b, " [wrapper: %s]", rpt_skip_names[fr->skip]);
+        }
+        buf_puts(b, "</li>\n");
+    }
+    buf_puts(b, "</ol>");
+    if (site->culprit_why) {
+        buf_puts(b, "<small>");
+        rpt_esc_xml(b, site->culprit_why, "");
+        buf_puts(b, "</small>");
+    }
+    buf_puts(b, "</details>");
 }
 
 /* Appends `before`, `s` escaped, and `after`; nothing when `s` is NULL. */
@@ -129,7 +172,7 @@ static void index_row(struct buf *b, const struct rpt_run *run, size_t i)
                row.result == RPT_SUMMARY_FAIL ? "fail" : "pass",
                rpt_summary_result_name(row.result), row.growth, row.limit);
     if (row.culprit) {
-        html_where(b, row.culprit->function, row.culprit->file, row.culprit->line);
+        html_site(b, s, row.culprit, run->full_names);
     } else {
         buf_puts(b, "none");
     }
@@ -145,7 +188,7 @@ static void index_row(struct buf *b, const struct rpt_run *run, size_t i)
 }
 
 /* Appends the table of a scenario's first HTML_MAX_SITES sites; nothing when it has none. */
-static void index_sites(struct buf *b, const struct rpt_scenario *s)
+static void index_sites(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     if (!s->n_sites) {
         return;
@@ -158,7 +201,7 @@ static void index_sites(struct buf *b, const struct rpt_scenario *s)
         char fin[48];
         fmt_bytes(fin, sizeof(fin), (double)site->final_bytes);
         buf_printf(b, "<tr%s><td>", site->suspect ? " class=\"fail\"" : "");
-        html_where(b, site->function, site->file, site->line);
+        html_site_stack(b, s, site, full);
         buf_printf(b,
                    "</td><td>%s%s%s</td><td class=\"num\">%+.1f</td>"
                    "<td class=\"num\">%+.2f</td><td class=\"num\">%u of %u</td>"
@@ -188,7 +231,7 @@ static void index_section(struct buf *b, const struct rpt_run *run, size_t i)
     buf_puts(b, "<p>");
     html_link(b, dir, RPT_LAYOUT_HEAP_SVG, "open the chart on its own");
     buf_puts(b, "</p>\n");
-    index_sites(b, s);
+    index_sites(b, s, run->full_names);
     buf_puts(b, "</section>\n");
 }
 

@@ -102,11 +102,18 @@ static void test_rpt_html_index_sections(void **state)
     assert_non_null(strstr(sec, "<h2>uploads-leaky</h2>"));
     assert_non_null(strstr(sec, "12 of 12 measured rounds left blocks behind at one site"));
     assert_int_equal(env_count(sec, "class=\"leakcheck-chart\""), 1);
-    assert_non_null(strstr(sec, "<tr class=\"fail\"><td><code>keep_upload "
-                                "(scenarios/uploads/server.c:88)</code></td><td>leak, suspect</td>"
+    assert_non_null(strstr(sec, "<tr class=\"fail\"><td><details><summary><code>keep_upload "
+                                "(scenarios/uploads/server.c:88)</code></summary>"));
+    assert_non_null(strstr(sec, "</details></td><td>leak, suspect</td>"
                                 "<td class=\"num\">+32768.0</td><td class=\"num\">+2.00</td>"
                                 "<td class=\"num\">12 of 12</td>"));
-    assert_non_null(strstr(sec, "std::map&lt;int, std::string&gt;::operator[]"));
+    /* the stack folded under the site: wrappers greyed with why, the culprit in bold */
+    assert_non_null(strstr(sec, "<li class=\"wrapper\">malloc [wrapper: listed]</li>"));
+    assert_non_null(
+        strstr(sec, "<li class=\"culprit\">keep_upload (scenarios/uploads/server.c:88)"));
+    assert_non_null(strstr(sec, "<li>handle_request (scenarios/uploads/server.c:140)</li>"));
+    /* C++ names shortened for display */
+    assert_non_null(strstr(sec, "std::map&lt;\xe2\x80\xa6&gt;::operator[]"));
     assert_non_null(strstr(sec, "<td>step, suppressed</td>"));
     free(sec);
 

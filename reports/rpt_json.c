@@ -104,6 +104,9 @@ static cJSON *jw_stack(struct jw *w, const struct rpt_site *site)
         jw_hex(w, o, "object_offset", f->object_offset);
         jw_str(w, o, "system_name", f->system_name);
         jw_bool(w, o, "inlined", f->inlined);
+        if (f->skip != RPT_SKIP_NONE && (unsigned)f->skip < RPT_N_SKIPS) {
+            jw_str(w, o, "skipped", rpt_skip_names[f->skip]);
+        }
     }
     return arr;
 }
@@ -243,6 +246,8 @@ static void jw_suspects(struct jw *w, cJSON *o, const struct rpt_scenario *s)
         jw_place(w, so, site);
         jw_num(w, so, "bytes_per_round", site->bytes_per_round);
         jw_num(w, so, "blocks_per_round", site->blocks_per_round);
+        jw_num(w, so, "culprit_frame", site->culprit_frame);
+        jw_str(w, so, "culprit_why", site->culprit_why);
         jw_add(w, so, "stack", jw_stack(w, site));
     }
 }
@@ -272,6 +277,8 @@ static void jw_site(struct jw *w, cJSON *so, const struct rpt_site *site, size_t
     jw_add(w, so, "live_bytes", jw_u64s(w, site->live_bytes, n_rounds));
     jw_add(w, so, "live_blocks", jw_u64s(w, site->live_blocks, n_rounds));
     jw_bool(w, so, "truncated", site->truncated);
+    jw_num(w, so, "culprit_frame", site->culprit_frame);
+    jw_str(w, so, "culprit_why", site->culprit_why);
     jw_add(w, so, "stack", jw_stack(w, site));
 }
 
@@ -487,6 +494,11 @@ static int jr_frame(struct json_ctx *c, const cJSON *fo, struct rpt_frame *f)
     if (rc == 0) {
         rc = json_get_bool(c, fo, "inlined", &f->inlined);
     }
+    int skip = -1; /* index in rpt_skip_names + 1; absent stays -1 */
+    if (rc == 0) {
+        rc = json_get_enum(c, fo, "skipped", rpt_skip_names + 1, RPT_N_SKIPS - 1, false, &skip);
+    }
+    f->skip = rc == 0 && skip >= 0 ? (enum rpt_skip)(skip + 1) : RPT_SKIP_NONE;
     return rc;
 }
 
@@ -647,7 +659,16 @@ static int jr_site(struct json_ctx *c, const cJSON *o, size_t n_rounds, bool fro
         rc = json_get_bool(c, o, "truncated", &site->truncated);
     }
     if (rc == 0) {
+        rc = jr_u32(c, o, "culprit_frame", &site->culprit_frame);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, o, "culprit_why", &site->culprit_why);
+    }
+    if (rc == 0) {
         rc = jr_stack(c, o, site);
+    }
+    if (rc == 0 && site->n_frames && site->culprit_frame >= site->n_frames) {
+        site->culprit_frame = 0;
     }
     if (from_suspects) {
         site->suspect = true;

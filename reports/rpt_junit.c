@@ -9,6 +9,7 @@
 
 #include "../util/fmt.h"
 #include "rpt_esc.h"
+#include "rpt_name.h"
 #include "rpt_summary.h"
 
 #define JUNIT_TOP_SITES 5
@@ -26,7 +27,7 @@ static void junit_rounds(struct buf *b, const struct rpt_scenario *s)
 }
 
 /* Appends the failure/error text: reason, top sites with stacks, per-round figures. */
-static void junit_detail(struct buf *b, const struct rpt_scenario *s)
+static void junit_detail(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     struct buf t;
     buf_init(&t);
@@ -43,17 +44,24 @@ static void junit_detail(struct buf *b, const struct rpt_scenario *s)
             continue;
         }
         char where[1024];
-        fmt_where(where, sizeof(where), site->function, site->file, site->line);
+        rpt_name_site(s, site, full, where, sizeof(where));
         if (shown++ == 0) {
             buf_puts(&t, "top sites:\n");
         }
         buf_printf(&t, "  %s: %+.1f bytes/round, %+.2f blocks/round, %s%s\n", where,
                    site->bytes_per_round, site->blocks_per_round, rpt_kind_name(site->kind),
                    site->suspect ? ", suspect" : "");
+        /* the culprit and its callers; the wrappers passed over below it, marked */
         for (size_t f = 0; f < site->n_frames; f++) {
             const struct rpt_frame *fr = &site->frames[f];
-            fmt_where(where, sizeof(where), fr->function, fr->file, fr->line);
-            buf_printf(&t, "      at %s%s\n", where, fr->inlined ? " [inlined]" : "");
+            rpt_name_frame(fr, full, where, sizeof(where));
+            bool skipped = f < site->culprit_frame && (unsigned)fr->skip < RPT_N_SKIPS;
+            buf_printf(&t, "    %s at %s%s%s%s%s\n", f == site->culprit_frame ? "=>" : "  ", where,
+                       fr->inlined ? " [inlined]" : "", skipped ? " [wrapper: " : "",
+                       skipped ? rpt_skip_names[fr->skip] : "", skipped ? "]" : "");
+        }
+        if (site->culprit_why) {
+            buf_printf(&t, "      why not the wrappers: %s\n", site->culprit_why);
         }
     }
     junit_rounds(&t, s);
@@ -85,14 +93,14 @@ static void junit_message(const struct rpt_scenario *s, const struct rpt_summary
 
 /* Appends the <error> (the run failed) or <failure> of a scenario that did not meet its
  * expectation, with the testcase's message `msg`. */
-static void junit_problem(struct buf *b, const struct rpt_scenario *s, const char *msg)
+static void junit_problem(struct buf *b, const struct rpt_scenario *s, const char *msg, bool full)
 {
     const char *type = "leak";
     if (s->verdict == RPT_VERDICT_ERROR) {
         buf_puts(b, "      <error type=\"run-failed\" message=\"");
         rpt_esc_xml(b, s->error ? s->error : s->reason, "the run failed");
         buf_puts(b, "\">");
-        junit_detail(b, s);
+        junit_detail(b, s, full);
         buf_puts(b, "</error>\n");
         return;
     }
@@ -104,12 +112,12 @@ static void junit_problem(struct buf *b, const struct rpt_scenario *s, const cha
     buf_printf(b, "      <failure type=\"%s\" message=\"", type);
     rpt_esc_xml(b, msg, "");
     buf_puts(b, "\">");
-    junit_detail(b, s);
+    junit_detail(b, s, full);
     buf_puts(b, "</failure>\n");
 }
 
 /* Appends one <testcase>. */
-static void junit_case(struct buf *b, const struct rpt_scenario *s)
+static void junit_case(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     struct rpt_summary_row row;
     char msg[256];
@@ -119,7 +127,7 @@ static void junit_case(struct buf *b, const struct rpt_scenario *s)
     rpt_esc_xml(b, s->name, "(unnamed)");
     buf_printf(b, "\" time=\"%.3f\">\n", isfinite(s->seconds) && s->seconds > 0 ? s->seconds : 0.0);
     if (row.result == RPT_SUMMARY_FAIL) {
-        junit_problem(b, s, msg);
+        junit_problem(b, s, msg, full);
     }
     buf_puts(b, "      <system-out>");
     if (row.result == RPT_SUMMARY_EXPECTED_LEAK) {
@@ -134,7 +142,7 @@ static void junit_case(struct buf *b, const struct rpt_scenario *s)
     rpt_esc_xml_text(b, msg, "");
     buf_puts(b, "\n");
     if (s->ok) {
-        junit_detail(b, s);
+        junit_detail(b, s, full);
     }
     buf_puts(b, "</system-out>\n    </testcase>\n");
 }
@@ -195,7 +203,7 @@ void rpt_junit_render(const struct rpt_run *run, struct buf *b)
     rpt_summary_of_run(run, &sum);
     junit_open(b, &sum);
     for (size_t i = 0; i < run->n_scenarios; i++) {
-        junit_case(b, &run->scenarios[i]);
+        junit_case(b, &run->scenarios[i], run->full_names);
     }
     buf_puts(b, "  </testsuite>\n</testsuites>\n");
 }

@@ -9,6 +9,7 @@
 
 #include "../util/fmt.h"
 #include "rpt_esc.h"
+#include "rpt_name.h"
 #include "rpt_summary.h"
 #include "rpt_text.h"
 
@@ -47,18 +48,13 @@ static void md_text(struct buf *b, const char *s, const char *null_as)
     rpt_esc_md(b, rpt_text_cut(s, MD_MAX_NAME, cut, sizeof(cut)), null_as);
 }
 
-/* Appends "function (file:line)" escaped. */
-static void md_where(struct buf *b, const char *fn, const char *file, uint32_t line)
+/* Appends the name of site `site` of `s` (rpt_name_site()) escaped. */
+static void md_site_name(struct buf *b, const struct rpt_scenario *s, const struct rpt_site *site,
+                         bool full)
 {
-    md_text(b, fn, "?");
-    if (file) {
-        buf_puts(b, " (");
-        md_text(b, file, "");
-        if (line) {
-            buf_printf(b, ":%u", line);
-        }
-        buf_puts(b, ")");
-    }
+    char name[1024];
+    rpt_name_site(s, site, full, name, sizeof(name));
+    md_text(b, name, "");
 }
 
 /* Appends "LABEL: TEXT" and a blank line, the text escaped and cut; nothing without text. */
@@ -112,7 +108,7 @@ static void md_chart(struct buf *b, const struct rpt_scenario *s)
 }
 
 /* Appends the table of the top MD_TOP_SITES sites; nothing when there are none. */
-static void md_sites(struct buf *b, const struct rpt_scenario *s)
+static void md_sites(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     for (size_t i = 0; i < s->n_sites && i < MD_TOP_SITES; i++) {
         const struct rpt_site *site = &s->sites[i];
@@ -123,7 +119,7 @@ static void md_sites(struct buf *b, const struct rpt_scenario *s)
         char fin[48];
         fmt_bytes(fin, sizeof(fin), (double)site->final_bytes);
         buf_puts(b, "| ");
-        md_where(b, site->function, site->file, site->line);
+        md_site_name(b, s, site, full);
         buf_printf(b, " | %s%s%s | %+.1f | %+.2f | %s |\n", rpt_kind_name(site->kind),
                    site->suspect ? ", suspect" : "", site->suppressed ? ", suppressed" : "",
                    site->bytes_per_round, site->blocks_per_round, fin);
@@ -133,25 +129,46 @@ static void md_sites(struct buf *b, const struct rpt_scenario *s)
     }
 }
 
-/* Appends the culprit's stack (its first MD_MAX_STACK frames); nothing without one. */
-static void md_stack(struct buf *b, const struct rpt_site *c)
+/* Appends the culprit and its callers (at most MD_MAX_STACK frames from the culprit outward),
+ * then the frames passed over as wrappers and why; nothing without a stack. */
+static void md_stack(struct buf *b, const struct rpt_site *c, bool full)
 {
     if (!c || !c->n_frames) {
         return;
     }
-    buf_puts(b, "\nStack of the culprit (allocator side first):\n\n");
-    for (size_t f = 0; f < c->n_frames && f < MD_MAX_STACK; f++) {
-        buf_printf(b, "%zu. ", f + 1);
-        md_where(b, c->frames[f].function, c->frames[f].file, c->frames[f].line);
+    size_t first = c->culprit_frame < c->n_frames ? c->culprit_frame : 0;
+    buf_puts(b, "\nThe culprit and its callers:\n\n");
+    for (size_t f = first; f < c->n_frames && f - first < MD_MAX_STACK; f++) {
+        char where[1024];
+        rpt_name_frame(&c->frames[f], full, where, sizeof(where));
+        buf_printf(b, "%zu. ", f - first + 1);
+        md_text(b, where, "");
         buf_puts(b, c->frames[f].inlined ? " (inlined)\n" : "\n");
     }
-    if (c->n_frames > MD_MAX_STACK) {
-        buf_printf(b, "\n_%zu more frames in report.json._\n", c->n_frames - MD_MAX_STACK);
+    if (c->n_frames - first > MD_MAX_STACK) {
+        buf_printf(b, "\n_%zu more frames in report.json._\n", c->n_frames - first - MD_MAX_STACK);
+    }
+    if (first > 0) {
+        buf_puts(b, "\nPassed over as allocator wrappers: ");
+        for (size_t f = 0; f < first; f++) {
+            char where[1024];
+            rpt_name_frame(&c->frames[f], full, where, sizeof(where));
+            buf_puts(b, f ? ", " : "");
+            md_text(b, where, "");
+            if (c->frames[f].skip != RPT_SKIP_NONE && (unsigned)c->frames[f].skip < RPT_N_SKIPS) {
+                buf_printf(b, " (%s)", rpt_skip_names[c->frames[f].skip]);
+            }
+        }
+        buf_puts(b, ".\n");
+    }
+    if (c->culprit_why) {
+        buf_puts(b, "\n");
+        md_para(b, "Why not those", c->culprit_why);
     }
 }
 
 /* Appends one scenario's section: error and reason, chart, top sites, culprit's stack. */
-static void md_section(struct buf *b, const struct rpt_scenario *s)
+static void md_section(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     buf_puts(b, "<details><summary>");
     md_text(b, s->name, "(unnamed)");
@@ -160,8 +177,8 @@ static void md_section(struct buf *b, const struct rpt_scenario *s)
     md_para(b, "Why", s->reason);
     md_para(b, "Warning", s->rss_warning);
     md_chart(b, s);
-    md_sites(b, s);
-    md_stack(b, rpt_summary_culprit(s));
+    md_sites(b, s, full);
+    md_stack(b, rpt_summary_culprit(s), full);
     buf_puts(b, "\n</details>\n\n");
 }
 
@@ -187,7 +204,7 @@ static void md_header(struct buf *b, const struct rpt_summary *sum)
 }
 
 /* Appends the table row of scenario `s`. */
-static void md_row(struct buf *b, const struct rpt_scenario *s)
+static void md_row(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     struct rpt_summary_row row;
     rpt_summary_of_scenario(s, &row);
@@ -196,7 +213,7 @@ static void md_row(struct buf *b, const struct rpt_scenario *s)
     buf_printf(b, " | %s | %s | %s | %s | ", md_verdict(s->verdict), md_result(row.result),
                row.growth, row.limit);
     if (row.culprit) {
-        md_where(b, row.culprit->function, row.culprit->file, row.culprit->line);
+        md_site_name(b, s, row.culprit, full);
     } else {
         buf_puts(b, "none");
     }
@@ -215,7 +232,7 @@ static void md_table(struct buf *b, const struct rpt_run *run, size_t start)
             break;
         }
         rows++;
-        md_row(b, &run->scenarios[i]);
+        md_row(b, &run->scenarios[i], run->full_names);
     }
     if (run->n_scenarios > rows) {
         buf_printf(b, "\n_%zu more scenarios in report.json._\n", run->n_scenarios - rows);
@@ -236,7 +253,7 @@ static void md_sections(struct buf *b, const struct rpt_run *run, size_t start)
             }
             struct buf sec;
             buf_init(&sec);
-            md_section(&sec, s);
+            md_section(&sec, s, run->full_names);
             if (sec.err) {
                 b->err = b->err ? b->err : sec.err;
             } else if (b->len - start + sec.len + 512 < RPT_MD_MAX) {

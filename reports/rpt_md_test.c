@@ -25,9 +25,12 @@ static void test_rpt_md_table(void **state)
     assert_non_null(
         strstr(m, "| Scenario | Verdict | Result | Growth per round | Limit | Culprit |"));
     assert_non_null(strstr(m, "| uploads\\-leaky | leak | **FAIL** | +32\\.0 KiB | 1\\.0 KiB | "
-                              "keep\\_upload (scenarios/uploads/server\\.c:88) |") ||
+                              "keep\\_upload \\(scenarios/uploads/server\\.c:88\\) |") ||
                     strstr(m, "| uploads\\-leaky | leak | **FAIL** | +32.0 KiB | 1.0 KiB | "
-                              "keep\\_upload (scenarios/uploads/server\\.c:88) |"));
+                              "keep\\_upload \\(scenarios/uploads/server\\.c:88\\) |"));
+    /* the culprit and its callers, then the wrappers passed over and why */
+    assert_non_null(strstr(m, "The culprit and its callers:\n\n1. keep\\_upload"));
+    assert_non_null(strstr(m, "Passed over as allocator wrappers: malloc (listed), copy\\_chunk"));
     assert_non_null(
         strstr(m, "| cache fixed \\| \"q\" &lt;/script&gt; &amp;amp; \\*x\\* | no leak | pass |"));
     assert_non_null(strstr(m, "pass (expected leak)"));

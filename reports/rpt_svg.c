@@ -11,6 +11,7 @@
 #include "../util/fmt.h"
 #include "../util/stats.h"
 #include "rpt_esc.h"
+#include "rpt_name.h"
 #include "rpt_summary.h"
 #include "rpt_text.h"
 
@@ -324,7 +325,7 @@ static void svg_sites(struct buf *b, const struct svg_plot *p)
     for (size_t j = 0; j < p->n_top; j++) {
         const struct rpt_site *site = p->top[j];
         char where[512];
-        fmt_where(where, sizeof(where), site->function, site->file, site->line);
+        rpt_name_site(p->s, site, false, where, sizeof(where));
         buf_printf(b,
                    "<polygon class=\"site\" fill=\"%s\" fill-opacity=\"0.45\" "
                    "stroke=\"none\" points=\"",
@@ -429,7 +430,7 @@ static void svg_legends(struct buf *b, const struct svg_plot *p)
     svg_legend(b, 90, ly + 54, "#c62828", "6 4", false, label);
     for (size_t j = 0; j < p->n_top; j++) {
         const struct rpt_site *site = p->top[j];
-        fmt_where(label, sizeof(label), site->function, site->file, site->line);
+        rpt_name_site(p->s, site, false, label, sizeof(label));
         svg_legend(b, j < 4 ? 330 : 640, ly + 18.0 * (double)(j % 4), site_colors[j], NULL, true,
                    label);
     }
