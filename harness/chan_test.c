@@ -237,6 +237,71 @@ static void test_chan_end_is_recorded(void **state)
     assert_int_equal(chan_live(&f->c), 0);
 }
 
+/* A process that is not a descendant of the harness is refused even with the run's name and key:
+ * here the channel is opened in a child, and the test (its parent) connects to it. */
+static void test_chan_stranger_is_refused(void **state)
+{
+    (void)state;
+    int up[2];
+    int down[2];
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rec rec;
+        struct chan c;
+        struct diag d = {{0}};
+        rec_init(&rec);
+        if (chan_open(&c, &rec, NULL, &d) != 0) {
+            _exit(1);
+        }
+        put(up[1], c.name, sizeof(c.name));
+        put(up[1], c.key, sizeof(c.key));
+        char go;
+        if (read(down[0], &go, 1) != 1) { /* the stranger has written AUTH and HELLO */
+            _exit(2);
+        }
+        chan_pump(&c, 300, &d);
+        _exit(rec.n_procs == 0 ? 0 : 3);
+    }
+    char name[64];
+    uint8_t key[PROTO_KEY_SIZE];
+    assert_int_equal(read(up[0], name, sizeof(name)), (ssize_t)sizeof(name));
+    assert_int_equal(read(up[0], key, sizeof(key)), (ssize_t)sizeof(key));
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path + 1, name, strlen(name));
+    assert_int_equal(
+        connect(fd, (struct sockaddr *)&sa,
+                (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name))),
+        0);
+    uint8_t frames[256];
+    struct proto_wbuf w = {.data = frames, .cap = sizeof(frames)};
+    proto_frame_begin(&w, PROTO_AUTH);
+    proto_put_bytes(&w, key, sizeof(key));
+    proto_frame_end(&w);
+    proto_frame_begin(&w, PROTO_HELLO); /* a well-formed HELLO: only who is asking is wrong */
+    proto_put_u32(&w, (uint32_t)getpid());
+    proto_put_u32(&w, 0);
+    proto_put_u64(&w, PROTO_CANARY_SIZE);
+    proto_put_str(&w, "x", 1);
+    proto_put_str(&w, "/bin/x", 6);
+    proto_frame_end(&w);
+    assert_false(w.overflow);
+    assert_int_equal(write(fd, frames, w.len), (ssize_t)w.len);
+    assert_int_equal(write(down[1], "g", 1), 1);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* nothing joined */
+    close(fd);
+    close(up[0]);
+    close(up[1]);
+    close(down[0]);
+    close(down[1]);
+}
+
 static void test_chan_silence_is_etimedout(void **state)
 {
     struct fixture *f = *state;
@@ -252,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chan_wrong_key_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_end_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_silence_is_etimedout, setup, teardown),
+        cmocka_unit_test(test_chan_stranger_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -171,8 +171,9 @@ static void test_security_argv_never_a_shell(void **state)
     env_rmrf(dir);
 }
 
-/* The agent's channel is an inherited socket with no path, and LEAKCHECK_FD is gone from the
- * environment before the target's main() runs. */
+/* The agent's channel is a socket with no file-system path (the harness listens in the abstract
+ * namespace, and only a descendant with the run's key may join: chan_test), and no inherited
+ * channel descriptor is announced to the program (LEAKCHECK_FD is never set). */
 static void test_security_channel_inherited_unnamed(void **state)
 {
     (void)state;
