@@ -19,6 +19,7 @@
 #include "../common/proto.h"
 #include "../util/clock.h"
 #include "../util/io.h"
+#include "sig.h"
 #include "target.h"
 #include "tree.h"
 
@@ -541,7 +542,10 @@ static void settle_ends(struct chan *c)
 /* One poll over the socket and every open connection, for at most ms. */
 static int serve_once(struct chan *c, int ms, bool collecting, uint32_t round, struct diag *d)
 {
-    size_t n = 1 + c->n_conns;
+    if (sig_caught()) {
+        return diag_set(d, -EINTR, "interrupted by %s", sig_name(sig_caught()));
+    }
+    size_t n = 2 + c->n_conns;
     struct pollfd stack_fds[64];
     struct pollfd *fds = n <= 64 ? stack_fds : calloc(n, sizeof(*fds));
     if (!fds) {
@@ -551,12 +555,13 @@ static int serve_once(struct chan *c, int ms, bool collecting, uint32_t round, s
     for (size_t i = 0; i < c->n_conns; i++) {
         fds[1 + i] = (struct pollfd){.fd = c->conns[i].fd, .events = POLLIN};
     }
+    fds[n - 1] = (struct pollfd){.fd = sig_fd(), .events = POLLIN}; /* a stop signal wakes us */
     int pr = poll(fds, (nfds_t)n, ms);
     int rc = 0;
     if (pr < 0 && errno != EINTR) {
         rc = diag_set(d, -errno, "poll on the agents' channels: %s", strerror(errno));
     }
-    for (size_t i = 0; pr > 0 && i < c->n_conns && i + 1 < n; i++) {
+    for (size_t i = 0; pr > 0 && i < c->n_conns && i + 2 < n; i++) {
         if (!fds[1 + i].revents || c->conns[i].fd < 0) {
             continue;
         }
