@@ -406,6 +406,7 @@ dist:
 
 test-package: deb
 	$(Q)bash ci/test-package.sh $(DEB)
+	$(Q)bash ci/test-workflows.sh
 
 clean:
 	rm -rf build
