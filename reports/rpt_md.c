@@ -47,6 +47,14 @@ static void md_text(struct buf *b, const char *s, const char *null_as)
     rpt_esc_md(b, rpt_text_cut(s, MD_MAX_NAME, cut, sizeof(cut)), null_as);
 }
 
+/* Appends `s` escaped as HTML text, cut at MD_MAX_NAME bytes: for the content of raw HTML
+ * elements such as <summary>, where Markdown escapes would show literally (`kvlru\-leaky`). */
+static void md_html_text(struct buf *b, const char *s, const char *null_as)
+{
+    char cut[MD_MAX_NAME + 8];
+    rpt_esc_xml_text(b, rpt_text_cut(s, MD_MAX_NAME, cut, sizeof(cut)), null_as);
+}
+
 /* Appends "function (file:line)" escaped. */
 static void md_where(struct buf *b, const char *fn, const char *file, uint32_t line)
 {
@@ -154,7 +162,7 @@ static void md_stack(struct buf *b, const struct rpt_site *c)
 static void md_section(struct buf *b, const struct rpt_scenario *s)
 {
     buf_puts(b, "<details><summary>");
-    md_text(b, s->name, "(unnamed)");
+    md_html_text(b, s->name, "(unnamed)");
     buf_printf(b, ": %s, %s</summary>\n\n", md_verdict(s->verdict), s->ok ? "pass" : "FAIL");
     md_para(b, "Error", s->error);
     md_para(b, "Why", s->reason);
