@@ -265,10 +265,51 @@ static void test_cmd_history_add_then_render(void **state)
                "error: missing --report R.json (try 'leakcheck history --help')\n");
 }
 
+/* New sites that barely grow are counted under the noise floor, not listed one by one; a new
+ * site above it is still named. */
+static void test_cmd_compare_render_new_sites_above_noise_floor(void **state)
+{
+    (void)state;
+    struct rpt_run *base = fix_run();
+    struct rpt_run *head = fix_run();
+    struct rpt_scenario *h = &head->scenarios[0];
+    struct rpt_site *sites = calloc(h->n_sites + 20, sizeof(*sites));
+    assert_non_null(sites);
+    memcpy(sites, h->sites, h->n_sites * sizeof(*sites));
+    for (size_t i = 0; i < 20; i++) {
+        struct rpt_site *x = &sites[h->n_sites + i];
+        char fn[32];
+        snprintf(fn, sizeof(fn), "churn_%zu", i);
+        x->function = strdup(fn);
+        x->bytes_per_round = i == 19 ? 640.0 : (double)i * 0.5; // one real grower, 19 quiet
+    }
+    free(h->sites);
+    h->sites = sites;
+    h->n_sites += 20;
+    struct buf b;
+    buf_init(&b);
+    cmd_compare_render(&b, base, head, 0);
+    assert_int_equal(b.err, 0);
+    assert_null(strstr(b.data, "+0.0 bytes/round (new site)"));
+    assert_null(strstr(b.data, "churn_3"));
+    assert_non_null(strstr(b.data, "    churn_19: +640.0 bytes/round (new site)\n"));
+    assert_non_null(strstr(b.data, "    and 19 new sites within +/-16 bytes/round (not listed)\n"));
+    buf_cleanup(&b);
+    /* A tolerance above the floor raises it. */
+    buf_init(&b);
+    cmd_compare_render(&b, base, head, 1000);
+    assert_null(strstr(b.data, "churn_19"));
+    assert_non_null(strstr(b.data, "and 20 new sites within +/-1000 bytes/round"));
+    buf_cleanup(&b);
+    rpt_run_free(base);
+    rpt_run_free(head);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmd_compare_render_finds_growth_new_and_missing),
+        cmocka_unit_test(test_cmd_compare_render_new_sites_above_noise_floor),
         cmocka_unit_test(test_cmd_reports_usage_errors_share_one_wording),
         cmocka_unit_test(test_cmd_compare_reads_two_reports),
         cmocka_unit_test(test_cmd_merge_joins_shards_and_refuses_twins),
