@@ -34,6 +34,8 @@ enum {
     OPT_ROUND_TIMEOUT,
     OPT_SCENARIO,
     OPT_RECORD,
+    OPT_SUPPRESS,
+    OPT_THRESHOLD_BLOCKS,
 };
 
 static const struct option long_opts[] = {
@@ -53,6 +55,8 @@ static const struct option long_opts[] = {
     {"round-timeout", required_argument, NULL, OPT_ROUND_TIMEOUT},
     {"scenario", required_argument, NULL, OPT_SCENARIO},
     {"record", required_argument, NULL, OPT_RECORD},
+    {"suppress", required_argument, NULL, OPT_SUPPRESS},
+    {"threshold-blocks", required_argument, NULL, OPT_THRESHOLD_BLOCKS},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -69,6 +73,9 @@ void cmd_args_cleanup(struct cmd_args *a)
     free(a->requests);
     a->requests = NULL;
     a->n_requests = 0;
+    free(a->suppress);
+    a->suppress = NULL;
+    a->n_suppress = 0;
 }
 
 /* Parses the value `v` of numeric option `c` into `a`. Returns CLI_CONTINUE or prints a usage
@@ -111,6 +118,14 @@ static int parse_number(const char *cmd, int c, const char *v, struct cmd_args *
                                    v);
         }
         a->have_threshold = true;
+        break;
+    case OPT_THRESHOLD_BLOCKS:
+        if (cli_parse_double(v, &a->threshold_blocks) < 0 || !(a->threshold_blocks > 0)) {
+            return cli_usage_error(
+                cmd, "--threshold-blocks: expected a number of blocks per round > 0, found '%s'",
+                v);
+        }
+        a->have_threshold_blocks = true;
         break;
     default:
         a->expect = rpt_expect_parse(v);
@@ -160,6 +175,29 @@ static int add_request(struct cmd_args *a, const char *v)
     return CLI_CONTINUE;
 }
 
+/* Appends one --suppress value, which must name a function glob or "object:GLOB". Returns
+ * CLI_CONTINUE, CLI_EXIT_USAGE after a usage error, or CLI_EXIT_RUN when out of memory. */
+static int add_suppress(const char *cmd, struct cmd_args *a, const char *v)
+{
+    const char *glob = strncmp(v, "object:", 7) == 0     ? v + 7
+                       : strncmp(v, "function:", 9) == 0 ? v + 9
+                                                         : v;
+    if (!*glob) {
+        return cli_usage_error(cmd,
+                               "--suppress: expected FUNCTION or object:GLOB (globs as in "
+                               "fnmatch), found '%s'",
+                               v);
+    }
+    const char **r = realloc(a->suppress, (a->n_suppress + 1) * sizeof(*r));
+    if (!r) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUN;
+    }
+    a->suppress = r;
+    a->suppress[a->n_suppress++] = v;
+    return CLI_CONTINUE;
+}
+
 /* Handles option `c` as getopt_long() returned it. Returns CLI_CONTINUE or an exit code. */
 static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, char **argv,
                      struct cmd_args *a)
@@ -175,10 +213,13 @@ static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, 
     case OPT_RPR:
     case OPT_ROUND_TIMEOUT:
     case OPT_THRESHOLD:
+    case OPT_THRESHOLD_BLOCKS:
     case OPT_EXPECT:
         return parse_number(cmd, c, optarg, a);
     case OPT_REQUEST:
         return add_request(a, optarg);
+    case OPT_SUPPRESS:
+        return add_suppress(cmd, a, optarg);
     case OPT_AGENT:
         cli->agent = optarg;
         return CLI_CONTINUE;
@@ -230,12 +271,46 @@ void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
     if (a->have_threshold) {
         s->threshold_bytes_per_round = a->threshold;
     }
+    if (a->have_threshold_blocks) {
+        s->threshold_blocks_per_round = a->threshold_blocks;
+    }
     if (a->expect >= 0) {
         s->expect = (enum rpt_expect)a->expect;
     }
     if (a->round_timeout_s > 0) {
         s->round_timeout_ms = (int)(a->round_timeout_s * 1000);
     }
+}
+
+int cmd_apply_suppress(struct scn *s, const struct cmd_args *a)
+{
+    if (a->n_suppress == 0) {
+        return 0;
+    }
+    struct supp_rule *r = realloc(s->supp, (s->n_supp + a->n_suppress) * sizeof(*r));
+    if (!r) {
+        return -ENOMEM;
+    }
+    s->supp = r;
+    size_t n = s->n_supp;
+    for (size_t i = 0; i < a->n_suppress; i++) {
+        const char *v = a->suppress[i];
+        struct supp_rule *x = &r[n + i];
+        *x = (struct supp_rule){0};
+        if (strncmp(v, "object:", 7) == 0) {
+            x->object = strdup(v + 7);
+        } else {
+            x->function = strdup(strncmp(v, "function:", 9) == 0 ? v + 9 : v);
+        }
+        if (!x->object && !x->function) {
+            for (size_t k = n; k <= n + i; k++) {
+                supp_rule_cleanup(&r[k]);
+            }
+            return -ENOMEM;
+        }
+    }
+    s->n_supp = n + a->n_suppress;
+    return 0;
 }
 
 const char *cmd_report_dir(const struct cmd_args *a)

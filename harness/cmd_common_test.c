@@ -82,6 +82,12 @@ static void test_cmd_parse_args_usage_errors(void **state)
          "error: --threshold: expected a number of bytes >= 0, found '-3'"},
         {{"run", "--expect", "maybe", NULL},
          "error: --expect: expected leak, no-leak or any, found 'maybe'"},
+        {{"run", "--threshold-blocks", "0", NULL},
+         "error: --threshold-blocks: expected a number of blocks per round > 0, found '0'"},
+        {{"run", "--suppress", "object:", NULL},
+         "error: --suppress: expected FUNCTION or object:GLOB (globs as in fnmatch), found "
+         "'object:'"},
+        {{"run", "--suppress", "", NULL}, "error: --suppress: expected FUNCTION or object:GLOB"},
         {{"run", "--rounds", NULL},
          "error: option '--rounds' needs a value (try 'leakcheck run --help')\n"},
         {{"run", "--bogus", NULL},
@@ -193,6 +199,52 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     rpt_run_free(run);
 }
 
+/* --suppress FUNCTION and object:GLOB become rules added after a scenario's own; --threshold-blocks
+ * sets the blocks threshold. */
+static void test_cmd_quick_suppress_and_threshold_blocks(void **state)
+{
+    (void)state;
+    struct cli cli = {0};
+    struct capture c;
+    assert_int_equal(
+        capture_cmd(parse_only, &cli,
+                    (const char *[]){"run", "--suppress", "lazy_*", "--suppress",
+                                     "object:*libfoo.so*", "--suppress", "function:cache_put",
+                                     "--threshold-blocks", "2.5", NULL},
+                    &c),
+        CLI_CONTINUE);
+    capture_free(&c);
+    // the parsed strings pointed into the freed argv: only their number and the threshold
+    assert_int_equal(g_args.n_suppress, 3);
+    assert_true(g_args.have_threshold_blocks && g_args.threshold_blocks == 2.5);
+    struct cmd_args a;
+    cmd_args_init(&a);
+    const char *vals[] = {"lazy_*", "object:*libfoo.so*", "function:cache_put"};
+    a.suppress = vals;
+    a.n_suppress = 3;
+    a.threshold_blocks = 2.5;
+    a.have_threshold_blocks = true;
+    struct scn *s = scn_new();
+    assert_non_null(s);
+    s->supp = calloc(1, sizeof(*s->supp));
+    assert_non_null(s->supp);
+    s->supp[0].function = strdup("from_the_file");
+    s->n_supp = 1;
+    cmd_apply_overrides(s, &a);
+    assert_int_equal(cmd_apply_suppress(s, &a), 0);
+    assert_true(s->threshold_blocks_per_round == 2.5);
+    assert_int_equal(s->n_supp, 4);
+    assert_string_equal(s->supp[0].function, "from_the_file");
+    assert_string_equal(s->supp[1].function, "lazy_*");
+    assert_null(s->supp[1].object);
+    assert_string_equal(s->supp[2].object, "*libfoo.so*");
+    assert_null(s->supp[2].function);
+    assert_string_equal(s->supp[3].function, "cache_put");
+    scn_free(s);
+    cmd_args_cleanup(&g_args);
+    assert_null(g_args.suppress);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_cmd_parse_args_usage_errors),
         cmocka_unit_test(test_cmd_parse_args_help),
         cmocka_unit_test(test_cmd_apply_overrides_only_what_was_given),
+        cmocka_unit_test(test_cmd_quick_suppress_and_threshold_blocks),
         cmocka_unit_test(test_cmd_exit_code_worst_wins),
         cmocka_unit_test(test_cmd_render_table_of_the_fixture),
     };

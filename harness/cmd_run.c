@@ -46,7 +46,11 @@ static const char help_run[] =
     "      --rounds N              measured rounds (default 20)\n"
     "      --warmup W              warm-up rounds before them (default 3)\n"
     "      --threshold BYTES       leak threshold in bytes per round (default 128)\n"
+    "      --threshold-blocks N    also a leak from N blocks per round, whatever their bytes\n"
     "      --expect leak|no-leak|any  what the scenario should find (default no-leak)\n"
+    "      --suppress FUNCTION     never blame sites with FUNCTION (a glob) on their stack;\n"
+    "                              'object:GLOB' matches a library or program instead\n"
+    "                              (repeatable; added to a scenario file's own)\n"
     "      --round-timeout SECS    per-round timeout (default 60)\n"
     "      --report-dir DIR        where reports go (default leakcheck-reports)\n"
     "      --shard I/N             run only shard I of N of the scenario files (sorted by path)\n"
@@ -241,6 +245,11 @@ int cmd_run_quick_scenario(const struct cmd_args *a, char **prog, int n_prog, st
         s->ready_value = strdup(a->ready_line);
     }
     cmd_apply_overrides(s, a);
+    if (cmd_apply_suppress(s, a) < 0) {
+        cli_error("out of memory");
+        code = CLI_EXIT_RUN;
+        goto out;
+    }
     if (a->expect < 0) {
         s->expect = RPT_EXPECT_NO_LEAK;
     }
@@ -355,6 +364,10 @@ static int plan_files(const struct cli *cli, struct run_plan *p, const struct cm
         }
         cmd_apply_overrides(p->scns[p->n_scns], a);
         p->n_scns++;
+        if (cmd_apply_suppress(p->scns[p->n_scns - 1], a) < 0) {
+            cli_error("out of memory");
+            return CLI_EXIT_RUN;
+        }
     }
     return code;
 }

@@ -201,6 +201,44 @@ static void test_cli_leak_and_no_leak_verdicts(void **state)
     free(r.out);
 }
 
+/* The quick form's --suppress turns the leak of stdio_kv into no-leak (by function, and by
+ * object), its twin without it stays a leak; --threshold-blocks finds it under a byte threshold
+ * too high for it, and without it the same run passes. */
+static void test_cli_quick_suppress_and_threshold_blocks(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/supp", g_tmp);
+    const char *base[] = {"run",       "--report-dir",    dir, "--rounds", "8", "--warmup", "2",
+                          "--request", "put k{round}-{i}"};
+    const size_t nb = sizeof(base) / sizeof(base[0]);
+    const char *with[][4] = {
+        {"--suppress", "keep", "--suppress", "strdup"},
+        {"--suppress", "object:*stdio_kv", NULL, NULL},
+        {"--threshold", "100000", "--threshold-blocks", "5"},
+        {"--threshold", "100000", NULL, NULL},
+    };
+    const int want_exit[] = {0, 0, 1, 0};
+    const char *want[] = {"suppressed", "leaking sites suppressed", "leak ", "no-leak"};
+    for (size_t k = 0; k < 4; k++) {
+        const char *argv[32];
+        size_t n = 0;
+        for (size_t i = 0; i < nb; i++) {
+            argv[n++] = base[i];
+        }
+        for (size_t i = 0; i < 4 && with[k][i]; i++) {
+            argv[n++] = with[k][i];
+        }
+        argv[n++] = "--";
+        argv[n++] = g_kv;
+        argv[n++] = "--leak";
+        argv[n] = NULL;
+        struct it_result r = lc(argv);
+        expect_out(&r, want_exit[k], want[k]);
+        free(r.out);
+    }
+}
+
 static void test_cli_crash_keeps_rounds_exits_3(void **state)
 {
     (void)state;
@@ -250,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_cli_validate_good_and_bad),
         cmocka_unit_test(test_cli_missing_target_exits_3),
         cmocka_unit_test(test_cli_leak_and_no_leak_verdicts),
+        cmocka_unit_test(test_cli_quick_suppress_and_threshold_blocks),
         cmocka_unit_test(test_cli_crash_keeps_rounds_exits_3),
         cmocka_unit_test(test_cli_hang_times_out_exits_3),
     };
