@@ -411,31 +411,42 @@ static const struct rpt_site *top_site(const struct rpt_scenario *sc)
     return &sc->sites[0];
 }
 
-/* "function (file:line) +B/round, +N blocks/round" of the scenario's top site, or "-". */
+/* "function (file:line) +B/round, +N blocks/round" of the scenario's top site, or "-". A
+ * verdict other than leak names no culprit: at most "largest: function (file:line) +B/round,
+ * under the threshold" (or ", suppressed"), for a site that grew by a byte a round or more. */
 static void describe_culprit(const struct rpt_scenario *sc, char *out, size_t len)
 {
     const struct rpt_site *t = top_site(sc);
-    if (!t) {
+    bool leak = sc->verdict == RPT_VERDICT_LEAK;
+    if (!t || sc->verdict == RPT_VERDICT_ERROR || (!leak && !(t->bytes_per_round >= 1))) {
         fmt_c(out, len, "-");
         return;
     }
     char b[32];
+    char where[400];
     const char *file = t->file ? strrchr(t->file, '/') : NULL;
     file = file ? file + 1 : t->file;
     fmt_bytes_signed(b, sizeof(b), t->bytes_per_round);
     if (file) {
-        fmt_c(out, len, "%s (%s:%u) %s/round, %+.1f blocks/round", t->function ? t->function : "??",
-              file, t->line, b, t->blocks_per_round);
+        fmt_c(where, sizeof(where), "%s (%s:%u)", t->function ? t->function : "??", file, t->line);
     } else {
-        fmt_c(out, len, "%s %s/round, %+.1f blocks/round", t->function ? t->function : "??", b,
-              t->blocks_per_round);
+        fmt_c(where, sizeof(where), "%s", t->function ? t->function : "??");
+    }
+    if (leak) {
+        fmt_c(out, len, "%s %s/round, %+.1f blocks/round", where, b, t->blocks_per_round);
+    } else {
+        const char *why = t->suppressed ? "suppressed"
+                          : t->bytes_per_round < sc->threshold_bytes_per_round
+                              ? "under the threshold"
+                              : "not a steady rise";
+        fmt_c(out, len, "largest: %s %s/round, %s", where, b, why);
     }
 }
 
 void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *report_dir)
 {
-    buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "growth/round",
-               "top culprit");
+    buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "heap/round",
+               "top site");
     for (size_t i = 0; i < run->n_scenarios; i++) {
         const struct rpt_scenario *sc = &run->scenarios[i];
         char g[32];

@@ -174,7 +174,7 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     assert_int_equal(b.err, 0);
     assert_string_equal(
         b.data,
-        "scenario                 verdict      ok     growth/round  top culprit\n"
+        "scenario                 verdict      ok       heap/round  top site\n"
         "uploads-leaky            leak         NO        +32.0 KiB  keep_upload (server.c:88) "
         "+32.0 KiB/round, +2.0 blocks/round\n"
         "    12 of 12 measured rounds left blocks behind at one site\n"
@@ -194,6 +194,27 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     cmd_render_table(&b, run, NULL);
     assert_non_null(strstr(b.data, "  keep_upload +32.0 KiB/round, +2.0 blocks/round\n"));
     assert_null(strstr(b.data, "reports:"));
+    buf_cleanup(&b);
+    run->n_scenarios = 4;
+    /* A no-leak row names no culprit; a site that grew under the threshold is "largest: ...". */
+    struct rpt_scenario *nl = &run->scenarios[1];
+    nl->sites[0].bytes_per_round = 72;
+    nl->threshold_bytes_per_round = 128;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "no-leak      yes            +0 B  largest: "));
+    assert_non_null(strstr(b.data, ") +72 B/round, under the threshold\n"));
+    buf_cleanup(&b);
+    nl->sites[0].suppressed = true;
+    nl->sites[0].bytes_per_round = 4096;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, ") +4.0 KiB/round, suppressed\n"));
+    buf_cleanup(&b);
+    nl->sites[0].bytes_per_round = 0.5;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "no-leak      yes            +0 B  -\n"));
     buf_cleanup(&b);
     run->n_scenarios = 4;
     rpt_run_free(run);
