@@ -443,6 +443,31 @@ static void describe_culprit(const struct rpt_scenario *sc, char *out, size_t le
     }
 }
 
+/* At most this many under-threshold warnings per scenario in the table; the rest are counted. */
+#define CMD_MAX_WARNINGS 3
+
+/* Appends "    warning: ... leaks +B/round, under the threshold of T" for each site of `sc` that
+ * leaks under the threshold. */
+static void render_warnings(struct buf *b, const struct rpt_scenario *sc)
+{
+    size_t n = 0;
+    for (size_t k = 0; sc->verdict != RPT_VERDICT_ERROR && k < sc->n_sites; k++) {
+        if (!rpt_site_leaks_under_threshold(&sc->sites[k])) {
+            continue;
+        }
+        if (n++ < CMD_MAX_WARNINGS) {
+            char text[1024];
+            char line[1024];
+            rpt_under_threshold_text(sc, &sc->sites[k], text, sizeof(text));
+            buf_printf(b, "    warning: %s\n", cli_one_line(line, sizeof(line), text));
+        }
+    }
+    if (n > CMD_MAX_WARNINGS) {
+        buf_printf(b, "    warning: %zu more sites leak under the threshold (report.json)\n",
+                   n - CMD_MAX_WARNINGS);
+    }
+}
+
 void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *report_dir)
 {
     buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "heap/round",
@@ -460,6 +485,7 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);
         }
+        render_warnings(b, sc);
     }
     if (report_dir) {
         buf_printf(b, "reports: %s/report.json\n", report_dir);

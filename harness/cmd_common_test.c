@@ -204,6 +204,14 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     cmd_render_table(&b, run, NULL);
     assert_non_null(strstr(b.data, "no-leak      yes            +0 B  largest: "));
     assert_non_null(strstr(b.data, ") +72 B/round, under the threshold\n"));
+    assert_null(strstr(b.data, "warning:"));
+    buf_cleanup(&b);
+    /* The same site leaking (steady survivors) under the threshold: a warning line too. */
+    nl->sites[0].kind = RPT_KIND_LEAK;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "    warning: "));
+    assert_non_null(strstr(b.data, " leaks +72 B/round, under the threshold of 128 B\n"));
     buf_cleanup(&b);
     nl->sites[0].suppressed = true;
     nl->sites[0].bytes_per_round = 4096;

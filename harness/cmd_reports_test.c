@@ -3,6 +3,7 @@
  * comparison of two fixture runs, the usage errors, and the commands over fixture reports
  * written to a temporary folder. */
 #include "cmd_reports.h"
+#include "cmd_ci.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -305,11 +306,46 @@ static void test_cmd_compare_render_new_sites_above_noise_floor(void **state)
     rpt_run_free(head);
 }
 
+/* A site that leaks under the threshold passes, and says so: a ::warning annotation at its line
+ * (alongside the failing scenarios' errors), the same wording as the table, the summary and
+ * JUnit; its twin run without such a site has no warning. */
+static void test_cmd_ci_annotations_warn_under_threshold(void **state)
+{
+    (void)state;
+    char quiet[PATH_MAX];
+    char warn[PATH_MAX];
+    write_report(fix_run(), "nowarn", quiet);
+    struct rpt_run *run = fix_run();
+    struct rpt_site *x = &run->scenarios[1].sites[0];
+    x->kind = RPT_KIND_LEAK;
+    x->suspect = false;
+    x->bytes_per_round = 72;
+    free(x->function);
+    x->function = strdup("cache_put");
+    free(x->file);
+    x->file = strdup("src/cache.c");
+    x->line = 42;
+    run->scenarios[1].threshold_bytes_per_round = 128;
+    write_report(run, "warn", warn);
+    struct cli cli = {0};
+    struct capture c;
+    capture_cmd(cmd_ci_report, &cli, (const char *[]){"report", "annotations", quiet, NULL}, &c);
+    assert_null(strstr(c.out_text, "::warning"));
+    capture_free(&c);
+    capture_cmd(cmd_ci_report, &cli, (const char *[]){"report", "annotations", warn, NULL}, &c);
+    assert_non_null(strstr(c.out_text, "::warning title=leakcheck%3A "));
+    assert_non_null(strstr(c.out_text, "a site leaks under the threshold::cache_put "
+                                       "(src/cache.c:42) leaks +72 B/round, under the threshold "
+                                       "of 128 B\n"));
+    capture_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmd_compare_render_finds_growth_new_and_missing),
         cmocka_unit_test(test_cmd_compare_render_new_sites_above_noise_floor),
+        cmocka_unit_test(test_cmd_ci_annotations_warn_under_threshold),
         cmocka_unit_test(test_cmd_reports_usage_errors_share_one_wording),
         cmocka_unit_test(test_cmd_compare_reads_two_reports),
         cmocka_unit_test(test_cmd_merge_joins_shards_and_refuses_twins),

@@ -158,6 +158,40 @@ static void md_stack(struct buf *b, const struct rpt_site *c)
     }
 }
 
+/* Appends a warning paragraph for each site of `s` that leaks under the threshold. */
+static void md_warnings(struct buf *b, const struct rpt_scenario *s)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < s->n_sites; k++) {
+        if (!rpt_site_leaks_under_threshold(&s->sites[k])) {
+            continue;
+        }
+        if (n++ < MD_TOP_SITES) {
+            char text[1024];
+            rpt_under_threshold_text(s, &s->sites[k], text, sizeof(text));
+            buf_puts(b, "**Warning:** ");
+            md_text(b, text, "");
+            buf_puts(b, "\n\n");
+        }
+    }
+    if (n > MD_TOP_SITES) {
+        buf_printf(b, "**Warning:** %zu more sites leak under the threshold (report.json).\n\n",
+                   n - MD_TOP_SITES);
+    }
+}
+
+/* Counts the sites of the run that leak under the threshold. */
+static size_t md_count_warnings(const struct rpt_run *run)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        for (size_t k = 0; k < run->scenarios[i].n_sites; k++) {
+            n += rpt_site_leaks_under_threshold(&run->scenarios[i].sites[k]);
+        }
+    }
+    return n;
+}
+
 /* Appends one scenario's section: error and reason, chart, top sites, culprit's stack. */
 static void md_section(struct buf *b, const struct rpt_scenario *s)
 {
@@ -166,6 +200,7 @@ static void md_section(struct buf *b, const struct rpt_scenario *s)
     buf_printf(b, ": %s, %s</summary>\n\n", md_verdict(s->verdict), s->ok ? "pass" : "FAIL");
     md_para(b, "Error", s->error);
     md_para(b, "Why", s->reason);
+    md_warnings(b, s);
     md_chart(b, s);
     md_sites(b, s);
     md_stack(b, rpt_summary_culprit(s));
@@ -208,7 +243,7 @@ static void md_row(struct buf *b, const struct rpt_scenario *s)
  * `start`, where the summary begins in `b`). */
 static void md_table(struct buf *b, const struct rpt_run *run, size_t start)
 {
-    buf_puts(b, "| Scenario | Verdict | Result | Growth per round | Limit | Culprit |\n"
+    buf_puts(b, "| Scenario | Verdict | Result | Heap growth per round | Limit | Culprit |\n"
                 "|---|---|---|---:|---:|---|\n");
     size_t rows = 0;
     for (size_t i = 0; i < run->n_scenarios && i < MD_MAX_ROWS; i++) {
@@ -263,5 +298,10 @@ void rpt_md_render(const struct rpt_run *run, struct buf *b)
     rpt_summary_of_run(run, &sum);
     md_header(b, &sum);
     md_table(b, run, start);
+    size_t warnings = md_count_warnings(run);
+    if (warnings > 0) {
+        buf_printf(b, "**Warning:** %zu %s under the threshold; the scenarios below say where.\n\n",
+                   warnings, warnings == 1 ? "site leaks" : "sites leak");
+    }
     md_sections(b, run, start);
 }

@@ -23,7 +23,8 @@ static void test_rpt_md_table(void **state)
     assert_int_equal(b.err, 0);
     const char *m = b.data;
     assert_non_null(
-        strstr(m, "| Scenario | Verdict | Result | Growth per round | Limit | Culprit |"));
+        strstr(m, "| Scenario | Verdict | Result | Heap growth per round | Limit | Culprit |"));
+    assert_null(strstr(m, "**Warning:**"));
     assert_non_null(strstr(m, "| uploads\\-leaky | leak | **FAIL** | +32\\.0 KiB | 1\\.0 KiB | "
                               "keep\\_upload (scenarios/uploads/server\\.c:88) |") ||
                     strstr(m, "| uploads\\-leaky | leak | **FAIL** | +32.0 KiB | 1.0 KiB | "
@@ -67,6 +68,29 @@ static void test_rpt_md_cap(void **state)
     assert_non_null(strstr(b.data, "more scenarios in report.json"));
     assert_non_null(strstr(b.data, "Summary truncated"));
     assert_non_null(strstr(b.data, "_Chart shows every 34th round of 2000"));
+    buf_cleanup(&b);
+    rpt_run_free(run);
+}
+
+/* A site leaking under the threshold: a warning under the table and one in its scenario. */
+static void test_rpt_md_warns_under_threshold(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct rpt_site *x = &run->scenarios[1].sites[0];
+    x->kind = RPT_KIND_LEAK;
+    x->suspect = false;
+    x->bytes_per_round = 72;
+    run->scenarios[1].threshold_bytes_per_round = 128;
+    struct buf b;
+    buf_init(&b);
+    rpt_md_render(run, &b);
+    assert_int_equal(b.err, 0);
+    assert_non_null(strstr(b.data,
+                           "**Warning:** 1 site leaks under the threshold; the scenarios below say "
+                           "where.\n"));
+    // Markdown-escaped as every name in the summary
+    assert_non_null(strstr(b.data, " leaks \\+72 B/round, under the threshold of 128 B\n"));
     buf_cleanup(&b);
     rpt_run_free(run);
 }
@@ -131,6 +155,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_md_table),
         cmocka_unit_test(test_rpt_md_cap),
+        cmocka_unit_test(test_rpt_md_warns_under_threshold),
         cmocka_unit_test(test_rpt_md_cmark_renders_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
