@@ -432,7 +432,9 @@ static void svg_legends(struct buf *b, const struct svg_plot *p)
     }
     fmt_c(label, sizeof(label), "heap trend %s/round", heap);
     svg_legend(b, 90, ly + 36, "#000", "2 3", false, label);
-    fmt_c(label, sizeof(label), "limit %.1f bytes/round", p->s->threshold_bytes_per_round);
+    char limit[32];
+    fmt_bytes(limit, sizeof(limit), p->s->threshold_bytes_per_round);
+    fmt_c(label, sizeof(label), "limit %s/round", limit);
     svg_legend(b, 90, ly + 54, "#c62828", "6 4", false, label);
     for (size_t j = 0; j < p->n_top; j++) {
         const struct rpt_site *site = p->top[j];
