@@ -77,10 +77,14 @@ HARNESS_OBJ := $(sort $(call obj,$(HARNESS_SRC) $(REPORTS_SRC)) $(ANALYSIS_OBJ) 
 
 AGENT_SO := $(B)/libleakcheck-agent.so
 LEAKCHECK := $(B)/leakcheck
-# What each layer links against (pkg-config names, then plain libraries).
-ANALYSIS_LIBS := $(shell pkg-config --libs libdw 2>/dev/null) -lstdc++ -lm -lpthread
+# What each layer links against (pkg-config names, then plain libraries). libstdc++ (the
+# demangler) is linked by its runtime name, so building needs no g++: `-lstdc++` would need
+# libstdc++'s link-time files, which only come with g++ (ci/install-deps.sh --build).
+STDCXX_LIB := -l:libstdc++.so.6
+ANALYSIS_LIBS := $(shell pkg-config --libs libdw 2>/dev/null) $(STDCXX_LIB) -lm -lpthread
 REPORTS_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null) -lz -lm -lpthread
-HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lstdc++ -lz -lm -lpthread
+HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) $(STDCXX_LIB) -lz -lm \
+                -lpthread
 
 # In-process assertion library (include/leakcheck.h): lib/*.c over the analysis only (no
 # drivers, no libcurl), merged into one object whose only global symbols are the public lc_*

@@ -55,8 +55,8 @@ fi
 os_release=${LEAKCHECK_OS_RELEASE:-/etc/os-release}
 os_id=debian os_version=12
 if [ -r "$os_release" ]; then
-    os_id=$(. "$os_release" && echo "${ID:-debian}")
-    os_version=$(. "$os_release" && echo "${VERSION_ID:-}")
+    # shellcheck disable=SC1090
+    read -r os_id os_version < <(. "$os_release" && echo "${ID:-debian} ${VERSION_ID:-}")
 fi
 case "$os_id:$os_version" in
 debian:12) flavour=debian12 ;;
@@ -73,11 +73,11 @@ case $flavour in
 ubuntu2404) runtime=(libunwind8 libcjson1 libdw1t64 libelf1t64 libcurl4t64 zlib1g) ;;
 *) runtime=(libunwind8 libcjson1 libdw1 libelf1 libcurl4 zlib1g) ;;
 esac
-# g++ for libstdc++'s link-time files (the harness demangles C++ names); no dpkg-dev or perl.
-build=(gcc g++ make pkg-config libunwind-dev libcjson-dev libdw-dev libelf-dev
+# No g++ (the Makefile links libstdc++ by its runtime name), no dpkg-dev or perl.
+build=(gcc libc6-dev make pkg-config libunwind-dev libcjson-dev libdw-dev libelf-dev
     libcurl4-openssl-dev zlib1g-dev)
 scenarios=(libmicrohttpd-dev libsqlite3-dev)
-test=(libcmocka-dev valgrind libxml2-utils golang-go sqlite3 clang clang-format cmark
+test=(g++ libcmocka-dev valgrind libxml2-utils golang-go sqlite3 clang clang-format cmark
     nodejs npm help2man debootstrap curl ca-certificates git locales)
 case $flavour in
 debian12) test+=(chromium libclang-rt-14-dev) ;;

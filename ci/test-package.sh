@@ -91,13 +91,14 @@ cp "$deb" "$root/opt/t/leakcheck.deb"
 cp "$root_dir"/ci/*.sh "$root/opt/t/ci/"
 dpkg-deb -x "$deb" "$work/pkg"
 cc=${CC:-gcc}
+# the static library's own link line, from the package's leakcheck.pc
+libs=$(sed -n 's/^Libs: .*-lleakcheck //p' "$work/pkg/usr/lib/pkgconfig/leakcheck.pc")
 if ! $cc -std=gnu11 -g -O0 -fno-omit-frame-pointer -o "$root/opt/t/stdio_kv" \
     "$root_dir/tests/targets/stdio_kv.c" ||
     ! $cc -std=gnu11 -g -O0 -fno-omit-frame-pointer -fno-inline -I"$work/pkg/usr/include" \
         -o "$root/opt/t/hdr_plain" "$root_dir/examples/hdr/hdr_plain.c" \
-        "$root_dir/examples/hdr/hdr.c" "$work/pkg/usr/lib/libleakcheck.a" -ldw -lelf -lstdc++ \
-        -lm -lpthread; then
-    fail "build the example programs against the package's header and library"
+        "$root_dir/examples/hdr/hdr.c" "$work/pkg/usr/lib/libleakcheck.a" $libs; then
+    fail "build the example programs against the package's header, library and leakcheck.pc ($libs)"
     finish
 fi
 for mode in leaky fixed; do

@@ -3,7 +3,8 @@
 # tests/ci-test.sh - everything `make test` runs after the build, in phases, with one closing
 # line "N passed, N failed" over all of them:
 #   1. checks: the agent's exports (check-agent), the include arrows between layers
-#      (check-layers, and its own self-test), source formatting (format-check)
+#      (check-layers, and its own self-test), the package sets of ci/install-deps.sh
+#      (tests/install-deps-test.sh), source formatting (format-check)
 #   2. unit and integration tests (tests/run-all.sh)
 #   3. unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. unit tests under valgrind memcheck (the agent is never run under valgrind)
@@ -50,6 +51,9 @@ check check-agent bash ci/check-agent.sh "$B/libleakcheck-agent.so"
 check check-layers bash ci/check-layers.sh .
 log=$(mktemp)
 bash tests/check-layers-test.sh >"$log" 2>&1
+count "$log"
+grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
+bash tests/install-deps-test.sh >"$log" 2>&1
 count "$log"
 grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
 if [ -f .clang-format ]; then
