@@ -105,11 +105,13 @@ fi
 if [ "${SKIP_PACKAGE:-0}" != 1 ]; then
     echo
     echo "== the package and the README's workflow in fresh Debian 12 roots (make test-package)"
+    phase_start=$SECONDS
     if make --no-print-directory -s deb >"$log" 2>&1; then
         bash ci/test-package.sh "build/leakcheck_$(cat VERSION)_$(dpkg --print-architecture).deb" | tee "$log"
         count "$log"
         bash ci/test-workflows.sh | tee "$log"
         count "$log"
+        echo "package phase: $((SECONDS - phase_start)) s"
     else
         cat "$log"
         echo "FAIL  make deb failed"
