@@ -107,6 +107,11 @@ fi
 missing=()
 for p in "${pkgs[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        # NodeSource's nodejs package carries npm and conflicts with Debian's npm: a working
+        # npm command is enough.
+        if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+            continue
+        fi
         missing+=("$p")
     fi
 done
