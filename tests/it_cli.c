@@ -239,6 +239,40 @@ static void test_cli_quick_suppress_and_threshold_blocks(void **state)
     }
 }
 
+/* One growth figure: the last progress line's running estimate ("heap +B/round"), the table's
+ * heap/round column and the reason's "heap +B/round" state the same number; the reason labels
+ * the top site's own figure; the warm-up rounds state none. */
+static void test_cli_one_growth_figure(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/figure", g_tmp);
+    struct it_result r = lc((const char *[]){
+        "run", "--report-dir", dir, "--rounds", "10", "--warmup", "2", "--requests-per-round", "30",
+        "--request", "put k{round}-{i}", "--", g_kv, "--leak", NULL});
+    expect_out(&r, 1, "stdio_kv: round 12/12  live ");
+    // the progress line after the last round (stderr is not a terminal: every 10th and the last)
+    const char *p = strstr(r.out, "stdio_kv: round 12/12  live ");
+    const char *h = p ? strstr(p, "  heap ") : NULL;
+    assert_non_null(h);
+    char figure[32];
+    assert_int_equal(sscanf(h, "  heap %31[^/]/round", figure), 1);
+    // the table row: "stdio_kv  leak  NO  <figure>  keep (...)"
+    char row[128];
+    snprintf(row, sizeof(row), "NO %16s  ", figure);
+    if (!strstr(r.out, row)) {
+        print_error("progress said heap %s/round; output:\n%s\n", figure, r.out);
+    }
+    assert_non_null(strstr(r.out, row));
+    char reason[64];
+    snprintf(reason, sizeof(reason), ", heap %s/round\n", figure);
+    assert_non_null(strstr(r.out, reason));
+    assert_non_null(strstr(r.out, "; top site +"));
+    assert_non_null(strstr(r.out, "heap/round  top site\n"));
+    assert_null(strstr(r.out, "(warm-up)  live 0 B  heap"));
+    free(r.out);
+}
+
 static void test_cli_crash_keeps_rounds_exits_3(void **state)
 {
     (void)state;
@@ -289,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_cli_missing_target_exits_3),
         cmocka_unit_test(test_cli_leak_and_no_leak_verdicts),
         cmocka_unit_test(test_cli_quick_suppress_and_threshold_blocks),
+        cmocka_unit_test(test_cli_one_growth_figure),
         cmocka_unit_test(test_cli_crash_keeps_rounds_exits_3),
         cmocka_unit_test(test_cli_hang_times_out_exits_3),
     };
