@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Makefile - the only build file of leakcheck (GNU make, no recursion).
 #
-#   make leakcheck   install missing packages, build, run the shipped scenarios
+#   make leakcheck   install missing packages, build what it runs, run the shipped scenarios
 #   make test        install missing packages, build, run every test
+#   make deb|dist|install|uninstall|test-package   packages (docs/CI.md)
 #   make all         build the agent, the harness, test programs and scenarios
 #   make bench       agent overhead against heaptrack and valgrind massif
 #   make fuzz        libFuzzer targets under fuzz/, FUZZ_SECONDS each (default 60)
@@ -76,10 +77,14 @@ HARNESS_OBJ := $(sort $(call obj,$(HARNESS_SRC) $(REPORTS_SRC)) $(ANALYSIS_OBJ) 
 
 AGENT_SO := $(B)/libleakcheck-agent.so
 LEAKCHECK := $(B)/leakcheck
-# What each layer links against (pkg-config names, then plain libraries).
-ANALYSIS_LIBS := $(shell pkg-config --libs libdw 2>/dev/null) -lstdc++ -lm -lpthread
+# What each layer links against (pkg-config names, then plain libraries). libstdc++ (the
+# demangler) is linked by its runtime name, so building needs no g++: `-lstdc++` would need
+# libstdc++'s link-time files, which only come with g++ (ci/install-deps.sh --build).
+STDCXX_LIB := -l:libstdc++.so.6
+ANALYSIS_LIBS := $(shell pkg-config --libs libdw 2>/dev/null) $(STDCXX_LIB) -lm -lpthread
 REPORTS_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null) -lz -lm -lpthread
-HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) -lstdc++ -lz -lm -lpthread
+HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) $(STDCXX_LIB) -lz -lm \
+                -lpthread
 
 # In-process assertion library (include/leakcheck.h): lib/*.c over the analysis only (no
 # drivers, no libcurl), merged into one object whose only global symbols are the public lc_*
@@ -250,8 +255,12 @@ $(B)/bench/%: bench/%.c common/proto.c
 	    -D_GNU_SOURCE -Wall -Wextra -pthread -o $@ $^
 
 # ---------------------------------------------------------------- user-facing targets
-leakcheck: deps
-	$(Q)$(MAKE) --no-print-directory build
+# `make leakcheck` installs only the runtime, build and demo-service packages, and builds only
+# what it runs (the agent, the command, the demo services), JOBS at a time (default: every core).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+leakcheck:
+	$(Q)bash ci/install-deps.sh --runtime --build --scenarios
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) $(AGENT_SO) $(LEAKCHECK) $(SCN_BIN)
 	$(Q)bash ci/run-scenarios.sh $(B)
 
 test: deps
@@ -362,6 +371,53 @@ install: $(AGENT_SO) $(LEAKCHECK) $(LIB_A)
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: leakcheck\nDescription: in-process leak assertions (leakcheck)\nVersion: %s\nCflags: -I$${includedir}\nLibs: -L$${libdir} -lleakcheck %s\n' \
 	    '$(PREFIX)' '$(VERSION)' '$(LIB_LIBS)' >$(DESTDIR)$(PREFIX)/lib/pkgconfig/leakcheck.pc
+
+# ---------------------------------------------------------------- packages (docs/CI.md)
+# `make deb`: build/leakcheck_VERSION_ARCH.deb, built in build/deb with PREFIX=/usr: the
+# command, the agent, the header, the static library, leakcheck.pc, man pages made from the
+# help texts (help2man) and the docs; Depends from the libraries the binaries load
+# (ci/deb-depends.sh). `make dist`: build/leakcheck-VERSION.tar.gz of the committed tree.
+# `make uninstall` removes what `make install` put under PREFIX. `make test-package` installs
+# the .deb into a fresh Debian 12 root (debootstrap) and runs a leaky and a fixed program there.
+DEB_B := build/deb
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB := build/leakcheck_$(VERSION)_$(DEB_ARCH).deb
+DIST := build/leakcheck-$(VERSION).tar.gz
+DOC_FILES := README.md $(wildcard docs/*.md) reports/report.schema.json
+MAN_CMDS := run validate analyze exec compare merge history report
+
+.PHONY: man install-extra uninstall deb dist test-package
+man: $(LEAKCHECK)
+	$(Q)bash ci/man-pages.sh $(LEAKCHECK) $(VERSION) $(B)/man
+
+# The man pages and docs, after `install` (separate so that `install` needs no help2man).
+install-extra: man
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/leakcheck
+	install -m 644 $(B)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 $(DOC_FILES) $(DESTDIR)$(PREFIX)/share/doc/leakcheck/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/leakcheck $(DESTDIR)$(PREFIX)/lib/leakcheck/libleakcheck-agent.so \
+	    $(DESTDIR)$(PREFIX)/include/leakcheck.h $(DESTDIR)$(PREFIX)/lib/libleakcheck.a \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/leakcheck.pc \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/leakcheck.1 \
+	    $(patsubst %,$(DESTDIR)$(PREFIX)/share/man/man1/leakcheck-%.1,$(MAN_CMDS))
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/leakcheck
+	-rmdir $(DESTDIR)$(PREFIX)/lib/leakcheck 2>/dev/null
+
+deb:
+	$(Q)rm -rf $(DEB_B)/root
+	$(Q)$(MAKE) --no-print-directory -j2 B=$(DEB_B) PREFIX=/usr DESTDIR=$(abspath $(DEB_B))/root \
+	    install install-extra >/dev/null
+	$(Q)bash ci/make-deb.sh $(DEB_B)/root $(VERSION) $(DEB_ARCH) $(DEB)
+
+dist:
+	$(Q)mkdir -p build && git archive --format=tar.gz --prefix=leakcheck-$(VERSION)/ -o $(DIST) HEAD
+	@echo "dist: $(DIST) (the committed tree at $$(git rev-parse --short HEAD))"
+
+test-package: deb
+	$(Q)bash ci/test-package.sh $(DEB)
+	$(Q)bash ci/test-workflows.sh
 
 clean:
 	rm -rf build

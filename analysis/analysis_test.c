@@ -256,8 +256,9 @@ static void test_analysis_run_steady_leak(void **state)
     analyse(&p, &o, NULL, &s);
     assert_int_equal(s.verdict, RPT_VERDICT_LEAK);
     assert_false(s.ok);
-    assert_string_equal(s.reason, "8 of 8 measured rounds left blocks behind at 1 site, "
-                                  "+256 B/round");
+    assert_string_equal(
+        s.reason, "8 of 8 measured rounds left blocks behind at 1 site; top site +256 B/round, "
+                  "heap +256 B/round");
     assert_int_equal(s.n_rounds, 10);
     assert_true(s.rounds[1].warmup);
     assert_false(s.rounds[2].warmup);
@@ -365,8 +366,9 @@ static void test_analysis_run_too_few_rounds(void **state)
     p.rounds = 6;
     analyse(&p, &o, NULL, &s);
     assert_int_equal(s.verdict, RPT_VERDICT_LEAK);
-    assert_string_equal(s.reason, "4 of 4 measured rounds left blocks behind at 1 site, "
-                                  "+256 B/round");
+    assert_string_equal(
+        s.reason, "4 of 4 measured rounds left blocks behind at 1 site; top site +256 B/round, "
+                  "heap +256 B/round");
     rpt_scenario_cleanup(&s);
 }
 
@@ -475,8 +477,9 @@ static void test_analysis_run_round_base(void **state)
     struct rpt_scenario s;
     analyse(&p, &o, NULL, &s);
     assert_int_equal(s.verdict, RPT_VERDICT_LEAK);
-    assert_string_equal(s.reason, "8 of 8 measured rounds left blocks behind at 1 site, "
-                                  "+256 B/round");
+    assert_string_equal(
+        s.reason, "8 of 8 measured rounds left blocks behind at 1 site; top site +256 B/round, "
+                  "heap +256 B/round");
     assert_int_equal(s.rounds[0].round, 1);
     assert_int_equal(s.sites[0].rounds_with_survivors, 8);
     rpt_scenario_cleanup(&s);
@@ -548,17 +551,19 @@ static void test_analysis_run_expect_culprit(void **state)
     struct rpt_scenario s;
     analyse(&p, &o, NULL, &s);
     assert_true(s.ok);
-    assert_string_equal(s.reason, "8 of 8 measured rounds left blocks behind at 1 site, "
-                                  "+256 B/round");
+    assert_string_equal(
+        s.reason, "8 of 8 measured rounds left blocks behind at 1 site; top site +256 B/round, "
+                  "heap +256 B/round");
     rpt_scenario_cleanup(&s);
 
     o.expect_culprit = "parse_*";
     analyse(&p, &o, NULL, &s);
     assert_int_equal(s.verdict, RPT_VERDICT_LEAK);
     assert_false(s.ok);
-    assert_string_equal(s.reason, "8 of 8 measured rounds left blocks behind at 1 site, "
-                                  "+256 B/round; expected the culprit 'parse_*', found "
-                                  "'leaky_cache_put'");
+    assert_string_equal(
+        s.reason, "8 of 8 measured rounds left blocks behind at 1 site; top site +256 B/round, "
+                  "heap +256 B/round; expected the culprit 'parse_*', found "
+                  "'leaky_cache_put'");
     rpt_scenario_cleanup(&s);
 
     p.symbolized = false;

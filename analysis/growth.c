@@ -389,6 +389,17 @@ static void fmt_rate(char *buf, size_t cap, double v)
     }
 }
 
+/* A growth in bytes with its unit, as every report prints it ("+39.7 KiB", util/fmt's one byte
+ * formatter), keeping fmt_rate()'s digits under 10 B so small slopes stay readable. */
+static void fmt_growth(char *buf, size_t cap, double v)
+{
+    if (fabs(v) < 10 && v != 0) {
+        fmt_c(buf, cap, "%+.2g B", v);
+    } else {
+        fmt_bytes_signed(buf, cap, v);
+    }
+}
+
 /* True when some of the site's live blocks were born in a round (warm-up included), so the
  * site grew after start-up. */
 static bool born_in_rounds(const struct growth_site_in *si, size_t n_rounds)
@@ -497,8 +508,12 @@ static void leak_reason(const struct growth_in *in, const struct growth_site_out
             found = true;
         }
     }
+    /* Both figures, each with its label: the top site's growth (what the culprit column and the
+     * site tables show) and the whole heap's (the scenario's growth figure everywhere). */
     char rate[32];
-    fmt_rate(rate, sizeof(rate), so[top].bytes_per_round);
+    char heap[32];
+    fmt_growth(rate, sizeof(rate), so[top].bytes_per_round);
+    fmt_growth(heap, sizeof(heap), out->bytes_per_round);
     const char *sites = out->n_suspects == 1 ? "site" : "sites";
     char blocks[48] = "";
     if (in->threshold_blocks_per_round > 0) {
@@ -506,18 +521,20 @@ static void leak_reason(const struct growth_in *in, const struct growth_site_out
         fmt_rate(br, sizeof(br), so[top].blocks_per_round);
         fmt_c(blocks, sizeof(blocks), ", %s blocks/round", br);
     }
+    char figures[128];
+    fmt_c(figures, sizeof(figures), "top site %s/round%s, heap %s/round", rate, blocks, heap);
     if (ev[top] == EV_SURVIVORS) {
         fmt_c(out->reason, sizeof(out->reason),
-              "%u of %zu measured rounds left blocks behind at %zu %s, %s B/round%s",
-              so[top].rounds_with_survivors, m, out->n_suspects, sites, rate, blocks);
+              "%u of %zu measured rounds left blocks behind at %zu %s; %s",
+              so[top].rounds_with_survivors, m, out->n_suspects, sites, figures);
     } else if (ev[top] == EV_DOUBLING) {
         fmt_c(out->reason, sizeof(out->reason),
-              "storage kept doubling over %zu measured rounds at %zu %s, %s B/round%s", m,
-              out->n_suspects, sites, rate, blocks);
+              "storage kept doubling over %zu measured rounds at %zu %s; %s", m, out->n_suspects,
+              sites, figures);
     } else {
         fmt_c(out->reason, sizeof(out->reason),
-              "live bytes kept rising over %zu measured rounds at %zu %s, %s B/round%s", m,
-              out->n_suspects, sites, rate, blocks);
+              "live bytes kept rising over %zu measured rounds at %zu %s; %s", m, out->n_suspects,
+              sites, figures);
     }
 }
 
@@ -614,22 +631,22 @@ static void heap_verdict(const struct growth_in *in, size_t m, double *y, struct
     bool grows = sh.slope >= in->threshold_bytes_per_round && sh.p <= P_HEAP &&
                  still_rising(y, &sh) && total > 0 && sh.biggest_rise < 0.5 * total;
     char hr[32];
-    fmt_rate(hr, sizeof(hr), sh.slope);
+    fmt_growth(hr, sizeof(hr), sh.slope);
     if (grows) {
         res->verdict = RPT_VERDICT_INCONCLUSIVE;
         fmt_c(res->reason, sizeof(res->reason),
-              "%s grows %s B/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
+              "%s grows %s/round (p=%.3g) but no single site explains it", heap, hr, sh.p);
         return;
     }
     res->verdict = RPT_VERDICT_NO_LEAK;
     if (fabs(sh.slope) < 1) {
-        fmt_c(res->reason, sizeof(res->reason), "%s flat (%s B/round)", heap, hr);
+        fmt_c(res->reason, sizeof(res->reason), "%s flat (%s/round)", heap, hr);
     } else if (sh.slope < in->threshold_bytes_per_round) {
-        fmt_c(res->reason, sizeof(res->reason), "%s %s B/round, under the threshold of %.0f", heap,
+        fmt_c(res->reason, sizeof(res->reason), "%s %s/round, under the threshold of %.0f B", heap,
               hr, in->threshold_bytes_per_round);
     } else {
-        fmt_c(res->reason, sizeof(res->reason), "%s %s B/round, not a steady rise (p=%.2g)", heap,
-              hr, sh.p);
+        fmt_c(res->reason, sizeof(res->reason), "%s %s/round, not a steady rise (p=%.2g)", heap, hr,
+              sh.p);
     }
 }
 

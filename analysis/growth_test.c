@@ -242,8 +242,8 @@ static void test_growth_steady_small_leak(void **state)
     assert_int_equal(sm->out_sites[1].kind, RPT_KIND_FLAT);
     assert_float_equal(sm->out.bytes_per_round, 800.0, 1e-9);
     assert_true(sm->out.trend_p_value < 0.001);
-    assert_string_equal(sm->out.reason,
-                        "10 of 10 measured rounds left blocks behind at 1 site, +800 B/round");
+    assert_string_equal(sm->out.reason, "10 of 10 measured rounds left blocks behind at 1 site; "
+                                        "top site +800 B/round, heap +800 B/round");
     free(sm);
 }
 
@@ -331,8 +331,10 @@ static void test_growth_slow_leak_one_block_every_three_rounds(void **state)
     assert_int_equal(sm->out_sites[0].kind, RPT_KIND_LEAK);
     assert_int_equal(sm->out_sites[0].rounds_with_survivors, 3);
     assert_true(fabs(sm->out_sites[0].blocks_per_round - 1.0 / 3.0) < 0.1);
-    assert_string_equal(sm->out.reason, "3 of 10 measured rounds left blocks behind at 1 site, "
-                                        "+1365 B/round");
+    assert_string_equal(
+        sm->out.reason,
+        "3 of 10 measured rounds left blocks behind at 1 site; top site +1.3 KiB/round, "
+        "heap +1.3 KiB/round");
     free(sm);
 }
 

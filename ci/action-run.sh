@@ -15,6 +15,9 @@ set -uo pipefail
 
 ci_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bin=${LEAKCHECK_BIN:-$ci_dir/../build/debug/leakcheck}
+if [ -z "${LEAKCHECK_BIN:-}" ] && [ -n "${LEAKCHECK_VERSION:-}" ]; then
+    bin=/usr/bin/leakcheck # the released package (the action's `version:`)
+fi
 report_dir=${LEAKCHECK_REPORT_DIR:-leakcheck-reports}
 export LEAKCHECK_REPORT_DIR=$report_dir
 report=$report_dir/report.json

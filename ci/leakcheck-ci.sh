@@ -19,7 +19,15 @@
 #   LEAKCHECK_REPORT_DIR    where the reports go (default leakcheck-reports)
 #   LEAKCHECK_THRESHOLD     threshold override in bytes per round
 #   LEAKCHECK_FAIL_ON_LEAK  true (default): an unexpected leak fails the job; false: only warns
-#   LEAKCHECK_INSTALL_DEPS  true (default): run ci/install-deps.sh (with sudo when not root)
+#   LEAKCHECK_INSTALL_DEPS  true (default): run ci/install-deps.sh --runtime --build (with sudo
+#                           when not root): the libraries, a compiler and the -dev packages,
+#                           nothing that only leakcheck's own tests need
+#   LEAKCHECK_VERSION       a released version (e.g. 0.1.0): the deps phase installs its Debian
+#                           package with apt-get (runtime libraries only, no build) and the
+#                           installed /usr/bin/leakcheck is used
+#   LEAKCHECK_PACKAGE       the .deb to install for LEAKCHECK_VERSION: a path or an https URL
+#                           (default: the release asset leakcheck_VERSION_ARCH.deb of
+#                           LEAKCHECK_REPOSITORY, default OWNER/leakcheck, on GitHub)
 #   LEAKCHECK_BIN           an installed leakcheck to use instead of building one
 #   LEAKCHECK_HISTORY_BRANCH  branch that keeps the history and dashboard, or "off" (default
 #                           off here; the publish phase needs it)
@@ -71,24 +79,81 @@ expand_globs() {
     shopt -u nullglob globstar
 }
 
-# Finds the leakcheck binary: $LEAKCHECK_BIN, else the one this checkout builds.
+# Finds the leakcheck binary: $LEAKCHECK_BIN, the packaged one with $LEAKCHECK_VERSION, else
+# the one this checkout builds.
 leakcheck_bin() {
     if [ -n "${LEAKCHECK_BIN:-}" ]; then
         printf '%s\n' "$LEAKCHECK_BIN"
+    elif [ -n "${LEAKCHECK_VERSION:-}" ]; then
+        printf '%s\n' /usr/bin/leakcheck
     else
         printf '%s\n' "$root/build/debug/leakcheck"
     fi
 }
 
+# Runs "$@" as root: directly, or with sudo (GitHub's ubuntu-latest runners).
+as_root() {
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        "$@"
+    fi
+}
+
+# Installs the released package of $LEAKCHECK_VERSION: apt-get resolves its Depends (the
+# runtime set), so nothing is built and no -dev package is installed.
+install_package() {
+    local version=$LEAKCHECK_VERSION pkg=${LEAKCHECK_PACKAGE:-} arch tmp rc
+    if ! [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+([.~+-][0-9A-Za-z.~+-]*)?$ ]]; then
+        say "LEAKCHECK_VERSION='$version' is not a version such as 0.1.0"
+        return 2
+    fi
+    arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+    if [ -z "$pkg" ]; then
+        pkg="https://github.com/${LEAKCHECK_REPOSITORY:-OWNER/leakcheck}/releases/download/v$version/leakcheck_${version}_$arch.deb"
+    fi
+    tmp=$(mktemp -d) || return 3
+    case $pkg in
+    https://* | http://*)
+        say "downloading $pkg"
+        if ! curl -fsSL --retry 3 -o "$tmp/leakcheck.deb" "$pkg"; then
+            say "could not download $pkg; check LEAKCHECK_VERSION (a released version) or set LEAKCHECK_PACKAGE"
+            rm -rf "$tmp"
+            return 3
+        fi
+        ;;
+    *)
+        if [ ! -f "$pkg" ]; then
+            say "LEAKCHECK_PACKAGE=$pkg is not a file"
+            rm -rf "$tmp"
+            return 2
+        fi
+        cp "$pkg" "$tmp/leakcheck.deb" || return 3
+        ;;
+    esac
+    chmod 755 "$tmp" && chmod 644 "$tmp/leakcheck.deb"
+    say "installing leakcheck $version from its Debian package"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "$tmp/leakcheck.deb" >/dev/null
+    rc=$?
+    rm -rf "$tmp"
+    if [ $rc -ne 0 ]; then
+        say "apt-get could not install the leakcheck package (exit $rc)"
+        return 3
+    fi
+    /usr/bin/leakcheck --version >&2
+}
+
 phase_deps() {
+    if [ -n "${LEAKCHECK_VERSION:-}" ]; then
+        install_package
+        return
+    fi
     if [ "${LEAKCHECK_INSTALL_DEPS:-true}" != true ]; then
         return 0
     fi
-    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then
-        sudo -n bash "$ci_dir/install-deps.sh"
-    else
-        bash "$ci_dir/install-deps.sh"
-    fi
+    as_root bash "$ci_dir/install-deps.sh" --runtime --build
 }
 
 phase_build() {
@@ -98,6 +163,9 @@ phase_build() {
             return 2
         fi
         return 0
+    fi
+    if [ -n "${LEAKCHECK_VERSION:-}" ]; then
+        return 0 # the package is installed by the deps phase
     fi
     local jobs
     jobs=$(nproc 2>/dev/null || echo 2)

@@ -29,6 +29,9 @@ static const char help_analyze[] =
     "      --scenario FILE     take settings (warm-up, threshold, suppressions...) from FILE\n"
     "      --warmup W          warm-up rounds\n"
     "      --threshold BYTES   leak threshold in bytes per round\n"
+    "      --threshold-blocks N  also a leak from N blocks per round\n"
+    "      --suppress FUNCTION   never blame sites with FUNCTION on their stack ('object:GLOB'\n"
+    "                          for a library or program; repeatable)\n"
     "      --expect leak|no-leak|any\n"
     "      --name NAME         scenario name\n"
     "      --report-dir DIR    where reports go (default leakcheck-reports)\n"
@@ -65,6 +68,11 @@ static int load_settings(const struct cmd_args *a, const char *bin, struct scn *
         s->name = strdup(a->name);
     }
     cmd_apply_overrides(s, a);
+    if (cmd_apply_suppress(s, a) < 0) {
+        scn_free(s);
+        cli_error("out of memory");
+        return CLI_EXIT_RUN;
+    }
     *out = s;
     return CLI_CONTINUE;
 }

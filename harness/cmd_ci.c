@@ -252,6 +252,49 @@ static void ci_print_rss_warnings(const struct rpt_run *run)
     }
 }
 
+/* At most this many warnings for sites that leak under the threshold (GitHub shows 10
+ * annotations of a kind per step). */
+#define CI_MAX_WARNINGS 5
+
+/* Prints a ::warning for each site that leaks under its scenario's threshold (whatever the
+ * verdict: such a site passes, and the warning is the only place a reviewer sees it), at the
+ * site's line when it is in the checkout. */
+static void ci_print_warnings(const struct rpt_run *run, const char *root)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        const struct rpt_scenario *sc = &run->scenarios[i];
+        for (size_t k = 0; sc->verdict != RPT_VERDICT_ERROR && k < sc->n_sites; k++) {
+            const struct rpt_site *s = &sc->sites[k];
+            if (!rpt_site_leaks_under_threshold(s) || n++ >= CI_MAX_WARNINGS) {
+                continue;
+            }
+            char name[256];
+            char title[512];
+            char text[1024];
+            char safe[1024];
+            char rel[PATH_MAX];
+            uint32_t line = s->line;
+            bool have = ci_resolve(root, s->file, rel, sizeof(rel));
+            for (size_t f = 0; !have && f < s->n_frames; f++) {
+                have = ci_resolve(root, s->frames[f].file, rel, sizeof(rel));
+                line = s->frames[f].line;
+            }
+            cli_one_line(name, sizeof(name), sc->name ? sc->name : "(unnamed)");
+            fmt_c(title, sizeof(title), "leakcheck: %s: a site leaks under the threshold", name);
+            rpt_under_threshold_text(sc, s, text, sizeof(text));
+            cli_one_line(safe, sizeof(safe), text);
+            ci_print_command("warning", have ? rel : NULL, have ? line : 0, title, safe);
+        }
+    }
+    if (n > CI_MAX_WARNINGS) {
+        char msg[128];
+        fmt_c(msg, sizeof(msg), "%zu more sites leak under the threshold; see report.json",
+              n - CI_MAX_WARNINGS);
+        ci_print_command("warning", NULL, 0, "leakcheck", msg);
+    }
+}
+
 /* `report annotations`. */
 static int ci_annotations(const struct rpt_run *run, long max, const char *level, const char *root)
 {
@@ -293,6 +336,7 @@ static int ci_annotations(const struct rpt_run *run, long max, const char *level
         ci_print_summary(run, level, failed, n - shown);
     }
     ci_print_rss_warnings(run);
+    ci_print_warnings(run, root);
     free(notes);
     return CLI_EXIT_OK;
 }

@@ -37,6 +37,8 @@ enum {
     OPT_RECORD,
     OPT_WRAPPER,
     OPT_FULL_NAMES,
+    OPT_SUPPRESS,
+    OPT_THRESHOLD_BLOCKS,
 };
 
 static const struct option long_opts[] = {
@@ -58,6 +60,8 @@ static const struct option long_opts[] = {
     {"record", required_argument, NULL, OPT_RECORD},
     {"wrapper", required_argument, NULL, OPT_WRAPPER},
     {"full-names", no_argument, NULL, OPT_FULL_NAMES},
+    {"suppress", required_argument, NULL, OPT_SUPPRESS},
+    {"threshold-blocks", required_argument, NULL, OPT_THRESHOLD_BLOCKS},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -77,6 +81,9 @@ void cmd_args_cleanup(struct cmd_args *a)
     free(a->wrappers);
     a->wrappers = NULL;
     a->n_wrappers = 0;
+    free(a->suppress);
+    a->suppress = NULL;
+    a->n_suppress = 0;
 }
 
 /* Parses the value `v` of numeric option `c` into `a`. Returns CLI_CONTINUE or prints a usage
@@ -119,6 +126,14 @@ static int parse_number(const char *cmd, int c, const char *v, struct cmd_args *
                                    v);
         }
         a->have_threshold = true;
+        break;
+    case OPT_THRESHOLD_BLOCKS:
+        if (cli_parse_double(v, &a->threshold_blocks) < 0 || !(a->threshold_blocks > 0)) {
+            return cli_usage_error(
+                cmd, "--threshold-blocks: expected a number of blocks per round > 0, found '%s'",
+                v);
+        }
+        a->have_threshold_blocks = true;
         break;
     default:
         a->expect = rpt_expect_parse(v);
@@ -188,6 +203,29 @@ static int add_wrapper(const char *cmd, struct cmd_args *a, const char *v)
     return CLI_CONTINUE;
 }
 
+/* Appends one --suppress value, which must name a function glob or "object:GLOB". Returns
+ * CLI_CONTINUE, CLI_EXIT_USAGE after a usage error, or CLI_EXIT_RUN when out of memory. */
+static int add_suppress(const char *cmd, struct cmd_args *a, const char *v)
+{
+    const char *glob = strncmp(v, "object:", 7) == 0     ? v + 7
+                       : strncmp(v, "function:", 9) == 0 ? v + 9
+                                                         : v;
+    if (!*glob) {
+        return cli_usage_error(cmd,
+                               "--suppress: expected FUNCTION or object:GLOB (globs as in "
+                               "fnmatch), found '%s'",
+                               v);
+    }
+    const char **r = realloc(a->suppress, (a->n_suppress + 1) * sizeof(*r));
+    if (!r) {
+        cli_error("out of memory");
+        return CLI_EXIT_RUN;
+    }
+    a->suppress = r;
+    a->suppress[a->n_suppress++] = v;
+    return CLI_CONTINUE;
+}
+
 /* Handles option `c` as getopt_long() returned it. Returns CLI_CONTINUE or an exit code. */
 static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, char **argv,
                      struct cmd_args *a)
@@ -203,6 +241,7 @@ static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, 
     case OPT_RPR:
     case OPT_ROUND_TIMEOUT:
     case OPT_THRESHOLD:
+    case OPT_THRESHOLD_BLOCKS:
     case OPT_EXPECT:
         return parse_number(cmd, c, optarg, a);
     case OPT_REQUEST:
@@ -213,6 +252,8 @@ static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, 
         a->full_names = true;
         cli->full_names = true;
         return CLI_CONTINUE;
+    case OPT_SUPPRESS:
+        return add_suppress(cmd, a, optarg);
     case OPT_AGENT:
         cli->agent = optarg;
         return CLI_CONTINUE;
@@ -284,6 +325,9 @@ void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
     if (a->have_threshold) {
         s->threshold_bytes_per_round = a->threshold;
     }
+    if (a->have_threshold_blocks) {
+        s->threshold_blocks_per_round = a->threshold_blocks;
+    }
     if (a->expect >= 0) {
         s->expect = (enum rpt_expect)a->expect;
     }
@@ -291,6 +335,37 @@ void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
         s->round_timeout_ms = (int)(a->round_timeout_s * 1000);
     }
     add_wrappers(s, a);
+}
+
+int cmd_apply_suppress(struct scn *s, const struct cmd_args *a)
+{
+    if (a->n_suppress == 0) {
+        return 0;
+    }
+    struct supp_rule *r = realloc(s->supp, (s->n_supp + a->n_suppress) * sizeof(*r));
+    if (!r) {
+        return -ENOMEM;
+    }
+    s->supp = r;
+    size_t n = s->n_supp;
+    for (size_t i = 0; i < a->n_suppress; i++) {
+        const char *v = a->suppress[i];
+        struct supp_rule *x = &r[n + i];
+        *x = (struct supp_rule){0};
+        if (strncmp(v, "object:", 7) == 0) {
+            x->object = strdup(v + 7);
+        } else {
+            x->function = strdup(strncmp(v, "function:", 9) == 0 ? v + 9 : v);
+        }
+        if (!x->object && !x->function) {
+            for (size_t k = n; k <= n + i; k++) {
+                supp_rule_cleanup(&r[k]);
+            }
+            return -ENOMEM;
+        }
+    }
+    s->n_supp = n + a->n_suppress;
+    return 0;
 }
 
 const char *cmd_report_dir(const struct cmd_args *a)
@@ -392,11 +467,14 @@ static const struct rpt_site *top_site(const struct rpt_scenario *sc)
 }
 
 /* "function (file:line) +B/round, +N blocks/round" of the scenario's top site, or "-"; C++
- * names shortened unless `full_names`. */
+ * names shortened unless `full_names`. A verdict other than leak names no culprit: at most
+ * "largest: function (file:line) +B/round, under the threshold" (or ", suppressed"), for a site
+ * that grew by a byte a round or more. */
 static void describe_culprit(const struct rpt_scenario *sc, bool full_names, char *out, size_t len)
 {
     const struct rpt_site *t = top_site(sc);
-    if (!t) {
+    bool leak = sc->verdict == RPT_VERDICT_LEAK;
+    if (!t || sc->verdict == RPT_VERDICT_ERROR || (!leak && !(t->bytes_per_round >= 1))) {
         fmt_c(out, len, "-");
         return;
     }
@@ -404,7 +482,15 @@ static void describe_culprit(const struct rpt_scenario *sc, bool full_names, cha
     char name[1024];
     rpt_name_site(sc, t, full_names, name, sizeof(name));
     fmt_bytes_signed(b, sizeof(b), t->bytes_per_round);
-    fmt_c(out, len, "%s %s/round, %+.1f blocks/round", name, b, t->blocks_per_round);
+    if (leak) {
+        fmt_c(out, len, "%s %s/round, %+.1f blocks/round", name, b, t->blocks_per_round);
+    } else {
+        const char *why = t->suppressed ? "suppressed"
+                          : t->bytes_per_round < sc->threshold_bytes_per_round
+                              ? "under the threshold"
+                              : "not a steady rise";
+        fmt_c(out, len, "largest: %s %s/round, %s", name, b, why);
+    }
 }
 
 void cmd_render_stacks(struct buf *b, const struct rpt_run *run)
@@ -440,6 +526,31 @@ void cmd_render_stacks(struct buf *b, const struct rpt_run *run)
     }
 }
 
+/* At most this many under-threshold warnings per scenario in the table; the rest are counted. */
+#define CMD_MAX_WARNINGS 3
+
+/* Appends "    warning: ... leaks +B/round, under the threshold of T" for each site of `sc` that
+ * leaks under the threshold. */
+static void render_warnings(struct buf *b, const struct rpt_scenario *sc)
+{
+    size_t n = 0;
+    for (size_t k = 0; sc->verdict != RPT_VERDICT_ERROR && k < sc->n_sites; k++) {
+        if (!rpt_site_leaks_under_threshold(&sc->sites[k])) {
+            continue;
+        }
+        if (n++ < CMD_MAX_WARNINGS) {
+            char text[1024];
+            char line[1024];
+            rpt_under_threshold_text(sc, &sc->sites[k], text, sizeof(text));
+            buf_printf(b, "    warning: %s\n", cli_one_line(line, sizeof(line), text));
+        }
+    }
+    if (n > CMD_MAX_WARNINGS) {
+        buf_printf(b, "    warning: %zu more sites leak under the threshold (report.json)\n",
+                   n - CMD_MAX_WARNINGS);
+    }
+}
+
 /* For a process tree: the top suspect's role and pids, and the processes, on one line. */
 static void describe_tree(struct buf *b, const struct rpt_scenario *sc)
 {
@@ -471,8 +582,8 @@ static void describe_tree(struct buf *b, const struct rpt_scenario *sc)
 
 void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *report_dir)
 {
-    buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "growth/round",
-               "top culprit");
+    buf_printf(b, "%-24s %-12s %-4s %14s  %s\n", "scenario", "verdict", "ok", "heap/round",
+               "top site");
     for (size_t i = 0; i < run->n_scenarios; i++) {
         const struct rpt_scenario *sc = &run->scenarios[i];
         char g[32];
@@ -486,6 +597,7 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);
         }
+        render_warnings(b, sc);
         if (sc->rss_warning) {
             buf_printf(b, "    warning: %s\n", sc->rss_warning);
         }

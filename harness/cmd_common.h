@@ -30,6 +30,10 @@ struct cmd_args {
     size_t n_requests;
     const char *requests_file, *requests_command, *report_dir, *name, *shard, *ready_line;
     const char *scenario, *record;
+    double threshold_blocks; /* --threshold-blocks, when have_threshold_blocks */
+    bool have_threshold_blocks;
+    const char **suppress; /* --suppress values, owned array of borrowed strings */
+    size_t n_suppress;
     char **files; /* the operands: argv after the options */
     size_t n_files;
     const char **wrappers; /* --wrapper GLOB, in order (owned array of borrowed strings) */
@@ -53,6 +57,11 @@ int cmd_parse_args(struct cli *cli, const char *cmd, const char *help, int argc,
 /* Applies the options that override scenario files (rounds, warm-up, threshold, expectation,
  * round timeout) to `s`. Can't fail. */
 void cmd_apply_overrides(struct scn *s, const struct cmd_args *a);
+
+/* Appends a suppression rule to `s` for each --suppress: "object:GLOB" matches the objects of a
+ * site's frames, anything else (or "function:GLOB") its functions. Returns 0, or -ENOMEM with
+ * `s` unchanged. */
+int cmd_apply_suppress(struct scn *s, const struct cmd_args *a);
 
 /* The report folder the options name, or the default. Can't fail. */
 const char *cmd_report_dir(const struct cmd_args *a);

@@ -82,6 +82,12 @@ static void test_cmd_parse_args_usage_errors(void **state)
          "error: --threshold: expected a number of bytes >= 0, found '-3'"},
         {{"run", "--expect", "maybe", NULL},
          "error: --expect: expected leak, no-leak or any, found 'maybe'"},
+        {{"run", "--threshold-blocks", "0", NULL},
+         "error: --threshold-blocks: expected a number of blocks per round > 0, found '0'"},
+        {{"run", "--suppress", "object:", NULL},
+         "error: --suppress: expected FUNCTION or object:GLOB (globs as in fnmatch), found "
+         "'object:'"},
+        {{"run", "--suppress", "", NULL}, "error: --suppress: expected FUNCTION or object:GLOB"},
         {{"run", "--rounds", NULL},
          "error: option '--rounds' needs a value (try 'leakcheck run --help')\n"},
         {{"run", "--bogus", NULL},
@@ -167,7 +173,7 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     cmd_render_table(&b, run, "out");
     assert_int_equal(b.err, 0);
     assert_string_equal(
-        b.data, "scenario                 verdict      ok     growth/round  top culprit\n"
+        b.data, "scenario                 verdict      ok       heap/round  top site\n"
                 "uploads-leaky            leak         NO        +32.0 KiB  keep_upload "
                 "(scenarios/uploads/server.c:88) "
                 "+32.0 KiB/round, +2.0 blocks/round\n"
@@ -205,7 +211,82 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     assert_null(strstr(b.data, "?"));
     buf_cleanup(&b);
     run->n_scenarios = 4;
+    /* A no-leak row names no culprit; a site that grew under the threshold is "largest: ...". */
+    struct rpt_scenario *nl = &run->scenarios[1];
+    nl->sites[0].bytes_per_round = 72;
+    nl->threshold_bytes_per_round = 128;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "no-leak      yes            +0 B  largest: "));
+    assert_non_null(strstr(b.data, ") +72 B/round, under the threshold\n"));
+    assert_null(strstr(b.data, "warning:"));
+    buf_cleanup(&b);
+    /* The same site leaking (steady survivors) under the threshold: a warning line too. */
+    nl->sites[0].kind = RPT_KIND_LEAK;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "    warning: "));
+    assert_non_null(strstr(b.data, " leaks +72 B/round, under the threshold of 128 B\n"));
+    buf_cleanup(&b);
+    nl->sites[0].suppressed = true;
+    nl->sites[0].bytes_per_round = 4096;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, ") +4.0 KiB/round, suppressed\n"));
+    buf_cleanup(&b);
+    nl->sites[0].bytes_per_round = 0.5;
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "no-leak      yes            +0 B  -\n"));
+    buf_cleanup(&b);
+    run->n_scenarios = 4;
     rpt_run_free(run);
+}
+
+/* --suppress FUNCTION and object:GLOB become rules added after a scenario's own; --threshold-blocks
+ * sets the blocks threshold. */
+static void test_cmd_quick_suppress_and_threshold_blocks(void **state)
+{
+    (void)state;
+    struct cli cli = {0};
+    struct capture c;
+    assert_int_equal(
+        capture_cmd(parse_only, &cli,
+                    (const char *[]){"run", "--suppress", "lazy_*", "--suppress",
+                                     "object:*libfoo.so*", "--suppress", "function:cache_put",
+                                     "--threshold-blocks", "2.5", NULL},
+                    &c),
+        CLI_CONTINUE);
+    capture_free(&c);
+    // the parsed strings pointed into the freed argv: only their number and the threshold
+    assert_int_equal(g_args.n_suppress, 3);
+    assert_true(g_args.have_threshold_blocks && g_args.threshold_blocks == 2.5);
+    struct cmd_args a;
+    cmd_args_init(&a);
+    const char *vals[] = {"lazy_*", "object:*libfoo.so*", "function:cache_put"};
+    a.suppress = vals;
+    a.n_suppress = 3;
+    a.threshold_blocks = 2.5;
+    a.have_threshold_blocks = true;
+    struct scn *s = scn_new();
+    assert_non_null(s);
+    s->supp = calloc(1, sizeof(*s->supp));
+    assert_non_null(s->supp);
+    s->supp[0].function = strdup("from_the_file");
+    s->n_supp = 1;
+    cmd_apply_overrides(s, &a);
+    assert_int_equal(cmd_apply_suppress(s, &a), 0);
+    assert_true(s->threshold_blocks_per_round == 2.5);
+    assert_int_equal(s->n_supp, 4);
+    assert_string_equal(s->supp[0].function, "from_the_file");
+    assert_string_equal(s->supp[1].function, "lazy_*");
+    assert_null(s->supp[1].object);
+    assert_string_equal(s->supp[2].object, "*libfoo.so*");
+    assert_null(s->supp[2].function);
+    assert_string_equal(s->supp[3].function, "cache_put");
+    scn_free(s);
+    cmd_args_cleanup(&g_args);
+    assert_null(g_args.suppress);
 }
 
 int main(void)
@@ -215,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_cmd_parse_args_usage_errors),
         cmocka_unit_test(test_cmd_parse_args_help),
         cmocka_unit_test(test_cmd_apply_overrides_only_what_was_given),
+        cmocka_unit_test(test_cmd_quick_suppress_and_threshold_blocks),
         cmocka_unit_test(test_cmd_exit_code_worst_wins),
         cmocka_unit_test(test_cmd_render_table_of_the_fixture),
     };

@@ -45,7 +45,13 @@ static const char compare_help[] =
     "\n"
     "Compares two JSON reports scenario by scenario and site by site: growth per round in\n"
     "bytes, base against head. Exits 1 when a scenario of head retains more per round than\n"
-    "base by more than BYTES (default 0), 2 on usage or input errors, 0 otherwise.\n";
+    "base by more than BYTES (default 0), 2 on usage or input errors, 0 otherwise. Sites new\n"
+    "in head are listed when they grow by more than BYTES and 16 B/round (the noise floor);\n"
+    "the rest are counted.\n";
+
+/* New sites growing by less than this (and the tolerance) are counted, not listed: sites that
+ * only churned show up with +0.0 bytes/round and would drown the ones that matter. */
+#define COMPARE_NOISE_BYTES 16.0
 
 /* Finds the site of `s` with the same stack as `x` (rpt_name_same_stack(); two sites of one
  * function and line reached from different callers stay apart), else, for reports without
@@ -73,15 +79,22 @@ static const struct rpt_site *find_site(const struct rpt_scenario *s, const stru
 }
 
 /* Appends the sites of `h` whose growth differs from their twin in `b` (NULL: none) by more
- * than `tol`, and every site new in `h`. */
+ * than `tol`, the sites new in `h` that grow by more than the noise floor, and a count of the
+ * new sites under it. */
 static void compare_sites(struct buf *out, const struct rpt_scenario *h,
                           const struct rpt_scenario *b, double tol)
 {
+    double floor = tol > COMPARE_NOISE_BYTES ? tol : COMPARE_NOISE_BYTES;
+    size_t quiet = 0;
     for (size_t k = 0; k < h->n_sites; k++) {
         const struct rpt_site *hs = &h->sites[k];
         const struct rpt_site *bs = find_site(b, hs);
         double d = hs->bytes_per_round - (bs ? bs->bytes_per_round : 0);
         if (fabs(d) <= tol && bs) {
+            continue;
+        }
+        if (!bs && !(fabs(d) > floor)) {
+            quiet++;
             continue;
         }
         char where[512];
@@ -91,6 +104,10 @@ static void compare_sites(struct buf *out, const struct rpt_scenario *h,
         fmt_c(line, sizeof(line), "%+.1f", d);
         buf_printf(out, "    %s: %s bytes/round%s\n", cli_one_line(wb, sizeof(wb), where), line,
                    bs ? "" : " (new site)");
+    }
+    if (quiet > 0) {
+        buf_printf(out, "    and %zu new %s within +/-%.0f bytes/round (not listed)\n", quiet,
+                   quiet == 1 ? "site" : "sites", floor);
     }
 }
 

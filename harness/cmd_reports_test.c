@@ -3,6 +3,7 @@
  * comparison of two fixture runs, the usage errors, and the commands over fixture reports
  * written to a temporary folder. */
 #include "cmd_reports.h"
+#include "cmd_ci.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -266,6 +267,80 @@ static void test_cmd_history_add_then_render(void **state)
                "error: missing --report R.json (try 'leakcheck history --help')\n");
 }
 
+/* New sites that barely grow are counted under the noise floor, not listed one by one; a new
+ * site above it is still named. */
+static void test_cmd_compare_render_new_sites_above_noise_floor(void **state)
+{
+    (void)state;
+    struct rpt_run *base = fix_run();
+    struct rpt_run *head = fix_run();
+    struct rpt_scenario *h = &head->scenarios[0];
+    struct rpt_site *sites = calloc(h->n_sites + 20, sizeof(*sites));
+    assert_non_null(sites);
+    memcpy(sites, h->sites, h->n_sites * sizeof(*sites));
+    for (size_t i = 0; i < 20; i++) {
+        struct rpt_site *x = &sites[h->n_sites + i];
+        char fn[32];
+        snprintf(fn, sizeof(fn), "churn_%zu", i);
+        x->function = strdup(fn);
+        x->bytes_per_round = i == 19 ? 640.0 : (double)i * 0.5; // one real grower, 19 quiet
+    }
+    free(h->sites);
+    h->sites = sites;
+    h->n_sites += 20;
+    struct buf b;
+    buf_init(&b);
+    cmd_compare_render(&b, base, head, 0);
+    assert_int_equal(b.err, 0);
+    assert_null(strstr(b.data, "+0.0 bytes/round (new site)"));
+    assert_null(strstr(b.data, "churn_3"));
+    assert_non_null(strstr(b.data, "    churn_19: +640.0 bytes/round (new site)\n"));
+    assert_non_null(strstr(b.data, "    and 19 new sites within +/-16 bytes/round (not listed)\n"));
+    buf_cleanup(&b);
+    /* A tolerance above the floor raises it. */
+    buf_init(&b);
+    cmd_compare_render(&b, base, head, 1000);
+    assert_null(strstr(b.data, "churn_19"));
+    assert_non_null(strstr(b.data, "and 20 new sites within +/-1000 bytes/round"));
+    buf_cleanup(&b);
+    rpt_run_free(base);
+    rpt_run_free(head);
+}
+
+/* A site that leaks under the threshold passes, and says so: a ::warning annotation at its line
+ * (alongside the failing scenarios' errors), the same wording as the table, the summary and
+ * JUnit; its twin run without such a site has no warning. */
+static void test_cmd_ci_annotations_warn_under_threshold(void **state)
+{
+    (void)state;
+    char quiet[PATH_MAX];
+    char warn[PATH_MAX];
+    write_report(fix_run(), "nowarn", quiet);
+    struct rpt_run *run = fix_run();
+    struct rpt_site *x = &run->scenarios[1].sites[0];
+    x->kind = RPT_KIND_LEAK;
+    x->suspect = false;
+    x->bytes_per_round = 72;
+    free(x->function);
+    x->function = strdup("cache_put");
+    free(x->file);
+    x->file = strdup("src/cache.c");
+    x->line = 42;
+    run->scenarios[1].threshold_bytes_per_round = 128;
+    write_report(run, "warn", warn);
+    struct cli cli = {0};
+    struct capture c;
+    capture_cmd(cmd_ci_report, &cli, (const char *[]){"report", "annotations", quiet, NULL}, &c);
+    assert_null(strstr(c.out_text, "::warning"));
+    capture_free(&c);
+    capture_cmd(cmd_ci_report, &cli, (const char *[]){"report", "annotations", warn, NULL}, &c);
+    assert_non_null(strstr(c.out_text, "::warning title=leakcheck%3A "));
+    assert_non_null(strstr(c.out_text, "a site leaks under the threshold::cache_put "
+                                       "(src/cache.c:42) leaks +72 B/round, under the threshold "
+                                       "of 128 B\n"));
+    capture_free(&c);
+}
+
 /* Two sites of one function and line reached from different callers stay two sites: compare
  * matches them by stack ("-270" and "-220", not one of them twice), and names each with the
  * caller that tells it apart. */
@@ -323,6 +398,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cmd_compare_render_finds_growth_new_and_missing),
         cmocka_unit_test(test_cmd_compare_matches_sites_by_stack),
+        cmocka_unit_test(test_cmd_compare_render_new_sites_above_noise_floor),
+        cmocka_unit_test(test_cmd_ci_annotations_warn_under_threshold),
         cmocka_unit_test(test_cmd_reports_usage_errors_share_one_wording),
         cmocka_unit_test(test_cmd_compare_reads_two_reports),
         cmocka_unit_test(test_cmd_merge_joins_shards_and_refuses_twins),

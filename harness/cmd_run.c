@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../analysis/growth.h"
 #include "../model/rpt.h"
 #include "../reports/rpt_write.h"
 #include "../reports/rpt_layout.h"
@@ -48,7 +49,11 @@ static const char help_run[] =
     "      --rounds N              measured rounds (default 20)\n"
     "      --warmup W              warm-up rounds before them (default 3)\n"
     "      --threshold BYTES       leak threshold in bytes per round (default 128)\n"
+    "      --threshold-blocks N    also a leak from N blocks per round, whatever their bytes\n"
     "      --expect leak|no-leak|any  what the scenario should find (default no-leak)\n"
+    "      --suppress FUNCTION     never blame sites with FUNCTION (a glob) on their stack;\n"
+    "                              'object:GLOB' matches a library or program instead\n"
+    "                              (repeatable; added to a scenario file's own)\n"
     "      --round-timeout SECS    per-round timeout (default 60)\n"
     "      --report-dir DIR        where reports go (default leakcheck-reports)\n"
     "      --wrapper GLOB          a function (or object:GLOB library) never to blame: an\n"
@@ -87,6 +92,34 @@ static void progress_header(const struct progress *p)
     }
 }
 
+/* The running estimate of the heap's growth after the rounds done so far: the Theil-Sen slope
+ * of the live heap over the measured rounds, as the analysis computes the scenario's figure, so
+ * the last progress line states the number the table, the reason and every report give. Writes
+ * "" during warm-up and after one measured round, or when out of memory. */
+static void progress_heap(char *out, size_t len, const struct rpt_round *rounds, size_t n_done)
+{
+    size_t first = 0;
+    while (first < n_done && rounds[first].warmup) {
+        first++;
+    }
+    size_t m = n_done - first;
+    out[0] = '\0';
+    if (m < 2) {
+        return;
+    }
+    double *y = malloc(m * sizeof(*y));
+    if (!y) {
+        return;
+    }
+    for (size_t k = 0; k < m; k++) {
+        y[k] = (double)rounds[first + k].live_bytes;
+    }
+    char rate[32];
+    fmt_bytes_signed(rate, sizeof(rate), growth_theil_sen(y, m));
+    free(y);
+    fmt_c(out, len, "  heap %s/round", rate);
+}
+
 /* session_progress_fn: a table row (verbose), a status line redrawn in place (terminal), or a
  * line every 10 rounds and at the end (log). */
 static void progress_cb(void *arg, const struct scn *s, const struct rpt_round *rounds,
@@ -104,25 +137,30 @@ static void progress_cb(void *arg, const struct scn *s, const struct rpt_round *
     uint32_t total = s->warmup + s->rounds;
     const struct rpt_round *r = &rounds[round_idx];
     char live[32];
-    char rate[32];
     fmt_bytes(live, sizeof(live), (double)r->live_bytes);
-    double per = round_idx > 0
-                     ? ((double)r->live_bytes - (double)rounds[0].live_bytes) / (double)round_idx
-                     : 0;
-    fmt_bytes_signed(rate, sizeof(rate), per);
     if (p->cli->verbose > 0) {
         char rss[32];
         fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
         fprintf(stderr, "%-7u %-6s %12llu %12llu %12s %10.1f\n", r->round,
                 r->warmup ? "warmup" : "", (unsigned long long)r->live_bytes,
                 (unsigned long long)r->live_blocks, rss, r->seconds * 1000.0);
-    } else if (p->cli->tty) {
-        fprintf(stderr, "\r\033[K%s: round %u/%u  live %s  %s/round", s->name, r->round, total,
-                live, rate);
+        fflush(stderr);
+        return;
+    }
+    bool last = round_idx + 1 == total;
+    if (!p->cli->tty && !last && (round_idx + 1) % 10 != 0) {
+        return;
+    }
+    char heap[64];
+    progress_heap(heap, sizeof(heap), rounds, n_done);
+    const char *phase = r->warmup ? " (warm-up)" : "";
+    if (p->cli->tty) {
+        fprintf(stderr, "\r\033[K%s: round %u/%u%s  live %s%s", s->name, r->round, total, phase,
+                live, heap);
         p->line_open = true;
-    } else if (round_idx + 1 == total || (round_idx + 1) % 10 == 0) {
-        fprintf(stderr, "%s: round %u/%u  live %s  %s/round\n", s->name, r->round, total, live,
-                rate);
+    } else {
+        fprintf(stderr, "%s: round %u/%u%s  live %s%s\n", s->name, r->round, total, phase, live,
+                heap);
     }
     fflush(stderr);
 }
@@ -246,6 +284,11 @@ int cmd_run_quick_scenario(const struct cmd_args *a, char **prog, int n_prog, st
         s->ready_value = strdup(a->ready_line);
     }
     cmd_apply_overrides(s, a);
+    if (cmd_apply_suppress(s, a) < 0) {
+        cli_error("out of memory");
+        code = CLI_EXIT_RUN;
+        goto out;
+    }
     if (a->expect < 0) {
         s->expect = RPT_EXPECT_NO_LEAK;
     }
@@ -364,6 +407,10 @@ static int plan_files(const struct cli *cli, struct run_plan *p, const struct cm
         }
         cmd_apply_overrides(p->scns[p->n_scns], a);
         p->n_scns++;
+        if (cmd_apply_suppress(p->scns[p->n_scns - 1], a) < 0) {
+            cli_error("out of memory");
+            return CLI_EXIT_RUN;
+        }
     }
     return code;
 }

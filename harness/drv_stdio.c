@@ -22,6 +22,7 @@
 
 #include "../util/clock.h"
 #include "../util/file.h"
+#include "../util/fmt.h"
 #include "../util/spawn.h"
 #include "../util/strv.h"
 
@@ -335,12 +336,23 @@ static int stdio_wait_ms(const struct drv_stdio *s, const struct stdio_io *io, u
         left = io->round_deadline - now;
     }
     if (left <= 0) {
+        /* Which wait ran out decides the key to raise; a reply that never comes is most often
+         * one sitting in the target's stdout buffer (full buffering on a pipe). */
         bool round_out = io->round_deadline <= now;
+        char waited[64];
+        if (round_out) {
+            fmt_c(waited, sizeof(waited), "round timed out");
+        } else {
+            fmt_c(waited, sizeof(waited), "no reply within %.1f s", s->reply_timeout_ms / 1000.0);
+        }
         return diag_set(d, -ETIMEDOUT,
-                        "round %u: %s after %zu of %zu replies (waiting for the reply to '%.60s'; "
-                        "does the target answer every request with one line?)",
-                        round, round_out ? "round timed out" : "no reply in time", io->replies,
-                        io->n, io->reqs[io->replies]);
+                        "round %u: %s after %zu of %zu replies (waiting for the reply to '%.60s'); "
+                        "the target must answer every request with one line on stdout and flush "
+                        "it: stdout to a pipe is fully buffered unless the program calls "
+                        "setvbuf(stdout, NULL, _IOLBF, 0) at start or fflush(stdout) after each "
+                        "reply; if it is just slow, raise %s",
+                        round, waited, io->replies, io->n, io->reqs[io->replies],
+                        round_out ? "round_timeout_s (--round-timeout)" : "driver.reply_timeout_s");
     }
     return left > DRV_STDIO_CHECK_MS ? DRV_STDIO_CHECK_MS : (int)left;
 }

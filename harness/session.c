@@ -170,8 +170,8 @@ static int ended_unanswered(struct session *ss, const char *how)
 {
     return fail(ss,
                 "target %s before the first round was answered (a server must keep running "
-                "while leakcheck drives it; see the log)",
-                how);
+                "while leakcheck drives it; see the log: %s)",
+                how, ss->log_path);
 }
 
 /* Builds "msg" plus the tail of the target's log (owned), or NULL when out of memory. */
@@ -387,8 +387,8 @@ static int start(struct session *ss, char **agent_version)
     if (target_exited(ss->t)) {
         return fail(ss,
                     "target %s before the agent said hello (it crashed at start-up, or the "
-                    "agent could not load: see the log)",
-                    how);
+                    "agent could not load: see the log: %s)",
+                    how, ss->log_path);
     }
     return fail(ss,
                 "agent not loaded: no hello from it within %d ms, so this program is not "
@@ -494,8 +494,8 @@ static int baseline(struct session *ss)
         return fail(ss,
                     "the agent is loaded but not tracking (pass-through from the start: %llu "
                     "allocations dropped, %llu unwind errors); leakcheck can't measure this "
-                    "program, see the log",
-                    (unsigned long long)dropped, (unsigned long long)unwind);
+                    "program, see the log: %s",
+                    (unsigned long long)dropped, (unsigned long long)unwind, ss->log_path);
     }
     return 0;
 }
@@ -513,10 +513,11 @@ static int round_failed(struct session *ss, uint32_t r, int rc)
         return fail(ss, "target %s during round %u (%s)", how, r, ss->rd.msg);
     }
     if (rc == -ETIMEDOUT) {
-        return fail(ss,
-                    "round %u timed out: %s (the target may hang; raise round_timeout_s if it is "
-                    "just slow)",
-                    r, ss->rd.msg);
+        /* A driver that names the timeout to raise (stdio: reply or round) has said it all. */
+        return fail(ss, "round %u timed out: %s%s", r, ss->rd.msg,
+                    strstr(ss->rd.msg, "timeout_s")
+                        ? ""
+                        : " (the target may hang; raise round_timeout_s if it is just slow)");
     }
     if (rc == -EPIPE && (ss->s->driver->needs & DRV_READS_STDOUT)) {
         /* The driver's message already names the round. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/fmt.h"
+
 void rpt_scenario_cleanup(struct rpt_scenario *s)
 {
     if (!s) {
@@ -179,4 +181,21 @@ const char *rpt_signal_name(int sig, char *buf, size_t len)
         snprintf(buf, len, "signal %d", sig);
     }
     return buf;
+}
+
+bool rpt_site_leaks_under_threshold(const struct rpt_site *x)
+{
+    return x->kind == RPT_KIND_LEAK && !x->suspect && !x->suppressed && x->bytes_per_round > 0;
+}
+
+void rpt_under_threshold_text(const struct rpt_scenario *sc, const struct rpt_site *x, char *out,
+                              size_t len)
+{
+    char where[512];
+    char rate[32];
+    char limit[32];
+    fmt_where(where, sizeof(where), x->function, x->file, x->line);
+    fmt_bytes_signed(rate, sizeof(rate), x->bytes_per_round);
+    fmt_bytes(limit, sizeof(limit), sc->threshold_bytes_per_round);
+    fmt_c(out, len, "%s leaks %s/round, under the threshold of %s", where, rate, limit);
 }

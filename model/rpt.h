@@ -215,6 +215,17 @@ int rpt_skip_parse(const char *name);
 int rpt_verdict_parse(const char *name);
 int rpt_expect_parse(const char *name);
 
+/* True when site `x` leaks (survivors from the measured rounds, a steady rise) yet made no leak
+ * verdict because it grows under the scenario's threshold: kind leak, not a suspect, not
+ * suppressed. Can't fail. */
+bool rpt_site_leaks_under_threshold(const struct rpt_site *x);
+
+/* Writes the one wording of that warning, used by the terminal, the CI annotations, the summary
+ * and JUnit: "FUNCTION (FILE:LINE) leaks +50 B/round, under the threshold of 128 B". Can't
+ * fail (truncates to `len`). */
+void rpt_under_threshold_text(const struct rpt_scenario *sc, const struct rpt_site *x, char *out,
+                              size_t len);
+
 /* Index of the first measured round among the completed ones (n_rounds when there is none):
  * the warm-up rounds come first. Can't fail. */
 size_t rpt_first_measured(const struct rpt_scenario *s);

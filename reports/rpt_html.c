@@ -240,7 +240,7 @@ void rpt_html_index(const struct rpt_run *run, struct buf *b)
     struct rpt_summary sum;
     rpt_summary_of_run(run, &sum);
     index_intro(b, &sum);
-    buf_puts(b, "<table>\n<tr><th>Scenario</th><th>Verdict</th><th>Result</th><th>Growth "
+    buf_puts(b, "<table>\n<tr><th>Scenario</th><th>Verdict</th><th>Result</th><th>Heap growth "
                 "per round</th><th>Limit</th><th>Culprit</th><th>Files</th></tr>\n");
     for (size_t i = 0; i < run->n_scenarios; i++) {
         index_row(b, run, i);

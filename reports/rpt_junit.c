@@ -84,10 +84,11 @@ static void junit_message(const struct rpt_scenario *s, const struct rpt_summary
     if (!s->ok && s->verdict == RPT_VERDICT_INCONCLUSIVE) {
         fmt_c(msg, len, "inconclusive: %s", s->reason ? s->reason : "no reason given");
     } else if (!s->ok && s->verdict == RPT_VERDICT_NO_LEAK) {
-        fmt_c(msg, len, "expected a leak, found none: %s/round over %zu rounds", growth,
+        fmt_c(msg, len, "expected a leak, found none: heap %s/round over %zu rounds", growth,
               row->measured);
     } else {
-        fmt_c(msg, len, "%s/round over %zu rounds (limit %s)", growth, row->measured, row->limit);
+        fmt_c(msg, len, "heap %s/round over %zu rounds (limit %s)", growth, row->measured,
+              row->limit);
     }
 }
 
@@ -141,6 +142,15 @@ static void junit_case(struct buf *b, const struct rpt_scenario *s, bool full)
     buf_puts(b, "growth: ");
     rpt_esc_xml_text(b, msg, "");
     buf_puts(b, "\n");
+    for (size_t k = 0; k < s->n_sites; k++) {
+        if (rpt_site_leaks_under_threshold(&s->sites[k])) {
+            char text[1024];
+            rpt_under_threshold_text(s, &s->sites[k], text, sizeof(text));
+            buf_puts(b, "warning: ");
+            rpt_esc_xml_text(b, text, "");
+            buf_puts(b, "\n");
+        }
+    }
     if (s->ok) {
         junit_detail(b, s, full);
     }

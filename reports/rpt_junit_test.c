@@ -41,8 +41,9 @@ static void test_rpt_junit_content(void **state)
         strstr(x, "<testsuite name=\"leakcheck\" tests=\"4\" failures=\"1\" errors=\"1\""));
     assert_non_null(
         strstr(x, "<testcase classname=\"leakcheck\" name=\"uploads-leaky\" time=\"2.500\">"));
-    assert_non_null(strstr(x, "<failure type=\"leak\" message=\"+32.0 KiB/round over 12 rounds "
-                              "(limit 1.0 KiB)\">"));
+    assert_non_null(strstr(x, "<failure type=\"leak\" message=\"heap +32.0 KiB/round over 12 "
+                              "rounds (limit 1.0 KiB)\">"));
+    assert_null(strstr(x, "warning: "));
     assert_non_null(strstr(x, "keep_upload (scenarios/uploads/server.c:88): +32768.0 bytes/round, "
                               "+2.00 blocks/round"));
     assert_non_null(strstr(x, "expected leak"));
@@ -87,10 +88,35 @@ static void test_rpt_junit_xsd(void **state)
     env_rmrf(dir);
 }
 
+/* A site leaking under the threshold is a warning line in its testcase's <system-out>. */
+static void test_rpt_junit_warns_under_threshold(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct rpt_site *x = &run->scenarios[1].sites[0];
+    x->kind = RPT_KIND_LEAK;
+    x->suspect = false;
+    x->bytes_per_round = 72;
+    run->scenarios[1].threshold_bytes_per_round = 128;
+    struct buf b;
+    buf_init(&b);
+    rpt_junit_render(run, &b);
+    assert_int_equal(b.err, 0);
+    const char *w = strstr(b.data, "warning: ");
+    assert_non_null(w);
+    assert_non_null(strstr(w, " leaks +72 B/round, under the threshold of 128 B\n"));
+    assert_true(w > strstr(b.data, "name=\"cache fixed"));
+    assert_true(strstr(w, "</system-out>") < strstr(w, "</testcase>"));
+    assert_null(strstr(b.data, "<failure type=\"leak\" message=\"heap +0"));
+    buf_cleanup(&b);
+    rpt_run_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_junit_content),
+        cmocka_unit_test(test_rpt_junit_warns_under_threshold),
         cmocka_unit_test(test_rpt_junit_xsd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

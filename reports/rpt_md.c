@@ -57,6 +57,14 @@ static void md_site_name(struct buf *b, const struct rpt_scenario *s, const stru
     md_text(b, name, "");
 }
 
+/* Appends `s` escaped as HTML text, cut at MD_MAX_NAME bytes: for the content of raw HTML
+ * elements such as <summary>, where Markdown escapes would show literally (`kvlru\-leaky`). */
+static void md_html_text(struct buf *b, const char *s, const char *null_as)
+{
+    char cut[MD_MAX_NAME + 8];
+    rpt_esc_xml_text(b, rpt_text_cut(s, MD_MAX_NAME, cut, sizeof(cut)), null_as);
+}
+
 /* Appends "LABEL: TEXT" and a blank line, the text escaped and cut; nothing without text. */
 static void md_para(struct buf *b, const char *label, const char *text)
 {
@@ -167,15 +175,50 @@ static void md_stack(struct buf *b, const struct rpt_site *c, bool full)
     }
 }
 
+/* Appends a warning paragraph for each site of `s` that leaks under the threshold. */
+static void md_warnings(struct buf *b, const struct rpt_scenario *s)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < s->n_sites; k++) {
+        if (!rpt_site_leaks_under_threshold(&s->sites[k])) {
+            continue;
+        }
+        if (n++ < MD_TOP_SITES) {
+            char text[1024];
+            rpt_under_threshold_text(s, &s->sites[k], text, sizeof(text));
+            buf_puts(b, "**Warning:** ");
+            md_text(b, text, "");
+            buf_puts(b, "\n\n");
+        }
+    }
+    if (n > MD_TOP_SITES) {
+        buf_printf(b, "**Warning:** %zu more sites leak under the threshold (report.json).\n\n",
+                   n - MD_TOP_SITES);
+    }
+}
+
+/* Counts the sites of the run that leak under the threshold. */
+static size_t md_count_warnings(const struct rpt_run *run)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_scenarios; i++) {
+        for (size_t k = 0; k < run->scenarios[i].n_sites; k++) {
+            n += rpt_site_leaks_under_threshold(&run->scenarios[i].sites[k]);
+        }
+    }
+    return n;
+}
+
 /* Appends one scenario's section: error and reason, chart, top sites, culprit's stack. */
 static void md_section(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     buf_puts(b, "<details><summary>");
-    md_text(b, s->name, "(unnamed)");
+    md_html_text(b, s->name, "(unnamed)");
     buf_printf(b, ": %s, %s</summary>\n\n", md_verdict(s->verdict), s->ok ? "pass" : "FAIL");
     md_para(b, "Error", s->error);
     md_para(b, "Why", s->reason);
     md_para(b, "Warning", s->rss_warning);
+    md_warnings(b, s);
     md_chart(b, s);
     md_sites(b, s, full);
     md_stack(b, rpt_summary_culprit(s), full);
@@ -224,7 +267,7 @@ static void md_row(struct buf *b, const struct rpt_scenario *s, bool full)
  * `start`, where the summary begins in `b`). */
 static void md_table(struct buf *b, const struct rpt_run *run, size_t start)
 {
-    buf_puts(b, "| Scenario | Verdict | Result | Growth per round | Limit | Culprit |\n"
+    buf_puts(b, "| Scenario | Verdict | Result | Heap growth per round | Limit | Culprit |\n"
                 "|---|---|---|---:|---:|---|\n");
     size_t rows = 0;
     for (size_t i = 0; i < run->n_scenarios && i < MD_MAX_ROWS; i++) {
@@ -279,5 +322,10 @@ void rpt_md_render(const struct rpt_run *run, struct buf *b)
     rpt_summary_of_run(run, &sum);
     md_header(b, &sum);
     md_table(b, run, start);
+    size_t warnings = md_count_warnings(run);
+    if (warnings > 0) {
+        buf_printf(b, "**Warning:** %zu %s under the threshold; the scenarios below say where.\n\n",
+                   warnings, warnings == 1 ? "site leaks" : "sites leak");
+    }
     md_sections(b, run, start);
 }

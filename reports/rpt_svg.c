@@ -195,7 +195,7 @@ static void svg_open(struct buf *b, const struct rpt_scenario *s, bool standalon
                : row.result == RPT_SUMMARY_FAIL        ? " (FAIL)"
                                                        : "");
     buf_printf(b,
-               "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">growth %s/round, "
+               "<text x=\"20\" y=\"48\" font-size=\"12\" fill=\"#555\">heap %s/round, "
                "limit %s/round, %zu rounds (%zu warm-up)</text>\n",
                row.growth, row.limit, s->n_rounds, row.warmup);
 }
@@ -369,7 +369,7 @@ static void svg_slopes(struct buf *b, const struct svg_plot *p)
         buf_printf(b,
                    "<line class=\"trend\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                    "stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"2 3\"><title>"
-                   "trend: %+.1f bytes/round</title></line>\n",
+                   "heap trend: %+.1f bytes/round</title></line>\n",
                    rpt_svg_px(ax, xs), rpt_svg_py(ax, p->my + g * (xs - p->mx)),
                    rpt_svg_px(ax, p->x1), rpt_svg_py(ax, p->my + g * (p->x1 - p->mx)), g);
     }
@@ -424,9 +424,18 @@ static void svg_legends(struct buf *b, const struct svg_plot *p)
     char label[600];
     svg_legend(b, 90, ly, "#212121", NULL, false, "live heap (left axis)");
     svg_legend(b, 90, ly + 18, "#1565c0", NULL, false, "RSS (right axis)");
-    fmt_c(label, sizeof(label), "trend %+.1f bytes/round", p->s->growth_bytes_per_round);
+    char heap[32];
+    // as the header's figure (rpt_summary): "0 B" for no growth, a sign only when it grew
+    if (p->s->growth_bytes_per_round > 0) {
+        fmt_bytes_signed(heap, sizeof(heap), p->s->growth_bytes_per_round);
+    } else {
+        fmt_bytes(heap, sizeof(heap), p->s->growth_bytes_per_round);
+    }
+    fmt_c(label, sizeof(label), "heap trend %s/round", heap);
     svg_legend(b, 90, ly + 36, "#000", "2 3", false, label);
-    fmt_c(label, sizeof(label), "limit %.1f bytes/round", p->s->threshold_bytes_per_round);
+    char limit[32];
+    fmt_bytes(limit, sizeof(limit), p->s->threshold_bytes_per_round);
+    fmt_c(label, sizeof(label), "limit %s/round", limit);
     svg_legend(b, 90, ly + 54, "#c62828", "6 4", false, label);
     for (size_t j = 0; j < p->n_top; j++) {
         const struct rpt_site *site = p->top[j];

@@ -3,13 +3,16 @@
 # tests/ci-test.sh - everything `make test` runs after the build, in phases, with one closing
 # line "N passed, N failed" over all of them:
 #   1. checks: the agent's exports (check-agent), the include arrows between layers
-#      (check-layers, and its own self-test), source formatting (format-check)
+#      (check-layers, and its own self-test), the package sets of ci/install-deps.sh
+#      (tests/install-deps-test.sh), source formatting (format-check)
 #   2. unit and integration tests (tests/run-all.sh)
 #   3. unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. unit tests under valgrind memcheck (the agent is never run under valgrind)
 #   5. fuzz smoke: each libFuzzer target a few seconds on its seed corpus (fuzz/run.sh)
-# Env: B (build folder), SKIP_SAN=1 / SKIP_VALGRIND=1 / SKIP_FUZZ=1 to leave a phase out
-# locally.
+#   6. the Debian package in a fresh Debian 12 root, and the README's workflow run there step by
+#      step (make test-package: ci/test-package.sh, ci/test-workflows.sh; about 2 min)
+# Env: B (build folder), SKIP_SAN=1 / SKIP_VALGRIND=1 / SKIP_FUZZ=1 / SKIP_PACKAGE=1 to leave a
+# phase out locally.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build/debug}
@@ -48,6 +51,9 @@ check check-agent bash ci/check-agent.sh "$B/libleakcheck-agent.so"
 check check-layers bash ci/check-layers.sh .
 log=$(mktemp)
 bash tests/check-layers-test.sh >"$log" 2>&1
+count "$log"
+grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
+bash tests/install-deps-test.sh >"$log" 2>&1
 count "$log"
 grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
 if [ -f .clang-format ]; then
@@ -95,6 +101,23 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     fi
 fi
 # ---- end of fuzz smoke
+
+if [ "${SKIP_PACKAGE:-0}" != 1 ]; then
+    echo
+    echo "== the package and the README's workflow in fresh Debian 12 roots (make test-package)"
+    phase_start=$SECONDS
+    if make --no-print-directory -s deb >"$log" 2>&1; then
+        bash ci/test-package.sh "build/leakcheck_$(cat VERSION)_$(dpkg --print-architecture).deb" | tee "$log"
+        count "$log"
+        bash ci/test-workflows.sh | tee "$log"
+        count "$log"
+        echo "package phase: $((SECONDS - phase_start)) s"
+    else
+        cat "$log"
+        echo "FAIL  make deb failed"
+        total_fail=$((total_fail + 1))
+    fi
+fi
 
 rm -f "$log"
 

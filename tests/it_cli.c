@@ -201,6 +201,78 @@ static void test_cli_leak_and_no_leak_verdicts(void **state)
     free(r.out);
 }
 
+/* The quick form's --suppress turns the leak of stdio_kv into no-leak (by function, and by
+ * object), its twin without it stays a leak; --threshold-blocks finds it under a byte threshold
+ * too high for it, and without it the same run passes. */
+static void test_cli_quick_suppress_and_threshold_blocks(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/supp", g_tmp);
+    const char *base[] = {"run",       "--report-dir",    dir, "--rounds", "8", "--warmup", "2",
+                          "--request", "put k{round}-{i}"};
+    const size_t nb = sizeof(base) / sizeof(base[0]);
+    const char *with[][4] = {
+        {"--suppress", "keep", "--suppress", "strdup"},
+        {"--suppress", "object:*stdio_kv", NULL, NULL},
+        {"--threshold", "100000", "--threshold-blocks", "5"},
+        {"--threshold", "100000", NULL, NULL},
+    };
+    const int want_exit[] = {0, 0, 1, 0};
+    const char *want[] = {"suppressed", "leaking sites suppressed", "leak ", "no-leak"};
+    for (size_t k = 0; k < 4; k++) {
+        const char *argv[32];
+        size_t n = 0;
+        for (size_t i = 0; i < nb; i++) {
+            argv[n++] = base[i];
+        }
+        for (size_t i = 0; i < 4 && with[k][i]; i++) {
+            argv[n++] = with[k][i];
+        }
+        argv[n++] = "--";
+        argv[n++] = g_kv;
+        argv[n++] = "--leak";
+        argv[n] = NULL;
+        struct it_result r = lc(argv);
+        expect_out(&r, want_exit[k], want[k]);
+        free(r.out);
+    }
+}
+
+/* One growth figure: the last progress line's running estimate ("heap +B/round"), the table's
+ * heap/round column and the reason's "heap +B/round" state the same number; the reason labels
+ * the top site's own figure; the warm-up rounds state none. */
+static void test_cli_one_growth_figure(void **state)
+{
+    (void)state;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/figure", g_tmp);
+    struct it_result r = lc((const char *[]){
+        "run", "--report-dir", dir, "--rounds", "10", "--warmup", "2", "--requests-per-round", "30",
+        "--request", "put k{round}-{i}", "--", g_kv, "--leak", NULL});
+    expect_out(&r, 1, "stdio_kv: round 12/12  live ");
+    // the progress line after the last round (stderr is not a terminal: every 10th and the last)
+    const char *p = strstr(r.out, "stdio_kv: round 12/12  live ");
+    const char *h = p ? strstr(p, "  heap ") : NULL;
+    assert_non_null(h);
+    char figure[32];
+    assert_int_equal(sscanf(h, "  heap %31[^/]/round", figure), 1);
+    // the table row: "stdio_kv  leak  NO  <figure>  keep (...)"
+    char row[128];
+    snprintf(row, sizeof(row), "NO %16s  ", figure);
+    if (!strstr(r.out, row)) {
+        print_error("progress said heap %s/round; output:\n%s\n", figure, r.out);
+    }
+    assert_non_null(strstr(r.out, row));
+    char reason[64];
+    snprintf(reason, sizeof(reason), ", heap %s/round\n", figure);
+    assert_non_null(strstr(r.out, reason));
+    assert_non_null(strstr(r.out, "; top site +"));
+    assert_non_null(strstr(r.out, "heap/round  top site\n"));
+    assert_null(strstr(r.out, "(warm-up)  live 0 B  heap"));
+    free(r.out);
+}
+
 static void test_cli_crash_keeps_rounds_exits_3(void **state)
 {
     (void)state;
@@ -250,6 +322,8 @@ int main(void)
         cmocka_unit_test(test_cli_validate_good_and_bad),
         cmocka_unit_test(test_cli_missing_target_exits_3),
         cmocka_unit_test(test_cli_leak_and_no_leak_verdicts),
+        cmocka_unit_test(test_cli_quick_suppress_and_threshold_blocks),
+        cmocka_unit_test(test_cli_one_growth_figure),
         cmocka_unit_test(test_cli_crash_keeps_rounds_exits_3),
         cmocka_unit_test(test_cli_hang_times_out_exits_3),
     };
