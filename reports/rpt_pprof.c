@@ -512,8 +512,17 @@ static void pp_tables(struct buf *b, struct pp *p)
         pb_int(&p->m, 3, l->address);
         for (size_t k = 0; k < l->n_lines; k++) {
             const struct rpt_frame *f = &l->site->frames[l->first + k];
+            struct rpt_frame named;
+            char where[512];
             if (!f->function) {
-                continue;
+                /* Nothing names it: object+0xoffset, as every other view shows it. */
+                const char *obj = f->object ? strrchr(f->object, '/') : NULL;
+                obj = obj ? obj + 1 : f->object ? f->object : "?";
+                fmt_c(where, sizeof(where), "%s+0x%llx", obj, (unsigned long long)f->object_offset);
+                named = *f;
+                named.function = where;
+                named.system_name = NULL;
+                f = &named;
             }
             pb_int(&p->sub, 1, pp_func(p, f));
             pb_int(&p->sub, 2, f->line);

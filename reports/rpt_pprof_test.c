@@ -125,11 +125,34 @@ static void test_rpt_pprof_wire(void **state)
     rpt_run_free(run);
 }
 
+/* A frame nothing names is object+0xoffset in the profile too, never a bare address. */
+static void test_rpt_pprof_unnamed_frame_is_object_offset(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct rpt_site *site = &run->scenarios[0].sites[0];
+    struct rpt_frame *f = &site->frames[site->n_frames - 1];
+    free(f->function);
+    free(f->system_name);
+    f->function = NULL;
+    f->system_name = NULL;
+    f->object_offset = 0x1a2b;
+    struct buf raw;
+    buf_init(&raw);
+    rpt_pprof_encode(run, &run->scenarios[0], RPT_PPROF_HEAP, &raw);
+    assert_int_equal(raw.err, 0);
+    static const char want[] = "server+0x1a2b";
+    assert_non_null(memmem(raw.data, raw.len, want, sizeof(want) - 1));
+    buf_cleanup(&raw);
+    rpt_run_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_pprof_go_tool_top),
         cmocka_unit_test(test_rpt_pprof_wire),
+        cmocka_unit_test(test_rpt_pprof_unnamed_frame_is_object_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
