@@ -3,6 +3,8 @@
  * assertion report (see ag_core.h). */
 #include "ag_core.h"
 
+#include <link.h>
+
 #include <string.h>
 #include <unistd.h>
 
@@ -46,4 +48,38 @@ void ag_core_assert_fail(const char *expr, const char *file, int line)
     ssize_t rc = write(2, buf, len);
     (void)rc;
     __builtin_trap();
+}
+
+/* The probe and what ag_core_code_range() found. */
+struct code_range {
+    uintptr_t probe, lo, hi;
+};
+
+/* dl_iterate_phdr callback: stops at the executable segment holding the probe. */
+static int find_code(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    struct code_range *r = ctx;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        uintptr_t hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && r->probe >= lo && r->probe < hi) {
+            r->lo = lo;
+            r->hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+bool ag_core_code_range(const void *probe, uintptr_t *lo, uintptr_t *hi)
+{
+    struct code_range r = {.probe = (uintptr_t)probe};
+    if (dl_iterate_phdr(find_code, &r) == 0) {
+        return false;
+    }
+    *lo = r.lo;
+    *hi = r.hi;
+    return true;
 }

@@ -102,6 +102,11 @@ static inline bool ag_core_count_size_overflow(size_t n, size_t size, size_t *to
     return false;
 }
 
+/* The executable segment of the loaded object that holds code address `probe`, into [*lo, *hi).
+ * Returns false (outputs unchanged) when no object holds it. Not hook-safe (dl_iterate_phdr
+ * takes the loader's lock): start-up only, guard set. */
+bool ag_core_code_range(const void *probe, uintptr_t *lo, uintptr_t *hi) AG_HIDDEN;
+
 /* The in-process entry point, exported (see ag_hook.c and include/leakcheck.h). */
 int leakcheck_agent_snapshot(int fd, unsigned round) AG_EXPORT;
 

@@ -18,7 +18,6 @@
 #include "ag_fd.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,24 +49,6 @@ static _Atomic int unw_fd[2] = {-1, -1};
 
 #define UNW_FD_HIGH 1004 /* the pipe's first number is from here, below the channel's */
 
-/* dl_iterate_phdr callback: the executable segment holding address `ctx` becomes libunwind's. */
-static int find_unwinder(struct dl_phdr_info *info, size_t size, void *ctx)
-{
-    (void)size;
-    uintptr_t probe = (uintptr_t)ctx;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        uintptr_t hi = lo + ph->p_memsz;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && probe >= lo && probe < hi) {
-            unw_lo = lo;
-            unw_hi = hi;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* True when the return address `ra` is in libunwind's code. */
 static inline bool from_unwinder(const void *ra)
 {
@@ -80,7 +61,7 @@ void ag_fd_resolve(void)
     AG_ASSERT_GUARDED();
     real_pipe = (int (*)(int[2]))dlsym(RTLD_NEXT, "pipe");
     real_pipe2 = (int (*)(int[2], int))dlsym(RTLD_NEXT, "pipe2");
-    dl_iterate_phdr(find_unwinder, (void *)(uintptr_t)&unw_backtrace);
+    ag_core_code_range((const void *)(uintptr_t)&unw_backtrace, &unw_lo, &unw_hi);
     real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
     real_close_range = (int (*)(unsigned, unsigned, int))dlsym(RTLD_NEXT, "close_range");
     real_closefrom = (void (*)(int))dlsym(RTLD_NEXT, "closefrom");

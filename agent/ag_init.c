@@ -11,7 +11,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -154,25 +153,6 @@ static void strip_preload(void)
 
 /* ---------------------------------------------------------------- start-up */
 
-/* dl_iterate_phdr callback: when the executable segment holding the address `ctx` is found,
- * stores its range as the agent's own code and stops. */
-static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
-{
-    (void)size;
-    uintptr_t probe = (uintptr_t)ctx;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        uintptr_t hi = lo + ph->p_memsz;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && probe >= lo && probe < hi) {
-            ag_state.self_lo = lo;
-            ag_state.self_hi = hi;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Parses 2 * PROTO_KEY_SIZE hex digits into key. Returns false when `hex` is not that. */
 static bool parse_key(const char *hex, uint8_t key[PROTO_KEY_SIZE])
 {
@@ -261,7 +241,8 @@ static int attach(int fd)
 {
     AG_ASSERT_GUARDED();
     ag_fd_resolve();
-    dl_iterate_phdr(find_self, (void *)(uintptr_t)&ag_init_start);
+    ag_core_code_range((const void *)(uintptr_t)&ag_init_start, &ag_state.self_lo,
+                       &ag_state.self_hi);
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 
