@@ -828,6 +828,33 @@ static long long measured_allocs(const struct merge *m, const struct analysis_op
     return sum;
 }
 
+/* CPU time (clock ticks) the measured processes used from the snapshot before the first
+ * measured round to their last; -1 when the recording has no CPU times. */
+static long long measured_cpu(const struct merge *m, const struct analysis_opts *o, uint32_t last)
+{
+    uint32_t from = o->round_base + o->warmup;
+    long long sum = -1;
+    for (size_t i = 0; i < m->rec->n_procs; i++) {
+        const struct rec_proc *p = m->rec->procs[i];
+        if (!m->pi[i].measured) {
+            continue;
+        }
+        uint64_t a = UINT64_MAX;
+        uint64_t b = UINT64_MAX;
+        for (uint32_t r = from; r <= last; r++) {
+            uint64_t v = rec_cpu(p, r);
+            if (v != UINT64_MAX) {
+                a = a == UINT64_MAX ? v : a;
+                b = v;
+            }
+        }
+        if (a != UINT64_MAX) {
+            sum = (sum < 0 ? 0 : sum) + (long long)(b - a);
+        }
+    }
+    return sum;
+}
+
 /* Makes untracked work inconclusive: a process of the tree not measured during the measured
  * rounds, or, in a tree of several processes, no allocation at all by the measured ones. */
 static void judge_untracked(struct merge *m, const struct analysis_opts *o,
@@ -849,13 +876,14 @@ static void judge_untracked(struct merge *m, const struct analysis_opts *o,
         inconclusive(o, out, why);
         return;
     }
-    /* A lone program may well serve its work from memory it allocated at start-up (a pool); in
-     * a tree, silence means the work went where no agent sees it. */
-    if (out->n_procs > 1 && measured_allocs(m, o, last) == 0) {
+    /* A lone program may well serve its work from memory it allocated at start-up (a pool), and
+     * so may busy workers (apache's pools): in a tree, only measured processes that neither
+     * allocated nor ran mean the work went where no agent sees it. */
+    if (out->n_procs > 1 && measured_allocs(m, o, last) == 0 && measured_cpu(m, o, last) <= 0) {
         inconclusive(o, out,
-                     "no tracked process allocated anything during the measured rounds, so the "
-                     "work was done where leakcheck can't see it (an untracked process or "
-                     "memory not from malloc); nothing was measured");
+                     "no tracked process allocated anything or used the CPU during the measured "
+                     "rounds, so the work was done where leakcheck can't see it (an untracked "
+                     "process); nothing was measured");
     }
 }
 

@@ -13,8 +13,9 @@
  * Untracked work is never a pass: a `no-leak` becomes `inconclusive`, with a reason naming the
  * process, when a process of the tree ran untracked during the measured rounds (it never joined:
  * static, set-uid, its LD_PRELOAD cleared; or the agent could not see its allocations), or when,
- * in a tree of several processes, no tracked process allocated anything during the measured
- * rounds (a lone program may serve its work from memory it allocated at start-up).
+ * in a tree of several processes, no tracked process allocated anything or used the CPU during
+ * the measured rounds (a lone program, or busy workers, may serve their work from memory
+ * allocated earlier).
  *
  * Pure computation over the recording (plus the symbol files analysis_run reads); thread-safe.
  */

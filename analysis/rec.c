@@ -24,6 +24,7 @@ static void proc_free(struct rec_proc *p)
     free(p->cmdline);
     free(p->title);
     free(p->error);
+    free(p->cpu);
     snap_stream_cleanup(&p->st);
     free(p);
 }
@@ -218,6 +219,43 @@ static int parse_end(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct
     return 0;
 }
 
+#define REC_MAX_CPU_ROUNDS 1000000u
+
+static int parse_cpu(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    struct rec_proc *p = frame_proc(r, rb);
+    uint32_t round;
+    uint64_t ticks;
+    if (!p) {
+        BAD(r, d, type, "CPU time of a process that never joined");
+    }
+    if (proto_get_u32(rb, &round) < 0 || proto_get_u64(rb, &ticks) < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    if (round >= REC_MAX_CPU_ROUNDS) {
+        return 0;
+    }
+    if (round >= p->n_cpu) {
+        size_t n = round + 1 > p->n_cpu * 2 ? round + 1 : p->n_cpu * 2;
+        uint64_t *c = realloc(p->cpu, n * sizeof(*c));
+        if (!c) {
+            return diag_set(d, -ENOMEM, "out of memory");
+        }
+        for (size_t i = p->n_cpu; i < n; i++) {
+            c[i] = UINT64_MAX;
+        }
+        p->cpu = c;
+        p->n_cpu = n;
+    }
+    p->cpu[round] = ticks;
+    return 0;
+}
+
+uint64_t rec_cpu(const struct rec_proc *p, uint32_t round)
+{
+    return round < p->n_cpu ? p->cpu[round] : UINT64_MAX;
+}
+
 static int parse_untracked(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
 {
     if (r->n_untracked >= REC_MAX_UNTRACKED) {
@@ -265,6 +303,8 @@ static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_
         return parse_end(r, &rb, h->type, d);
     case PROTO_REC_UNTRACKED:
         return parse_untracked(r, &rb, h->type, d);
+    case PROTO_REC_CPU:
+        return parse_cpu(r, &rb, h->type, d);
     case PROTO_REC_CLOSE:
         r->closed = true; /* its figures are for people reading the file */
         return 0;
@@ -299,8 +339,8 @@ static int start(struct rec *r, const uint8_t **p, size_t *n, struct diag *d)
     }
     struct proto_header h;
     r->started = true;
-    r->tree = proto_header_parse(r->buf, &h) == 0 && h.type >= PROTO_REC_PROC &&
-              h.type <= PROTO_REC_CLOSE;
+    r->tree =
+        proto_header_parse(r->buf, &h) == 0 && h.type >= PROTO_REC_PROC && h.type <= PROTO_REC_CPU;
     if (r->tree) {
         return 0; /* the header stays in buf for the frame reader */
     }

@@ -50,6 +50,8 @@
  *                 (a process of the tree that never joined, seen after round `round`)
  * A recording that starts with HELLO is one process's channel as it came (older recordings, and
  * the in-process API's).
+ *   REC_CPU      u32 proc, u32 round, u64 CPU time the process has used (user + system, clock
+ *                ticks, as /proc/PID/stat), read after the snapshot closing `round`
  *   REC_CLOSE    u64 bytes of the recording before this frame, u32 complete snapshots in it (all
  *                processes), u32 0: the harness's mark at the end of a recording it wrote whole.
  *                A recording without it was cut short (a full disk, a killed harness).
@@ -102,6 +104,7 @@ enum proto_type {
     PROTO_REC_END = 19,
     PROTO_REC_UNTRACKED = 20,
     PROTO_REC_CLOSE = 21,
+    PROTO_REC_CPU = 22,
 };
 
 /* How a process came to join (REC_PROC origin). */

@@ -74,6 +74,7 @@ static ssize_t proc_read(pid_t pid, const char *file, char *buf, size_t cap)
 struct pstat {
     char state;
     pid_t ppid;
+    unsigned long long cpu; /* utime + stime, clock ticks */
     unsigned long long start;
     int exit_code;
 };
@@ -94,6 +95,7 @@ static int proc_stat(pid_t pid, struct pstat *ps)
     ps->state = *p;
     p += 2;
     ps->ppid = (pid_t)strtol(p, &end, 10);
+    ps->cpu = 0;
     ps->start = 0;
     ps->exit_code = -1;
     int field = 4;
@@ -103,6 +105,9 @@ static int proc_stat(pid_t pid, struct pstat *ps)
         }
         field++;
         unsigned long long v = strtoull(p, &end, 10);
+        if (field == 14 || field == 15) {
+            ps->cpu += v;
+        }
         if (field == 22) {
             ps->start = v;
         }
@@ -228,6 +233,18 @@ static void rec_title(struct chan *c, uint32_t idx, const char *cmd, size_t n)
     }
     proto_put_u32(&w, idx);
     proto_put_str(&w, cmd, n);
+    frame_done(c, &w);
+}
+
+static void record_cpu(struct chan *c, uint32_t idx, uint64_t ticks)
+{
+    struct proto_wbuf w;
+    if (!frame_new(&w, PROTO_REC_CPU, 16)) {
+        return;
+    }
+    proto_put_u32(&w, idx);
+    proto_put_u32(&w, c->round);
+    proto_put_u64(&w, ticks);
     frame_done(c, &w);
 }
 
@@ -646,13 +663,18 @@ static bool answered(const struct chan *c, const struct chan_conn *k, uint32_t r
     return p->st.error != 0 || p->error || snap_stream_find(&p->st, round) != NULL;
 }
 
-/* Records the command lines that changed since last recorded (programs retitle themselves). */
+/* Records each joined process's CPU time, and the command lines that changed since last
+ * recorded (programs retitle themselves). */
 static void note_titles(struct chan *c)
 {
     for (size_t i = 0; i < c->n_conns; i++) {
         struct chan_conn *k = &c->conns[i];
         if (k->fd < 0) {
             continue;
+        }
+        struct pstat ps;
+        if (proc_stat(k->pid, &ps) == 0) {
+            record_cpu(c, k->proc, ps.cpu);
         }
         char cmd[8192];
         ssize_t n = proc_read(k->pid, "cmdline", cmd, sizeof(cmd));

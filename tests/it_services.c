@@ -5,7 +5,8 @@
  * shared socket; only the workers do work), a daemon (double fork, setsid, every descriptor
  * closed, dup2 storms), a program at the end of an exec chain (env, two wrapper scripts,
  * sh -c), Debian's nginx with a master and two workers (skipped where /usr/sbin/nginx is not
- * installed), and a tree with a statically linked process that can't be tracked. Each test
+ * installed), Debian's Apache with the prefork MPM (no-leak; skipped where not installed), and a
+ * tree with a statically linked process that can't be tracked. Each test
  * checks report.json: the verdict, the culprit and the role and pids it was found in, how each
  * process joined; and after every run, that no process it started is still alive: every
  * scenario gives its target a unique marker in the environment, and /proc is scanned for it.
@@ -327,6 +328,35 @@ static void test_tree_nginx_bounded_cache(void **state)
               &(struct want){.verdict = "no-leak", .origin_fork = 2, .origin_exec = 1});
 }
 
+/* Debian's Apache with the prefork MPM: a master and two workers serving a static file. The
+ * workers reuse their memory pools (no malloc per request) but do the work: no-leak, not
+ * "nothing was measured". */
+static void test_tree_apache_prefork_no_leak(void **state)
+{
+    (void)state;
+    if (access("/usr/sbin/apache2", X_OK) != 0 ||
+        access("/usr/lib/apache2/modules/mod_mpm_prefork.so", R_OK) != 0) {
+        skip();
+    }
+    run_tree(
+        "apache-prefork",
+        "{\"name\": \"apache-prefork\", \"target\": {\"argv\": [\"/usr/sbin/apache2\", "
+        "\"-f\", \"{file:httpd.conf}\"], \"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, "
+        "\"files\": {\"www/index.html\": {\"text\": \"hello\\n\"}, \"httpd.conf\": "
+        "{\"text\": \"ServerRoot /usr/lib/apache2\\nLoadModule mpm_prefork_module "
+        "/usr/lib/apache2/modules/mod_mpm_prefork.so\\nLoadModule authz_core_module "
+        "/usr/lib/apache2/modules/mod_authz_core.so\\nLoadModule mime_module "
+        "/usr/lib/apache2/modules/mod_mime.so\\nTypesConfig /etc/mime.types\\nListen "
+        "127.0.0.1:{port}\\nPidFile {run_dir}/httpd.pid\\nErrorLog /dev/stderr\\nLogLevel "
+        "warn\\nDocumentRoot {run_dir}/www\\nServerName localhost\\nStartServers "
+        "2\\nMinSpareServers 2\\nMaxSpareServers 2\\nMaxRequestWorkers 2\\nMutex "
+        "file:{run_dir}\\n<Directory {run_dir}/www>\\n  Require all granted\\n</Directory>\\n\"}}, "
+        "\"ready\": {\"http\": \"http://127.0.0.1:{port}/index.html\"}}, \"driver\": "
+        "{\"kind\": \"http\", \"url\": \"http://127.0.0.1:{port}/index.html\", "
+        "\"requests_per_round\": 100, \"concurrency\": 2}, \"rounds\": 6, \"warmup\": 2}",
+        &(struct want){.verdict = "no-leak", .origin_fork = 2});
+}
+
 /* `leakcheck exec` through env and sh -c: the program runs to its end with its output, and
  * exits as it did. */
 static void test_tree_exec_command_through_wrappers(void **state)
@@ -385,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_tree_untracked_process_is_inconclusive),
         cmocka_unit_test(test_tree_nginx_workers_leak),
         cmocka_unit_test(test_tree_nginx_bounded_cache),
+        cmocka_unit_test(test_tree_apache_prefork_no_leak),
         cmocka_unit_test(test_tree_exec_command_through_wrappers),
         cmocka_unit_test(test_tree_exec_leaves_nothing),
     };
