@@ -173,7 +173,9 @@ int ag_chan_connect(struct ag_state *st, uint32_t flags)
     if (st->sock_len == 0 || st->sock_len >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         return -ENOTCONN;
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking while connecting: when the harness's queue of joins is full (a fork storm
+     * while it drives a round), the process runs untracked rather than wait in its fork. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         return -errno;
     }
@@ -189,6 +191,7 @@ int ag_chan_connect(struct ag_state *st, uint32_t flags)
         ag_chan_close_raw(fd);
         return rc;
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     ag_chan_adopt(st, move_high(fd));
     rc = ag_chan_hello(st, flags);
     if (rc < 0) {

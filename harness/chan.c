@@ -323,7 +323,7 @@ int chan_open(struct chan *c, struct rec *rec, FILE *bin, struct diag *d)
     size_t n = strlen(c->name);
     memcpy(sa.sun_path + 1, c->name, n);
     socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
-    if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 128) < 0) {
+    if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
         int e = errno;
         close(fd);
         return diag_set(d, -e, "can't listen on the agent's channel socket: %s", strerror(e));
