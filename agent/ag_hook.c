@@ -315,13 +315,15 @@ static inline bool sys_tracked(const void *ret)
            !((uintptr_t)ret >= ag_state.self_lo && (uintptr_t)ret < ag_state.self_hi);
 }
 
-/* After a successful mapping at `p`: what it covers is replaced; recorded if anonymous. */
+/* After a successful mapping at `p`: what it covers is replaced; recorded if anonymous and
+ * private. Shared anonymous memory is the processes' common memory (a server's shared buffers,
+ * a scoreboard): counted in each process of a tree it would be counted many times over. */
 static void after_map(void *p, size_t len, int flags, const void *ret)
 {
     if (p == MAP_FAILED || !sys_tracked(ret)) {
         return;
     }
-    if (flags & MAP_ANONYMOUS) {
+    if ((flags & MAP_ANONYMOUS) && !(flags & MAP_SHARED)) {
         ag_rec_region((uintptr_t)p, page_len(len), PROTO_STACK_MMAP);
     } else if (flags & MAP_FIXED) {
         (void)ag_rec_unregion((uintptr_t)p, page_len(len), NULL);

@@ -5,8 +5,9 @@
  * shared socket; only the workers do work), a daemon (double fork, setsid, every descriptor
  * closed, dup2 storms), a program at the end of an exec chain (env, two wrapper scripts,
  * sh -c), Debian's nginx with a master and two workers (skipped where /usr/sbin/nginx is not
- * installed), Debian's Apache with the prefork MPM (no-leak; skipped where not installed), and a
- * tree with a statically linked process that can't be tracked. Each test
+ * installed), Debian's Apache with the prefork MPM and PostgreSQL with a backend forked per
+ * connection (no-leak; each skipped where not installed), and a tree with a statically linked
+ * process that can't be tracked. Each test
  * checks report.json: the verdict, the culprit and the role and pids it was found in, how each
  * process joined; and after every run, that no process it started is still alive: every
  * scenario gives its target a unique marker in the environment, and /proc is scanned for it.
@@ -357,6 +358,34 @@ static void test_tree_apache_prefork_no_leak(void **state)
         &(struct want){.verdict = "no-leak", .origin_fork = 2});
 }
 
+/* Debian's PostgreSQL: a postmaster with its background processes (each retitled) and a backend
+ * forked for every connection, driven by psql; initdb runs under the agent too. No-leak, with
+ * the background processes in roles of their own. */
+static void test_tree_postgres_fork_per_connection(void **state)
+{
+    (void)state;
+    static const char bin[] = "/usr/lib/postgresql/15/bin";
+    char postgres[64];
+    snprintf(postgres, sizeof(postgres), "%s/postgres", bin);
+    if (access(postgres, X_OK) != 0 || access("/usr/bin/psql", X_OK) != 0 ||
+        access("/usr/sbin/runuser", X_OK) != 0 || system("id postgres >/dev/null 2>&1") != 0 ||
+        getuid() != 0) {
+        skip();
+    }
+    assert_int_equal(chmod(g_tmp, 0755), 0); /* the postgres user reaches the run's folder */
+    run_tree("postgres",
+             "{\"name\": \"postgres\", \"target\": {\"argv\": [\"sh\", \"-c\", \"d={run_dir}/data; "
+             "mkdir -p $d && chown postgres {run_dir} $d && runuser -u postgres -- "
+             "/usr/lib/postgresql/15/bin/initdb -D $d >/dev/null && exec runuser -u postgres -- "
+             "/usr/lib/postgresql/15/bin/postgres -D $d -p {port} -k {run_dir} -c "
+             "listen_addresses=127.0.0.1\"], \"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, "
+             "\"ready\": {\"tcp\": \"{port}\", \"timeout_s\": 60}}, \"driver\": {\"kind\": "
+             "\"command\", \"argv\": [\"psql\", \"-h\", \"127.0.0.1\", \"-p\", \"{port}\", \"-U\", "
+             "\"postgres\", \"-c\", \"select count(*) from pg_class\"]}, \"rounds\": 6, "
+             "\"warmup\": 2}",
+             &(struct want){.verdict = "no-leak", .origin_fork = 5, .origin_exec = 1});
+}
+
 /* `leakcheck exec` through env and sh -c: the program runs to its end with its output, and
  * exits as it did. */
 static void test_tree_exec_command_through_wrappers(void **state)
@@ -416,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_tree_nginx_workers_leak),
         cmocka_unit_test(test_tree_nginx_bounded_cache),
         cmocka_unit_test(test_tree_apache_prefork_no_leak),
+        cmocka_unit_test(test_tree_postgres_fork_per_connection),
         cmocka_unit_test(test_tree_exec_command_through_wrappers),
         cmocka_unit_test(test_tree_exec_leaves_nothing),
     };
