@@ -468,7 +468,7 @@ static bool accept_one(struct chan *c, bool collecting, uint32_t round)
         refuse(c, fd, cr.pid, "its agent did not present the run's key");
         return true;
     }
-    uint8_t hello[PROTO_HEADER_SIZE + 8192];
+    uint8_t hello[PROTO_HEADER_SIZE + 16384];
     if (read_frame(fd, hello, sizeof(hello), &len, deadline) != PROTO_HELLO || len < 20) {
         refuse(c, fd, cr.pid, "its agent did not say HELLO");
         return true;
@@ -794,26 +794,11 @@ void chan_close(struct chan *c)
 
 /* ---------------------------------------------------------------- untracked processes */
 
-/* True when the agent's library is mapped in process `pid` (or its maps can't be read). */
-static bool has_agent(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        return true;
-    }
-    char line[1024];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f)) {
-        found = strstr(line, "libleakcheck-agent") != NULL;
-    }
-    fclose(f);
-    return found;
-}
-
-/* Why a process that never joined did not: what can be told from outside. */
-static void why_untracked(pid_t pid, char *why, size_t cap)
+/* Why a process that has not joined can't: what can be told from outside. Returns true when
+ * that is final (a set-ID or static program, an environment without the agent); false when the
+ * agent is on its way (it may be loading right now, mid-exec), with `why` for when it never
+ * comes. */
+static bool why_untracked(pid_t pid, char *why, size_t cap)
 {
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
@@ -822,14 +807,14 @@ static void why_untracked(pid_t pid, char *why, size_t cap)
         snprintf(why, cap,
                  "a set-user-ID or set-group-ID program, which the loader never gives "
                  "LD_PRELOAD libraries");
-        return;
+        return true;
     }
     char exe[4096];
     ssize_t en = readlink(path, exe, sizeof(exe) - 1);
     exe[en > 0 ? en : 0] = '\0';
     if (en > 0 && target_is_static(exe)) {
         snprintf(why, cap, "a statically linked program, which never loads LD_PRELOAD libraries");
-        return;
+        return true;
     }
     char env[65536];
     ssize_t n = proc_read(pid, "environ", env, sizeof(env));
@@ -843,11 +828,10 @@ static void why_untracked(pid_t pid, char *why, size_t cap)
         snprintf(why, cap,
                  "started without the agent in LD_PRELOAD (its environment was "
                  "replaced or cleared)");
-        return;
+        return true;
     }
-    snprintf(why, cap,
-             "never joined: a statically linked program, or its agent could not start "
-             "(see the log)");
+    snprintf(why, cap, "never joined: its agent could not start or reach leakcheck (see the log)");
+    return false;
 }
 
 size_t chan_tree_pids(const struct chan *c, pid_t *out, size_t cap)
@@ -891,12 +875,12 @@ size_t chan_scan_untracked(struct chan *c)
         if (k && k->fd >= 0) {
             continue; /* joined */
         }
-        /* Without the agent mapped it will never join; with it, it may be joining now. */
-        bool agent = has_agent(all[i]);
-        if (agent && k && !k->ended && clock_s() - k->eof_at < YOUNG_S) {
+        char why[256];
+        bool final = why_untracked(all[i], why, sizeof(why));
+        if (!final && k && !k->ended && clock_s() - k->eof_at < YOUNG_S) {
             continue; /* between two programs */
         }
-        if (agent && hz > 0 && uptime > 0 && uptime - (double)ps.start / hz < YOUNG_S) {
+        if (!final && hz > 0 && uptime > 0 && uptime - (double)ps.start / hz < YOUNG_S) {
             continue; /* may still be joining */
         }
         if (k && !k->ended) {
@@ -904,8 +888,6 @@ size_t chan_scan_untracked(struct chan *c)
              * or a channel it took away. */
             rec_end(c, k, PROTO_END_CLOSED, -1);
         }
-        char why[256];
-        why_untracked(all[i], why, sizeof(why));
         refuse(c, -1, all[i], why);
         found++;
     }
