@@ -17,6 +17,10 @@
  * so that processes with different layouts share one address space in the merged recording. */
 #define SYNTH_BASE 0x800000000000ull
 #define SYNTH_STEP 0x1000000000ull
+/* Measured processes that ran less than this on a CPU over the measured rounds did no work:
+ * an idle master waking for a timer runs microseconds; a worker serving even one request a
+ * round runs more. */
+#define IDLE_CPU_NS 200000ll
 
 /* ---------------------------------------------------------------- names */
 
@@ -828,8 +832,8 @@ static long long measured_allocs(const struct merge *m, const struct analysis_op
     return sum;
 }
 
-/* CPU time (clock ticks) the measured processes used from the snapshot before the first
- * measured round to their last; -1 when the recording has no CPU times. */
+/* Nanoseconds the measured processes ran on a CPU from the snapshot before the first measured
+ * round to their last; -1 when the recording has no CPU times. */
 static long long measured_cpu(const struct merge *m, const struct analysis_opts *o, uint32_t last)
 {
     uint32_t from = o->round_base + o->warmup;
@@ -879,7 +883,8 @@ static void judge_untracked(struct merge *m, const struct analysis_opts *o,
     /* A lone program may well serve its work from memory it allocated at start-up (a pool), and
      * so may busy workers (apache's pools): in a tree, only measured processes that neither
      * allocated nor ran mean the work went where no agent sees it. */
-    if (out->n_procs > 1 && measured_allocs(m, o, last) == 0 && measured_cpu(m, o, last) <= 0) {
+    long long cpu = measured_cpu(m, o, last);
+    if (out->n_procs > 1 && measured_allocs(m, o, last) == 0 && cpu < IDLE_CPU_NS) {
         inconclusive(o, out,
                      "no tracked process allocated anything or used the CPU during the measured "
                      "rounds, so the work was done where leakcheck can't see it (an untracked "

@@ -42,7 +42,7 @@ struct rec_proc {
     uint32_t end_round; /* the last round finished when it ended */
     int32_t status;     /* wait status, or -1 */
     char *error;        /* its channel was malformed: what was wrong (complete snapshots kept) */
-    uint64_t *cpu;      /* CPU time (clock ticks) after round r: cpu[r], or UINT64_MAX unread */
+    uint64_t *cpu;      /* ns run on a CPU after round r: cpu[r], or UINT64_MAX unread */
     size_t n_cpu;
     struct snap_stream st;
 };
@@ -83,8 +83,8 @@ int rec_feed(struct rec *r, const uint8_t *p, size_t n, struct diag *d);
  * snapshot. Can't fail. */
 bool rec_partial(const struct rec *r);
 
-/* The CPU time (clock ticks) process `p` had used after round `round`, or UINT64_MAX when it
- * was not read then. Can't fail. */
+/* The nanoseconds process `p` had run on a CPU after round `round`, or UINT64_MAX when that was
+ * not read then. Can't fail. */
 uint64_t rec_cpu(const struct rec_proc *p, uint32_t round);
 
 /* The first string of a NUL-separated command line (its argv[0], or the title a program gave

@@ -50,8 +50,9 @@
  *                 (a process of the tree that never joined, seen after round `round`)
  * A recording that starts with HELLO is one process's channel as it came (older recordings, and
  * the in-process API's).
- *   REC_CPU      u32 proc, u32 round, u64 CPU time the process has used (user + system, clock
- *                ticks, as /proc/PID/stat), read after the snapshot closing `round`
+ *   REC_CPU      u32 proc, u32 round, u64 nanoseconds the program's threads have run on a CPU
+ *                (/proc/PID/task/TID/schedstat, the agent's channel thread left out), read
+ *                after the snapshot closing `round`
  *   REC_CLOSE    u64 bytes of the recording before this frame, u32 complete snapshots in it (all
  *                processes), u32 0: the harness's mark at the end of a recording it wrote whole.
  *                A recording without it was cut short (a full disk, a killed harness).
@@ -125,6 +126,10 @@ enum proto_end {
 };
 
 #define PROTO_NO_PROC 0xffffffffu
+
+/* The name of the agent's channel thread (/proc/PID/task/TID/comm): its CPU time is the agent's,
+ * not the program's. */
+#define PROTO_THREAD_NAME "leakcheck-chan"
 
 /* HELLO flags */
 #define PROTO_HELLO_UNWIND    0x1u /* libunwind is usable: stacks are real */

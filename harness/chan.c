@@ -47,7 +47,7 @@ struct chan_conn {
  * -1 when unreadable. */
 static ssize_t proc_read(pid_t pid, const char *file, char *buf, size_t cap)
 {
-    char path[64];
+    char path[400];
     snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -74,7 +74,6 @@ static ssize_t proc_read(pid_t pid, const char *file, char *buf, size_t cap)
 struct pstat {
     char state;
     pid_t ppid;
-    unsigned long long cpu; /* utime + stime, clock ticks */
     unsigned long long start;
     int exit_code;
 };
@@ -95,7 +94,6 @@ static int proc_stat(pid_t pid, struct pstat *ps)
     ps->state = *p;
     p += 2;
     ps->ppid = (pid_t)strtol(p, &end, 10);
-    ps->cpu = 0;
     ps->start = 0;
     ps->exit_code = -1;
     int field = 4;
@@ -105,9 +103,6 @@ static int proc_stat(pid_t pid, struct pstat *ps)
         }
         field++;
         unsigned long long v = strtoull(p, &end, 10);
-        if (field == 14 || field == 15) {
-            ps->cpu += v;
-        }
         if (field == 22) {
             ps->start = v;
         }
@@ -663,6 +658,39 @@ static bool answered(const struct chan *c, const struct chan_conn *k, uint32_t r
     return p->st.error != 0 || p->error || snap_stream_find(&p->st, round) != NULL;
 }
 
+/* The nanoseconds the program's own threads of process `pid` have run on a CPU (the agent's
+ * channel thread left out), into *ns. Returns false when they can't be read. */
+static bool program_cpu(pid_t pid, uint64_t *ns)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir) {
+        return false;
+    }
+    uint64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
+        }
+        char file[300];
+        char text[128];
+        snprintf(file, sizeof(file), "task/%s/comm", e->d_name);
+        if (proc_read(pid, file, text, sizeof(text)) > 0 &&
+            strncmp(text, PROTO_THREAD_NAME, strlen(PROTO_THREAD_NAME)) == 0) {
+            continue;
+        }
+        snprintf(file, sizeof(file), "task/%s/schedstat", e->d_name);
+        if (proc_read(pid, file, text, sizeof(text)) > 0) {
+            sum += strtoull(text, NULL, 10);
+        }
+    }
+    closedir(dir);
+    *ns = sum;
+    return true;
+}
+
 /* Records each joined process's CPU time, and the command lines that changed since last
  * recorded (programs retitle themselves). */
 static void note_titles(struct chan *c)
@@ -672,9 +700,9 @@ static void note_titles(struct chan *c)
         if (k->fd < 0) {
             continue;
         }
-        struct pstat ps;
-        if (proc_stat(k->pid, &ps) == 0) {
-            record_cpu(c, k->proc, ps.cpu);
+        uint64_t ns;
+        if (program_cpu(k->pid, &ns)) {
+            record_cpu(c, k->proc, ns);
         }
         char cmd[8192];
         ssize_t n = proc_read(k->pid, "cmdline", cmd, sizeof(cmd));
