@@ -443,6 +443,15 @@ bool rec_partial(const struct rec *r)
     return false;
 }
 
+size_t rec_snapshots(const struct rec *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_procs; i++) {
+        n += r->procs[i]->st.n_snaps;
+    }
+    return n;
+}
+
 void rec_argv0(const char *cmdline, size_t len, char *buf, size_t cap)
 {
     size_t n = cmdline ? strnlen(cmdline, len) : 0;

@@ -87,6 +87,9 @@ bool rec_partial(const struct rec *r);
  * not read then. Can't fail. */
 uint64_t rec_cpu(const struct rec_proc *p, uint32_t round);
 
+/* Complete snapshots in the recording, over every process. Can't fail. */
+size_t rec_snapshots(const struct rec *r);
+
 /* The first string of a NUL-separated command line (its argv[0], or the title a program gave
  * itself), into buf. Can't fail. */
 void rec_argv0(const char *cmdline, size_t len, char *buf, size_t cap);

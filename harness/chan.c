@@ -140,33 +140,22 @@ static bool proc_running(pid_t pid)
 
 /* ---------------------------------------------------------------- the recording */
 
-/* Complete snapshots in the recording so far, over every process. */
-static size_t count_snaps(const struct rec *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->n_procs; i++) {
-        n += r->procs[i]->st.n_snaps;
-    }
-    return n;
-}
-
-/* Writes one harness frame to the recording (whole, or nothing from the first failure on) and
- * feeds it to the parser. */
+/* Writes one harness frame to the recording (nothing from the first failed write on) and feeds
+ * it to the parser. */
 static void record(struct chan *c, const uint8_t *frame, size_t len)
 {
+    c->bin_received += len;
+    if (c->bin && !c->bin_errno) {
+        errno = 0;
+        if (fwrite(frame, 1, len, c->bin) != len || fflush(c->bin) != 0) {
+            c->bin_errno = errno ? errno : EIO;
+            c->bin_snaps = rec_snapshots(c->rec); /* all before this frame */
+        } else {
+            c->bin_bytes += len;
+        }
+    }
     struct diag d = {{0}};
     rec_feed(c->rec, frame, len, &d);
-    c->bin_received += len;
-    if (!c->bin || c->bin_errno) {
-        return; /* nothing is written after a failed write: the file ends on a whole frame */
-    }
-    errno = 0;
-    if (fwrite(frame, 1, len, c->bin) != len || fflush(c->bin) != 0) {
-        c->bin_errno = errno ? errno : EIO;
-        return;
-    }
-    c->bin_bytes += len;
-    c->bin_snaps = count_snaps(c->rec);
 }
 
 /* A frame builder over a heap buffer of `cap` bytes. */
@@ -930,6 +919,7 @@ int chan_close_recording(struct chan *c, const char *name, struct diag *d)
         return 0;
     }
     if (!c->bin_errno) {
+        c->bin_snaps = rec_snapshots(c->rec);
         uint8_t frame[PROTO_HEADER_SIZE + 16];
         struct proto_wbuf b = {.data = frame, .cap = sizeof(frame)};
         proto_frame_begin(&b, PROTO_REC_CLOSE);
@@ -952,7 +942,7 @@ int chan_close_recording(struct chan *c, const char *name, struct diag *d)
     if (!c->bin_errno) {
         return 0;
     }
-    size_t all = count_snaps(c->rec);
+    size_t all = rec_snapshots(c->rec);
     size_t missing = all - c->bin_snaps;
     return diag_set(d, -c->bin_errno,
                     "%s: writing the recording failed (%s): the file holds %llu of the %llu "

@@ -37,7 +37,7 @@ struct chan {
     /* the recording's account (chan_close_recording() says what a failed write lost) */
     uint64_t bin_bytes;    /* bytes written to it */
     uint64_t bin_received; /* bytes of the harness's frames made (written or not) */
-    size_t bin_snaps;      /* complete snapshots among the bytes written */
+    size_t bin_snaps;      /* complete snapshots the file holds (set at a failure and at the end) */
     pid_t main_pid;        /* the program the harness started (0 until known) */
     uint32_t round;        /* the last round finished (recorded with joins, ends and untracked) */
     size_t n_conns;

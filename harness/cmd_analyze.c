@@ -149,16 +149,6 @@ static int analyse(const struct scn *s, const struct rec *rec, struct rpt_run **
 }
 
 /* Everything after the options: settings, recording, analysis, reports. */
-/* Complete snapshots in the recording, over every process. */
-static size_t count_snaps(const struct rec *rec)
-{
-    size_t n = 0;
-    for (size_t p = 0; p < rec->n_procs; p++) {
-        n += rec->procs[p]->st.n_snaps;
-    }
-    return n;
-}
-
 static int analyze_recording(const struct cli *cli, const struct cmd_args *a, const char *bin,
                              struct rec *st)
 {
@@ -168,7 +158,7 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
     if (code == CLI_CONTINUE) {
         code = read_recording(bin, st);
     }
-    if (code == CLI_CONTINUE && count_snaps(st) == 0) {
+    if (code == CLI_CONTINUE && rec_snapshots(st) == 0) {
         cli_error("%s: no complete snapshot in the recording", bin);
         code = CLI_EXIT_USAGE;
     }
@@ -184,13 +174,13 @@ static int analyze_recording(const struct cli *cli, const struct cmd_args *a, co
             fprintf(stderr,
                     "note: %s ends inside a snapshot (the target ended while sending it); "
                     "analysing the %zu complete ones\n",
-                    bin, count_snaps(st));
+                    bin, rec_snapshots(st));
         } else {
             fprintf(stderr,
                     "note: %s was cut: it ends inside a snapshot and has no end mark (the disk "
                     "filled up, or leakcheck was stopped while writing it); analysing the %zu "
                     "complete snapshots it holds\n",
-                    bin, count_snaps(st));
+                    bin, rec_snapshots(st));
         }
     }
     if (code == CLI_CONTINUE) {

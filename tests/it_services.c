@@ -9,8 +9,8 @@
  * connection (no-leak; each skipped where not installed), and a tree with a statically linked
  * process that can't be tracked. Each test
  * checks report.json: the verdict, the culprit and the role and pids it was found in, how each
- * process joined; and after every run, that no process it started is still alive: every
- * scenario gives its target a unique marker in the environment, and /proc is scanned for it.
+ * process joined; and after every run, that no process it started is still alive (it_run() scans
+ * /proc for this test's descendants and for its mark, which every process it starts inherits).
  *
  * Run from the repository root (tests/run-all.sh does); $B names the build folder.
  */
@@ -44,6 +44,7 @@ static int setup(void **state)
         return -1;
     }
     it_build_path(g_leakcheck, sizeof(g_leakcheck), "leakcheck");
+    it_mark();
     return 0;
 }
 
@@ -53,47 +54,6 @@ static int teardown(void **state)
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_tmp);
     return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Pids of running processes whose environment holds `marker`. Returns how many. */
-static size_t marked_alive(const char *marker, pid_t *out, size_t cap)
-{
-    DIR *d = opendir("/proc");
-    size_t n = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char *end;
-        long pid = strtol(e->d_name, &end, 10);
-        if (*end || pid <= 0 || pid == getpid()) {
-            continue;
-        }
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-        size_t len = 0;
-        char *stat = it_read_file(path, &len);
-        const char *paren = stat ? strrchr(stat, ')') : NULL;
-        bool zombie = paren && paren[1] == ' ' && paren[2] == 'Z';
-        free(stat);
-        if (zombie) {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-        char *env = it_read_file(path, &len);
-        for (size_t i = 0; env && i < len; i += strlen(env + i) + 1) {
-            if (strcmp(env + i, marker) == 0) {
-                if (n < cap) {
-                    out[n] = (pid_t)pid;
-                }
-                n++;
-                break;
-            }
-        }
-        free(env);
-    }
-    if (d) {
-        closedir(d);
-    }
-    return n;
 }
 
 /* What a run must show. */
@@ -120,28 +80,15 @@ static int count_procs(const cJSON *procs, const char *key, const char *value)
     return n;
 }
 
-/* Writes `text` to f with every @MARKER@ replaced by `value`. */
-static void put_marked(FILE *f, const char *text, const char *value)
-{
-    for (const char *m; (m = strstr(text, "@MARKER@")) != NULL; text = m + 8) {
-        fwrite(text, 1, (size_t)(m - text), f);
-        fputs(value, f);
-    }
-    fputs(text, f);
-}
-
-/* Runs one scenario (JSON text with @MARKER@ for the marker), checks its report and that nothing
- * it started is left. */
+/* Runs one scenario (JSON text), checks its report; it_run() checks that nothing it started is
+ * left. */
 static void run_tree(const char *name, const char *scenario, const struct want *w)
 {
-    char marker[96];
-    snprintf(marker, sizeof(marker), "LEAKCHECK_IT_TREE=%s-%d-%ld", name, (int)getpid(),
-             (long)time(NULL));
     char file[512];
     snprintf(file, sizeof(file), "%s/%s.json", g_tmp, name);
     FILE *f = fopen(file, "w");
     assert_non_null(f);
-    put_marked(f, scenario, strchr(marker, '=') + 1);
+    fputs(scenario, f);
     fclose(f);
     char dir[512];
     snprintf(dir, sizeof(dir), "%s/out-%s", g_tmp, name);
@@ -182,13 +129,6 @@ static void run_tree(const char *name, const char *scenario, const struct want *
     assert_true(count_procs(procs, "origin", "fork") >= w->origin_fork);
     assert_true(count_procs(procs, "origin", "exec") >= w->origin_exec);
     assert_true(cJSON_GetArraySize(procs) - count_procs(procs, "tracked", NULL) >= w->untracked);
-    pid_t left[8];
-    size_t n_left = marked_alive(marker, left, 8);
-    if (n_left) {
-        fprintf(stderr, "%s: %zu processes left running, first pid %d\n", name, n_left,
-                (int)left[0]);
-    }
-    assert_int_equal(n_left, 0);
     cJSON_Delete(root);
     free(text);
     free(r.out);
@@ -208,7 +148,7 @@ static void test_tree_prefork_leak_in_workers(void **state)
     run_tree("prefork-leak",
              "{\"name\": \"prefork-leak\", \"target\": {\"argv\": "
              "[\"build/debug/targets/prefork_srv\", \"--port\", \"{port}\", \"--leak\"], "
-             "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, \"ready\": {\"http\": "
+             "\"ready\": {\"http\": "
              "\"http://127.0.0.1:{port}/healthz\"}}, " HTTP_DRIVER ", \"expect\": \"leak\"}",
              &(struct want){.verdict = "leak",
                             .culprit = "remember_request",
@@ -222,7 +162,7 @@ static void test_tree_prefork_fixed(void **state)
     run_tree("prefork-fixed",
              "{\"name\": \"prefork-fixed\", \"target\": {\"argv\": "
              "[\"build/debug/targets/prefork_srv\", \"--port\", \"{port}\", \"--fixed\"], "
-             "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, \"ready\": {\"http\": "
+             "\"ready\": {\"http\": "
              "\"http://127.0.0.1:{port}/healthz\"}}, " HTTP_DRIVER "}",
              &(struct want){.verdict = "no-leak", .origin_fork = 2});
 }
@@ -233,7 +173,7 @@ static void test_tree_daemon_leak(void **state)
     run_tree("daemon-leak",
              "{\"name\": \"daemon-leak\", \"target\": {\"argv\": "
              "[\"build/debug/targets/daemon_srv\", \"--port\", \"{port}\", \"--leak\"], "
-             "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, \"ready\": {\"http\": "
+             "\"ready\": {\"http\": "
              "\"http://127.0.0.1:{port}/healthz\"}}, " HTTP_DRIVER ", \"expect\": \"leak\"}",
              &(struct want){.verdict = "leak",
                             .culprit = "remember_client",
@@ -247,7 +187,7 @@ static void test_tree_daemon_fixed(void **state)
     run_tree("daemon-fixed",
              "{\"name\": \"daemon-fixed\", \"target\": {\"argv\": "
              "[\"build/debug/targets/daemon_srv\", \"--port\", \"{port}\", \"--fixed\"], "
-             "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, \"ready\": {\"http\": "
+             "\"ready\": {\"http\": "
              "\"http://127.0.0.1:{port}/healthz\"}}, " HTTP_DRIVER "}",
              &(struct want){.verdict = "no-leak", .origin_fork = 2});
 }
@@ -259,8 +199,8 @@ static void test_tree_exec_chain_leak(void **state)
         "chain-leak",
         "{\"name\": \"chain-leak\", \"target\": {\"argv\": [\"env\", \"A=1\", \"sh\", "
         "\"tests/scripts/wrap.sh\", \"tests/scripts/wrap.sh\", \"sh\", \"-c\", "
-        "\"exec \\\"$0\\\" \\\"$@\\\"\", \"build/debug/targets/conn_struct\", \"--leak\"], "
-        "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}}, " STDIO_DRIVER ", \"expect\": \"leak\"}",
+        "\"exec \\\"$0\\\" \\\"$@\\\"\", \"build/debug/targets/conn_struct\", "
+        "\"--leak\"]}, " STDIO_DRIVER ", \"expect\": \"leak\"}",
         &(struct want){
             .verdict = "leak", .culprit = "conn_open", .role = "conn_struct", .origin_exec = 3});
 }
@@ -271,8 +211,8 @@ static void test_tree_exec_chain_fixed(void **state)
     run_tree("chain-fixed",
              "{\"name\": \"chain-fixed\", \"target\": {\"argv\": [\"env\", \"A=1\", \"sh\", "
              "\"tests/scripts/wrap.sh\", \"tests/scripts/wrap.sh\", \"sh\", \"-c\", "
-             "\"exec \\\"$0\\\" \\\"$@\\\"\", \"build/debug/targets/conn_struct\", \"--fixed\"], "
-             "\"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}}, " STDIO_DRIVER "}",
+             "\"exec \\\"$0\\\" \\\"$@\\\"\", \"build/debug/targets/conn_struct\", "
+             "\"--fixed\"]}, " STDIO_DRIVER "}",
              &(struct want){.verdict = "no-leak", .origin_exec = 3});
 }
 
@@ -284,8 +224,7 @@ static void test_tree_untracked_process_is_inconclusive(void **state)
     run_tree("untracked",
              "{\"name\": \"untracked\", \"target\": {\"argv\": [\"sh\", \"-c\", "
              "\"sleep 600 | build/debug/targets/hostile_static > /dev/null & exec "
-             "build/debug/targets/conn_struct --fixed\"], \"env\": {\"LEAKCHECK_IT_TREE\": "
-             "\"@MARKER@\"}}, " STDIO_DRIVER "}",
+             "build/debug/targets/conn_struct --fixed\"]}, " STDIO_DRIVER "}",
              &(struct want){.verdict = "inconclusive",
                             .reason = "ran untracked during the measured rounds",
                             .untracked = 1});
@@ -301,7 +240,7 @@ static void run_nginx(const char *name, const char *cache_max, const struct want
     char text[2048];
     snprintf(text, sizeof(text),
              "{\"name\": \"%s\", \"target\": {\"argv\": [\"sh\", \"tests/nginx/run.sh\", "
-             "\"{port}\", \"%s\"], \"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, \"ready\": "
+             "\"{port}\", \"%s\"], \"ready\": "
              "{\"http\": \"http://127.0.0.1:{port}/healthz\"}}, \"driver\": {\"kind\": \"http\", "
              "\"url\": \"http://127.0.0.1:{port}/missing-{round}-{i}.html\", \"expect_status\": "
              "404, \"requests_per_round\": 200, \"concurrency\": 4, \"timeout_s\": 10}, "
@@ -342,7 +281,7 @@ static void test_tree_apache_prefork_no_leak(void **state)
     run_tree(
         "apache-prefork",
         "{\"name\": \"apache-prefork\", \"target\": {\"argv\": [\"/usr/sbin/apache2\", "
-        "\"-f\", \"{file:httpd.conf}\"], \"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, "
+        "\"-f\", \"{file:httpd.conf}\"], "
         "\"files\": {\"www/index.html\": {\"text\": \"hello\\n\"}, \"httpd.conf\": "
         "{\"text\": \"ServerRoot /usr/lib/apache2\\nLoadModule mpm_prefork_module "
         "/usr/lib/apache2/modules/mod_mpm_prefork.so\\nLoadModule authz_core_module "
@@ -378,7 +317,7 @@ static void test_tree_postgres_fork_per_connection(void **state)
              "mkdir -p $d && chown postgres {run_dir} $d && runuser -u postgres -- "
              "/usr/lib/postgresql/15/bin/initdb -D $d >/dev/null && exec runuser -u postgres -- "
              "/usr/lib/postgresql/15/bin/postgres -D $d -p {port} -k {run_dir} -c "
-             "listen_addresses=127.0.0.1\"], \"env\": {\"LEAKCHECK_IT_TREE\": \"@MARKER@\"}, "
+             "listen_addresses=127.0.0.1\"], "
              "\"ready\": {\"tcp\": \"{port}\", \"timeout_s\": 60}}, \"driver\": {\"kind\": "
              "\"command\", \"argv\": [\"psql\", \"-h\", \"127.0.0.1\", \"-p\", \"{port}\", \"-U\", "
              "\"postgres\", \"-c\", \"select count(*) from pg_class\"]}, \"rounds\": 6, "
@@ -407,28 +346,23 @@ static void test_tree_exec_command_through_wrappers(void **state)
 }
 
 /* `leakcheck exec` of a program that closes every descriptor and daemonizes: nothing it started
- * is left once the program it ran has ended. */
+ * is left once the program it ran has ended (it_run() checks, the daemon carrying this test's
+ * mark). */
 static void test_tree_exec_leaves_nothing(void **state)
 {
     (void)state;
-    char marker[96];
-    snprintf(marker, sizeof(marker), "LEAKCHECK_IT_TREE=exec-%d-%ld", (int)getpid(),
-             (long)time(NULL));
     char daemon[512];
     it_build_path(daemon, sizeof(daemon), "targets/daemon_srv");
     char script[1024];
     snprintf(script, sizeof(script), "%s --port 1 --fixed; sleep 0.5", daemon);
     char a_exec[] = "exec";
     char a_dd[] = "--";
-    char a_env[] = "env";
     char a_sh[] = "sh";
     char a_c[] = "-c";
-    char *argv[] = {g_leakcheck, a_exec, a_dd, a_env, marker, a_sh, a_c, script, NULL};
+    char *argv[] = {g_leakcheck, a_exec, a_dd, a_sh, a_c, script, NULL};
     struct it_result r;
     assert_int_equal(it_run(argv, NULL, NULL, 60, &r), 0);
     assert_int_equal(r.exit_code, 0);
-    pid_t left[4];
-    assert_int_equal(marked_alive(marker, left, 4), 0);
     free(r.out);
 }
 
