@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tiny_http.h"
+
 struct client {
     struct client *next;
     char line[512 - sizeof(struct client *)];
@@ -80,46 +82,13 @@ static void daemonize(void)
     umask(0);
 }
 
-static void serve(int ls)
+/* One request: its record kept for good (--leak) or freed once answered (--fixed). */
+static void on_request(const char *line)
 {
-    for (;;) {
-        int fd = accept(ls, NULL, NULL);
-        if (fd < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            _exit(1);
-        }
-        char buf[8192];
-        size_t len = 0;
-        while (len + 1 < sizeof(buf)) {
-            ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-            if (n <= 0) {
-                break;
-            }
-            len += (size_t)n;
-            buf[len] = '\0';
-            if (strstr(buf, "\r\n\r\n")) {
-                break;
-            }
-        }
-        buf[len] = '\0';
-        char *eol = strstr(buf, "\r\n");
-        if (eol) {
-            *eol = '\0';
-            if (!strstr(buf, " /healthz ")) {
-                struct client *c = remember_client(buf);
-                if (!leak && c) {
-                    clients = c->next;
-                    free(c);
-                }
-            }
-        }
-        static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: "
-                                    "close\r\n\r\nok";
-        ssize_t w = write(fd, reply, sizeof(reply) - 1);
-        (void)w;
-        close(fd);
+    struct client *c = remember_client(line);
+    if (!leak && c) {
+        clients = c->next;
+        free(c);
     }
 }
 
@@ -141,15 +110,10 @@ int main(int argc, char **argv)
         return 2;
     }
     daemonize();
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 128) < 0) {
+    int ls = tiny_listen(port);
+    if (ls < 0) {
         return 1;
     }
-    serve(ls);
+    tiny_serve(ls, on_request);
     return 0;
 }

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tiny_http.h"
+
 #define RECORD_BYTES 1024
 #define MAX_WORKERS  16
 
@@ -45,62 +47,20 @@ static struct record *remember_request(const char *line)
     return r;
 }
 
-/* Reads the request head from fd (up to the blank line) into buf. Returns its length or -1. */
-static ssize_t read_head(int fd, char *buf, size_t cap)
+/* One request: its record kept for good (--leak) or freed once answered (--fixed). */
+static void on_request(const char *line)
 {
-    size_t len = 0;
-    while (len + 1 < cap) {
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        len += (size_t)n;
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n")) {
-            return (ssize_t)len;
-        }
+    struct record *r = remember_request(line);
+    if (!leak && r) {
+        kept = r->next;
+        free(r);
     }
-    return -1;
-}
-
-static void handle(int fd)
-{
-    char buf[8192];
-    if (read_head(fd, buf, sizeof(buf)) < 0) {
-        return;
-    }
-    char *eol = strstr(buf, "\r\n");
-    *eol = '\0';
-    if (strstr(buf, " /healthz ") == NULL) {
-        struct record *r = remember_request(buf);
-        if (!leak && r) {
-            kept = r->next;
-            free(r);
-        }
-    }
-    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n"
-                                "\r\nok";
-    ssize_t w = write(fd, reply, sizeof(reply) - 1);
-    (void)w;
 }
 
 static void worker(int ls)
 {
     signal(SIGTERM, SIG_DFL);
-    for (;;) {
-        int fd = accept(ls, NULL, NULL);
-        if (fd < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            _exit(1);
-        }
-        handle(fd);
-        close(fd);
-    }
+    tiny_serve(ls, on_request);
 }
 
 static void stop(int sig)
@@ -132,13 +92,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "prefork_srv: --port and 1..%d workers needed\n", MAX_WORKERS);
         return 2;
     }
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 128) < 0) {
+    int ls = tiny_listen(port);
+    if (ls < 0) {
         perror("prefork_srv: bind");
         return 1;
     }
