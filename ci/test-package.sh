@@ -47,23 +47,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-ok() {
-    echo "ok    $1"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL  $1"
-    shift
-    [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/      /' | tail -n 40
-    failed=$((failed + 1))
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ $failed -eq 0 ]
-    exit
-}
+# shellcheck source=ci/check-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 # in_root CMD...: runs CMD in the root with a plain environment; output in $out, status in $rc
 in_root() {
     out=$(chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \

@@ -19,23 +19,8 @@ mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache=${LEAKCHECK_DEBOOTSTRAP_CACHE:-$HOME/.cache/leakcheck/debootstrap}
 workflow=examples/workflows/leakcheck-debian.yml
 say() { printf 'test-workflows: %s\n' "$*"; }
-passed=0
-failed=0
-ok() {
-    echo "ok    $1"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL  $1"
-    shift
-    [ $# -gt 0 ] && printf '%s\n' "$@" | sed 's/^/      /' | tail -n 40
-    failed=$((failed + 1))
-}
-finish() {
-    echo "$passed passed, $failed failed"
-    [ $failed -eq 0 ]
-    exit
-}
+# shellcheck source=ci/check-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 
 # 1. the README shows the example workflows as they are (their lines from `name:` on)
 blocks=$(mktemp -d)

@@ -8,19 +8,8 @@ cd "$(dirname "$0")/.." || exit 2
 script=$PWD/ci/check-layers.sh
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() {
-    echo "ok    $1"
-    passed=$((passed + 1))
-}
-fail() {
-    echo "FAIL  $1"
-    shift
-    printf '      %s\n' "$@"
-    failed=$((failed + 1))
-}
+# shellcheck source=ci/check-lib.sh
+. ci/check-lib.sh
 
 # put TREE PATH LINE...: writes PATH under TREE, one argument a line
 put() {
@@ -189,5 +178,4 @@ else
     fail "a root that is not a folder is a usage error" "exit $rc" "$out"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

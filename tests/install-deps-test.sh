@@ -9,19 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then
-        echo "ok    $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL  $name"
-        failed=$((failed + 1))
-    fi
-}
+# shellcheck source=ci/check-lib.sh
+. ci/check-lib.sh
 list() { # list OS VERSION ARGS...
     local os=$1 ver=$2
     shift 2
@@ -53,5 +42,4 @@ rc=$?
 check "an unknown option exits 2 naming it" bash -c '[ "$0" -eq 2 ] && grep -q "unknown argument .--bogus." <<<"$1"' "$rc" "$out"
 out=$(printf 'ID=fedora\nVERSION_ID=40\n' >"$tmp/f" && LEAKCHECK_OS_RELEASE=$tmp/f bash ci/install-deps.sh --list --runtime 2>&1 >/dev/null)
 check "another system is named, and gets Debian 12's names" grep -q "fedora 40 is not Debian 12" <<<"$out"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish
