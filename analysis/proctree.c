@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/proto.h"
+#include "../util/arr.h"
 #include "../util/buf.h"
 
 #define ROLE_MAX     96
@@ -202,21 +203,6 @@ struct merge {
     struct diag d;
 };
 
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap) {
-        return 0;
-    }
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *p = realloc(*arr, nc * size);
-    if (!p) {
-        return -ENOMEM;
-    }
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 /* Adds pid to a set kept as an array. */
 static int add_pid(uint32_t **pids, size_t *n, size_t *cap, uint32_t pid)
 {
@@ -225,7 +211,7 @@ static int add_pid(uint32_t **pids, size_t *n, size_t *cap, uint32_t pid)
             return 0;
         }
     }
-    if (grow((void **)pids, cap, *n, sizeof(**pids)) < 0) {
+    if (arr_grow((void **)pids, cap, *n, sizeof(**pids)) < 0) {
         return -ENOMEM;
     }
     (*pids)[(*n)++] = pid;
@@ -264,7 +250,7 @@ static long object_index(struct merge *m, const struct snap_object *ob)
             return (long)i;
         }
     }
-    if (grow((void **)&m->objs, &m->cap_objs, m->n_objs, sizeof(*m->objs)) < 0) {
+    if (arr_grow((void **)&m->objs, &m->cap_objs, m->n_objs, sizeof(*m->objs)) < 0) {
         return -1;
     }
     m->objs[m->n_objs] = (struct gobj){.ob = ob, .synth = SYNTH_BASE + m->n_objs * SYNTH_STEP};
@@ -332,7 +318,7 @@ static uint32_t intern(struct merge *m, uint32_t role, const uint64_t *pcs, uint
         }
         k = (k + 1) & (m->hash_cap - 1);
     }
-    if (grow((void **)&m->ms, &m->cap_ms, m->n_ms, sizeof(*m->ms)) < 0) {
+    if (arr_grow((void **)&m->ms, &m->cap_ms, m->n_ms, sizeof(*m->ms)) < 0) {
         return 0;
     }
     struct mstack *s = &m->ms[m->n_ms];
@@ -427,7 +413,7 @@ static int add_birth(struct acc *a, const struct snap_birth *b)
             return 0;
         }
     }
-    if (grow((void **)&a->births, &a->cap_births, a->n_births, sizeof(*a->births)) < 0) {
+    if (arr_grow((void **)&a->births, &a->cap_births, a->n_births, sizeof(*a->births)) < 0) {
         return -ENOMEM;
     }
     a->births[a->n_births++] = *b;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../common/proto.h"
+#include "../util/arr.h"
 #include "series.h"
 
 void rec_init(struct rec *r)
@@ -45,26 +46,10 @@ void rec_cleanup(struct rec *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Makes room for one more element of `size` bytes in *arr (capacity *cap, n used). */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap) {
-        return 0;
-    }
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *p = realloc(*arr, nc * size);
-    if (!p) {
-        return -ENOMEM;
-    }
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
 /* Appends a new process (zeroed, stream ready). Returns it, or NULL when out of memory. */
 static struct rec_proc *add_proc(struct rec *r)
 {
-    if (grow((void **)&r->procs, &r->cap_procs, r->n_procs, sizeof(*r->procs)) < 0) {
+    if (arr_grow((void **)&r->procs, &r->cap_procs, r->n_procs, sizeof(*r->procs)) < 0) {
         return NULL;
     }
     struct rec_proc *p = calloc(1, sizeof(*p));
@@ -261,7 +246,7 @@ static int parse_untracked(struct rec *r, struct proto_rbuf *rb, uint16_t type, 
     if (r->n_untracked >= REC_MAX_UNTRACKED) {
         return 0; /* enough to say it */
     }
-    if (grow((void **)&r->untracked, &r->cap_untracked, r->n_untracked, sizeof(*r->untracked)) <
+    if (arr_grow((void **)&r->untracked, &r->cap_untracked, r->n_untracked, sizeof(*r->untracked)) <
         0) {
         return diag_set(d, -ENOMEM, "out of memory");
     }
@@ -321,14 +306,8 @@ static int start(struct rec *r, const uint8_t **p, size_t *n, struct diag *d)
     if (take > *n) {
         take = *n;
     }
-    if (grow((void **)&r->buf, &r->buf_cap, PROTO_HEADER_SIZE, 1) < 0 ||
-        r->buf_cap < PROTO_HEADER_SIZE) {
-        void *nb = realloc(r->buf, PROTO_HEADER_SIZE);
-        if (!nb) {
-            return diag_set(d, -ENOMEM, "out of memory");
-        }
-        r->buf = nb;
-        r->buf_cap = PROTO_HEADER_SIZE;
+    if (arr_grow((void **)&r->buf, &r->buf_cap, PROTO_HEADER_SIZE, 1) < 0) {
+        return diag_set(d, -ENOMEM, "out of memory");
     }
     memcpy(r->buf + r->buf_len, *p, take);
     r->buf_len += take;
@@ -384,17 +363,8 @@ static int feed_tree(struct rec *r, const uint8_t *p, size_t n, struct diag *d)
         if (take > n) {
             take = n;
         }
-        if (r->buf_len + take > r->buf_cap) {
-            size_t nc = r->buf_cap ? r->buf_cap : 4096;
-            while (nc < r->buf_len + take) {
-                nc *= 2;
-            }
-            void *nb = realloc(r->buf, nc);
-            if (!nb) {
-                return diag_set(d, -ENOMEM, "out of memory");
-            }
-            r->buf = nb;
-            r->buf_cap = nc;
+        if (arr_grow((void **)&r->buf, &r->buf_cap, r->buf_len + take, 1) < 0) {
+            return diag_set(d, -ENOMEM, "out of memory");
         }
         memcpy(r->buf + r->buf_len, p, take);
         r->buf_len += take;

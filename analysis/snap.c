@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/arr.h"
+
 void snap_stream_init(struct snap_stream *s)
 {
     memset(s, 0, sizeof(*s));
@@ -53,25 +55,6 @@ void snap_stream_cleanup(struct snap_stream *s)
 bool snap_stream_partial(const struct snap_stream *s)
 {
     return s->in_snap || s->buf_len > 0;
-}
-
-/* Grows an array of `size`-byte elements so that index n fits. Returns 0 or -ENOMEM. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap) {
-        return 0;
-    }
-    size_t nc = *cap ? *cap * 2 : 16;
-    while (nc <= n) {
-        nc *= 2;
-    }
-    void *p = realloc(*arr, nc * size);
-    if (!p) {
-        return -ENOMEM;
-    }
-    *arr = p;
-    *cap = nc;
-    return 0;
 }
 
 static size_t hash_id(uint32_t id, size_t cap)
@@ -280,7 +263,7 @@ static int parse_stack(struct snap_stream *s, struct proto_rbuf *r, const struct
     if (s->n_stacks >= SNAP_MAX_STACKS) {
         BAD(s, d, h, "more than %u stacks", SNAP_MAX_STACKS);
     }
-    if (grow((void **)&s->stacks, &s->cap_stacks, s->n_stacks, sizeof(*s->stacks)) < 0) {
+    if (arr_grow((void **)&s->stacks, &s->cap_stacks, s->n_stacks, sizeof(*s->stacks)) < 0) {
         return diag_set(d, -ENOMEM, "out of memory");
     }
     struct snap_stack *st = &s->stacks[s->n_stacks];
@@ -323,7 +306,8 @@ static int parse_site(struct snap_stream *s, struct proto_rbuf *r, const struct 
     if (s->cur.n_sites >= SNAP_MAX_SITES) {
         BAD(s, d, h, "more than %u sites in one snapshot", SNAP_MAX_SITES);
     }
-    if (grow((void **)&s->cur.sites, &s->cap_sites, s->cur.n_sites, sizeof(*s->cur.sites)) < 0) {
+    if (arr_grow((void **)&s->cur.sites, &s->cap_sites, s->cur.n_sites, sizeof(*s->cur.sites)) <
+        0) {
         return diag_set(d, -ENOMEM, "out of memory");
     }
     site.births = calloc(n_births ? n_births : 1, sizeof(*site.births));
@@ -379,8 +363,8 @@ static int parse_object(struct snap_stream *s, struct proto_rbuf *r, const struc
     if (s->cur.n_objects >= SNAP_MAX_OBJECTS) {
         BAD(s, d, h, "more than %u objects in one snapshot", SNAP_MAX_OBJECTS);
     }
-    if (grow((void **)&s->cur.objects, &s->cap_objects, s->cur.n_objects, sizeof(*s->cur.objects)) <
-        0) {
+    if (arr_grow((void **)&s->cur.objects, &s->cap_objects, s->cur.n_objects,
+                 sizeof(*s->cur.objects)) < 0) {
         return diag_set(d, -ENOMEM, "out of memory");
     }
     o.n_segs = n_segs;
@@ -418,7 +402,7 @@ static int parse_end(struct snap_stream *s, struct proto_rbuf *r, const struct p
         BAD(s, d, h, "announces %u sites and %u objects, %zu and %zu arrived", n_sites, n_objects,
             s->cur.n_sites, s->cur.n_objects);
     }
-    if (grow((void **)&s->snaps, &s->cap_snaps, s->n_snaps, sizeof(*s->snaps)) < 0) {
+    if (arr_grow((void **)&s->snaps, &s->cap_snaps, s->n_snaps, sizeof(*s->snaps)) < 0) {
         return diag_set(d, -ENOMEM, "out of memory");
     }
     s->snaps[s->n_snaps++] = s->cur;
@@ -467,7 +451,7 @@ int snap_stream_feed(struct snap_stream *s, const uint8_t *p, size_t n, struct d
         if (take > n) {
             take = n;
         }
-        if (grow((void **)&s->buf, &s->buf_cap, s->buf_len + take, 1) < 0) {
+        if (arr_grow((void **)&s->buf, &s->buf_cap, s->buf_len + take, 1) < 0) {
             s->error = -ENOMEM;
             return diag_set(d, -ENOMEM, "out of memory");
         }

@@ -36,16 +36,9 @@ if ! command -v debootstrap >/dev/null 2>&1; then
     exit 2
 fi
 
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/leakcheck-package.XXXXXX")
-root=$work/root
-cleanup() {
-    for m in "$root/dev/pts" "$root/dev" "$root/proc"; do
-        mountpoint -q "$m" 2>/dev/null && umount -l "$m"
-    done
-    rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=ci/root-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root-lib.sh"
+root_workdir package
 
 # shellcheck source=ci/check-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"

@@ -45,16 +45,9 @@ if [ "$(id -u)" -ne 0 ] || ! command -v debootstrap >/dev/null 2>&1; then
     fail "running the workflow needs root and debootstrap ('ci/install-deps.sh --test')"
     finish
 fi
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/leakcheck-workflow.XXXXXX")
-root=$work/root
-cleanup() {
-    for m in "$root/dev/pts" "$root/dev" "$root/proc"; do
-        mountpoint -q "$m" 2>/dev/null && umount -l "$m"
-    done
-    rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=ci/root-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/root-lib.sh"
+root_workdir workflow
 
 mkdir -p "$cache"
 start=$(date +%s)
