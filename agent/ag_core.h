@@ -69,6 +69,8 @@ struct ag_state {
     char sock_name[PROTO_SOCK_NAME_MAX]; /* the harness's abstract socket name; written once */
     size_t sock_len;                     /* 0: no socket to join (an inherited channel, or none) */
     uint8_t key[PROTO_KEY_SIZE];         /* the run's key, sent first on every connection */
+    struct ag_lock snap_lock; /* held for a whole snapshot: a fork waits for it, so no child
+                                 inherits a lock the snapshot held (the loader's among them) */
     int forking_pid; /* set by the fork handler in the parent: a child's HELLO names its parent
                         even when the parent exits at once (daemons) */
     unsigned depth;  /* frames to keep per stack */

@@ -452,26 +452,13 @@ __attribute__((constructor(101))) static void ag_hook_init(void)
     ag_init_start();
 }
 
-/* Fork handlers for the regions: the lock is taken around fork so the child never inherits it
- * held mid-update. */
-static void regions_prepare(void)
-{
-    ag_region_lock(&ag_state.regions);
-}
-
-static void regions_release(void)
-{
-    ag_region_unlock(&ag_state.regions);
-}
-
-/* Resolves the system-memory functions and installs the regions' fork handlers, after the
- * agent's start-up (priority 102). What pthread_atfork allocates is the agent's. */
+/* Resolves the system-memory functions after the agent's start-up (priority 102); the regions'
+ * lock is taken around fork by the agent's fork handlers (ag_init.c), with its other locks. */
 __attribute__((constructor(102))) static void ag_hook_init_regions(void)
 {
     int was = ag_guard;
     ag_guard = 1;
     (void)sys_ready();
-    pthread_atfork(regions_prepare, regions_release, regions_release);
     ag_guard = was;
 }
 

@@ -32,19 +32,29 @@
 
 /* ---------------------------------------------------------------- fork */
 
-/* Takes every agent lock, so that no lock is held mid-update in the child. */
+/* Takes every agent lock, so that no lock is held mid-update in the child: first the snapshot's
+ * (a snapshot under way finishes, with every lock it takes), then the tables'. */
 static void fork_prepare(void)
 {
     ag_state.forking_pid = (int)getpid();
+    ag_lock_take(&ag_state.snap_lock);
     ag_stack_lock(&ag_state.stacks);
     ag_table_lock_all(&ag_state.table);
+    ag_region_lock(&ag_state.regions);
 }
 
 /* Releases what fork_prepare took. */
-static void fork_parent(void)
+static void fork_release(void)
 {
+    ag_region_unlock(&ag_state.regions);
     ag_table_unlock_all(&ag_state.table);
     ag_stack_unlock(&ag_state.stacks);
+    ag_lock_release(&ag_state.snap_lock);
+}
+
+static void fork_parent(void)
+{
+    fork_release();
 }
 
 /* Releases the locks; then, in a process of a harness's tree, joins the harness on a channel of
@@ -53,8 +63,7 @@ static void fork_parent(void)
  * too, with its round of birth. */
 static void fork_child(void)
 {
-    ag_table_unlock_all(&ag_state.table);
-    ag_stack_unlock(&ag_state.stacks);
+    fork_release();
     int inherited = ag_state.chan_fd;
     ag_state.chan_fd = -1;
     if (inherited >= 0) {

@@ -468,6 +468,7 @@ void ag_snap_write(struct ag_state *st, struct ag_snap_out *out, uint32_t round)
 {
     AG_ASSERT_GUARDED();
     AG_ASSERT(out->buf.cap >= AG_SNAP_BUF_MIN && out->buf.len == 0);
+    ag_lock_take(&st->snap_lock);
     /* Whatever is allocated from now on belongs to the next round. */
     atomic_store_explicit(&st->epoch, round + 1, memory_order_relaxed);
 
@@ -493,4 +494,5 @@ void ag_snap_write(struct ag_state *st, struct ag_snap_out *out, uint32_t round)
 
     ag_mem_unmap(col.recs, map_size);
     ag_mem_unmap(tmp, map_size);
+    ag_lock_release(&st->snap_lock);
 }
