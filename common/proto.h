@@ -53,9 +53,29 @@
  *   REC_CPU      u32 proc, u32 round, u64 nanoseconds the program's threads have run on a CPU
  *                (/proc/PID/task/TID/schedstat, the agent's channel thread left out), read
  *                after the snapshot closing `round`
- *   REC_CLOSE    u64 bytes of the recording before this frame, u32 complete snapshots in it (all
- *                processes), u32 0: the harness's mark at the end of a recording it wrote whole.
- *                A recording without it was cut short (a full disk, a killed harness).
+ *   REC_RETAIN   u32 proc, u32 round (the last round finished when the scan ran), u32 flags
+ *                (PROTO_RETAIN_*), u32 n_objs, u32 n_paths, u32 0,
+ *                u64 microseconds the process stayed stopped, u64 microseconds the whole scan took,
+ *                u64 bytes of memory read, u64 live blocks, u64 live bytes, u64 peak bytes of
+ * memory the scan itself used, str note (why the scan was cut short or failed; empty when
+ *                complete),
+ *                then n_objs x { u64 base (load bias), str path } (the objects paths name),
+ *                then n_paths x path: the shortest path from a root to one sampled survivor:
+ *                  u32 stack_id (the survivor's site), u32 epoch (its round of birth),
+ *                  u64 size (its bytes), u32 root_kind (enum proto_root), u32 root_obj (index into
+ *                  the objects, or PROTO_NO_OBJ), u64 root_addr, u64 root_pc, u32 root_tid,
+ *                  u32 n_hops, n_hops x { u32 stack_id, u32 offset }
+ *                root_addr is, by kind: GLOBAL the pointer word's address minus the object's base
+ *                (the ELF virtual address, as symbols give it); TLS its offset in the object's TLS
+ *                block (as STT_TLS symbols give it); STACK its offset above the stack pointer of
+ * the frame holding it, whose pc is root_pc (0 when the frame is unknown); REGISTER the register's
+ * number (enum proto_reg); UNREACHABLE 0. The hops are the blocks on the way, root side first, the
+ * survivor left out: each block's site and the byte offset in it of the pointer to the next one
+ * (the last hop points at the survivor). The pointer from the root itself may land inside the first
+ * block (or the survivor): that interior offset is not recorded. REC_CLOSE    u64 bytes of the
+ * recording before this frame, u32 complete snapshots in it (all processes), u32 0: the harness's
+ * mark at the end of a recording it wrote whole. A recording without it was cut short (a full disk,
+ * a killed harness).
  *
  * Epoch 0 is everything before the first round (start-up). Encoding needs no heap: the writer
  * works in a caller-owned buffer. Hook-safe (common/ obeys the agent rules).
@@ -106,7 +126,43 @@ enum proto_type {
     PROTO_REC_UNTRACKED = 20,
     PROTO_REC_CLOSE = 21,
     PROTO_REC_CPU = 22,
+    PROTO_REC_RETAIN = 23,
 };
+
+/* What holds a sampled survivor (REC_RETAIN root_kind). */
+enum proto_root {
+    PROTO_ROOT_UNREACHABLE = 0, /* no path from any root: lost */
+    PROTO_ROOT_GLOBAL = 1,      /* the writable data of a loaded object (.data, .bss, relro) */
+    PROTO_ROOT_STACK = 2,       /* a thread's stack */
+    PROTO_ROOT_TLS = 3,         /* a thread's thread-local storage */
+    PROTO_ROOT_REGISTER = 4,    /* a thread's register */
+};
+
+/* Registers as REC_RETAIN numbers them (x86-64, as the kernel's user_regs_struct lists them). */
+enum proto_reg {
+    PROTO_REG_RAX,
+    PROTO_REG_RBX,
+    PROTO_REG_RCX,
+    PROTO_REG_RDX,
+    PROTO_REG_RSI,
+    PROTO_REG_RDI,
+    PROTO_REG_RBP,
+    PROTO_REG_RSP,
+    PROTO_REG_R8,
+    PROTO_REG_R9,
+    PROTO_REG_R10,
+    PROTO_REG_R11,
+    PROTO_REG_R12,
+    PROTO_REG_R13,
+    PROTO_REG_R14,
+    PROTO_REG_R15,
+    PROTO_REG_COUNT
+};
+
+/* REC_RETAIN flags */
+#define PROTO_RETAIN_CUT    0x1u /* cut short (time or memory bound, or the process ended) */
+#define PROTO_RETAIN_FAILED 0x2u /* no scan (the process could not be stopped or read) */
+#define PROTO_NO_OBJ        0xffffffffu
 
 /* How a process came to join (REC_PROC origin). */
 enum proto_origin {

@@ -8,6 +8,21 @@
 
 #include "../util/fmt.h"
 
+void rpt_retainers_free(struct rpt_retainer *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].symbol);
+        free(r[i].object);
+        free(r[i].file);
+        for (size_t h = 0; h < r[i].n_via; h++) {
+            free(r[i].via[h].function);
+            free(r[i].via[h].file);
+        }
+        free(r[i].via);
+    }
+    free(r);
+}
+
 void rpt_scenario_cleanup(struct rpt_scenario *s)
 {
     if (!s) {
@@ -36,6 +51,7 @@ void rpt_scenario_cleanup(struct rpt_scenario *s)
         free(site->role);
         free(site->pids);
         free(site->culprit_why);
+        rpt_retainers_free(site->retainers, site->n_retainers);
     }
     free(s->sites);
     for (size_t i = 0; i < s->n_procs; i++) {
@@ -48,6 +64,8 @@ void rpt_scenario_cleanup(struct rpt_scenario *s)
         free(p->end);
     }
     free(s->procs);
+    free(s->retain.note);
+    free(s->snapshot_seconds);
     if (s->argv) {
         for (char **a = s->argv; *a; a++) {
             free(*a);

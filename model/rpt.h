@@ -87,6 +87,40 @@ struct rpt_round {
     double seconds;            /* wall time of the round's work */
 };
 
+/* What holds a leaking site's survivors: the shortest path from a root, grouped. */
+enum rpt_root_kind {
+    RPT_ROOT_UNREACHABLE = 0, /* "unreachable": lost, no pointer to the blocks remains */
+    RPT_ROOT_GLOBAL,          /* "global" */
+    RPT_ROOT_STACK,           /* "thread-stack" */
+    RPT_ROOT_TLS,             /* "tls" */
+    RPT_ROOT_REGISTER,        /* "register" */
+};
+
+/* One block on the way from the root to the survivors. */
+struct rpt_hop {
+    char *function; /* the culprit function of the block's allocation site, or NULL */
+    char *file;     /* or NULL */
+    uint32_t line;  /* 0 = unknown */
+    uint32_t site;  /* the block's site id (rpt_site.id) */
+    int64_t offset; /* byte offset in this block of the pointer to the next one */
+};
+
+struct rpt_retainer {
+    enum rpt_root_kind kind;
+    char *symbol;   /* global/tls: the variable; thread-stack: the frame's function; register: its
+                       name ("rbx"); NULL when unknown or unreachable */
+    char *object;   /* the object holding the root (global, tls), or of the frame (stack) */
+    char *file;     /* the variable's (or frame's) definition file, or NULL */
+    uint32_t line;  /* 0 = unknown */
+    int64_t offset; /* global/tls: byte offset of the pointer in the variable (or from the object's
+                       base when unnamed); stack: above the frame's stack pointer */
+    uint32_t tid;   /* stack, tls, register: the thread's id (0 otherwise) */
+    size_t n_via;
+    struct rpt_hop *via; /* root side first, the survivor left out */
+    uint64_t blocks;     /* sampled survivors held this way */
+    uint64_t bytes;      /* and their bytes */
+};
+
 struct rpt_site {
     uint32_t id; /* stable within a scenario (the agent's stack id) */
     /* The culprit frame: the first frame that is not an allocator wrapper. */
@@ -121,6 +155,26 @@ struct rpt_site {
     char *role; /* NULL: a one-process recording */
     size_t n_pids;
     uint32_t *pids;
+    /* Who holds its survivors (a retainer scan ran and sampled some): groups, most survivors
+     * first. */
+    size_t n_retainers;
+    struct rpt_retainer *retainers;
+    uint64_t retain_sampled; /* survivors the scan sampled for this site */
+};
+
+/* The retainer scan of a run (the last one, when it ran after several rounds). */
+struct rpt_retain_scan {
+    bool ran;               /* a scan was asked for and attempted */
+    bool complete;          /* every process scanned to the end */
+    char *note;             /* why it was cut short or failed, or NULL */
+    uint32_t round;         /* the last round finished when it ran */
+    uint32_t processes;     /* processes scanned */
+    double stopped_seconds; /* longest time a process stayed stopped */
+    double seconds;         /* the whole scan, all processes */
+    uint64_t bytes_read;    /* target memory read */
+    uint64_t live_blocks;
+    uint64_t live_bytes;
+    uint64_t memory_bytes; /* peak memory the scan used */
 };
 
 /* One process of the target's tree: each program image that joined (an exec makes a new entry
@@ -174,6 +228,10 @@ struct rpt_scenario {
     size_t n_procs;         /* the processes of the target's tree (0: a one-process recording) */
     struct rpt_proc *procs;
     size_t n_roles; /* distinct roles measured */
+    struct rpt_retain_scan retain;
+    /* Rounds' snapshot time: request sent to last byte received, all processes (n_rounds
+     * entries, index = round - 1; NULL when not measured). */
+    double *snapshot_seconds;
 };
 
 struct rpt_run {
@@ -192,6 +250,8 @@ struct rpt_run {
 void rpt_run_free(struct rpt_run *run);
 /* Frees what one scenario owns (not the struct itself). */
 void rpt_scenario_cleanup(struct rpt_scenario *s);
+/* Frees `n` retainer groups and the array. NULL-safe. */
+void rpt_retainers_free(struct rpt_retainer *r, size_t n);
 
 /* Names for the enums, as they appear in every report ("no-leak", "sawtooth", ...). Can't fail. */
 const char *rpt_verdict_name(enum rpt_verdict v);
