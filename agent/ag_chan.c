@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ag_chan.c - the channel thread: requests in, snapshots out.
+/* ag_chan.c - the channel thread: requests in, snapshots (and block lists) out.
  *
  * Snapshots are built by ag_snap.c in one 1 MiB buffer mapped per channel; this file moves the
  * bytes: reads length-framed requests, and writes each full buffer with send(MSG_NOSIGNAL) (or
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../common/proto.h"
+#include "ag_blocks.h"
 #include "ag_mem.h"
 #include "ag_snap.h"
 
@@ -232,6 +233,16 @@ static bool serve_until_lost(struct ag_state *st, struct ag_snap_out *out, struc
         c->fd = st->chan_fd;
         if (read_request(c->fd, &h, payload) < 0) {
             return !ag_chan_intact(st);
+        }
+        if (h.type == PROTO_REQ_BLOCKS) {
+            if (!ag_chan_intact(st)) {
+                return true;
+            }
+            ag_blocks_write(st, out);
+            if (c->failed) {
+                return !ag_chan_intact(st);
+            }
+            continue;
         }
         if (h.type != PROTO_REQ_SNAPSHOT) {
             continue;

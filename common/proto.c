@@ -168,3 +168,11 @@ int proto_decode_req_snapshot(const uint8_t *payload, size_t len, uint32_t *roun
     struct proto_rbuf r = {.data = payload, .len = len};
     return proto_get_u32(&r, round);
 }
+
+void proto_encode_req_blocks(uint8_t out[PROTO_REQ_BLOCKS_SIZE])
+{
+    struct proto_wbuf b = {.data = out, .cap = PROTO_REQ_BLOCKS_SIZE};
+    proto_frame_begin(&b, PROTO_REQ_BLOCKS);
+    proto_put_u32(&b, 0);
+    proto_frame_end(&b);
+}

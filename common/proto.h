@@ -37,6 +37,20 @@
  *                str path, str build_id (raw bytes)
  *   SNAP_END     u32 round, u32 n_stacks, u32 n_sites, u32 n_objects
  *
+ * The retainer scan (harness/retain.h) asks for the live block list with REQ_BLOCKS; the agent
+ * answers BLOCKS_BEGIN, one BLOCKS_OBJECT per loaded object, BLOCKS frames, then BLOCKS_END. The
+ * harness reads these frames itself and never records them.
+ *   REQ_BLOCKS     u32 flags (unused, 0)
+ *   BLOCKS_BEGIN   u32 chan_tid (the agent's channel thread: its stack and registers are no
+ *                  roots), u32 flags (unused, 0), u64 live blocks (as the table counts them now)
+ *   BLOCKS_OBJECT  u64 base (load bias), u32 flags (PROTO_BOBJ_*), u32 n_ranges,
+ *                  i64 tls_offset (the object's static TLS block from the thread pointer, the same
+ *                  in every thread; valid with PROTO_BOBJ_TLS_STATIC), u64 tls_memsz,
+ *                  n_ranges x { u64 start, u64 end } (its writable PT_LOADs, absolute, memsz),
+ *                  str path (the main program's is /proc/self/exe's target)
+ *   BLOCKS         u32 n, u32 0, n x { u64 address, u64 size, u32 stack_id, u32 epoch }
+ *   BLOCKS_END     u64 blocks sent, u32 flags (PROTO_BLOCKS_*), u32 0
+ *
  * The harness records the channels of a whole tree in one file (snapshots.bin) as its own
  * frames around the agents' bytes:
  *   REC_PROC     u32 proc (index, from 0, in the order processes joined), u32 pid, u32 ppid,
@@ -118,6 +132,11 @@ enum proto_type {
     PROTO_OBJECT = 6,
     PROTO_SNAP_END = 7,
     PROTO_AUTH = 8,
+    PROTO_REQ_BLOCKS = 9,
+    PROTO_BLOCKS_BEGIN = 10,
+    PROTO_BLOCKS_OBJECT = 11,
+    PROTO_BLOCKS = 12,
+    PROTO_BLOCKS_END = 13,
     /* written by the harness into the recording only */
     PROTO_REC_PROC = 16,
     PROTO_REC_DATA = 17,
@@ -163,6 +182,15 @@ enum proto_reg {
 #define PROTO_RETAIN_CUT    0x1u /* cut short (time or memory bound, or the process ended) */
 #define PROTO_RETAIN_FAILED 0x2u /* no scan (the process could not be stopped or read) */
 #define PROTO_NO_OBJ        0xffffffffu
+
+/* BLOCKS_OBJECT flags */
+#define PROTO_BOBJ_AGENT      0x1u /* the agent itself: its data points at every block, no root */
+#define PROTO_BOBJ_TLS_STATIC 0x2u /* has static TLS at tls_offset from every thread pointer */
+#define PROTO_BOBJ_TLS_DYNAMIC                                                                     \
+    0x4u /* has TLS in blocks the loader allocates per thread (dlopen):                            \
+            heap reached through the thread's DTV, no root of its own */
+/* BLOCKS_END flags */
+#define PROTO_BLOCKS_PARTIAL 0x1u /* the agent could not copy the whole table (no memory) */
 
 /* How a process came to join (REC_PROC origin). */
 enum proto_origin {
@@ -269,6 +297,12 @@ struct proto_header {
 /* Parses a frame header from the first PROTO_HEADER_SIZE bytes of `p`. Returns 0, or -EBADMSG
  * for a wrong magic, an unknown version, or a length over PROTO_MAX_PAYLOAD. */
 int proto_header_parse(const uint8_t *p, struct proto_header *h);
+
+/* Size of an encoded REQ_BLOCKS frame. */
+#define PROTO_REQ_BLOCKS_SIZE (PROTO_HEADER_SIZE + 4u)
+
+/* Encodes REQ_BLOCKS into out[0..PROTO_REQ_BLOCKS_SIZE-1]. Can't fail. Hook-safe. */
+void proto_encode_req_blocks(uint8_t out[PROTO_REQ_BLOCKS_SIZE]);
 
 /* Size of an encoded REQ_SNAPSHOT frame. */
 #define PROTO_REQ_SNAPSHOT_SIZE (PROTO_HEADER_SIZE + 8u)

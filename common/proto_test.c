@@ -143,6 +143,18 @@ static void test_proto_str_is_capped_at_u16(void **state)
 }
 
 /* The request encoder and decoder agree, and the frame is what the header promises. */
+/* REQ_BLOCKS is a whole frame of its own type with a 4-byte payload. */
+static void test_proto_req_blocks(void **state)
+{
+    (void)state;
+    uint8_t frame[PROTO_REQ_BLOCKS_SIZE];
+    proto_encode_req_blocks(frame);
+    struct proto_header h;
+    assert_int_equal(proto_header_parse(frame, &h), 0);
+    assert_int_equal(h.type, PROTO_REQ_BLOCKS);
+    assert_int_equal(h.length, 4);
+}
+
 static void test_proto_req_snapshot_roundtrip(void **state)
 {
     (void)state;
@@ -164,6 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proto_roundtrip_all_types),
         cmocka_unit_test(test_proto_req_snapshot_roundtrip),
+        cmocka_unit_test(test_proto_req_blocks),
         cmocka_unit_test(test_proto_little_endian_on_wire),
         cmocka_unit_test(test_proto_overflow_is_flagged_not_written),
         cmocka_unit_test(test_proto_short_payload_is_rejected),
