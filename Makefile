@@ -36,7 +36,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags libunwind libcjson libdw libcurl cmocka 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags libunwind libunwind-ptrace libcjson libdw libcurl cmocka 2>/dev/null)
 BASE_CFLAGS := -std=gnu11 -g $(OPT) -D_GNU_SOURCE -DLEAKCHECK_VERSION='"$(VERSION)"' \
                -MMD -MP $(WARN) $(PKG_CFLAGS)
 ifneq ($(SAN),)
@@ -83,7 +83,7 @@ LEAKCHECK := $(B)/leakcheck
 STDCXX_LIB := -l:libstdc++.so.6
 ANALYSIS_LIBS := $(shell pkg-config --libs libdw 2>/dev/null) $(STDCXX_LIB) -lm -lpthread
 REPORTS_LIBS := $(shell pkg-config --libs libcjson 2>/dev/null) -lz -lm -lpthread
-HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl 2>/dev/null) $(STDCXX_LIB) -lz -lm \
+HARNESS_LIBS := $(shell pkg-config --libs libcjson libdw libcurl libunwind-ptrace 2>/dev/null) $(STDCXX_LIB) -lz -lm \
                 -lpthread
 
 # In-process assertion library (include/leakcheck.h): lib/*.c over the analysis only (no

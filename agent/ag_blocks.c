@@ -10,10 +10,10 @@
 
 #include "ag_mem.h"
 
-#define COPY_TRIES   4
-#define BLOCK_WIRE   24u               /* one block in a BLOCKS frame */
-#define OBJECT_HEAD  (8u + 4u + 4u + 8u + 8u)
-#define MAX_RANGES   16u               /* writable segments per object, at most */
+#define COPY_TRIES     4
+#define BLOCK_WIRE     24u /* one block in a BLOCKS frame */
+#define OBJECT_HEAD    (8u + 4u + 4u + 8u + 8u)
+#define MAX_RANGES     16u                  /* writable segments per object, at most */
 #define STATIC_TLS_MAX ((uintptr_t)1 << 20) /* a static TLS block lies this close below the TP */
 
 /* The copy of the table. */
@@ -192,9 +192,8 @@ void ag_blocks_write(struct ag_state *st, struct ag_snap_out *out)
     proto_put_u64(&out->buf, c.n);
     proto_frame_end(&out->buf);
 
-    struct objects objs = {.o = out,
-                           .self = (uintptr_t)&ag_state,
-                           .tp = (uintptr_t)__builtin_thread_pointer()};
+    struct objects objs = {
+        .o = out, .self = (uintptr_t)&ag_state, .tp = (uintptr_t)__builtin_thread_pointer()};
     dl_iterate_phdr(object_visit, &objs);
     if (c.b) {
         put_blocks(out, &c);

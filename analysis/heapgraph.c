@@ -149,11 +149,14 @@ static bool stop_now(struct hg *g, const struct hg_opts *o)
     return g->cut;
 }
 
-/* The root ranges, in order. */
+/* The root ranges of one tier, in order. */
 static int scan_ranges(struct hg *g, const struct hg_opts *o, const struct hg_range *ranges,
-                       size_t n_ranges, size_t *tail)
+                       size_t n_ranges, uint32_t tier, size_t *tail)
 {
     for (size_t r = 0; r < n_ranges; r++) {
+        if (ranges[r].tier != tier) {
+            continue;
+        }
         uint64_t start = (ranges[r].start + 7) & ~(uint64_t)7;
         for (uint64_t at = start; at + 8 <= ranges[r].end;) {
             if (stop_now(g, o)) {
@@ -193,14 +196,17 @@ static void scan_block_words(struct hg *g, uint32_t from, uint64_t base, const u
 }
 
 /* The breadth-first search over the queue, reading blocks in batches of pieces. */
-static void search_blocks(struct hg *g, const struct hg_opts *o, size_t tail)
+static void search_blocks(struct hg *g, const struct hg_opts *o)
 {
     struct hg_iov v[MAX_IOV];
     uint32_t who[MAX_IOV];
     uint64_t base[MAX_IOV];
-    size_t head = 0;
+    size_t head = g->head;
+    size_t tail = g->tail;
     uint64_t part = 0; /* bytes of queue[head] already read (a block bigger than the buffer) */
     while (head < tail) {
+        g->head = head;
+        g->tail = tail;
         if (stop_now(g, o)) {
             return;
         }
@@ -239,27 +245,46 @@ static void search_blocks(struct hg *g, const struct hg_opts *o, size_t tail)
             scan_block_words(g, who[k], base[k], v[k].buf, v[k].got, &tail);
         }
     }
+    g->head = head;
+    g->tail = tail;
 }
 
-int hg_search(struct hg *g, const struct hg_opts *o, const struct hg_range *ranges,
-              size_t n_ranges, const struct hg_value *values, size_t n_values)
+int hg_search(struct hg *g, const struct hg_opts *o, const struct hg_range *ranges, size_t n_ranges,
+              const struct hg_value *values, size_t n_values)
 {
-    size_t tail = 0;
-    int rc = scan_ranges(g, o, ranges, n_ranges, &tail);
-    if (rc < 0) {
-        return rc;
-    }
-    for (size_t k = 0; k < n_values && !g->cut; k++) {
-        uint32_t i = hg_find(g->blocks, g->n, values[k].value);
-        if (i != HG_NONE && g->parent[i] == HG_NONE &&
-            reach_from_root(g, i, 0, values[k].tag, &tail) < 0) {
-            return -ENOMEM;
+    /* Tiers in increasing order: the smallest tier above the last one done, each round. */
+    uint64_t done = 0; /* tiers below this are done */
+    for (;;) {
+        uint64_t tier = UINT64_MAX;
+        for (size_t r = 0; r < n_ranges; r++) {
+            tier = ranges[r].tier >= done && ranges[r].tier < tier ? ranges[r].tier : tier;
         }
+        for (size_t k = 0; k < n_values; k++) {
+            tier = values[k].tier >= done && values[k].tier < tier ? values[k].tier : tier;
+        }
+        if (tier == UINT64_MAX || g->cut) {
+            return 0;
+        }
+        size_t tail = g->tail;
+        int rc = scan_ranges(g, o, ranges, n_ranges, (uint32_t)tier, &tail);
+        for (size_t k = 0; rc == 0 && k < n_values && !g->cut; k++) {
+            if (values[k].tier != tier) {
+                continue;
+            }
+            uint32_t i = hg_find(g->blocks, g->n, values[k].value);
+            if (i != HG_NONE && g->parent[i] == HG_NONE) {
+                rc = reach_from_root(g, i, 0, values[k].tag, &tail);
+            }
+        }
+        g->tail = tail;
+        if (rc < 0) {
+            return rc;
+        }
+        if (!g->cut) {
+            search_blocks(g, o);
+        }
+        done = tier + 1;
     }
-    if (!g->cut) {
-        search_blocks(g, o, tail);
-    }
-    return 0;
 }
 
 long hg_path(const struct hg *g, uint32_t i, uint32_t *hops, size_t cap, const struct hg_hit **hit)

@@ -7,10 +7,10 @@
  * blocks, sorted by address; an edge is any 8-byte aligned word that points into a block (its
  * start or its interior). Roots are memory ranges (searched in the order given: the caller puts
  * globals, TLS, stacks, then registers, so the result is deterministic) and register values.
- * A multi-source breadth-first search gives each reached block one parent (a block, or the root
- * word that reached it first) and the offset of the pointer in it; memory: 12 bytes per block
- * beside the caller's block list, plus one record per block reached straight from a root, plus
- * the read buffer (a fixed size). Not thread-safe (one graph per caller).
+ * A multi-source breadth-first search (per tier of roots) gives each reached block one parent (a
+ * block, or the root word that reached it first) and the offset of the pointer in it; memory: 12
+ * bytes per block beside the caller's block list, plus one record per block reached straight from a
+ * root, plus the read buffer (a fixed size). Not thread-safe (one graph per caller).
  */
 #ifndef ANALYSIS_HEAPGRAPH_H
 #define ANALYSIS_HEAPGRAPH_H
@@ -29,10 +29,14 @@ struct hg_block {
     uint32_t epoch;
 };
 
-/* A range of root memory. `tag` is the caller's (kind, object, thread...), returned with hits. */
+/* A range of root memory. `tag` is the caller's (kind, object, thread...), returned with hits.
+ * Roots are searched tier by tier (0 first): every block reachable from a tier is reached from
+ * it before the next tier's roots are looked at, so a block a global holds is reported through
+ * the global even when a stale word on a stack points closer to it. */
 struct hg_range {
     uint64_t start, end;
     uint32_t tag;
+    uint32_t tier;
     bool libc; /* the C library's data: its malloc state's pointers at chunk headers are ignored */
 };
 
@@ -40,6 +44,7 @@ struct hg_range {
 struct hg_value {
     uint64_t value;
     uint32_t tag;
+    uint32_t tier;
 };
 
 /* The root word that reached a block first. */
@@ -76,6 +81,7 @@ struct hg {
     uint32_t *parent; /* per block: HG_NONE, a block index, or HG_ROOT | hit index */
     uint32_t *offset; /* per block: the pointer's offset in its parent block (hits: 0) */
     uint32_t *queue;
+    size_t head, tail; /* the queue's unsearched part */
     struct hg_hit *hits;
     size_t n_hits, cap_hits;
     uint8_t *buf;
@@ -97,10 +103,10 @@ uint32_t hg_find(const struct hg_block *b, size_t n, uint64_t w);
 /* Prepares a search over blocks[0..n) (sorted). Returns 0 or -ENOMEM. */
 int hg_init(struct hg *g, const struct hg_block *blocks, size_t n, const struct hg_opts *o);
 
-/* Searches from ranges[0..n_ranges) then values[0..n_values), in that order. Returns 0 (see
- * g->cut) or -ENOMEM. */
-int hg_search(struct hg *g, const struct hg_opts *o, const struct hg_range *ranges,
-              size_t n_ranges, const struct hg_value *values, size_t n_values);
+/* Searches from ranges[0..n_ranges) and values[0..n_values), tier by tier; within a tier the
+ * ranges in order, then the values. Returns 0 (see g->cut) or -ENOMEM. */
+int hg_search(struct hg *g, const struct hg_opts *o, const struct hg_range *ranges, size_t n_ranges,
+              const struct hg_value *values, size_t n_values);
 
 /* The path to block `i`: its hops (block indices, root side first, `i` left out) into
  * hops[0..cap), and *hit the root hit. Returns the number of hops (may exceed cap: only cap

@@ -213,11 +213,45 @@ static void test_heapgraph_cut(void **state)
     hg_free(&g);
 }
 
+/* A lower tier wins even with a longer path: global -> 0 -> 1 -> 2, and a stack word (tier 1)
+ * pointing straight at 2 does not take it. */
+static void test_heapgraph_tiers(void **state)
+{
+    (void)state;
+    static struct mem m;
+    memset(&m, 0, sizeof(m));
+    struct hg_block b[4];
+    make_blocks(b, 4);
+    put(&m, BASE, blk(0));
+    put(&m, blk(0), blk(1));
+    put(&m, blk(1), blk(2));
+    put(&m, BASE + 0x800, blk(2));
+    put(&m, BASE + 0x808, blk(3));
+    struct hg_opts o = {.read = mem_read, .ctx = &m};
+    struct hg g;
+    assert_int_equal(hg_init(&g, b, 4, &o), 0);
+    struct hg_range r[2] = {{.start = BASE + 0x800, .end = BASE + 0x810, .tag = 5, .tier = 1},
+                            {.start = BASE, .end = BASE + 8, .tag = 4, .tier = 0}};
+    struct hg_value v = {.value = blk(1), .tag = 6, .tier = 2};
+    assert_int_equal(hg_search(&g, &o, r, 2, &v, 1), 0);
+    uint32_t hops[4];
+    const struct hg_hit *hit = NULL;
+    assert_int_equal(hg_path(&g, 2, hops, 4, &hit), 2);
+    assert_int_equal(hit->tag, 4);
+    assert_int_equal(hg_path(&g, 3, hops, 4, &hit), 0);
+    assert_int_equal(hit->tag, 5);
+    assert_int_equal(hg_path(&g, 1, hops, 4, &hit), 1);
+    assert_int_equal(hit->tag, 4);
+    assert_int_equal(g.reached, 4);
+    hg_free(&g);
+}
+
 /* hg_find: starts, interiors, ends, gaps, malloc(0). */
 static void test_heapgraph_find(void **state)
 {
     (void)state;
-    struct hg_block b[3] = {{.addr = 100, .size = 10}, {.addr = 110, .size = 0}, {.addr = 200, .size = 8}};
+    struct hg_block b[3] = {
+        {.addr = 100, .size = 10}, {.addr = 110, .size = 0}, {.addr = 200, .size = 8}};
     assert_int_equal(hg_find(b, 3, 99), HG_NONE);
     assert_int_equal(hg_find(b, 3, 100), 0);
     assert_int_equal(hg_find(b, 3, 109), 0);
@@ -237,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_heapgraph_big_block),
         cmocka_unit_test(test_heapgraph_cut),
         cmocka_unit_test(test_heapgraph_find),
+        cmocka_unit_test(test_heapgraph_tiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -290,6 +290,8 @@ static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_
         return parse_untracked(r, &rb, h->type, d);
     case PROTO_REC_CPU:
         return parse_cpu(r, &rb, h->type, d);
+    case PROTO_REC_RETAIN:
+        return 0; /* the retainer scan's paths: read by the model's reader */
     case PROTO_REC_CLOSE:
         r->closed = true; /* its figures are for people reading the file */
         return 0;

@@ -954,3 +954,74 @@ int chan_close_recording(struct chan *c, const char *name, struct diag *d)
                     (unsigned long long)c->bin_received, c->bin_snaps, c->bin_snaps == 1 ? "" : "s",
                     missing, missing == 1 ? "" : "s");
 }
+
+size_t chan_peers(const struct chan *c, struct chan_peer *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_conns; i++) {
+        if (c->conns[i].fd >= 0) {
+            if (n < cap) {
+                out[n] = (struct chan_peer){.pid = c->conns[i].pid, .proc = c->conns[i].proc};
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+void chan_record(struct chan *c, const uint8_t *frame, size_t len)
+{
+    record(c, frame, len);
+}
+
+int chan_blocks(struct chan *c, uint32_t proc, chan_frame_fn fn, void *ctx, int timeout_ms,
+                struct diag *d)
+{
+    struct chan_conn *k = NULL;
+    for (size_t i = 0; i < c->n_conns && !k; i++) {
+        k = c->conns[i].proc == proc && c->conns[i].fd >= 0 ? &c->conns[i] : NULL;
+    }
+    if (!k) {
+        return diag_set(d, -EPIPE, "process's channel is closed");
+    }
+    uint8_t req[PROTO_REQ_BLOCKS_SIZE];
+    proto_encode_req_blocks(req);
+    if (io_send_all(k->fd, req, sizeof(req)) != 0) {
+        on_eof(c, k);
+        return diag_set(d, -EPIPE, "process's channel is closed");
+    }
+    size_t cap = PROTO_HEADER_SIZE + PROTO_MAX_PAYLOAD;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        return diag_set(d, -ENOMEM, "out of memory");
+    }
+    double deadline = clock_s() + timeout_ms / 1000.0;
+    int rc = 0;
+    int refused = 0; /* the callback's error: the rest of the answer is read and dropped */
+    for (;;) {
+        size_t len = 0;
+        int type = read_frame(k->fd, buf, cap, &len, deadline);
+        if (type < 0) {
+            rc = clock_s() >= deadline
+                     ? diag_set(d, -ETIMEDOUT, "no block list within %d ms", timeout_ms)
+                     : diag_set(d, -EPIPE, "the channel ended during the block list");
+            break;
+        }
+        if (type < PROTO_BLOCKS_BEGIN || type > PROTO_BLOCKS_END) {
+            rc = diag_set(d, -EBADMSG, "frame of type %d in the block list", type);
+            break;
+        }
+        if (refused == 0) {
+            refused = fn(ctx, (uint16_t)type, buf + PROTO_HEADER_SIZE, len - PROTO_HEADER_SIZE);
+        }
+        if (type == PROTO_BLOCKS_END) {
+            break;
+        }
+    }
+    free(buf);
+    if (rc < 0) {
+        on_eof(c, k);
+        return rc;
+    }
+    return refused;
+}

@@ -84,6 +84,32 @@ size_t chan_tree_pids(const struct chan *c, pid_t *out, size_t cap);
  * Can't fail. */
 size_t chan_live(struct chan *c);
 
+/* A process whose channel is open. */
+struct chan_peer {
+    pid_t pid;
+    uint32_t proc; /* its index in the recording */
+};
+
+/* The processes whose channel is open now, into out[0..cap), in the order they joined. Returns
+ * how many there are. Can't fail. */
+size_t chan_peers(const struct chan *c, struct chan_peer *out, size_t cap);
+
+/* Called for each frame of an answer: type, payload. Returns 0, or a negative errno to stop. */
+typedef int (*chan_frame_fn)(void *ctx, uint16_t type, const uint8_t *payload, size_t len);
+
+/* Sends REQ_BLOCKS to process `proc` and hands each frame of the answer to `fn`, up to and
+ * including BLOCKS_END; these frames are not recorded (the channel must be between snapshots).
+ * Returns 0; -EPIPE when the channel is closed; -ETIMEDOUT; the callback's error; -EBADMSG for a
+ * frame that is not part of the answer (`d` says what). After a callback's error the rest of the
+ * answer is read and dropped; after any other error the connection is closed (the stream can't
+ * be trusted to be at a frame's start). */
+int chan_blocks(struct chan *c, uint32_t proc, chan_frame_fn fn, void *ctx, int timeout_ms,
+                struct diag *d);
+
+/* Writes one harness frame (REC_*) to the recording and feeds it to the parser. Can't fail (a
+ * write error is kept for chan_close_recording). */
+void chan_record(struct chan *c, const uint8_t *frame, size_t len);
+
 /* Ends the recording `c->bin` named `name` in messages: appends the REC_CLOSE mark and closes
  * it; c->bin is NULL after. When a write failed (now or during the run), fails with a message
  * saying why, how many bytes and complete snapshots the file holds, and how many bytes it lost.

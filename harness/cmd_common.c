@@ -39,6 +39,7 @@ enum {
     OPT_FULL_NAMES,
     OPT_SUPPRESS,
     OPT_THRESHOLD_BLOCKS,
+    OPT_RETAINERS,
 };
 
 static const struct option long_opts[] = {
@@ -62,6 +63,7 @@ static const struct option long_opts[] = {
     {"full-names", no_argument, NULL, OPT_FULL_NAMES},
     {"suppress", required_argument, NULL, OPT_SUPPRESS},
     {"threshold-blocks", required_argument, NULL, OPT_THRESHOLD_BLOCKS},
+    {"retainers", required_argument, NULL, OPT_RETAINERS},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -70,7 +72,7 @@ static const struct option long_opts[] = {
 
 void cmd_args_init(struct cmd_args *a)
 {
-    *a = (struct cmd_args){.rounds = -1, .warmup = -1, .rpr = -1, .expect = -1};
+    *a = (struct cmd_args){.rounds = -1, .warmup = -1, .rpr = -1, .expect = -1, .retainers = -1};
 }
 
 void cmd_args_cleanup(struct cmd_args *a)
@@ -248,6 +250,15 @@ static int parse_one(struct cli *cli, const char *cmd, const char *help, int c, 
         return add_request(a, optarg);
     case OPT_WRAPPER:
         return add_wrapper(cmd, a, optarg);
+    case OPT_RETAINERS:
+        a->retainers = scn_retainers_parse(optarg);
+        if (a->retainers < 0) {
+            return cli_usage_error(cmd,
+                                   "--retainers: expected last (after the last round), every "
+                                   "(after each measured round) or none, found '%s'",
+                                   optarg);
+        }
+        return CLI_CONTINUE;
     case OPT_FULL_NAMES:
         a->full_names = true;
         cli->full_names = true;
@@ -333,6 +344,9 @@ void cmd_apply_overrides(struct scn *s, const struct cmd_args *a)
     }
     if (a->round_timeout_s > 0) {
         s->round_timeout_ms = (int)(a->round_timeout_s * 1000);
+    }
+    if (a->retainers >= 0) {
+        s->retainers = (enum scn_retainers)a->retainers;
     }
     add_wrappers(s, a);
 }

@@ -39,6 +39,7 @@ struct cmd_args {
     const char **wrappers; /* --wrapper GLOB, in order (owned array of borrowed strings) */
     size_t n_wrappers;
     bool full_names; /* --full-names: C++ names in full in every view */
+    int retainers;   /* --retainers: enum scn_retainers, or -1 */
 };
 
 /* Sets every option to "not given". Can't fail. */

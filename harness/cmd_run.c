@@ -55,6 +55,8 @@ static const char help_run[] =
     "                              'object:GLOB' matches a library or program instead\n"
     "                              (repeatable; added to a scenario file's own)\n"
     "      --round-timeout SECS    per-round timeout (default 60)\n"
+    "      --retainers WHEN        who holds the survivors: last (default: after the last round),\n"
+    "                              every (after each measured round), none\n"
     "      --report-dir DIR        where reports go (default leakcheck-reports)\n"
     "      --wrapper GLOB          a function (or object:GLOB library) never to blame: an\n"
     "                              allocation wrapper the recording did not reveal (repeatable)\n"

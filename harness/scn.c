@@ -555,6 +555,38 @@ static int parse_threshold(struct ctx *c, const cJSON *th)
     return rc;
 }
 
+int scn_retainers_parse(const char *name)
+{
+    static const char *const names[] = {"last", "every", "none"};
+    for (int i = 0; i < 3; i++) {
+        if (name && strcmp(name, names[i]) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *scn_retainers_name(enum scn_retainers r)
+{
+    return r == SCN_RETAIN_EVERY ? "every" : r == SCN_RETAIN_NONE ? "none" : "last";
+}
+
+/* Reads "retainers" and "retainers_stop_s". */
+static int parse_retainers(struct ctx *c, const cJSON *root)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(root, "retainers");
+    if (r) {
+        int v = cJSON_IsString(r) ? scn_retainers_parse(r->valuestring) : -1;
+        if (v < 0) {
+            return json_bad_type(&c->j, "retainers", r,
+                                 "one of \"last\" (after the last round), \"every\" (after each "
+                                 "measured round), \"none\"");
+        }
+        c->s->retainers = (enum scn_retainers)v;
+    }
+    return json_get_seconds(&c->j, root, "retainers_stop_s", &c->s->retainers_stop_ms);
+}
+
 /* Reads "expect". */
 static int parse_expect(struct ctx *c, const cJSON *ex)
 {
@@ -627,6 +659,9 @@ static int parse_judging(struct ctx *c, const cJSON *root)
     if (rc == 0) {
         rc = parse_roles(c, root);
     }
+    if (rc == 0) {
+        rc = parse_retainers(c, root);
+    }
     return rc;
 }
 
@@ -665,10 +700,23 @@ static int parse_parts(struct ctx *c, const cJSON *root)
 
 static int parse_root(struct ctx *c, const cJSON *root)
 {
-    static const char *const known[] = {"name",           "target",          "driver",    "rounds",
-                                        "warmup",         "round_timeout_s", "threshold", "expect",
-                                        "expect_culprit", "suppress",        "wrappers",  "$schema",
-                                        "description",    "roles",           NULL};
+    static const char *const known[] = {"name",
+                                        "target",
+                                        "driver",
+                                        "rounds",
+                                        "warmup",
+                                        "round_timeout_s",
+                                        "threshold",
+                                        "expect",
+                                        "expect_culprit",
+                                        "suppress",
+                                        "wrappers",
+                                        "$schema",
+                                        "description",
+                                        "roles",
+                                        "retainers",
+                                        "retainers_stop_s",
+                                        NULL};
     struct scn *s = c->s;
     if (!cJSON_IsObject(root)) {
         char found[96];
@@ -895,6 +943,13 @@ static bool save_judging(const struct scn *s, cJSON *root)
                   NULL;
         }
         ok &= roles != NULL;
+    }
+    if (s->retainers != SCN_RETAIN_LAST) {
+        ok &= cJSON_AddStringToObject(root, "retainers", scn_retainers_name(s->retainers)) != NULL;
+    }
+    if (s->retainers_stop_ms > 0) {
+        ok &= cJSON_AddNumberToObject(root, "retainers_stop_s", s->retainers_stop_ms / 1000.0) !=
+              NULL;
     }
     if (s->n_wrappers) {
         ok &= json_put_strs(root, "wrappers", s->wrappers, s->n_wrappers);

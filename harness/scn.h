@@ -38,6 +38,18 @@ enum scn_ready_kind {
     SCN_READY_HTTP,   /* GET ready_value answers 2xx */
 };
 
+/* When the retainer scan runs (harness/retain.h). */
+enum scn_retainers {
+    SCN_RETAIN_LAST,  /* after the last measured round (the default) */
+    SCN_RETAIN_EVERY, /* after each measured round */
+    SCN_RETAIN_NONE,  /* never */
+};
+
+/* "last", "every", "none" -> enum scn_retainers, or -1. */
+int scn_retainers_parse(const char *name);
+/* The name of a value of enum scn_retainers. */
+const char *scn_retainers_name(enum scn_retainers r);
+
 struct scn {
     char *name;
     char *file; /* the scenario file, or NULL for a command-line scenario */
@@ -76,6 +88,8 @@ struct scn {
     size_t n_roles;
     struct analysis_role *role_rules; /* the same, as the analysis takes them (into roles) */
     bool uses_port;                   /* some string holds {port}: the harness picks a free port */
+    enum scn_retainers retainers;     /* when the retainer scan runs */
+    int retainers_stop_ms;            /* longest stop of a process by the scan (0: default) */
 };
 
 /* Returns an empty scenario with every default set (name "scenario", stdio driver, each

@@ -30,6 +30,7 @@
 #include "../util/strv.h"
 #include "chan.h"
 #include "drv.h"
+#include "retain.h"
 #include "sig.h"
 #include "target.h"
 #include "tree.h"
@@ -567,6 +568,41 @@ static uint32_t canary_lost(const struct session *ss, uint32_t r)
     return 0;
 }
 
+/* retain_opts.on_exit: the program's exit, reaped by the scan. */
+static void scan_reaped(void *arg, pid_t pid, int status)
+{
+    struct session *ss = arg;
+    target_note_exit(ss->t, pid, status);
+}
+
+/* The retainer scan after round r, when the scenario asks for one then. Its outcome is in the
+ * recording; a scan that could not run does not fail the run. */
+static void scan_retainers(struct session *ss, uint32_t r)
+{
+    const struct scn *s = ss->s;
+    if (s->retainers == SCN_RETAIN_NONE || r <= s->warmup ||
+        (s->retainers == SCN_RETAIN_LAST && r != ss->total)) {
+        return;
+    }
+    struct retain_opts ro = {.round = r,
+                             .warmup = s->warmup,
+                             .stop_ms =
+                                 s->retainers_stop_ms > 0 ? (unsigned)s->retainers_stop_ms : 0,
+                             .on_exit = scan_reaped,
+                             .exit_arg = ss};
+    struct retain_result res;
+    struct diag d = {{0}};
+    if (retain_scan(&ss->ch, &ro, &res, &d) == 0 && getenv("LEAKCHECK_RETAIN_DEBUG")) {
+        fprintf(stderr,
+                "retainers after round %u: %u process(es), %llu paths, stopped %.3f s, scan %.3f "
+                "s, read %llu bytes, %llu live blocks (%llu bytes), peak %llu bytes%s%s\n",
+                r, res.processes, (unsigned long long)res.paths, res.stopped_seconds, res.seconds,
+                (unsigned long long)res.bytes_read, (unsigned long long)res.live_blocks,
+                (unsigned long long)res.live_bytes, (unsigned long long)res.peak_bytes,
+                res.note[0] ? ": " : "", res.note);
+    }
+}
+
 /* Runs every round: the driver's work, then a snapshot, then progress. Returns 0 or -1 with
  * ss->err set. */
 static int rounds(struct session *ss)
@@ -604,6 +640,7 @@ static int rounds(struct session *ss)
                         r, pid);
         }
         chan_scan_untracked(&ss->ch);
+        scan_retainers(ss, r);
         rec_round(&ss->rec, r, r <= s->warmup, ss->seconds[r - 1], &ss->rounds[r - 1]);
         ss->n_done = r;
         if (o->progress) {

@@ -344,6 +344,14 @@ bool target_is_static(const char *prog)
     return is_static;
 }
 
+void target_note_exit(struct target *t, pid_t pid, int status)
+{
+    if (t && !t->exited && t->pid > 0 && pid == t->pid) {
+        t->exited = true;
+        t->status = status;
+    }
+}
+
 bool target_alive(struct target *t)
 {
     if (t->exited || t->pid <= 0) {

@@ -83,6 +83,10 @@ int target_drain_stdout(struct target *t);
  * files included. Can't fail. */
 bool target_is_static(const char *prog);
 
+/* Takes a wait status of the program that someone else reaped (the retainer scan waits for its
+ * threads): `pid` is the program's pid, or the call is a no-op. Can't fail. */
+void target_note_exit(struct target *t, pid_t pid, int status);
+
 /* Non-blocking: true while the process has not exited (reaps it when it has). */
 bool target_alive(struct target *t);
 
