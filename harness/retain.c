@@ -417,24 +417,23 @@ static int add_tag(struct rproc *rp, uint32_t kind, uint32_t obj, uint32_t threa
     return (int)rp->n_tags++;
 }
 
-/* The tier of a root kind: globals, TLS, stacks, registers (heapgraph.h). */
-static uint32_t tier_of(uint32_t kind)
-{
-    return kind == PROTO_ROOT_GLOBAL ? 0 : kind == PROTO_ROOT_TLS ? 1 : kind == PROTO_ROOT_STACK ? 2 : 3;
-}
+/* Tiers (heapgraph.h): globals, TLS, then the stack frames from the outermost in (a block
+ * reachable from main's frame is held by it, not by a stale word in a frame called since),
+ * registers, and last the red zones below the stack pointers (where stale words are common). */
+#define TIER_GLOBAL   0u
+#define TIER_TLS      1u
+#define TIER_FRAME0   2u /* + depth from the outermost frame */
+#define TIER_REGISTER (TIER_FRAME0 + MAX_FRAMES + 1u)
+#define TIER_RED_ZONE (TIER_REGISTER + 1u)
 
-static int add_range(struct rproc *rp, uint64_t lo, uint64_t hi, int tag, bool libc)
+static int add_range(struct rproc *rp, uint64_t lo, uint64_t hi, int tag, uint32_t tier, bool libc)
 {
     if (tag < 0 ||
         arr_grow((void **)&rp->ranges, &rp->cap_ranges, rp->n_ranges, sizeof(*rp->ranges)) < 0) {
         return -ENOMEM;
     }
     rp->ranges[rp->n_ranges++] =
-        (struct hg_range){.start = lo,
-                          .end = hi,
-                          .tag = (uint32_t)tag,
-                          .tier = tier_of(rp->tags[tag].kind),
-                          .libc = libc};
+        (struct hg_range){.start = lo, .end = hi, .tag = (uint32_t)tag, .tier = tier, .libc = libc};
     return 0;
 }
 
@@ -492,7 +491,7 @@ static int build_roots(struct rproc *rp)
         bool libc = is_libc(ob->path);
         for (uint32_t k = 0; k < ob->n_ranges; k++) {
             int tag = add_tag(rp, PROTO_ROOT_GLOBAL, ob->index, 0, ob->base);
-            if (add_range(rp, ob->ranges[k][0], ob->ranges[k][1], tag, libc) < 0) {
+            if (add_range(rp, ob->ranges[k][0], ob->ranges[k][1], tag, TIER_GLOBAL, libc) < 0) {
                 return -ENOMEM;
             }
         }
@@ -510,14 +509,14 @@ static int build_roots(struct rproc *rp)
             }
             uint64_t lo = tp + (uint64_t)ob->tls_offset;
             int tag = add_tag(rp, PROTO_ROOT_TLS, ob->index, (uint32_t)t, lo);
-            if (add_range(rp, lo, lo + ob->tls_memsz, tag, false) < 0) {
+            if (add_range(rp, lo, lo + ob->tls_memsz, tag, TIER_TLS, false) < 0) {
                 return -ENOMEM;
             }
         }
         if (tp != 0) {
             /* The thread control block: the DTV (dynamic TLS) and pthread_setspecific's data. */
             int tag = add_tag(rp, PROTO_ROOT_TLS, PROTO_NO_OBJ, (uint32_t)t, tp);
-            if (add_range(rp, tp, tp + TCB_BYTES, tag, false) < 0) {
+            if (add_range(rp, tp, tp + TCB_BYTES, tag, TIER_TLS, false) < 0) {
                 return -ENOMEM;
             }
         }
@@ -528,7 +527,22 @@ static int build_roots(struct rproc *rp)
             continue;
         }
         int tag = add_tag(rp, PROTO_ROOT_STACK, PROTO_NO_OBJ, (uint32_t)t, 0);
-        if (add_range(rp, th->stack_lo, th->stack_hi, tag, false) < 0) {
+        uint64_t sp = th->regs.rsp & ~(uint64_t)7;
+        /* One range per frame the unwinder found (the rest of the stack with the outermost). */
+        uint64_t hi = th->stack_hi;
+        uint32_t depth = 0;
+        for (size_t f = th->n_frames; f > 1; f--) {
+            uint64_t lo = th->frames[f - 1].sp & ~(uint64_t)7;
+            if (lo <= sp || lo >= hi) {
+                continue;
+            }
+            if (add_range(rp, lo, hi, tag, TIER_FRAME0 + depth++, false) < 0) {
+                return -ENOMEM;
+            }
+            hi = lo;
+        }
+        if (add_range(rp, sp, hi, tag, TIER_FRAME0 + depth, false) < 0 ||
+            add_range(rp, th->stack_lo, sp, tag, TIER_RED_ZONE, false) < 0) {
             return -ENOMEM;
         }
     }
@@ -563,7 +577,7 @@ static int build_roots(struct rproc *rp)
                 return -ENOMEM;
             }
             rp->values[rp->n_values++] =
-                (struct hg_value){.value = r[idx[k]], .tag = (uint32_t)tag, .tier = 3};
+                (struct hg_value){.value = r[idx[k]], .tag = (uint32_t)tag, .tier = TIER_REGISTER};
         }
     }
     return 0;
@@ -747,8 +761,9 @@ static void put_root(struct proto_wbuf *w, const struct rproc *rp, const struct 
     proto_put_u32(w, tid);
 }
 
-/* Encodes the paths of the samples. Hops: a run of hops with the same site and offset (a
- * linked list's nodes) is written once; at most RETAIN_MAX_HOPS, root side first. */
+/* Encodes the paths of the samples. Hops: a run of consecutive hops with the same site (a
+ * list's or a tree's nodes) is written once, as its last hop (the offset of the pointer out of
+ * the run); at most RETAIN_MAX_HOPS, root side first. */
 static void put_paths(struct proto_wbuf *w, const struct rproc *rp, const struct hg *g,
                       const uint32_t *picked, size_t n_picked, uint32_t *n_paths, uint32_t *hops)
 {
@@ -781,15 +796,11 @@ static void put_paths(struct proto_wbuf *w, const struct rproc *rp, const struct
         for (long j = 0; j < len && kept < RETAIN_MAX_HOPS; j++) {
             uint32_t next = j + 1 < len ? hops[j + 1] : i;
             uint32_t site = rp->blocks[hops[j]].stack_id;
-            uint32_t off = g->offset[next];
-            if (j > 0) {
-                uint32_t prev_next = hops[j];
-                if (rp->blocks[hops[j - 1]].stack_id == site && g->offset[prev_next] == off) {
-                    continue;
-                }
+            if (j + 1 < len && rp->blocks[next].stack_id == site) {
+                continue; /* inside a run of one site's blocks: its last hop stands for it */
             }
             proto_put_u32(w, site);
-            proto_put_u32(w, off);
+            proto_put_u32(w, g->offset[next]);
             kept++;
         }
         if (!w->overflow) {
@@ -805,8 +816,8 @@ static void put_paths(struct proto_wbuf *w, const struct rproc *rp, const struct
 
 /* Builds and records the REC_RETAIN frame of one process. */
 static int record_frame(struct chan *c, const struct rproc *rp, const struct hg *g, uint32_t flags,
-                        const uint32_t *picked, size_t n_picked, double scan_s,
-                        uint64_t peak, struct retain_result *res)
+                        const uint32_t *picked, size_t n_picked, double scan_s, uint64_t peak,
+                        struct retain_result *res)
 {
     size_t paths_bytes = n_picked * (60 + 8u * RETAIN_MAX_HOPS);
     size_t objs_bytes = 0;
