@@ -11,7 +11,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (std::strcmp(argv[1], "--leak") != 0 && std::strcmp(argv[1], "--fixed") != 0)) {
+    if (argc != 2 ||
+        (std::strcmp(argv[1], "--leak") != 0 && std::strcmp(argv[1], "--fixed") != 0)) {
         std::fprintf(stderr, "usage: retain_map --leak|--fixed\n");
         return 2;
     }

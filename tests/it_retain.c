@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/* it_retain.c - the retainer scan end to end: `leakcheck run` on the retainer test targets
+ * (tests/targets/retain_cases.c, retain_map.cc), then the REC_RETAIN frames of snapshots.bin
+ * decoded here with common/proto.h's readers, and each case's root checked against the target's
+ * own symbol table (nm): a global list, a global hash table (bucket array, then nodes), a registry
+ * struct in a global pointing to an array of pointers, a thread-local cache, a std::map in
+ * main's stack frame, a pointer three blocks from a global, a lost leak and an XOR'ed pointer
+ * (both reported as unreachable), the non-leak twins (nothing sampled), `--retainers none` (no
+ * frame) and `every` (a frame after each measured round).
+ *
+ * Run from the repository root (tests/run-all.sh does); $B names the build folder.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../common/proto.h"
+#include "it_util.h"
+
+#define MAX_PATHS 4096
+#define MAX_HOPS  64
+
+struct path {
+    uint32_t stack_id, epoch;
+    uint64_t size;
+    uint32_t kind, obj;
+    uint64_t addr, pc;
+    uint32_t tid, n_hops;
+    uint32_t hop_site[MAX_HOPS], hop_off[MAX_HOPS];
+};
+
+/* The REC_RETAIN frames of one recording: how many, and the last one's content. */
+struct scan {
+    unsigned frames;
+    uint32_t flags, round;
+    uint64_t live_blocks;
+    char note[256];
+    uint64_t main_base; /* the base of object 0 (the program) */
+    char main_path[512];
+    size_t n;
+    struct path p[MAX_PATHS];
+};
+
+static struct scan scan;
+
+/* Decodes the REC_RETAIN frames of `file` into `scan` (the last frame's paths). */
+static void decode(const char *file, struct scan *s)
+{
+    memset(s, 0, sizeof(*s));
+    size_t len = 0;
+    char *data = it_read_file(file, &len);
+    assert_non_null(data);
+    const uint8_t *d = (const uint8_t *)data;
+    for (size_t at = 0; at + PROTO_HEADER_SIZE <= len;) {
+        struct proto_header h;
+        assert_int_equal(proto_header_parse(d + at, &h), 0);
+        struct proto_rbuf r = {.data = d + at + PROTO_HEADER_SIZE, .len = h.length};
+        at += PROTO_HEADER_SIZE + h.length;
+        if (h.type != PROTO_REC_RETAIN) {
+            continue;
+        }
+        s->frames++;
+        uint32_t proc, n_objs, n_paths, zero;
+        uint64_t us_stop, us_scan, bytes_read, live_bytes, peak;
+        assert_int_equal(proto_get_u32(&r, &proc), 0);
+        assert_int_equal(proto_get_u32(&r, &s->round), 0);
+        assert_int_equal(proto_get_u32(&r, &s->flags), 0);
+        assert_int_equal(proto_get_u32(&r, &n_objs), 0);
+        assert_int_equal(proto_get_u32(&r, &n_paths), 0);
+        assert_int_equal(proto_get_u32(&r, &zero), 0);
+        assert_int_equal(proto_get_u64(&r, &us_stop), 0);
+        assert_int_equal(proto_get_u64(&r, &us_scan), 0);
+        assert_int_equal(proto_get_u64(&r, &bytes_read), 0);
+        assert_int_equal(proto_get_u64(&r, &s->live_blocks), 0);
+        assert_int_equal(proto_get_u64(&r, &live_bytes), 0);
+        assert_int_equal(proto_get_u64(&r, &peak), 0);
+        assert_true(bytes_read > 0);
+        assert_true(peak > 0);
+        const uint8_t *str;
+        size_t n;
+        assert_int_equal(proto_get_str(&r, &str, &n), 0);
+        snprintf(s->note, sizeof(s->note), "%.*s", (int)n, (const char *)str);
+        for (uint32_t i = 0; i < n_objs; i++) {
+            uint64_t base;
+            assert_int_equal(proto_get_u64(&r, &base), 0);
+            assert_int_equal(proto_get_str(&r, &str, &n), 0);
+            if (i == 0) {
+                s->main_base = base;
+                snprintf(s->main_path, sizeof(s->main_path), "%.*s", (int)n, (const char *)str);
+            }
+        }
+        s->n = 0;
+        for (uint32_t i = 0; i < n_paths; i++) {
+            assert_true(s->n < MAX_PATHS);
+            struct path *p = &s->p[s->n++];
+            assert_int_equal(proto_get_u32(&r, &p->stack_id), 0);
+            assert_int_equal(proto_get_u32(&r, &p->epoch), 0);
+            assert_int_equal(proto_get_u64(&r, &p->size), 0);
+            assert_int_equal(proto_get_u32(&r, &p->kind), 0);
+            assert_int_equal(proto_get_u32(&r, &p->obj), 0);
+            assert_int_equal(proto_get_u64(&r, &p->addr), 0);
+            assert_int_equal(proto_get_u64(&r, &p->pc), 0);
+            assert_int_equal(proto_get_u32(&r, &p->tid), 0);
+            assert_int_equal(proto_get_u32(&r, &p->n_hops), 0);
+            assert_true(p->n_hops <= MAX_HOPS);
+            for (uint32_t k = 0; k < p->n_hops; k++) {
+                assert_int_equal(proto_get_u32(&r, &p->hop_site[k]), 0);
+                assert_int_equal(proto_get_u32(&r, &p->hop_off[k]), 0);
+            }
+        }
+        assert_int_equal(r.pos, r.len);
+    }
+    free(data);
+}
+
+/* A writable copy of `v` in store[*used] (argv's strings must be char *). */
+static char *arg_copy(char store[][512], int *used, const char *v)
+{
+    snprintf(store[*used], 512, "%s", v);
+    return store[(*used)++];
+}
+
+/* Runs leakcheck on `target` with `arg` (4 measured rounds after 1 warm-up, 10 keys a round)
+ * and extra options, then decodes its recording into `scan`. */
+static void run_case(const char *name, const char *target, const char *arg, const char *opt)
+{
+    char leakcheck[512], prog[512], dir[256], bin[300];
+    it_build_path(leakcheck, sizeof(leakcheck), "leakcheck");
+    snprintf(prog, sizeof(prog), "%s/targets/%s", it_build_dir(), target);
+    snprintf(dir, sizeof(dir), "build/it-retain");
+    snprintf(bin, sizeof(bin), "%s/%s/snapshots.bin", dir, name);
+    char *argv[24];
+    static char store[24][512];
+    int used = 0;
+    int a = 0;
+    argv[a++] = leakcheck;
+    argv[a++] = arg_copy(store, &used, "run");
+    argv[a++] = arg_copy(store, &used, "--rounds");
+    argv[a++] = arg_copy(store, &used, "4");
+    argv[a++] = arg_copy(store, &used, "--warmup");
+    argv[a++] = arg_copy(store, &used, "1");
+    argv[a++] = arg_copy(store, &used, "--requests-per-round");
+    argv[a++] = arg_copy(store, &used, "10");
+    argv[a++] = arg_copy(store, &used, "--request");
+    argv[a++] = arg_copy(store, &used, "put k{round}-{i}");
+    argv[a++] = arg_copy(store, &used, "--expect");
+    argv[a++] = arg_copy(store, &used, "any");
+    argv[a++] = arg_copy(store, &used, "--name");
+    argv[a++] = arg_copy(store, &used, name);
+    argv[a++] = arg_copy(store, &used, "--report-dir");
+    argv[a++] = dir;
+    if (opt) {
+        argv[a++] = arg_copy(store, &used, "--retainers");
+        argv[a++] = arg_copy(store, &used, opt);
+    }
+    argv[a++] = arg_copy(store, &used, "--");
+    argv[a++] = prog;
+    argv[a++] = arg_copy(store, &used, arg);
+    argv[a] = NULL;
+    struct it_result r;
+    assert_int_equal(it_run(argv, NULL, NULL, 120, &r), 0);
+    if (r.exit_code != 0) {
+        fprintf(stderr, "%s\n", r.out);
+    }
+    assert_int_equal(r.exit_code, 0);
+    free(r.out);
+    decode(bin, &scan);
+}
+
+/* The address (and size) of symbol `sym` in `prog`, from nm. */
+static uint64_t symbol(const char *prog, const char *sym, uint64_t *size)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "nm -C -S --defined-only '%s'", prog);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char line[1024];
+    uint64_t addr = UINT64_MAX;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long long v = 0, sz = 0;
+        char type[8], name[512];
+        if (sscanf(line, "%llx %llx %7s %511s", &v, &sz, type, name) == 4 && strcmp(name, sym) == 0) {
+            addr = v;
+            *size = sz;
+        }
+    }
+    pclose(f);
+    if (addr == UINT64_MAX) {
+        fail_msg("no symbol %s in %s", sym, prog);
+    }
+    return addr;
+}
+
+/* Every path: kind `kind`; object 0 (the program); the root word inside symbol `sym` of the
+ * target; at least `min_hops` hops. Returns the number of paths. */
+static size_t expect_root(uint32_t kind, const char *sym, uint32_t min_hops)
+{
+    assert_int_equal(scan.frames, 1);
+    assert_int_equal(scan.flags, 0);
+    assert_int_equal(scan.round, 5);
+    assert_true(scan.n >= 10);
+    uint64_t size = 0;
+    uint64_t at = symbol(scan.main_path, sym, &size);
+    for (size_t i = 0; i < scan.n; i++) {
+        const struct path *p = &scan.p[i];
+        assert_int_equal(p->kind, kind);
+        assert_int_equal(p->obj, 0);
+        assert_true(p->addr >= at && p->addr < at + (size ? size : 8));
+        assert_true(p->n_hops >= min_hops);
+        assert_true(p->epoch >= 2); /* born in a measured round */
+    }
+    return scan.n;
+}
+
+static void test_retain_global_list(void **state)
+{
+    (void)state;
+    run_case("list", "retain_cases", "list", NULL);
+    expect_root(PROTO_ROOT_GLOBAL, "g_list", 0);
+    /* the records: through the list's nodes (one run of one site), their pointer at +8 */
+    for (size_t i = 0; i < scan.n; i++) {
+        if (scan.p[i].size == 48) {
+            assert_int_equal(scan.p[i].n_hops, 1);
+            assert_int_equal(scan.p[i].hop_off[0], 8);
+            assert_int_not_equal(scan.p[i].hop_site[0], scan.p[i].stack_id);
+        }
+    }
+}
+
+static void test_retain_global_hash(void **state)
+{
+    (void)state;
+    run_case("hash", "retain_cases", "hash", NULL);
+    expect_root(PROTO_ROOT_GLOBAL, "g_buckets", 1);
+    /* bucket array first (its own site, 64 pointers), then the nodes, then the record */
+    uint32_t bucket_site = scan.p[0].hop_site[0];
+    for (size_t i = 0; i < scan.n; i++) {
+        const struct path *p = &scan.p[i];
+        assert_int_equal(p->hop_site[0], bucket_site);
+        assert_true(p->hop_off[0] < 64 * 8);
+        if (p->size == 48) {
+            assert_int_equal(p->n_hops, 2);
+            assert_int_equal(p->hop_off[1], 8);
+        }
+    }
+}
+
+static void test_retain_registry(void **state)
+{
+    (void)state;
+    run_case("registry", "retain_cases", "registry", NULL);
+    expect_root(PROTO_ROOT_GLOBAL, "g_registry", 0);
+    uint64_t size = 0;
+    uint64_t at = symbol(scan.main_path, "g_registry", &size);
+    for (size_t i = 0; i < scan.n; i++) {
+        const struct path *p = &scan.p[i];
+        assert_int_equal(p->addr, at + 8); /* .items */
+        if (p->size == 48) {
+            assert_int_equal(p->n_hops, 1); /* the array of pointers */
+        }
+    }
+}
+
+static void test_retain_tls(void **state)
+{
+    (void)state;
+    run_case("tls", "retain_cases", "tls", NULL);
+    expect_root(PROTO_ROOT_TLS, "t_cache", 0);
+    for (size_t i = 0; i < scan.n; i++) {
+        assert_true(scan.p[i].tid > 0);
+    }
+}
+
+static void test_retain_three_hops(void **state)
+{
+    (void)state;
+    run_case("hops", "retain_cases", "hops", NULL);
+    expect_root(PROTO_ROOT_GLOBAL, "g_holder", 3);
+    for (size_t i = 0; i < scan.n; i++) {
+        const struct path *p = &scan.p[i];
+        /* outer (.middle at 0), middle (.inner at 24), inner (.records at 8), distinct sites */
+        assert_int_equal(p->hop_off[0], 0);
+        assert_int_equal(p->hop_off[1], 24);
+        assert_int_equal(p->hop_off[2], 8);
+        assert_int_not_equal(p->hop_site[0], p->hop_site[1]);
+        assert_int_not_equal(p->hop_site[1], p->hop_site[2]);
+    }
+}
+
+/* Lost and XOR'ed: every sampled survivor is unreachable. */
+static void expect_lost(void)
+{
+    assert_int_equal(scan.frames, 1);
+    assert_true(scan.n >= 10);
+    for (size_t i = 0; i < scan.n; i++) {
+        assert_int_equal(scan.p[i].kind, PROTO_ROOT_UNREACHABLE);
+        assert_int_equal(scan.p[i].obj, PROTO_NO_OBJ);
+        assert_int_equal(scan.p[i].n_hops, 0);
+    }
+}
+
+static void test_retain_lost(void **state)
+{
+    (void)state;
+    run_case("lost", "retain_cases", "lost", NULL);
+    expect_lost();
+}
+
+static void test_retain_xor_is_lost(void **state)
+{
+    (void)state;
+    run_case("xor", "retain_cases", "xor", NULL);
+    expect_lost();
+}
+
+/* The non-leak twin: the scan ran, nothing born in a measured round survives. */
+static void test_retain_fixed(void **state)
+{
+    (void)state;
+    run_case("fixed", "retain_cases", "fixed", NULL);
+    assert_int_equal(scan.frames, 1);
+    assert_int_equal(scan.flags, 0);
+    assert_int_equal(scan.n, 0);
+    assert_true(scan.live_blocks > 0);
+}
+
+static void test_retain_std_map_on_main_stack(void **state)
+{
+    (void)state;
+    run_case("map", "retain_map", "--leak", NULL);
+    assert_int_equal(scan.frames, 1);
+    assert_true(scan.n >= 10);
+    uint64_t size = 0;
+    uint64_t main_at = symbol(scan.main_path, "main", &size);
+    for (size_t i = 0; i < scan.n; i++) {
+        const struct path *p = &scan.p[i];
+        assert_int_equal(p->kind, PROTO_ROOT_STACK);
+        assert_true(p->tid > 0);
+        /* the frame holding the map is main's */
+        assert_true(p->pc >= scan.main_base + main_at && p->pc < scan.main_base + main_at + size);
+    }
+    run_case("map-fixed", "retain_map", "--fixed", NULL);
+    assert_int_equal(scan.n, 0);
+}
+
+static void test_retain_when(void **state)
+{
+    (void)state;
+    run_case("none", "retain_cases", "list", "none");
+    assert_int_equal(scan.frames, 0);
+    run_case("every", "retain_cases", "list", "every");
+    assert_int_equal(scan.frames, 4); /* after rounds 2, 3, 4 and 5 */
+    assert_int_equal(scan.round, 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retain_global_list),
+        cmocka_unit_test(test_retain_global_hash),
+        cmocka_unit_test(test_retain_registry),
+        cmocka_unit_test(test_retain_tls),
+        cmocka_unit_test(test_retain_three_hops),
+        cmocka_unit_test(test_retain_lost),
+        cmocka_unit_test(test_retain_xor_is_lost),
+        cmocka_unit_test(test_retain_fixed),
+        cmocka_unit_test(test_retain_std_map_on_main_stack),
+        cmocka_unit_test(test_retain_when),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
