@@ -110,6 +110,15 @@ static int on_frame(void *ctx, uint16_t type, const uint8_t *p, size_t len)
             proto_get_u64(&r, &n) < 0) {
             return -EBADMSG;
         }
+        /* Room for what the table counts now, and a little more: no doubling of a big list. */
+        size_t want = (size_t)(n + n / 16 + 64);
+        struct hg_block *b = want > rp->cap_blocks && n < (1ull << 31)
+                                 ? realloc(rp->blocks, want * sizeof(*b))
+                                 : NULL;
+        if (b) {
+            rp->blocks = b;
+            rp->cap_blocks = want;
+        }
         return 0;
     }
     if (type == PROTO_BLOCKS_OBJECT) {
