@@ -85,11 +85,13 @@
  * the frame holding it, whose pc is root_pc (0 when the frame is unknown); REGISTER the register's
  * number (enum proto_reg); UNREACHABLE 0. The hops are the blocks on the way, root side first, the
  * survivor left out: each block's site and the byte offset in it of the pointer to the next one
- * (the last hop points at the survivor). The pointer from the root itself may land inside the first
- * block (or the survivor): that interior offset is not recorded. REC_CLOSE    u64 bytes of the
- * recording before this frame, u32 complete snapshots in it (all processes), u32 0: the harness's
- * mark at the end of a recording it wrote whole. A recording without it was cut short (a full disk,
- * a killed harness).
+ * (the last hop points at the survivor). A run of consecutive
+ * blocks of one site (a list's or a tree's nodes) is written as one hop, the run's last block (the
+ * offset of the pointer out of the run); at most 64 hops are written, root side first. The pointer
+ * from the root itself may land inside the first block (or the survivor): that interior offset is
+ * not recorded. REC_CLOSE    u64 bytes of the recording before this frame, u32 complete snapshots
+ * in it (all processes), u32 0: the harness's mark at the end of a recording it wrote whole. A
+ * recording without it was cut short (a full disk, a killed harness).
  *
  * Epoch 0 is everything before the first round (start-up). Encoding needs no heap: the writer
  * works in a caller-owned buffer. Hook-safe (common/ obeys the agent rules).

@@ -186,7 +186,8 @@ static uint64_t symbol(const char *prog, const char *sym, uint64_t *size)
     while (fgets(line, sizeof(line), f)) {
         unsigned long long v = 0, sz = 0;
         char type[8], name[512];
-        if (sscanf(line, "%llx %llx %7s %511s", &v, &sz, type, name) == 4 && strcmp(name, sym) == 0) {
+        if (sscanf(line, "%llx %llx %7s %511s", &v, &sz, type, name) == 4 &&
+            strcmp(name, sym) == 0) {
             addr = v;
             *size = sz;
         }
