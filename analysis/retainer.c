@@ -73,7 +73,7 @@ static void fill_figures(const struct rec *rec, struct rpt_retain_scan *rs)
         rs->memory_bytes = t->memory_bytes > rs->memory_bytes ? t->memory_bytes : rs->memory_bytes;
         bool cut = (t->flags & (PROTO_RETAIN_CUT | PROTO_RETAIN_FAILED)) != 0;
         if (first_note && (cut || (t->note && t->note[0]))) {
-            const char *note = t->note && t->note[0] ? t->note
+            const char *note = t->note && t->note[0]              ? t->note
                                : (t->flags & PROTO_RETAIN_FAILED) ? "no scan"
                                                                   : "cut short";
             char buf[512];
@@ -98,8 +98,8 @@ static int cmp_pair(const void *a, const void *b)
 static long site_index(const struct work *w, uint32_t id)
 {
     uint32_t key[2] = {id, 0};
-    const uint32_t *hit = id ? bsearch(key, w->ids, w->out->n_sites, 2 * sizeof(uint32_t), cmp_pair)
-                             : NULL;
+    const uint32_t *hit =
+        id ? bsearch(key, w->ids, w->out->n_sites, 2 * sizeof(uint32_t), cmp_pair) : NULL;
     return hit ? (long)hit[1] : -1;
 }
 
@@ -292,8 +292,7 @@ static int add_path(struct work *w, struct sym *sy, const struct rec_proc *p,
         }
     }
     char *key = rc == 0 ? make_key(&r) : NULL;
-    if (rc == 0 && key &&
-        arr_grow((void **)&w->e, &w->cap_e, w->n_e, sizeof(*w->e)) == 0) {
+    if (rc == 0 && key && arr_grow((void **)&w->e, &w->cap_e, w->n_e, sizeof(*w->e)) == 0) {
         w->e[w->n_e++] = (struct entry){.site = (size_t)si, .key = key, .r = r};
         return 0;
     }

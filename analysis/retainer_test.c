@@ -394,7 +394,13 @@ static void test_retainer_tls_register_stack(void **state)
         {LEAK_ID, PROTO_ROOT_TLS, 0, tls, 0, 77, 0, {{0}}},
         {LEAK_ID, PROTO_ROOT_TLS, 0, tls, 0, 77, 0, {{0}}},
         {LEAK_ID, PROTO_ROOT_REGISTER, PROTO_NO_OBJ, PROTO_REG_RBX, 0, 78, 0, {{0}}},
-        {LEAK_ID, PROTO_ROOT_STACK, PROTO_NO_OBJ, 40, ret_into(serve_forever), 79, 1,
+        {LEAK_ID,
+         PROTO_ROOT_STACK,
+         PROTO_NO_OBJ,
+         40,
+         ret_into(serve_forever),
+         79,
+         1,
          {{HOLD_ID, 8}}},
     };
     const struct t_scan sc = {.note = "", .n_paths = 4, .paths = paths};
@@ -512,7 +518,8 @@ static void test_retainer_malformed(void **state)
     struct diag d = {{0}};
     const struct t_path bad_obj[] = {{LEAK_ID, PROTO_ROOT_GLOBAL, 3, 0, 0, 0, 0, {{0}}}};
     const struct t_path bad_kind[] = {{LEAK_ID, 9, PROTO_NO_OBJ, 0, 0, 0, 0, {{0}}}};
-    const struct t_path bad_reg[] = {{LEAK_ID, PROTO_ROOT_REGISTER, PROTO_NO_OBJ, 99, 0, 0, 0, {{0}}}};
+    const struct t_path bad_reg[] = {
+        {LEAK_ID, PROTO_ROOT_REGISTER, PROTO_NO_OBJ, 99, 0, 0, 0, {{0}}}};
     const struct {
         const struct t_path *p;
         const char *msg;
@@ -532,7 +539,8 @@ static void test_retainer_malformed(void **state)
     }
     /* a path count the payload can't hold, and a scan cut in its figures */
     struct proto_wbuf b = {.data = tail, .cap = sizeof(tail)};
-    const struct t_path one[] = {{LEAK_ID, PROTO_ROOT_UNREACHABLE, PROTO_NO_OBJ, 0, 0, 0, 0, {{0}}}};
+    const struct t_path one[] = {
+        {LEAK_ID, PROTO_ROOT_UNREACHABLE, PROTO_NO_OBJ, 0, 0, 0, 0, {{0}}}};
     const struct t_scan sc = {.note = "", .n_paths = 1, .paths = one};
     put_retain(&b, 0, &me, &sc);
     tail[PROTO_HEADER_SIZE + 16] = 0xff; /* n_paths */
