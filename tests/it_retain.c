@@ -10,6 +10,7 @@
  *
  * Run from the repository root (tests/run-all.sh does); $B names the build folder.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -174,6 +175,57 @@ static void run_case(const char *name, const char *target, const char *arg, cons
     decode(bin, &scan);
 }
 
+/* Checks report.json: the first suspect whose function is `fn` has, as its first retained_by
+ * group, a root of `kind` named `symbol` (NULL: none), and its blocks on the way are the
+ * functions via[0..] (NULL-terminated), no more. */
+static void expect_report(const char *fn, const char *kind, const char *symbol,
+                          const char *const *via)
+{
+    char *text = it_read_file("build/it-retain/report.json", NULL);
+    assert_non_null(text);
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    assert_non_null(root);
+    const cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "scenarios"), 0);
+    const cJSON *figures = cJSON_GetObjectItemCaseSensitive(sc, "retainer_scan");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(figures, "complete")));
+    const cJSON *suspects = cJSON_GetObjectItemCaseSensitive(sc, "suspects");
+    const cJSON *found = NULL;
+    const cJSON *sp;
+    cJSON_ArrayForEach(sp, suspects)
+    {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(sp, "function");
+        if (!found && cJSON_IsString(f) && strcmp(f->valuestring, fn) == 0) {
+            found = sp;
+        }
+    }
+    if (!found) {
+        fail_msg("no suspect %s", fn);
+    }
+    const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(found, "retained_by"), 0);
+    assert_non_null(g);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(g, "root");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(r, "kind");
+    assert_true(cJSON_IsString(k));
+    assert_string_equal(k->valuestring, kind);
+    const cJSON *sym = cJSON_GetObjectItemCaseSensitive(r, "symbol");
+    if (symbol) {
+        assert_true(cJSON_IsString(sym));
+        assert_string_equal(sym->valuestring, symbol);
+    } else {
+        assert_true(!sym || cJSON_IsNull(sym));
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "via");
+    int n = 0;
+    for (; via && via[n]; n++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(v, n), "function");
+        assert_true(cJSON_IsString(f));
+        assert_string_equal(f->valuestring, via[n]);
+    }
+    assert_int_equal(cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0, n);
+    cJSON_Delete(root);
+}
+
 /* The address (and size) of symbol `sym` in `prog`, from nm. */
 static uint64_t symbol(const char *prog, const char *sym, uint64_t *size)
 {
@@ -225,6 +277,8 @@ static void test_retain_global_list(void **state)
     (void)state;
     run_case("list", "retain_cases", "list", NULL);
     expect_root(PROTO_ROOT_GLOBAL, "g_list", 0);
+    static const char *const via[] = {"push_node", NULL};
+    expect_report("make_record", "global", "g_list", via);
     /* the records: through the list's nodes (one run of one site), their pointer at +8 */
     for (size_t i = 0; i < scan.n; i++) {
         if (scan.p[i].size == 48) {
@@ -240,6 +294,8 @@ static void test_retain_global_hash(void **state)
     (void)state;
     run_case("hash", "retain_cases", "hash", NULL);
     expect_root(PROTO_ROOT_GLOBAL, "g_buckets", 1);
+    static const char *const via[] = {"keep_in_hash", "push_node", NULL};
+    expect_report("make_record", "global", "g_buckets", via);
     /* bucket array first (its own site, 64 pointers), then the nodes, then the record */
     uint32_t bucket_site = scan.p[0].hop_site[0];
     for (size_t i = 0; i < scan.n; i++) {
@@ -258,6 +314,8 @@ static void test_retain_registry(void **state)
     (void)state;
     run_case("registry", "retain_cases", "registry", NULL);
     expect_root(PROTO_ROOT_GLOBAL, "g_registry", 0);
+    static const char *const via[] = {"keep_in_registry", NULL};
+    expect_report("make_record", "global", "g_registry", via);
     uint64_t size = 0;
     uint64_t at = symbol(scan.main_path, "g_registry", &size);
     for (size_t i = 0; i < scan.n; i++) {
@@ -274,6 +332,8 @@ static void test_retain_tls(void **state)
     (void)state;
     run_case("tls", "retain_cases", "tls", NULL);
     expect_root(PROTO_ROOT_TLS, "t_cache", 0);
+    static const char *const via[] = {"push_node", NULL};
+    expect_report("make_record", "tls", "t_cache", via);
     for (size_t i = 0; i < scan.n; i++) {
         assert_true(scan.p[i].tid > 0);
     }
@@ -284,6 +344,9 @@ static void test_retain_three_hops(void **state)
     (void)state;
     run_case("hops", "retain_cases", "hops", NULL);
     expect_root(PROTO_ROOT_GLOBAL, "g_holder", 3);
+    static const char *const via[] = {"keep_three_hops", "keep_three_hops", "keep_three_hops",
+                                      "push_node", NULL};
+    expect_report("make_record", "global", "g_holder", via);
     for (size_t i = 0; i < scan.n; i++) {
         const struct path *p = &scan.p[i];
         /* outer (.middle at 0), middle (.inner at 24), inner (.records at 8), distinct sites */
@@ -312,6 +375,7 @@ static void test_retain_lost(void **state)
     (void)state;
     run_case("lost", "retain_cases", "lost", NULL);
     expect_lost();
+    expect_report("make_record", "unreachable", NULL, NULL);
 }
 
 static void test_retain_xor_is_lost(void **state)
@@ -319,6 +383,7 @@ static void test_retain_xor_is_lost(void **state)
     (void)state;
     run_case("xor", "retain_cases", "xor", NULL);
     expect_lost();
+    expect_report("make_record", "unreachable", NULL, NULL);
 }
 
 /* The non-leak twin: the scan ran, nothing born in a measured round survives. */
@@ -347,6 +412,8 @@ static void test_retain_std_map_on_main_stack(void **state)
         /* the frame holding the map is main's */
         assert_true(p->pc >= scan.main_base + main_at && p->pc < scan.main_base + main_at + size);
     }
+    static const char *const via[] = {"main", NULL};
+    expect_report("main", "thread-stack", "main", via);
     run_case("map-fixed", "retain_map", "--fixed", NULL);
     assert_int_equal(scan.n, 0);
 }

@@ -5,7 +5,8 @@
  * once per shipped scenario file, two at a time (the scenarios are judged on bytes, not time, so
  * running side by side does not change a verdict). Each test then checks one scenario: leakcheck
  * exited 0, and its report.json, read with cJSON, holds the verdict this file expects and, for a
- * leak, the culprit as the first suspect's function. The expectations are written here, not
+ * leak, the culprit as the first suspect's function and who holds its survivors (the retainer
+ * scan's root and first hop). The expectations are written here, not
  * read from the scenario files, so an edit that weakens a scenario file fails this test.
  *
  * Run from the repository root (tests/run-all.sh does); $B names the build folder.
@@ -35,20 +36,29 @@ struct expectation {
     const char *name;    /* scenarios/NAME.json */
     const char *verdict; /* "leak" or "no-leak" */
     const char *culprit; /* first suspect's function for a leak, else NULL */
-    int status;          /* leakcheck's exit status, filled by the setup */
+    /* who holds the culprit's survivors (its first retained_by group), for a leak */
+    const char *root_kind, *root_symbol, *via_function;
+    int status; /* leakcheck's exit status, filled by the setup */
     char log[256];       /* where leakcheck's output went */
 };
 
+/* The services keep their state in a struct that is a local variable of main (struct service
+ * svc, struct router, ...): their tables are held by main's stack frame, through the block the
+ * table's set-up function allocated. */
 static struct expectation expected[] = {
-    {"test_scenarios_uploads_leaky", "uploads-leaky", "leak", "keep_upload", -1, ""},
-    {"test_scenarios_uploads_fixed", "uploads-fixed", "no-leak", NULL, -1, ""},
-    {"test_scenarios_uploads_plateau", "uploads-plateau", "no-leak", NULL, -1, ""},
-    {"test_scenarios_inserts_leaky", "inserts-leaky", "leak", "insert_batch", -1, ""},
-    {"test_scenarios_inserts_fixed", "inserts-fixed", "no-leak", NULL, -1, ""},
-    {"test_scenarios_pool_leaky", "pool-leaky", "leak", "pool_new", -1, ""},
-    {"test_scenarios_pool_fixed", "pool-fixed", "no-leak", NULL, -1, ""},
-    {"test_scenarios_cache_leaky", "cache-leaky", "leak", "cache_put", -1, ""},
-    {"test_scenarios_cache_fixed", "cache-fixed", "no-leak", NULL, -1, ""},
+    {"test_scenarios_uploads_leaky", "uploads-leaky", "leak", "keep_upload", "thread-stack", "main",
+     "keep_upload", -1, ""},
+    {"test_scenarios_uploads_fixed", "uploads-fixed", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
+    {"test_scenarios_uploads_plateau", "uploads-plateau", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
+    {"test_scenarios_inserts_leaky", "inserts-leaky", "leak", "insert_batch", "thread-stack", "main",
+     "importer_open", -1, ""},
+    {"test_scenarios_inserts_fixed", "inserts-fixed", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
+    {"test_scenarios_pool_leaky", "pool-leaky", "leak", "pool_new", "thread-stack", "main",
+     "router_init", -1, ""},
+    {"test_scenarios_pool_fixed", "pool-fixed", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
+    {"test_scenarios_cache_leaky", "cache-leaky", "leak", "cache_put", "thread-stack", "main",
+     "cache_init", -1, ""},
+    {"test_scenarios_cache_fixed", "cache-fixed", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
 };
 #define N_EXPECTED (sizeof(expected) / sizeof(expected[0]))
 
@@ -137,7 +147,28 @@ static void show_log(const struct expectation *e)
     }
 }
 
-/* Checks one scenario's exit status, verdict and culprit. */
+/* Checks who holds the culprit's survivors: its first retainer group's root and first hop. */
+static void check_retainer(const struct expectation *e, const cJSON *suspect)
+{
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(suspect, "retained_by");
+    assert_true(cJSON_IsArray(by));
+    assert_true(cJSON_GetArraySize(by) >= 1);
+    const cJSON *g = cJSON_GetArrayItem(by, 0);
+    const cJSON *root = cJSON_GetObjectItemCaseSensitive(g, "root");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+    const cJSON *sym = cJSON_GetObjectItemCaseSensitive(root, "symbol");
+    assert_true(cJSON_IsString(kind) && cJSON_IsString(sym));
+    assert_string_equal(kind->valuestring, e->root_kind);
+    assert_string_equal(sym->valuestring, e->root_symbol);
+    const cJSON *via = cJSON_GetObjectItemCaseSensitive(g, "via");
+    assert_true(cJSON_IsArray(via) && cJSON_GetArraySize(via) >= 1);
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(via, 0), "function");
+    assert_true(cJSON_IsString(fn));
+    assert_string_equal(fn->valuestring, e->via_function);
+}
+
+/* Checks one scenario's exit status, verdict, culprit and its retainers, and that the retainer
+ * scan ran to the end. */
 static void check_scenario(const struct expectation *e)
 {
     char path[512];
@@ -165,6 +196,8 @@ static void check_scenario(const struct expectation *e)
     assert_string_equal(verdict->valuestring, e->verdict);
     assert_true(cJSON_IsTrue(ok));
 
+    const cJSON *scan = cJSON_GetObjectItemCaseSensitive(sc, "retainer_scan");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(scan, "complete")));
     const cJSON *suspects = cJSON_GetObjectItemCaseSensitive(sc, "suspects");
     if (e->culprit) {
         assert_true(cJSON_IsArray(suspects));
@@ -173,6 +206,7 @@ static void check_scenario(const struct expectation *e)
             cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(suspects, 0), "function");
         assert_true(cJSON_IsString(fn));
         assert_string_equal(fn->valuestring, e->culprit);
+        check_retainer(e, cJSON_GetArrayItem(suspects, 0));
     } else {
         /* a no-leak verdict names nobody */
         assert_true(!cJSON_IsArray(suspects) || cJSON_GetArraySize(suspects) == 0);
