@@ -78,6 +78,7 @@ struct rproc {
     uint32_t chan_tid;
     struct robj *objs;
     size_t n_objs, cap_objs;
+    uint32_t n_named; /* objects but the agent's */
     struct hg_block *blocks;
     size_t n_blocks, cap_blocks;
     bool partial;
@@ -149,6 +150,8 @@ static int on_frame(void *ctx, uint16_t type, const uint8_t *p, size_t len)
         if (!ob->path) {
             return -ENOMEM;
         }
+        /* The agent's object is never a root nor named: it has no index in the frame. */
+        ob->index = ob->flags & PROTO_BOBJ_AGENT ? PROTO_NO_OBJ : rp->n_named++;
         rp->n_objs++;
         return 0;
     }
@@ -224,8 +227,7 @@ static long seize_new(struct rproc *rp)
         if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
             t->gone = true; /* it ended meanwhile (or can't be traced: see the note) */
             if (errno == EPERM && !rp->note[0]) {
-                snprintf(rp->note, sizeof(rp->note),
-                         "process %d: thread %d can't be traced (ptrace: %s)", (int)rp->pid,
+                snprintf(rp->note, sizeof(rp->note), "thread %d can't be traced (ptrace: %s)",
                          (int)tid, strerror(errno));
             }
             continue;
@@ -282,15 +284,13 @@ static int stop_all(struct rproc *rp)
         long added = seize_new(rp);
         if (added < 0) {
             rp->process_gone = true;
-            snprintf(rp->note, sizeof(rp->note), "process %d ended before it could be stopped",
-                     (int)rp->pid);
+            snprintf(rp->note, sizeof(rp->note), "it ended before it could be stopped");
             return -1;
         }
         for (size_t i = 0; i < rp->n_th; i++) {
             wait_stop(rp, &rp->th[i], deadline);
             if (!rp->th[i].stopped && !rp->th[i].gone) {
-                snprintf(rp->note, sizeof(rp->note),
-                         "process %d: thread %d did not stop within %d ms", (int)rp->pid,
+                snprintf(rp->note, sizeof(rp->note), "thread %d did not stop within %d ms",
                          (int)rp->th[i].tid, STOP_WAIT_MS);
                 return -1;
             }
@@ -305,19 +305,54 @@ static int stop_all(struct rproc *rp)
     }
     if (stopped == 0) {
         if (!rp->note[0]) {
-            snprintf(rp->note, sizeof(rp->note), "process %d: no thread could be stopped",
-                     (int)rp->pid);
+            snprintf(rp->note, sizeof(rp->note), "no thread could be stopped");
         }
         return -1;
     }
     return 0;
 }
 
+/* Reaps the threads of a process killed while stopped (SIGKILL from elsewhere): a traced thread
+ * that ends waits for its tracer. The leader's status goes to on_exit. */
+static void reap_dying(struct rproc *rp, double deadline)
+{
+    struct timespec nap = {0, 500000};
+    for (;;) {
+        bool left = false;
+        for (size_t i = 0; i < rp->n_th; i++) {
+            struct rthread *t = &rp->th[i];
+            if (!t->seized || t->gone) {
+                continue;
+            }
+            int status = 0;
+            pid_t r = waitpid(t->tid, &status, WNOHANG | __WALL);
+            if (r == t->tid && (WIFEXITED(status) || WIFSIGNALED(status))) {
+                t->gone = true;
+                t->seized = false;
+                if (t->tid == rp->pid && rp->o->on_exit) {
+                    rp->o->on_exit(rp->o->exit_arg, t->tid, status);
+                }
+            } else if (r < 0 && errno == ECHILD) {
+                t->gone = true; /* reaped already, or not ours to reap */
+                t->seized = false;
+            } else {
+                left = true;
+            }
+        }
+        if (!left || clock_s() >= deadline) {
+            return;
+        }
+        nanosleep(&nap, NULL);
+    }
+}
+
 /* Lets every thread go (with the signal that stopped it, if any). Can't fail: a thread that did
- * not stop in time is waited for once more, since only a stopped thread can be detached. */
+ * not stop in time is waited for once more, since only a stopped thread can be detached; the
+ * threads of a process killed meanwhile are reaped. */
 static void release_all(struct rproc *rp)
 {
     double late = clock_s() + LATE_WAIT_MS / 1000.0;
+    bool dying = false;
     for (size_t i = 0; i < rp->n_th; i++) {
         struct rthread *t = &rp->th[i];
         if (!t->seized || t->gone) {
@@ -326,10 +361,19 @@ static void release_all(struct rproc *rp)
         if (!t->stopped) {
             wait_stop(rp, t, late);
         }
-        if (t->stopped) {
-            ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->pending_sig);
+        if (t->gone) {
+            continue;
         }
-        t->seized = false;
+        if (t->stopped &&
+            ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(uintptr_t)t->pending_sig) == 0) {
+            t->seized = false;
+        } else {
+            dying = true; /* no longer stopped: killed */
+        }
+    }
+    if (dying) {
+        rp->process_gone = true;
+        reap_dying(rp, clock_s() + LATE_WAIT_MS / 1000.0);
     }
     rp->released_at = clock_s();
 }
@@ -384,8 +428,7 @@ static bool stop_fn(void *ctx)
         return true;
     }
     if (clock_s() >= rp->stop_deadline) {
-        snprintf(rp->note, sizeof(rp->note),
-                 "process %d: the search was cut at the stop budget of %u ms", (int)rp->pid,
+        snprintf(rp->note, sizeof(rp->note), "the search was cut at the stop budget of %u ms",
                  rp->o->stop_ms ? rp->o->stop_ms : RETAIN_STOP_MS);
         return true;
     }
@@ -487,11 +530,6 @@ static void unwind(struct rthread *t, unw_addr_space_t as)
 /* Builds the roots in their fixed order: globals, TLS, stacks, registers. */
 static int build_roots(struct rproc *rp)
 {
-    uint32_t next_obj = 0;
-    for (size_t i = 0; i < rp->n_objs; i++) {
-        struct robj *ob = &rp->objs[i];
-        ob->index = ob->flags & PROTO_BOBJ_AGENT ? PROTO_NO_OBJ : next_obj++;
-    }
     for (size_t i = 0; i < rp->n_objs; i++) {
         const struct robj *ob = &rp->objs[i];
         if (ob->index == PROTO_NO_OBJ) {
@@ -939,12 +977,11 @@ static int scan_one(struct chan *c, const struct retain_opts *o, const struct ch
         return rc;
     }
     if (rc < 0) {
-        snprintf(rp.note, sizeof(rp.note), "process %d: no block list: %.200s", (int)rp.pid, d.msg);
+        snprintf(rp.note, sizeof(rp.note), "no block list: %.200s", d.msg);
         flags = PROTO_RETAIN_FAILED;
     }
     if (rp.partial && !flags) {
-        snprintf(rp.note, sizeof(rp.note), "process %d: the agent could not copy its table",
-                 (int)rp.pid);
+        snprintf(rp.note, sizeof(rp.note), "the agent could not copy its table");
         flags = PROTO_RETAIN_FAILED;
     }
     if (!flags) {
@@ -965,8 +1002,7 @@ static int scan_one(struct chan *c, const struct retain_opts *o, const struct ch
             if (rc == 0 && g.cut) {
                 flags = PROTO_RETAIN_CUT;
                 if (g.read_error || rp.process_gone) {
-                    snprintf(rp.note, sizeof(rp.note), "process %d ended during the scan",
-                             (int)rp.pid);
+                    snprintf(rp.note, sizeof(rp.note), "it ended during the scan");
                 }
             }
         }

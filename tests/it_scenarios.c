@@ -38,8 +38,8 @@ struct expectation {
     const char *culprit; /* first suspect's function for a leak, else NULL */
     /* who holds the culprit's survivors (its first retained_by group), for a leak */
     const char *root_kind, *root_symbol, *via_function;
-    int status; /* leakcheck's exit status, filled by the setup */
-    char log[256];       /* where leakcheck's output went */
+    int status;    /* leakcheck's exit status, filled by the setup */
+    char log[256]; /* where leakcheck's output went */
 };
 
 /* The services keep their state in a struct that is a local variable of main (struct service
@@ -49,9 +49,10 @@ static struct expectation expected[] = {
     {"test_scenarios_uploads_leaky", "uploads-leaky", "leak", "keep_upload", "thread-stack", "main",
      "keep_upload", -1, ""},
     {"test_scenarios_uploads_fixed", "uploads-fixed", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
-    {"test_scenarios_uploads_plateau", "uploads-plateau", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
-    {"test_scenarios_inserts_leaky", "inserts-leaky", "leak", "insert_batch", "thread-stack", "main",
-     "importer_open", -1, ""},
+    {"test_scenarios_uploads_plateau", "uploads-plateau", "no-leak", NULL, NULL, NULL, NULL, -1,
+     ""},
+    {"test_scenarios_inserts_leaky", "inserts-leaky", "leak", "insert_batch", "thread-stack",
+     "main", "importer_open", -1, ""},
     {"test_scenarios_inserts_fixed", "inserts-fixed", "no-leak", NULL, NULL, NULL, NULL, -1, ""},
     {"test_scenarios_pool_leaky", "pool-leaky", "leak", "pool_new", "thread-stack", "main",
      "router_init", -1, ""},
