@@ -196,6 +196,24 @@ static bool known_tid(const struct rproc *rp, pid_t tid)
     return false;
 }
 
+/* True when thread tid of process pid is a zombie (a leader that called pthread_exit): it can't
+ * stop, and has no stack or registers to speak of. */
+static bool thread_ended(pid_t pid, pid_t tid)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        return true;
+    }
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 /* Seizes and interrupts the threads of /proc/PID/task not seen yet. Returns how many were new,
  * or -1 when the process is gone (or -ENOMEM). */
 static long seize_new(struct rproc *rp)
@@ -213,7 +231,7 @@ static long seize_new(struct rproc *rp)
             continue;
         }
         pid_t tid = (pid_t)atoi(e->d_name);
-        if (known_tid(rp, tid)) {
+        if (known_tid(rp, tid) || thread_ended(rp->pid, tid)) {
             continue;
         }
         if (arr_grow((void **)&rp->th, &rp->cap_th, rp->n_th, sizeof(*rp->th)) < 0) {
