@@ -43,6 +43,77 @@ uint32_t hg_find(const struct hg_block *b, size_t n, uint64_t w)
     return w - b[lo].addr < size ? (uint32_t)lo : HG_NONE;
 }
 
+#define GRANULE_SHIFT 16
+
+static size_t slot_of(uint64_t key, size_t mask)
+{
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & mask;
+}
+
+/* The slot of granule key `key` (empty when absent). */
+static struct hg_granule *granule_slot(const struct hg *g, uint64_t key)
+{
+    for (size_t i = slot_of(key, g->index_mask);; i = (i + 1) & g->index_mask) {
+        struct hg_granule *e = &g->index[i];
+        if (e->key == key || e->key == 0) {
+            return e;
+        }
+    }
+}
+
+/* The granules block i overlaps: [*first, *last]. */
+static void granules_of(const struct hg_block *b, uint64_t *first, uint64_t *last)
+{
+    uint64_t size = b->size ? b->size : 1;
+    *first = b->addr >> GRANULE_SHIFT;
+    *last = (b->addr + size - 1) >> GRANULE_SHIFT;
+}
+
+/* Builds the index. Returns 0 or -ENOMEM. */
+static int build_index(struct hg *g)
+{
+    /* Distinct granules, counted (blocks are sorted: a granule's blocks are together). */
+    size_t count = 0;
+    uint64_t prev = UINT64_MAX;
+    for (size_t i = 0; i < g->n; i++) {
+        uint64_t first, last;
+        granules_of(&g->blocks[i], &first, &last);
+        count += last - first + 1 - (first == prev);
+        prev = last;
+    }
+    size_t cap = 16;
+    while (cap < 2 * count) {
+        cap *= 2;
+    }
+    g->index = calloc(cap, sizeof(*g->index));
+    if (!g->index) {
+        return -ENOMEM;
+    }
+    g->index_mask = cap - 1;
+    for (size_t i = 0; i < g->n; i++) {
+        uint64_t first, last;
+        granules_of(&g->blocks[i], &first, &last);
+        for (uint64_t k = first; k <= last; k++) {
+            struct hg_granule *e = granule_slot(g, k + 1);
+            if (e->key == 0) {
+                *e = (struct hg_granule){.key = k + 1, .lo = (uint32_t)i};
+            }
+            e->hi = (uint32_t)i + 1;
+        }
+    }
+    return 0;
+}
+
+uint32_t hg_lookup(const struct hg *g, uint64_t w)
+{
+    const struct hg_granule *e = granule_slot(g, (w >> GRANULE_SHIFT) + 1);
+    if (e->key == 0) {
+        return HG_NONE;
+    }
+    uint32_t i = hg_find(g->blocks + e->lo, e->hi - e->lo, w);
+    return i == HG_NONE ? HG_NONE : i + e->lo;
+}
+
 int hg_init(struct hg *g, const struct hg_block *blocks, size_t n, const struct hg_opts *o)
 {
     memset(g, 0, sizeof(*g));
@@ -65,7 +136,11 @@ int hg_init(struct hg *g, const struct hg_block *blocks, size_t n, const struct 
         return -ENOMEM;
     }
     memset(g->parent, 0xff, (n ? n : 1) * sizeof(*g->parent));
-    g->peak_bytes = (uint64_t)n * 12u + g->buf_bytes;
+    if (build_index(g) < 0) {
+        hg_free(g);
+        return -ENOMEM;
+    }
+    g->peak_bytes = (uint64_t)n * 12u + g->buf_bytes + (g->index_mask + 1) * sizeof(*g->index);
     return 0;
 }
 
@@ -87,7 +162,8 @@ static int reach_from_root(struct hg *g, uint32_t i, uint64_t where, uint32_t ta
     g->n_hits++;
     g->queue[(*tail)++] = i;
     g->reached++;
-    uint64_t used = (uint64_t)g->n * 12u + g->buf_bytes + g->cap_hits * sizeof(struct hg_hit);
+    uint64_t used = (uint64_t)g->n * 12u + g->buf_bytes + g->cap_hits * sizeof(struct hg_hit) +
+                    (g->index_mask + 1) * sizeof(*g->index);
     if (used > g->peak_bytes) {
         g->peak_bytes = used;
     }
@@ -109,7 +185,7 @@ static int scan_root_words(struct hg *g, const struct hg_range *r, uint64_t at, 
     for (size_t k = 0; k + 8 <= len; k += 8) {
         uint64_t w;
         memcpy(&w, p + k, 8);
-        uint32_t i = hg_find(g->blocks, g->n, w);
+        uint32_t i = hg_lookup(g, w);
         if (i == HG_NONE || g->parent[i] != HG_NONE) {
             continue;
         }
@@ -184,7 +260,7 @@ static void scan_block_words(struct hg *g, uint32_t from, uint64_t base, const u
     for (size_t k = 0; k + 8 <= len; k += 8) {
         uint64_t w;
         memcpy(&w, p + k, 8);
-        uint32_t i = hg_find(g->blocks, g->n, w);
+        uint32_t i = hg_lookup(g, w);
         if (i == HG_NONE || g->parent[i] != HG_NONE) {
             continue;
         }
@@ -271,7 +347,7 @@ int hg_search(struct hg *g, const struct hg_opts *o, const struct hg_range *rang
             if (values[k].tier != tier) {
                 continue;
             }
-            uint32_t i = hg_find(g->blocks, g->n, values[k].value);
+            uint32_t i = hg_lookup(g, values[k].value);
             if (i != HG_NONE && g->parent[i] == HG_NONE) {
                 rc = reach_from_root(g, i, 0, values[k].tag, &tail);
             }
@@ -325,6 +401,8 @@ void hg_free(struct hg *g)
     free(g->queue);
     free(g->hits);
     free(g->buf);
+    free(g->index);
+    g->index = NULL;
     g->parent = g->offset = g->queue = NULL;
     g->hits = NULL;
     g->buf = NULL;

@@ -75,6 +75,11 @@ struct hg_opts {
     size_t buf_bytes; /* the read buffer (0: 1 MiB) */
 };
 
+struct hg_granule {
+    uint64_t key; /* granule number + 1; 0 = empty slot */
+    uint32_t lo, hi;
+};
+
 struct hg {
     const struct hg_block *blocks; /* borrowed, sorted by address, not overlapping */
     size_t n;
@@ -86,6 +91,11 @@ struct hg {
     size_t n_hits, cap_hits;
     uint8_t *buf;
     size_t buf_bytes;
+    /* The lookup index: an open-addressing table from 64 KiB granules of the address space to
+     * the blocks overlapping each ([lo, hi) in blocks), so most words that point at no block
+     * cost one probe, and the rest a binary search among a granule's blocks. */
+    struct hg_granule *index;
+    size_t index_mask;
     /* results */
     bool cut;            /* stopped before the end (stop said so, or a read failed fatally) */
     int read_error;      /* the fatal read error, or 0 */
@@ -99,6 +109,9 @@ void hg_sort_blocks(struct hg_block *b, size_t n);
 
 /* Index of the block holding address `w` (start or interior), or HG_NONE. */
 uint32_t hg_find(const struct hg_block *b, size_t n, uint64_t w);
+
+/* The same through g's index (after hg_init). */
+uint32_t hg_lookup(const struct hg *g, uint64_t w);
 
 /* Prepares a search over blocks[0..n) (sorted). Returns 0 or -ENOMEM. */
 int hg_init(struct hg *g, const struct hg_block *blocks, size_t n, const struct hg_opts *o);
