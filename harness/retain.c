@@ -269,7 +269,7 @@ static void wait_stop(struct rproc *rp, struct rthread *t, double deadline)
         if (r == t->tid) {
             if (WIFSTOPPED(status)) {
                 t->stopped = true;
-                if ((status >> 16) != PTRACE_EVENT_STOP && WSTOPSIG(status) != SIGTRAP) {
+                if ((status >> 16) != PTRACE_EVENT_STOP) {
                     t->pending_sig = WSTOPSIG(status); /* a signal on its way in: kept */
                 }
             } else if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -416,6 +416,13 @@ static int read_mem(void *ctx, struct hg_iov *v, size_t n)
         if (got < 0 && errno == ESRCH) {
             rp->process_gone = true;
             return -ESRCH;
+        }
+        if (got < 0 && errno != EFAULT) {
+            /* Not a hole in its memory: none of it can be read (no survivor may be called
+             * lost on that). */
+            int e = errno;
+            snprintf(rp->note, sizeof(rp->note), "its memory can't be read (%s)", strerror(e));
+            return -e;
         }
         size_t left = got > 0 ? (size_t)got : 0;
         size_t j = 0;
@@ -646,6 +653,22 @@ static int build_roots(struct rproc *rp)
         }
     }
     return 0;
+}
+
+/* Why a root could not be searched (a stopped thread without registers or stack), or NULL. */
+static const char *roots_missing(const struct rproc *rp)
+{
+    static char why[128];
+    for (size_t i = 0; i < rp->n_th; i++) {
+        const struct rthread *t = &rp->th[i];
+        if (t->stopped && !t->gone && (uint32_t)t->tid != rp->chan_tid &&
+            (!t->have_regs || t->stack_hi == 0)) {
+            snprintf(why, sizeof(why), "thread %d's %s could not be read", (int)t->tid,
+                     t->have_regs ? "stack" : "registers");
+            return why;
+        }
+    }
+    return NULL;
 }
 
 /* Reads each program thread's registers, stack range and frames. */
@@ -1017,9 +1040,15 @@ static int scan_one(struct chan *c, const struct retain_opts *o, const struct ch
             if (rc == 0) {
                 rc = hg_search(&g, &ho, rp.ranges, rp.n_ranges, rp.values, rp.n_values);
             }
+            const char *missing = roots_missing(&rp);
+            if (rc == 0 && missing && !g.cut) {
+                /* A root not searched: what was not reached is unknown, not lost. */
+                g.cut = true;
+                snprintf(rp.note, sizeof(rp.note), "%s", missing);
+            }
             if (rc == 0 && g.cut) {
                 flags = PROTO_RETAIN_CUT;
-                if (g.read_error || rp.process_gone) {
+                if (g.read_error == -ESRCH || rp.process_gone) {
                     snprintf(rp.note, sizeof(rp.note), "it ended during the scan");
                 }
             }
