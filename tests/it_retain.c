@@ -41,6 +41,7 @@ struct path {
 #define MAX_FRAMES 8
 
 struct scan {
+    uint32_t pid; /* the first process's (REC_PROC) */
     unsigned frames;
     uint32_t frame_flags[MAX_FRAMES]; /* each frame's flags and note, in order */
     char frame_note[MAX_FRAMES][256];
@@ -69,6 +70,12 @@ static void decode(const char *file, struct scan *s)
         assert_int_equal(proto_header_parse(d + at, &h), 0);
         struct proto_rbuf r = {.data = d + at + PROTO_HEADER_SIZE, .len = h.length};
         at += PROTO_HEADER_SIZE + h.length;
+        if (h.type == PROTO_REC_PROC && s->pid == 0) {
+            uint32_t idx;
+            assert_int_equal(proto_get_u32(&r, &idx), 0);
+            assert_int_equal(proto_get_u32(&r, &s->pid), 0);
+            continue;
+        }
         if (h.type != PROTO_REC_RETAIN) {
             continue;
         }
@@ -360,6 +367,21 @@ static void test_retain_tls(void **state)
     }
 }
 
+/* A worker thread's own t_cache: the root is that thread's TLS, not the main thread's. */
+static void test_retain_tls_worker_thread(void **state)
+{
+    (void)state;
+    run_case("tls-thread", "retain_cases", "tls-thread", NULL);
+    expect_root(PROTO_ROOT_TLS, "t_cache", 0);
+    uint32_t tid = scan.p[0].tid;
+    for (size_t i = 0; i < scan.n; i++) {
+        assert_int_equal(scan.p[i].tid, tid);
+    }
+    assert_int_not_equal(tid, scan.pid); /* the worker's, not the main thread's */
+    static const char *const via[] = {"push_node", NULL};
+    expect_report("make_record", "tls", "t_cache", via);
+}
+
 static void test_retain_three_hops(void **state)
 {
     (void)state;
@@ -497,6 +519,77 @@ static void test_retain_budget_cuts(void **state)
     }
 }
 
+/* True once `file` holds a REC_RETAIN frame. */
+static bool has_retain_frame(const char *file)
+{
+    size_t len = 0;
+    char *data = it_read_file(file, &len);
+    bool found = false;
+    const uint8_t *d = (const uint8_t *)data;
+    for (size_t at = 0; data && !found && at + PROTO_HEADER_SIZE <= len;) {
+        struct proto_header h;
+        if (proto_header_parse(d + at, &h) != 0) {
+            break;
+        }
+        found = h.type == PROTO_REC_RETAIN && at + PROTO_HEADER_SIZE + h.length <= len;
+        at += PROTO_HEADER_SIZE + h.length;
+    }
+    free(data);
+    return found;
+}
+
+/* SIGTERM to leakcheck while it scans after every round (a 60 MB heap: most of the run is
+ * scanning): it stops at once with the interrupted exit status, every thread of the target let go
+ * and the tree stopped (nothing left running), and each recorded scan complete or cut with a
+ * note. */
+static void test_retain_sigterm_during_scans(void **state)
+{
+    (void)state;
+    const char *bin = "build/it-retain/sigterm/snapshots.bin";
+    unlink(bin);
+    mkdir("build", 0755);
+    mkdir("build/it-retain", 0755);
+    it_mark();
+    char leakcheck[512], prog[512];
+    it_build_path(leakcheck, sizeof(leakcheck), "leakcheck");
+    snprintf(prog, sizeof(prog), "%s/targets/retain_big", it_build_dir());
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("build/it-retain/sigterm.log", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(leakcheck, leakcheck, "run", "--rounds", "20", "--warmup", "1",
+              "--requests-per-round", "10", "--request", "put k{round}-{i}", "--retainers", "every",
+              "--expect", "any", "--name", "sigterm", "--report-dir", "build/it-retain", "--", prog,
+              "60", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1200 && !has_retain_frame(bin); i++) {
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    assert_true(has_retain_frame(bin));
+    /* the next round's work and snapshot are short: this lands in (or near) the next scan */
+    struct timespec later = {0, 300 * 1000 * 1000};
+    nanosleep(&later, NULL);
+    kill(pid, SIGTERM);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 128 + SIGTERM);
+    it_assert_no_leftovers("leakcheck stopped by SIGTERM during its scans");
+    decode(bin, &scan);
+    assert_true(scan.frames >= 1);
+    for (unsigned i = 0; i < scan.frames && i < MAX_FRAMES; i++) {
+        assert_true(scan.frame_flags[i] == 0 ||
+                    (scan.frame_flags[i] == PROTO_RETAIN_CUT &&
+                     strstr(scan.frame_note[i], "interrupted by SIGTERM") != NULL));
+    }
+}
+
 /* A scenario's bad "retainers" value is an input error naming the key and the choices. */
 static void test_retain_bad_key(void **state)
 {
@@ -528,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_retain_global_hash),
         cmocka_unit_test(test_retain_registry),
         cmocka_unit_test(test_retain_tls),
+        cmocka_unit_test(test_retain_tls_worker_thread),
         cmocka_unit_test(test_retain_three_hops),
         cmocka_unit_test(test_retain_lost),
         cmocka_unit_test(test_retain_xor_is_lost),
@@ -537,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_retain_target_killed_mid_scan),
         cmocka_unit_test(test_retain_budget_cuts),
         cmocka_unit_test(test_retain_bad_key),
+        cmocka_unit_test(test_retain_sigterm_during_scans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
  *   registry  a registry struct in a global pointing to a malloc'd array of pointers
  *             (g_registry.items -> array -> record)
  *   tls       a thread-local cache (t_cache, __thread -> node -> record)
+ *   tls-thread the same in a worker thread's t_cache: the main thread hands each record to the
+ *             worker through a pipe, the worker keeps it and waits for the next
  *   hops      a pointer kept only in a block three hops from a global
  *             (g_holder -> outer -> middle -> inner -> record)
  *   lost      the pointer dropped (no path: lost)
@@ -16,7 +18,9 @@
  *   fixed     the non-leak twin: each record freed once answered
  * Usage: retain_cases MODE
  */
+#include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +123,35 @@ static void keep_in_tls(char *r)
     push_node(&t_cache, r);
 }
 
+static int g_to_worker[2] = {-1, -1};   /* records, main thread -> worker */
+static int g_from_worker[2] = {-1, -1}; /* one byte back once kept */
+
+/* The worker of tls-thread: keeps every record it is handed in its own t_cache. */
+static void *tls_worker(void *arg)
+{
+    (void)arg;
+    char *r;
+    while (read(g_to_worker[0], &r, sizeof(r)) == (ssize_t)sizeof(r)) {
+        push_node(&t_cache, r);
+        char kept = 1;
+        if (write(g_from_worker[1], &kept, 1) != 1) {
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Hands r to the worker and waits until it is kept. Returns 0 or -1. */
+static int keep_in_worker(char *r)
+{
+    char kept;
+    if (write(g_to_worker[1], &r, sizeof(r)) != (ssize_t)sizeof(r) ||
+        read(g_from_worker[0], &kept, 1) != 1) {
+        return -1;
+    }
+    return 0;
+}
+
 static void keep_three_hops(char *r)
 {
     if (!g_holder) {
@@ -145,10 +178,19 @@ static void keep_xored(char *r)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: retain_cases list|hash|registry|tls|hops|lost|xor|fixed\n");
+        fprintf(stderr,
+                "usage: retain_cases list|hash|registry|tls|tls-thread|hops|lost|xor|fixed\n");
         return 2;
     }
     const char *mode = argv[1];
+    if (strcmp(mode, "tls-thread") == 0) {
+        pthread_t worker;
+        if (pipe(g_to_worker) < 0 || pipe(g_from_worker) < 0 ||
+            pthread_create(&worker, NULL, tls_worker, NULL) != 0) {
+            return 1;
+        }
+        pthread_detach(worker);
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
     char line[4096];
     while (fgets(line, sizeof(line), stdin)) {
@@ -168,6 +210,10 @@ int main(int argc, char **argv)
             keep_in_registry(r);
         } else if (strcmp(mode, "tls") == 0) {
             keep_in_tls(r);
+        } else if (strcmp(mode, "tls-thread") == 0) {
+            if (keep_in_worker(r) < 0) {
+                free(r);
+            }
         } else if (strcmp(mode, "hops") == 0) {
             keep_three_hops(r);
         } else if (strcmp(mode, "xor") == 0) {
