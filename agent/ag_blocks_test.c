@@ -152,9 +152,8 @@ static void test_ag_blocks_every_block(void **state)
     assert_non_null(st);
     const unsigned n = 15000;
     for (unsigned i = 0; i < n; i++) {
-        assert_int_equal(ag_table_insert(&st->table, 0x10000 + 64u * i, i % 50 + 1, i % 7 + 1,
-                                         i % 5),
-                         0);
+        assert_int_equal(
+            ag_table_insert(&st->table, 0x10000 + 64u * i, i % 50 + 1, i % 7 + 1, i % 5), 0);
     }
     struct sink k = {0};
     write_and_decode(st, &k);

@@ -1032,7 +1032,13 @@ static int scan_one(struct chan *c, const struct retain_opts *o, const struct ch
         have_g = rc == 0;
         rp.stopped_at = clock_s();
         rp.stop_deadline = rp.stopped_at + (o->stop_ms ? o->stop_ms : RETAIN_STOP_MS) / 1000.0;
-        if (rc == 0 && stop_all(&rp) < 0) {
+        if (rc == 0 && sig_caught()) {
+            /* a stop signal came while the list was read: the process is not stopped at all */
+            snprintf(rp.note, sizeof(rp.note), "interrupted by %s", sig_name(sig_caught()));
+            flags = PROTO_RETAIN_CUT;
+            g.cut = true; /* nothing searched: no survivor is called lost */
+            rp.stopped_at = 0;
+        } else if (rc == 0 && stop_all(&rp) < 0) {
             flags = PROTO_RETAIN_FAILED;
         } else if (rc == 0) {
             read_threads(&rp);

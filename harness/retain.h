@@ -18,7 +18,10 @@
  * signal to the harness; the kernel detaches them if the harness dies), and a signal that
  * arrived while stopped is delivered on detach. A process that ends mid-scan gets a frame saying
  * so, and the others are scanned as usual. The wait statuses this scan reaps of the harness's
- * own children are handed to the caller (on_exit), so the target's exit is never lost.
+ * own children are handed to the caller (on_exit), so the target's exit is never lost. The
+ * harness's other waits (tree.c's waitpid(-1, WNOHANG), target.c's waitpid(pid)) never run
+ * during a scan (it is synchronous), and no ptrace stop is left to report once the threads are
+ * detached; they do not pass __WALL, so a traced thread's events could never reach them anyway.
  */
 #ifndef HARNESS_RETAIN_H
 #define HARNESS_RETAIN_H
