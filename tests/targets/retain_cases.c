@@ -53,6 +53,7 @@ struct outer {
 static struct node *g_list;
 static struct node **g_buckets;
 static struct registry g_registry = {.name = "records"};
+static __thread char t_last_key[64]; /* so t_cache is not at offset 0 of the TLS block */
 static __thread struct node *t_cache;
 static struct outer *g_holder;
 static uintptr_t g_xor[4096];
@@ -120,6 +121,7 @@ static void keep_in_registry(char *r)
 
 static void keep_in_tls(char *r)
 {
+    snprintf(t_last_key, sizeof(t_last_key), "%s", r);
     push_node(&t_cache, r);
 }
 
