@@ -43,8 +43,8 @@ void rpt_retain_root(const struct rpt_retainer *r, bool full, char *out, size_t 
     char where[1024];
     char tid[32];
     char off[32] = "";
-    const char *sym = r->symbol ? (full ? r->symbol : rpt_name_short(r->symbol, name, sizeof(name)))
-                                : NULL;
+    const char *sym =
+        r->symbol ? (full ? r->symbol : rpt_name_short(r->symbol, name, sizeof(name))) : NULL;
     place(r->file, r->line, where, sizeof(where));
     thread(r->tid, tid, sizeof(tid));
     if (r->offset) {
@@ -93,9 +93,9 @@ void rpt_retain_path(const struct rpt_retainer *r, bool full, char *out, size_t 
         char name[512];
         char where[1024];
         char off[32] = "";
-        const char *fn = h->function ? (full ? h->function
-                                             : rpt_name_short(h->function, name, sizeof(name)))
-                                     : NULL;
+        const char *fn =
+            h->function ? (full ? h->function : rpt_name_short(h->function, name, sizeof(name)))
+                        : NULL;
         place(h->file, h->line, where, sizeof(where));
         if (h->offset) {
             fmt_c(off, sizeof(off), " +%" PRId64, h->offset);

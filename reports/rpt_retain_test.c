@@ -38,32 +38,24 @@ static void test_rpt_retain_root_kinds(void **state)
     char obj[] = "/opt/app/bin/server", bss[] = ".bss", tcache[] = "t_cache", wc[] = "w.c";
     char libfoo[] = "/usr/lib/libfoo.so.1", mcc[] = "m.cc", rbx[] = "rbx", g[] = "g";
     char cxx[] = "std::map<int, int>::insert(int const&)";
-    struct rpt_retainer r = {.kind = RPT_ROOT_GLOBAL,
-                             .object = obj,
-                             .section = bss,
-                             .offset = 0x4010};
+    struct rpt_retainer r = {
+        .kind = RPT_ROOT_GLOBAL, .object = obj, .section = bss, .offset = 0x4010};
     rpt_retain_root(&r, false, out, sizeof(out));
     assert_string_equal(out, "server+0x4010 (.bss)");
-    r = (struct rpt_retainer){.kind = RPT_ROOT_TLS,
-                              .symbol = tcache,
-                              .file = wc,
-                              .line = 12,
-                              .tid = 4242};
+    r = (struct rpt_retainer){
+        .kind = RPT_ROOT_TLS, .symbol = tcache, .file = wc, .line = 12, .tid = 4242};
     rpt_retain_root(&r, false, out, sizeof(out));
     assert_string_equal(out, "thread-local t_cache (w.c:12), thread 4242");
     r = (struct rpt_retainer){.kind = RPT_ROOT_TLS, .object = libfoo, .tid = 7};
     rpt_retain_root(&r, false, out, sizeof(out));
     assert_string_equal(out, "thread-local storage of libfoo.so.1, thread 7");
-    r = (struct rpt_retainer){.kind = RPT_ROOT_STACK,
-                              .symbol = cxx,
-                              .file = mcc,
-                              .line = 5,
-                              .offset = 40,
-                              .tid = 9};
+    r = (struct rpt_retainer){
+        .kind = RPT_ROOT_STACK, .symbol = cxx, .file = mcc, .line = 5, .offset = 40, .tid = 9};
     rpt_retain_root(&r, false, out, sizeof(out));
     assert_string_equal(out, "a local of std::map<\u2026>::insert(\u2026) (m.cc:5), thread 9");
     rpt_retain_root(&r, true, out, sizeof(out));
-    assert_string_equal(out, "a local of std::map<int, int>::insert(int const&) (m.cc:5), thread 9");
+    assert_string_equal(out,
+                        "a local of std::map<int, int>::insert(int const&) (m.cc:5), thread 9");
     r = (struct rpt_retainer){.kind = RPT_ROOT_REGISTER, .symbol = rbx, .tid = 3};
     rpt_retain_root(&r, false, out, sizeof(out));
     assert_string_equal(out, "register rbx, thread 3");
