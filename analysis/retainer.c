@@ -328,8 +328,9 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The most common of v[0..n) (the smallest among equals); sorts v. n > 0. */
-static int64_t mode(int64_t *v, size_t n)
+/* The most common of v[0..n) (the smallest among equals); sorts v. n > 0. *varies (may be
+ * NULL) tells whether the values differ. */
+static int64_t mode(int64_t *v, size_t n, bool *varies)
 {
     qsort(v, n, sizeof(*v), cmp_i64);
     int64_t best = v[0];
@@ -344,6 +345,9 @@ static int64_t mode(int64_t *v, size_t n)
             best_n = j - i;
         }
         i = j;
+    }
+    if (varies) {
+        *varies = best_n < n;
     }
     return best;
 }
@@ -394,22 +398,24 @@ static void fold(struct entry *e, size_t n, int64_t *tmp, struct rpt_retainer *g
     for (size_t i = 0; i < n; i++) {
         tmp[i] = e[i].r.offset;
     }
-    int64_t offset = mode(tmp, n);
+    bool varies = false;
+    int64_t offset = mode(tmp, n, &varies);
     for (size_t i = 0; i < n; i++) {
         tmp[i] = e[i].r.tid;
     }
-    uint32_t tid = (uint32_t)mode(tmp, n);
+    uint32_t tid = (uint32_t)mode(tmp, n, NULL);
     for (size_t h = 0; h < e[0].r.n_via; h++) {
         for (size_t i = 0; i < n; i++) {
             tmp[i] = e[i].r.via[h].offset;
         }
-        e[0].r.via[h].offset = mode(tmp, n);
+        e[0].r.via[h].offset = mode(tmp, n, &e[0].r.via[h].offset_varies);
     }
     *g = e[0].r;
     memset(&e[0].r, 0, sizeof(e[0].r));
     g->blocks = blocks;
     g->bytes = bytes;
     g->offset = offset;
+    g->offset_varies = varies;
     g->tid = tid;
 }
 

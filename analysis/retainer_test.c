@@ -355,12 +355,14 @@ static void test_retainer_global_through_a_block(void **state)
     assert_int_equal(r->line, g_test_buckets_line);
     assert_string_equal(r->section, ".bss");
     assert_int_equal(r->offset, 8);
+    assert_true(r->offset_varies); /* 8, 16, 8 */
     assert_int_equal(r->blocks, 3);
     assert_int_equal(r->bytes, 3 * 64);
     assert_int_equal(r->n_via, 1);
     assert_string_equal(r->via[0].function, "cache_new_buckets");
     assert_true(ends_with(r->via[0].file, "retainer_test.c"));
     assert_int_equal(r->via[0].offset, 16);
+    assert_true(r->via[0].offset_varies); /* 16, 24, 16 */
     assert_int_equal(r->via[0].site, HOLD_ID);
     const struct rpt_retainer *lost = &leak->retainers[1];
     assert_int_equal(lost->kind, RPT_ROOT_UNREACHABLE);
@@ -464,6 +466,8 @@ static void test_retainer_merged_processes(void **state)
     assert_string_equal(leak->retainers[0].symbol, "g_test_buckets");
     assert_int_equal(leak->retainers[0].blocks, 2);
     assert_int_equal(leak->retainers[0].n_via, 1);
+    assert_false(leak->retainers[0].offset_varies); /* both at g + 0 */
+    assert_false(leak->retainers[0].via[0].offset_varies);
     assert_true(s.retain.ran);
     assert_false(s.retain.complete);
     assert_string_equal(s.retain.note, "process 101: time bound reached");

@@ -47,7 +47,7 @@ void rpt_retain_root(const struct rpt_retainer *r, bool full, char *out, size_t 
         r->symbol ? (full ? r->symbol : rpt_name_short(r->symbol, name, sizeof(name))) : NULL;
     place(r->file, r->line, where, sizeof(where));
     thread(r->tid, tid, sizeof(tid));
-    if (r->offset) {
+    if (r->offset && !r->offset_varies) {
         fmt_c(off, sizeof(off), " +%" PRId64, r->offset);
     }
     const char *obj = r->object ? base_name(r->object) : "an object";
@@ -97,7 +97,7 @@ void rpt_retain_path(const struct rpt_retainer *r, bool full, char *out, size_t 
             h->function ? (full ? h->function : rpt_name_short(h->function, name, sizeof(name)))
                         : NULL;
         place(h->file, h->line, where, sizeof(where));
-        if (h->offset) {
+        if (h->offset && !h->offset_varies) {
             fmt_c(off, sizeof(off), " +%" PRId64, h->offset);
         }
         if (fn) {

@@ -4,7 +4,8 @@
  *
  * A group reads as a path from its root to the survivors: "held by g_cache +8 (server.c:40) →
  * block from cache_new (server.c:88) +16 → these blocks", where "+N" is the byte offset of the
- * pointer inside the variable or block before it; a group without a root reads "lost: no pointer
+ * pointer inside the variable or block before it (left out when the group's paths differ in it:
+ * the slots of an array, the buckets of a table); a group without a root reads "lost: no pointer
  * to these blocks remains". Function names are shortened as rpt_name.h does unless the full names
  * are asked for. Pure; no globals; thread-safe.
  */

@@ -27,6 +27,13 @@ static void test_rpt_retain_path_global(void **state)
                              "these blocks");
     rpt_retain_path(&a->retainers[1], false, out, sizeof(out));
     assert_string_equal(out, "lost: no pointer to these blocks remains");
+    /* offsets the group's paths differ in are left out */
+    a->retainers[0].offset_varies = true;
+    a->retainers[0].via[0].offset_varies = true;
+    rpt_retain_path(&a->retainers[0], false, out, sizeof(out));
+    assert_string_equal(out, "held by g_uploads (scenarios/uploads/server.c:40) \u2192 block from "
+                             "upload_table_new (scenarios/uploads/server.c:30) \u2192 these "
+                             "blocks");
     rpt_run_free(run);
 }
 
