@@ -477,6 +477,36 @@ static void test_retainer_merged_processes(void **state)
     rpt_scenario_cleanup(&s);
 }
 
+/* A run of blocks with one culprit on the way (a list's nodes) is one step, its last block:
+ * paths through runs of different lengths group together. */
+static void test_retainer_runs_fold(void **state)
+{
+    (void)state;
+    struct self me;
+    self_init(&me);
+    uint64_t g = (uint64_t)(uintptr_t)&g_test_buckets[0] - me.bias;
+    const struct t_path paths[] = {
+        {LEAK_ID, PROTO_ROOT_GLOBAL, 0, g, 0, 0, 3, {{HOLD_ID, 16}, {HOLD_ID, 0}, {HOLD_ID, 24}}},
+        {LEAK_ID, PROTO_ROOT_GLOBAL, 0, g, 0, 0, 1, {{HOLD_ID, 24}}},
+        {LEAK_ID, PROTO_ROOT_GLOBAL, 0, g, 0, 0, 2, {{HOLD_ID, 8}, {HOLD_ID, 24}}},
+    };
+    const struct t_scan sc = {.note = "", .n_paths = 3, .paths = paths};
+    const struct t_scan *scans[] = {&sc};
+    size_t n = recording(&me, 1, scans);
+    struct rpt_scenario s;
+    analyse(rec_buf, n, &s);
+    const struct rpt_site *leak = find_site(&s, "cache_put_node");
+    assert_non_null(leak);
+    assert_int_equal(leak->n_retainers, 1);
+    const struct rpt_retainer *r = &leak->retainers[0];
+    assert_int_equal(r->blocks, 3);
+    assert_int_equal(r->n_via, 1);
+    assert_string_equal(r->via[0].function, "cache_new_buckets");
+    assert_int_equal(r->via[0].offset, 24); /* the pointer out of the run */
+    assert_false(r->via[0].offset_varies);
+    rpt_scenario_cleanup(&s);
+}
+
 /* No scan in the recording: nothing ran, no site has retainers. */
 static void test_retainer_absent(void **state)
 {
@@ -589,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_retainer_global_through_a_block),
         cmocka_unit_test(test_retainer_tls_register_stack),
         cmocka_unit_test(test_retainer_merged_processes),
+        cmocka_unit_test(test_retainer_runs_fold),
         cmocka_unit_test(test_retainer_absent),
         cmocka_unit_test(test_retainer_malformed),
         cmocka_unit_test(test_retainer_reg_names),
