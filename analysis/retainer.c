@@ -458,10 +458,9 @@ static void fold(struct entry *e, size_t n, int64_t *tmp, struct rpt_retainer *g
  * -ENOMEM. */
 static int attach(struct work *w)
 {
-    if (w->n_e == 0) {
-        return 0;
+    if (w->n_e > 1) { /* a scan that sampled nothing has no entries (w->e NULL) */
+        qsort(w->e, w->n_e, sizeof(*w->e), cmp_entry);
     }
-    qsort(w->e, w->n_e, sizeof(*w->e), cmp_entry);
     int64_t *tmp = calloc(w->n_e ? w->n_e : 1, sizeof(*tmp));
     if (!tmp) {
         return -ENOMEM;
