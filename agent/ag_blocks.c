@@ -52,19 +52,35 @@ static void copy_visit(void *ctx, const struct ag_block *b)
     c->b[c->n++] = *b;
 }
 
-/* Copies the live table into a scratch mapping of *map_size bytes (c->b NULL on failure). */
+/* ag_region_walk callback: one of the program's own mappings (or break growth) as a block of its
+ * stack, as snapshots count it. */
+static void copy_region(void *ctx, const struct ag_region *g)
+{
+    struct copy *c = ctx;
+    if (c->n == c->cap) {
+        c->overflow = true;
+        return;
+    }
+    c->b[c->n++] = (struct ag_block){
+        .ptr = g->start, .size = g->end - g->start, .stack_id = g->stack_id, .epoch = g->epoch};
+}
+
+/* Copies the live table and the regions into a scratch mapping of *map_size bytes (c->b NULL on
+ * failure). */
 static void copy_table(struct ag_state *st, struct copy *c, size_t *map_size)
 {
     for (int attempt = 0; attempt < COPY_TRIES; attempt++) {
         struct ag_table_totals pre;
         ag_table_totals(&st->table, &pre);
-        c->cap = pre.live_blocks + pre.live_blocks / 4 + 1024;
+        size_t regions = ag_region_count(&st->regions);
+        c->cap = pre.live_blocks + regions + (pre.live_blocks + regions) / 4 + 1024;
         *map_size = c->cap * sizeof(struct ag_block);
         c->b = ag_mem_map(*map_size);
         c->n = 0;
         c->overflow = false;
         if (c->b) {
             ag_table_walk(&st->table, copy_visit, c);
+            ag_region_walk(&st->regions, copy_region, c);
             if (!c->overflow) {
                 return;
             }

@@ -3,7 +3,8 @@
  *
  * Answers REQ_BLOCKS (common/proto.h): BLOCKS_BEGIN (the channel thread's tid), one
  * BLOCKS_OBJECT per loaded object (its writable ranges, its static TLS block's offset from the
- * thread pointer, the agent's own object flagged), BLOCKS frames with every live block, and
+ * thread pointer, the agent's own object flagged), BLOCKS frames with every live block (and
+ * every anonymous mapping or break growth of the program's, ag_region.h, as a block), and
  * BLOCKS_END. The table is copied shard by shard into a scratch mapping (no frame is sent while
  * a shard is locked), then encoded into the caller's buffer and flushed as it fills; the scratch
  * is unmapped before returning. No heap. Called by the channel thread with the guard set.

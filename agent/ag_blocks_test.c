@@ -3,7 +3,8 @@
  * readers: every live block once with its size, stack and round, batches spread over several
  * flushes of a small buffer, the channel thread's tid, the objects with their writable ranges,
  * the agent's own object flagged (here the test program, which links the agent's code), static
- * TLS at the right offset from the thread pointer, and an empty table. */
+ * TLS at the right offset from the thread pointer, the program's mappings as blocks, and an empty
+ * table. */
 #include "ag_blocks.h"
 
 #include <setjmp.h>
@@ -179,6 +180,28 @@ static void test_ag_blocks_every_block(void **state)
     free(st);
 }
 
+/* The program's own mappings come as blocks of their stacks, beside malloc's. */
+static void test_ag_blocks_regions(void **state)
+{
+    (void)state;
+    struct ag_state *st = calloc(1, sizeof(*st));
+    assert_non_null(st);
+    assert_int_equal(ag_table_insert(&st->table, 0x1000, 32, 1, 0), 0);
+    assert_int_equal(ag_region_add(&st->regions, 0x7f0000000000, 1 << 20, 9, 3), 0);
+    struct sink k = {0};
+    write_and_decode(st, &k);
+    assert_int_equal(ans.n, 2);
+    qsort(ans.b, ans.n, sizeof(ans.b[0]), by_ptr);
+    assert_int_equal(ans.b[0].ptr, 0x1000);
+    assert_int_equal(ans.b[1].ptr, 0x7f0000000000);
+    assert_int_equal(ans.b[1].size, 1 << 20);
+    assert_int_equal(ans.b[1].stack_id, 9);
+    assert_int_equal(ans.b[1].epoch, 3);
+    assert_int_equal(ans.end_count, 2);
+    free(k.data);
+    free(st);
+}
+
 /* An empty table: BEGIN, the objects, END with a count of 0. */
 static void test_ag_blocks_empty(void **state)
 {
@@ -200,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ag_blocks_every_block),
         cmocka_unit_test(test_ag_blocks_empty),
+        cmocka_unit_test(test_ag_blocks_regions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

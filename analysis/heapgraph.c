@@ -24,6 +24,21 @@ void hg_sort_blocks(struct hg_block *b, size_t n)
     }
 }
 
+size_t hg_drop_overlaps(struct hg_block *b, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0) {
+            uint64_t size = b[m - 1].size ? b[m - 1].size : 1;
+            if (b[i].addr < b[m - 1].addr + size) {
+                continue;
+            }
+        }
+        b[m++] = b[i];
+    }
+    return m;
+}
+
 uint32_t hg_find(const struct hg_block *b, size_t n, uint64_t w)
 {
     if (n == 0 || w < b[0].addr) {

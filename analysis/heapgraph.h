@@ -107,6 +107,11 @@ struct hg {
 /* Sorts blocks by address. Can't fail. */
 void hg_sort_blocks(struct hg_block *b, size_t n);
 
+/* Drops from sorted blocks[0..n) every block that starts inside the one kept before it (a
+ * program's mapping holding memory the allocator also handed out, say), keeping the order.
+ * Returns the new count. Can't fail. */
+size_t hg_drop_overlaps(struct hg_block *b, size_t n);
+
 /* Index of the block holding address `w` (start or interior), or HG_NONE. */
 uint32_t hg_find(const struct hg_block *b, size_t n, uint64_t w);
 

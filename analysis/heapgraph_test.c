@@ -246,6 +246,23 @@ static void test_heapgraph_tiers(void **state)
     hg_free(&g);
 }
 
+/* Overlapping blocks: the later ones inside a kept block go, the order stays. */
+static void test_heapgraph_drop_overlaps(void **state)
+{
+    (void)state;
+    struct hg_block b[5] = {{.addr = 100, .size = 50},
+                            {.addr = 120, .size = 8},
+                            {.addr = 150, .size = 0},
+                            {.addr = 150, .size = 4},
+                            {.addr = 200, .size = 8}};
+    assert_int_equal(hg_drop_overlaps(b, 5), 3);
+    assert_int_equal(b[0].addr, 100);
+    assert_int_equal(b[1].addr, 150);
+    assert_int_equal(b[1].size, 0);
+    assert_int_equal(b[2].addr, 200);
+    assert_int_equal(hg_drop_overlaps(b, 0), 0);
+}
+
 /* hg_find: starts, interiors, ends, gaps, malloc(0). */
 static void test_heapgraph_find(void **state)
 {
@@ -272,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_heapgraph_cut),
         cmocka_unit_test(test_heapgraph_find),
         cmocka_unit_test(test_heapgraph_tiers),
+        cmocka_unit_test(test_heapgraph_drop_overlaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,8 @@
  *                  n_ranges x { u64 start, u64 end } (its writable PT_LOADs, absolute, memsz),
  *                  str path (the main program's is /proc/self/exe's target)
  *   BLOCKS         u32 n, u32 0, n x { u64 address, u64 size, u32 stack_id, u32 epoch }
+ *                  (malloc's blocks, and the program's anonymous mappings and break growth as
+ *                  blocks of their MMAP/BRK stacks, as SITE counts them)
  *   BLOCKS_END     u64 blocks sent, u32 flags (PROTO_BLOCKS_*), u32 0
  *
  * The harness records the channels of a whole tree in one file (snapshots.bin) as its own

@@ -1027,6 +1027,7 @@ static int scan_one(struct chan *c, const struct retain_opts *o, const struct ch
     }
     if (!flags) {
         hg_sort_blocks(rp.blocks, rp.n_blocks);
+        rp.n_blocks = hg_drop_overlaps(rp.blocks, rp.n_blocks);
         struct hg_opts ho = {.read = read_mem, .stop = stop_fn, .ctx = &rp, .buf_bytes = READ_BUF};
         rc = hg_init(&g, rp.blocks, rp.n_blocks, &ho);
         have_g = rc == 0;
