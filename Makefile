@@ -292,8 +292,13 @@ example: $(AGENT_SO) $(LEAKCHECK) $(EX_BIN)
 	@echo '== without the agent both cmocka tests skip'
 	$(Q)$(B)/examples/hdr_test
 
-bench: deps
-	$(Q)$(MAKE) --no-print-directory build OPT=-O2
+# `make bench` installs what it compares with (ci/install-deps.sh --bench), builds the agent
+# and the bench programs optimised (-O2, whatever OPT says), and runs bench/run.sh; its
+# variables (RUNS, PAIRS, THREADS, WORKLOADS, TOOLS, CAP, ...; BENCH_MD=FILE for Markdown
+# tables) pass through the environment: `make bench RUNS=5 BENCH_MD=/tmp/bench.md`.
+bench:
+	$(Q)bash ci/install-deps.sh --runtime --build --bench
+	$(Q)$(MAKE) --no-print-directory OPT=-O2 $(AGENT_SO) $(BENCH_BIN)
 	$(Q)bash bench/run.sh $(B)
 
 # The unit tests and the harness, sanitized (the agent is tested by its own unit tests here:
