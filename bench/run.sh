@@ -29,8 +29,10 @@
 # Env (defaults in brackets): RUNS [3], PAIRS [2000000], THREADS ["1 2 4 8"],
 # WORKLOADS ["churn churn_flat sqlite3 jq cc1"], TOOLS ["agent heaptrack massif"], CAP [120],
 # SQL_ROWS [25000], JQ_OBJECTS [40000], CC1_FUNCS [100], SNAP_BLOCKS ["100000 1000000"],
-# SNAP_THREADS [64], SNAP_COUNT [5], BENCH_MD (also write the results as Markdown, ready for
-# docs/PERFORMANCE.md, to this file).
+# SNAP_THREADS [64], SNAP_COUNT [5], BENCH_MD (also write the results as Markdown tables to this
+# file), BENCH_DOC (write those tables into this document, between its lines
+# "<!-- bench/run.sh tables: begin -->" and "<!-- bench/run.sh tables: end -->": how
+# docs/PERFORMANCE.md is refreshed, `make bench BENCH_DOC=docs/PERFORMANCE.md`).
 set -euo pipefail
 B=${1:-build/debug}
 RUNS=${RUNS:-3}
@@ -46,6 +48,13 @@ SNAP_BLOCKS=${SNAP_BLOCKS:-100000 1000000}
 SNAP_THREADS=${SNAP_THREADS:-64}
 SNAP_COUNT=${SNAP_COUNT:-5}
 BENCH_MD=${BENCH_MD:-}
+BENCH_DOC=${BENCH_DOC:-}
+mark_begin='<!-- bench/run.sh tables: begin -->'
+mark_end='<!-- bench/run.sh tables: end -->'
+if [ -n "$BENCH_DOC" ] && [ ! -w "$BENCH_DOC" ]; then
+    echo "bench: BENCH_DOC: can't write $BENCH_DOC" >&2
+    exit 2
+fi
 
 agent="$B/libleakcheck-agent.so"
 timed="$B/bench/timed"
@@ -385,7 +394,6 @@ print_text() {
 }
 
 print_md() {
-    echo "<!-- bench/run.sh output: paste over the tables of docs/PERFORMANCE.md -->"
     printf -- '- %s\n' "${header_lines[@]}"
     echo
     printf '| workload | threads | bare CPU | bare wall |'
@@ -435,4 +443,19 @@ if [ -n "$BENCH_MD" ]; then
     print_md >"$BENCH_MD"
     echo
     echo "Markdown tables: $BENCH_MD"
+fi
+if [ -n "$BENCH_DOC" ]; then
+    # Between the marker lines of the document, the Markdown tables of this run.
+    print_md >"$tmp/tables.md"
+    if ! grep -qx "$mark_begin" "$BENCH_DOC" || ! grep -qx "$mark_end" "$BENCH_DOC"; then
+        echo "bench: BENCH_DOC: $BENCH_DOC has no lines '$mark_begin' and '$mark_end' to write between" >&2
+        exit 2
+    fi
+    awk -v tables="$tmp/tables.md" -v b="$mark_begin" -v e="$mark_end" '
+        $0 == b { print; while ((getline l < tables) > 0) print l; skip = 1; next }
+        $0 == e { skip = 0 }
+        !skip { print }
+    ' "$BENCH_DOC" >"$tmp/doc.md"
+    cp "$tmp/doc.md" "$BENCH_DOC"
+    echo "tables written into $BENCH_DOC"
 fi

@@ -116,9 +116,9 @@ int main(int argc, char **argv)
         /* no SA_RESTART: the alarm interrupts wait4 */
         struct sigaction sa = {.sa_handler = on_alarm};
         sigaction(SIGALRM, &sa, NULL);
-        struct itimerval it = {.it_value = {.tv_sec = (time_t)cap,
-                                            .tv_usec = (suseconds_t)((cap - (double)(time_t)cap) *
-                                                                     1e6)}};
+        struct itimerval it = {
+            .it_value = {.tv_sec = (time_t)cap,
+                         .tv_usec = (suseconds_t)((cap - (double)(time_t)cap) * 1e6)}};
         setitimer(ITIMER_REAL, &it, NULL);
     }
     int status = 0;
