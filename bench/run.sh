@@ -15,7 +15,8 @@
 #                preprocessed C file of CC1_FUNCS functions (100: about 100 KB)
 # Tools: bare (the program alone), agent (libleakcheck-agent.so preloaded with a live control
 # channel, as under `leakcheck run`: every block tracked with its full stack), heaptrack (its
-# recording, compressed, as `heaptrack PROGRAM` does), massif (valgrind --tool=massif).
+# recording, compressed with zstd as `heaptrack PROGRAM` does when zstd is installed, which
+# ci/install-deps.sh --bench installs), massif (valgrind --tool=massif).
 # Each run takes every cell in turn, the bare program and then each tool back to back (paired),
 # so a machine that slows down slows both; a ratio is the tool's figure over the bare
 # program's in the same run, and the table gives the median over RUNS runs of the CPU-time
@@ -26,7 +27,7 @@
 # SNAP_COUNT snapshots, request to last byte, once it holds 1e5 and 1e6 blocks (churn holding
 # them) and while SNAP_THREADS threads churn.
 #
-# Env (defaults in brackets): RUNS [3], PAIRS [2000000], THREADS ["1 2 4 8"],
+# Env (defaults in brackets): RUNS [5], PAIRS [2000000], THREADS ["1 2 4 8"],
 # WORKLOADS ["churn churn_flat sqlite3 jq cc1"], TOOLS ["agent heaptrack massif"], CAP [120],
 # SQL_ROWS [25000], JQ_OBJECTS [40000], CC1_FUNCS [100], SNAP_BLOCKS ["100000 1000000"],
 # SNAP_THREADS [64], SNAP_COUNT [5], BENCH_MD (also write the results as Markdown tables to this
@@ -35,7 +36,7 @@
 # docs/PERFORMANCE.md is refreshed, `make bench BENCH_DOC=docs/PERFORMANCE.md`).
 set -euo pipefail
 B=${1:-build/debug}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 PAIRS=${PAIRS:-2000000}
 THREADS=${THREADS:-1 2 4 8}
 WORKLOADS=${WORKLOADS:-churn churn_flat sqlite3 jq cc1}
@@ -287,7 +288,12 @@ done
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(uname -sr)"
 versions="gcc $(gcc -dumpfullversion 2>/dev/null || echo ?)"
-command -v heaptrack >/dev/null && versions+=", heaptrack $(dpkg-query -W -f='${Version}' heaptrack 2>/dev/null || echo ?)"
+if command -v heaptrack >/dev/null; then
+    # heaptrack compresses its recording with zstd when installed, else gzip: that changes its cost
+    compressor=gzip
+    command -v zstd >/dev/null && compressor=zstd
+    versions+=", heaptrack $(dpkg-query -W -f='${Version}' heaptrack 2>/dev/null || echo ?) (writing $compressor)"
+fi
 if command -v valgrind >/dev/null; then versions+=", $(valgrind --version 2>/dev/null || echo 'valgrind ?')"; fi
 if command -v sqlite3 >/dev/null; then versions+=", sqlite3 $( (sqlite3 --version 2>/dev/null || echo '?') | cut -d' ' -f1)"; fi
 if command -v jq >/dev/null; then versions+=", $(jq --version 2>/dev/null || echo 'jq ?')"; fi

@@ -13,8 +13,8 @@
 #                report consumers (xmllint, go tool pprof, chromium, cmark, Node.js for the JSON
 #                Schema and workflow validators), clang for the fuzzers, debootstrap for
 #                `make test-package`
-#   --bench      what `make bench` compares the agent with and runs it on: heaptrack, valgrind,
-#                the sqlite3 CLI, jq, gcc (its cc1)
+#   --bench      what `make bench` compares the agent with and runs it on: heaptrack (and zstd,
+#                which it compresses with), valgrind, the sqlite3 CLI, jq, gcc (its cc1)
 #   --list       print the packages of the chosen sets, one a line, and install nothing
 #
 # No set named: the first four (what `make test` needs; --bench only when named). Sets combine: `--runtime --build`.
@@ -89,7 +89,7 @@ ubuntu2204) test+=(libclang-common-14-dev) ;; # chromium is a snap on Ubuntu: no
 ubuntu2404) test+=(libclang-rt-18-dev) ;;
 esac
 
-bench=(heaptrack valgrind sqlite3 jq gcc)
+bench=(heaptrack zstd valgrind sqlite3 jq gcc)
 
 pkgs=()
 [ $want_runtime = 1 ] && pkgs+=("${runtime[@]}")
