@@ -13,12 +13,15 @@
  * Prints one line:
  *   snapshots=N median_ms=M min_ms=M max_ms=M live_blocks=N agent_bytes=N bytes_per_block=B
  *   busy_cores=C
- * where busy_cores is the program's CPU time (all threads, /proc/PID/stat) over the snapshots'
- * wall time ("-" when they took under 0.2 s in all, too short for its 10 ms ticks): about 1 when
- * the program's threads stood still while the agent worked, more when they kept running.
+ * where busy_cores is the CPU time of the program's own threads (/proc/PID/task/TID/stat, the
+ * agent's channel thread that makes the snapshot left out) over the snapshots' wall time ("-"
+ * when they took under 0.2 s in all, too short for its 10 ms ticks): about 0 when the program's
+ * threads stood still while the agent worked, up to the cores the snapshot leaves them when
+ * they kept running.
  * Exits 0 after printing, 1 when the program ended, the channel broke or --timeout (default
  * 120 s) passed first, 2 on a usage error.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,29 +54,55 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
-/* CPU ticks (user + system, every thread) of process pid, or -1. */
-static long long cpu_ticks(pid_t pid)
+/* Reads at most cap - 1 bytes of a small file into buf. Returns the length, or -1. */
+static long read_small(const char *path, char *buf, size_t cap)
 {
-    char path[64];
-    char text[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f) {
         return -1;
     }
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    size_t n = fread(buf, 1, cap - 1, f);
     fclose(f);
-    text[n] = '\0';
-    const char *p = strrchr(text, ')'); /* the command may hold spaces */
-    if (!p) {
+    buf[n] = '\0';
+    return (long)n;
+}
+
+/* CPU ticks (user + system) of the program's own threads of process pid (the agent's channel
+ * thread, which makes the snapshot, left out), or -1. */
+static long long cpu_ticks(pid_t pid)
+{
+    char path[96];
+    char text[2048];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir) {
         return -1;
     }
-    unsigned long long ut = 0, st = 0;
-    /* after ")": state(3) ... utime is field 14, stime 15 */
-    if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
-        return -1;
+    long long sum = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.20s/comm", (int)pid, e->d_name);
+        if (read_small(path, text, sizeof(text)) > 0 &&
+            strncmp(text, PROTO_THREAD_NAME, strlen(PROTO_THREAD_NAME)) == 0) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.20s/stat", (int)pid, e->d_name);
+        if (read_small(path, text, sizeof(text)) <= 0) {
+            continue; /* the thread ended */
+        }
+        const char *p = strrchr(text, ')'); /* the name may hold spaces */
+        unsigned long long ut = 0, st = 0;
+        /* after ")": state, then utime and stime are fields 14 and 15 of the line */
+        if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                        &st) == 2) {
+            sum += (long long)(ut + st);
+        }
     }
-    return (long long)(ut + st);
+    closedir(dir);
+    return sum;
 }
 
 struct answer {
