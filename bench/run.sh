@@ -302,7 +302,7 @@ header_lines=(
     "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $machine"
     "versions: $versions"
     "load average (1, 5, 15 min): $load_start at start, $load_end at end; $seconds s in all"
-    "command: RUNS=$RUNS PAIRS=$PAIRS THREADS=\"$THREADS\" CAP=$CAP SQL_ROWS=$SQL_ROWS JQ_OBJECTS=$JQ_OBJECTS CC1_FUNCS=$CC1_FUNCS SNAP_COUNT=$SNAP_COUNT bash bench/run.sh $B"
+    "command (what make bench runs): RUNS=$RUNS PAIRS=$PAIRS THREADS=\"$THREADS\" CAP=$CAP SQL_ROWS=$SQL_ROWS JQ_OBJECTS=$JQ_OBJECTS CC1_FUNCS=$CC1_FUNCS SNAP_COUNT=$SNAP_COUNT bash bench/run.sh $B"
 )
 
 # Goals (issue 15): checked here, never in tests.
