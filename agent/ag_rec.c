@@ -16,6 +16,7 @@
 #include <libunwind.h>
 
 #include "../common/proto.h"
+#include "ag_unwind.h"
 
 #define SKIP_MAX 4u /* the agent's own frames at the top of a capture */
 
@@ -26,7 +27,11 @@ static uint32_t capture(uint16_t kind)
     AG_ASSERT_GUARDED();
     void *raw[AG_STACK_MAX_DEPTH + SKIP_MAX];
     unsigned want = ag_state.depth + SKIP_MAX;
-    int n = unw_backtrace(raw, (int)want);
+    /* The cached-rule walk gives what unw_backtrace() would; it says when it cannot. */
+    int n = ag_unwind_backtrace((uintptr_t *)raw, (int)want);
+    if (n < 0) {
+        n = unw_backtrace(raw, (int)want);
+    }
     if (n <= 0) {
         atomic_fetch_add_explicit(&ag_state.unwind_errors, 1, memory_order_relaxed);
         return ag_stack_intern(&ag_state.stacks, NULL, 0, kind);
