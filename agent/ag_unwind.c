@@ -35,6 +35,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
 #include "ag_core.h"
 #include "ag_mem.h"
 
@@ -67,9 +70,9 @@ struct slot {
     _Atomic uint64_t val; /* packed rule | tag | RULE_READY; 0 while being written */
 };
 
-static _Atomic uint64_t generation; /* moves by 2 before and after every dlclose() */
-static _Atomic int closing;         /* dlclose() calls under way */
-static struct slot *_Atomic slots;  /* TABLE_SLOTS of them, mapped on first use */
+static _Atomic uint64_t generation;             /* moves by 2 before and after every dlclose() */
+static _Atomic int closing;                     /* dlclose() calls under way */
+static struct slot *_Atomic slots;              /* TABLE_SLOTS of them, mapped on first use */
 static _Atomic unsigned long long unloads_seen; /* dl_iterate_phdr's dlpi_subs */
 
 struct stack_range {
@@ -77,14 +80,45 @@ struct stack_range {
     bool grows; /* the main thread's [stack]: it grows down */
 };
 
+/* The thread's own small copy of the rules it used last, direct-mapped: one page, in the
+ * cache and the TLB, where the shared table's slots are spread over 128 pages. */
+#define NEAR_SLOTS 256u
+/* Frames whose rule is guessed from the last walk at the same depth (see walk()). */
+#define GUESS_DEPTH 80u
+
+struct frame_rule {
+    int32_t cfa_off; /* for a frame that is not a step: its enum rule_kind */
+    int16_t rbp_off;
+    int8_t ra_off;
+    uint8_t flags; /* NEAR_*; 0: not a step */
+};
+
+union rule_word {
+    struct frame_rule r;
+    uint64_t w;
+};
+
+struct near_slot {
+    uintptr_t ra; /* 0 = empty */
+    union rule_word rule;
+};
+
+#define NEAR_STEP      1u
+#define NEAR_CFA_RBP   2u
+#define NEAR_RBP_SAVED 4u
+
 struct thread_info {
     struct stack_range main, other; /* the thread's stack; the last other one (signal stack) */
     unsigned looks;                 /* /proc/self/maps reads so far */
     uint64_t fast, fallback;
+    uint64_t near_gen; /* the generation the near slots belong to */
+    struct near_slot near[NEAR_SLOTS];
+    union rule_word guess[GUESS_DEPTH]; /* the rule met at each depth by the last walk */
 };
 static __thread struct thread_info me __attribute__((tls_model("initial-exec")));
 
-#define MAX_LOOKS 16u /* maps reads per thread (a thread that moves its stack around falls back) */
+#define MAX_LOOKS 16u /* maps reads per thread (a thread that moves its stack around falls back)   \
+                       */
 /* Linux keeps this much unmapped below a growing stack (stack_guard_gap, 256 pages): a stack
  * pointer that far below the lowest page seen is still in the same, grown, mapping. */
 #define GUARD_GAP (256u * 4096u)
@@ -212,22 +246,49 @@ static uintptr_t rd_encoded(struct reader *r, uint8_t enc, uintptr_t datarel)
     uintptr_t at = (uintptr_t)r->p;
     uint64_t v;
     switch (enc & 0x0f) {
-    case 0x00: v = rd_fixed(r, 8); break;
-    case 0x01: v = rd_uleb(r); break;
-    case 0x02: v = rd_fixed(r, 2); break;
-    case 0x03: v = rd_fixed(r, 4); break;
-    case 0x04: v = rd_fixed(r, 8); break;
-    case 0x09: v = (uint64_t)rd_sleb(r); break;
-    case 0x0a: v = (uint64_t)(int64_t)(int16_t)rd_fixed(r, 2); break;
-    case 0x0b: v = (uint64_t)(int64_t)(int32_t)rd_fixed(r, 4); break;
-    case 0x0c: v = rd_fixed(r, 8); break;
-    default: r->bad = true; return 0;
+    case 0x00:
+        v = rd_fixed(r, 8);
+        break;
+    case 0x01:
+        v = rd_uleb(r);
+        break;
+    case 0x02:
+        v = rd_fixed(r, 2);
+        break;
+    case 0x03:
+        v = rd_fixed(r, 4);
+        break;
+    case 0x04:
+        v = rd_fixed(r, 8);
+        break;
+    case 0x09:
+        v = (uint64_t)rd_sleb(r);
+        break;
+    case 0x0a:
+        v = (uint64_t)(int64_t)(int16_t)rd_fixed(r, 2);
+        break;
+    case 0x0b:
+        v = (uint64_t)(int64_t)(int32_t)rd_fixed(r, 4);
+        break;
+    case 0x0c:
+        v = rd_fixed(r, 8);
+        break;
+    default:
+        r->bad = true;
+        return 0;
     }
     switch (enc & 0x70) {
-    case 0x00: break;
-    case 0x10: v += at; break;
-    case 0x30: v += datarel; break;
-    default: r->bad = true; return 0;
+    case 0x00:
+        break;
+    case 0x10:
+        v += at;
+        break;
+    case 0x30:
+        v += datarel;
+        break;
+    default:
+        r->bad = true;
+        return 0;
     }
     return (uintptr_t)v;
 }
@@ -267,10 +328,14 @@ struct cie {
 static int rule_index(uint64_t reg)
 {
     switch (reg) {
-    case 6: return R_RBP;
-    case 7: return R_RSP;
-    case 16: return R_RA;
-    default: return -1;
+    case 6:
+        return R_RBP;
+    case 7:
+        return R_RSP;
+    case 16:
+        return R_RA;
+    default:
+        return -1;
     }
 }
 
@@ -311,15 +376,29 @@ static bool run_program(struct reader *r, const uint8_t *end, const struct cie *
                 s->r[rule_index(reg)] = init->r[rule_index(reg)];
             }
             continue;
-        default: break;
+        default:
+            break;
         }
         if (!advance) {
             switch (op) {
-            case 0x00: /* nop */ break;
-            case 0x01: next = rd_encoded(r, c->fde_enc, 0); advance = true; break;
-            case 0x02: next = loc + rd_fixed(r, 1) * c->code_align; advance = true; break;
-            case 0x03: next = loc + rd_fixed(r, 2) * c->code_align; advance = true; break;
-            case 0x04: next = loc + rd_fixed(r, 4) * c->code_align; advance = true; break;
+            case 0x00: /* nop */
+                break;
+            case 0x01:
+                next = rd_encoded(r, c->fde_enc, 0);
+                advance = true;
+                break;
+            case 0x02:
+                next = loc + rd_fixed(r, 1) * c->code_align;
+                advance = true;
+                break;
+            case 0x03:
+                next = loc + rd_fixed(r, 2) * c->code_align;
+                advance = true;
+                break;
+            case 0x04:
+                next = loc + rd_fixed(r, 4) * c->code_align;
+                advance = true;
+                break;
             case 0x05:
                 reg = rd_uleb(r);
                 set_reg(s, reg, REG_OFFSET, (int64_t)rd_uleb(r) * c->data_align);
@@ -330,8 +409,12 @@ static bool run_program(struct reader *r, const uint8_t *end, const struct cie *
                     s->r[rule_index(reg)] = init->r[rule_index(reg)];
                 }
                 break;
-            case 0x07: set_reg(s, rd_uleb(r), REG_UNDEF, 0); break;
-            case 0x08: set_reg(s, rd_uleb(r), REG_SAME, 0); break;
+            case 0x07:
+                set_reg(s, rd_uleb(r), REG_UNDEF, 0);
+                break;
+            case 0x08:
+                set_reg(s, rd_uleb(r), REG_SAME, 0);
+                break;
             case 0x09:
                 reg = rd_uleb(r);
                 (void)rd_uleb(r);
@@ -358,7 +441,9 @@ static bool run_program(struct reader *r, const uint8_t *end, const struct cie *
                 s->cfa_reg = (unsigned)rd_uleb(r);
                 s->cfa_expr = false;
                 break;
-            case 0x0e: s->cfa_off = (int64_t)rd_uleb(r); break;
+            case 0x0e:
+                s->cfa_off = (int64_t)rd_uleb(r);
+                break;
             case 0x0f: {
                 uint64_t len = rd_uleb(r);
                 if (!rd_can(r, len)) {
@@ -388,7 +473,9 @@ static bool run_program(struct reader *r, const uint8_t *end, const struct cie *
                 s->cfa_off = rd_sleb(r) * c->data_align;
                 s->cfa_expr = false;
                 break;
-            case 0x13: s->cfa_off = rd_sleb(r) * c->data_align; break;
+            case 0x13:
+                s->cfa_off = rd_sleb(r) * c->data_align;
+                break;
             case 0x14:
                 reg = rd_uleb(r);
                 (void)rd_uleb(r);
@@ -399,12 +486,15 @@ static bool run_program(struct reader *r, const uint8_t *end, const struct cie *
                 (void)rd_sleb(r);
                 set_reg(s, reg, REG_OTHER, 0);
                 break;
-            case 0x2e: (void)rd_uleb(r); break; /* DW_CFA_GNU_args_size */
-            case 0x2f:                          /* DW_CFA_GNU_negative_offset_extended */
+            case 0x2e:
+                (void)rd_uleb(r);
+                break; /* DW_CFA_GNU_args_size */
+            case 0x2f: /* DW_CFA_GNU_negative_offset_extended */
                 reg = rd_uleb(r);
                 set_reg(s, reg, REG_OFFSET, -(int64_t)rd_uleb(r) * c->data_align);
                 break;
-            default: return false;
+            default:
+                return false;
             }
         }
         if (advance) {
@@ -464,15 +554,23 @@ static bool parse_cie(struct reader *r, struct cie *c)
         }
         for (size_t i = 1; i < aug_len; i++) {
             switch (aug[i]) {
-            case 'R': c->fde_enc = (uint8_t)rd_fixed(r, 1); break;
-            case 'L': (void)rd_fixed(r, 1); break;
+            case 'R':
+                c->fde_enc = (uint8_t)rd_fixed(r, 1);
+                break;
+            case 'L':
+                (void)rd_fixed(r, 1);
+                break;
             case 'P': {
                 uint8_t enc = (uint8_t)rd_fixed(r, 1);
                 (void)rd_encoded(r, enc & 0x7f, 0);
                 break;
             }
-            case 'S': c->signal = true; break;
-            default: i = aug_len; break; /* the rest is skipped by length */
+            case 'S':
+                c->signal = true;
+                break;
+            default:
+                i = aug_len;
+                break; /* the rest is skipped by length */
             }
         }
         r->p = data_end;
@@ -587,7 +685,8 @@ struct find {
 static int find_object(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct find *f = data;
-    if (!f->have_subs && size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+    if (!f->have_subs &&
+        size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
         f->have_subs = true;
         f->subs = info->dlpi_subs;
     }
@@ -858,15 +957,42 @@ static uintptr_t stack_end(uintptr_t sp)
 
 /* ------------------------------------------------------------------ the walk */
 
-/* Reads the word at `a` if [a, a+8) lies in [lo, hi). */
-__attribute__((no_sanitize_address)) static bool read_word(uintptr_t a, uintptr_t lo, uintptr_t hi,
-                                                           uintptr_t *out)
+/* The word at `a`, checked by the caller to lie in the thread's stack. */
+__attribute__((no_sanitize_address)) static inline uintptr_t read_stack(uintptr_t a)
 {
-    if (a < lo || a > hi - 8) {
-        return false;
+    uintptr_t v;
+    memcpy(&v, (const void *)a, sizeof(v));
+    return v;
+}
+
+/* Fills a near slot with rule word `v` of return address `ra`. A signal handler's walk on this
+ * thread sees either no entry or a whole one (the address is written last). */
+static void near_fill(struct near_slot *ns, uintptr_t ra, uint64_t v)
+{
+    ns->ra = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    union rule_word w = {.w = 0};
+    if (RULE_KIND(v) == RULE_STEP) {
+        w.r.cfa_off = (int32_t)rule_cfa_off(v);
+        w.r.rbp_off = (int16_t)rule_rbp_off(v);
+        w.r.ra_off = (int8_t)rule_ra_off(v);
+        w.r.flags = (uint8_t)(NEAR_STEP | ((v & RULE_CFA_RBP) ? NEAR_CFA_RBP : 0) |
+                              ((v & RULE_RBP_SAVED) ? NEAR_RBP_SAVED : 0));
+    } else {
+        w.r.cfa_off = (int32_t)RULE_KIND(v);
     }
-    memcpy(out, (const void *)a, sizeof(*out));
-    return true;
+    ns->rule = w;
+    atomic_signal_fence(memory_order_seq_cst);
+    ns->ra = ra;
+}
+
+/* a != b, computed where the compiler cannot see it: after `if (differ(g, r)) g = r;` it must
+ * keep using g as loaded, not r (see walk()). */
+static inline bool words_differ(uint64_t a, uint64_t b)
+{
+    bool d;
+    __asm__("cmpq %2, %1" : "=@ccne"(d) : "r"(a), "r"(b));
+    return d;
 }
 
 /* The walk itself; -1 to fall back. */
@@ -874,9 +1000,10 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
                                           uintptr_t bp, uintptr_t lo)
 {
     uintptr_t hi = stack_end(lo);
-    if (!hi) {
+    if (!hi || hi - lo < 8) {
         return -1;
     }
+    uintptr_t span = hi - 8 - lo; /* a word at `at` is readable when at - lo <= span */
     uint64_t gen = atomic_load_explicit(&generation, memory_order_seq_cst);
     if (atomic_load_explicit(&closing, memory_order_seq_cst) != 0) {
         return -1;
@@ -886,31 +1013,58 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
         return -1;
     }
     uint64_t tag = rule_tag(gen);
+    struct thread_info *self = &me;
+    if (AG_UNLIKELY(self->near_gen != gen)) {
+        memset(self->near, 0, sizeof(self->near));
+        self->near_gen = gen;
+    }
     int n = 0;
     for (;;) {
         if (n == max) {
             break;
         }
         pcs[n++] = pc;
-        uint64_t v = rule_get(t, pc, gen, tag);
-        unsigned kind = RULE_KIND(v);
-        if (kind == RULE_LAST) {
-            break;
+        struct near_slot *ns = &self->near[(pc ^ (pc >> 8)) & (NEAR_SLOTS - 1)];
+        if (AG_UNLIKELY(ns->ra != pc)) {
+            near_fill(ns, pc, rule_get(t, pc, gen, tag));
         }
-        if (kind != RULE_STEP) {
+        /* The rule is checked against the one the last walk met at this depth before it is
+         * used, and the guess is what the step below computes with: when they agree (the
+         * branch is predicted), the processor steps on without waiting for this frame's
+         * lookup, so a walk costs about what a frame-pointer walk does. Exact either way. */
+        union rule_word rule = ns->rule;
+        unsigned d = (unsigned)n - 1;
+        if (AG_LIKELY(d < GUESS_DEPTH)) {
+            union rule_word g = self->guess[d];
+            if (AG_UNLIKELY(words_differ(g.w, rule.w))) {
+                self->guess[d] = rule;
+            } else {
+                rule = g;
+            }
+        }
+        unsigned flags = rule.r.flags;
+        if (AG_UNLIKELY(!(flags & NEAR_STEP))) {
+            if (rule.r.cfa_off == RULE_LAST) {
+                break;
+            }
             return -1;
         }
-        uintptr_t cfa = ((v & RULE_CFA_RBP) ? bp : sp) + (uintptr_t)rule_cfa_off(v);
-        uintptr_t ra;
-        if (cfa <= sp || !read_word(cfa + (uintptr_t)rule_ra_off(v), lo, hi, &ra)) {
+        uintptr_t cfa = ((flags & NEAR_CFA_RBP) ? bp : sp) + (uintptr_t)(intptr_t)rule.r.cfa_off;
+        uintptr_t ra_at = cfa + (uintptr_t)(intptr_t)rule.r.ra_off;
+        /* one unsigned compare each: lo <= at && at + 8 <= hi */
+        if (AG_UNLIKELY(ra_at - lo > span)) {
             return -1;
         }
-        if ((v & RULE_RBP_SAVED) && !read_word(cfa + (uintptr_t)rule_rbp_off(v), lo, hi, &bp)) {
-            return -1;
+        if (flags & NEAR_RBP_SAVED) {
+            uintptr_t bp_at = cfa + (uintptr_t)(intptr_t)rule.r.rbp_off;
+            if (AG_UNLIKELY(bp_at - lo > span)) {
+                return -1;
+            }
+            bp = read_stack(bp_at);
         }
+        pc = read_stack(ra_at);
         sp = cfa;
-        pc = ra;
-        if (pc < 0x4000) {
+        if (AG_UNLIKELY(pc < 0x4000)) {
             return -1; /* libunwind's end of the road; let it say what it records */
         }
     }
@@ -974,6 +1128,9 @@ AG_EXPORT int dlclose(void *handle)
     atomic_fetch_add_explicit(&closing, 1, memory_order_seq_cst);
     atomic_fetch_add_explicit(&generation, 2, memory_order_seq_cst);
     int rc = f(handle);
+    /* libunwind's DWARF cache (the fallback's, and C++ exceptions' when libunwind's
+     * _Unwind_RaiseException is the one bound) holds rules by address too */
+    unw_flush_cache(unw_local_addr_space, 0, 0);
     atomic_fetch_add_explicit(&generation, 2, memory_order_seq_cst);
     atomic_fetch_sub_explicit(&closing, 1, memory_order_seq_cst);
     return rc;

@@ -41,9 +41,9 @@ typedef void (*uw_probe_fn)(void *ctx);
 typedef int (*uw_run_fn)(uw_probe_fn probe, void *ctx, unsigned seed);
 
 static const char *const lib_names[N_LIBS] = {
-    "c-O0-fp",   "c-O0-nofp",  "c-O1-fp",   "c-O1-nofp",  "c-O2-fp",   "c-O2-nofp",
-    "c-O3-fp",   "c-O3-nofp",  "cc-O0-fp",  "cc-O0-nofp", "cc-O1-fp",  "cc-O1-nofp",
-    "cc-O2-fp",  "cc-O2-nofp", "cc-O3-fp",  "cc-O3-nofp",
+    "c-O0-fp",  "c-O0-nofp",  "c-O1-fp",  "c-O1-nofp",  "c-O2-fp",  "c-O2-nofp",
+    "c-O3-fp",  "c-O3-nofp",  "cc-O0-fp", "cc-O0-nofp", "cc-O1-fp", "cc-O1-nofp",
+    "cc-O2-fp", "cc-O2-nofp", "cc-O3-fp", "cc-O3-nofp",
 };
 
 /* What one thread's probes found. */

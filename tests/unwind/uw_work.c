@@ -136,7 +136,7 @@ static int shape_realigned(int n)
     return realigned(n);
 }
 
-static const shape_fn shapes[] = {shape_recurse, shape_alloca, shape_big, shape_args,
+static const shape_fn shapes[] = {shape_recurse, shape_alloca, shape_big,  shape_args,
                                   shape_mutual,  via_qsort,    via_signal, shape_realigned};
 
 int uw_work_run(uw_probe_fn probe, void *ctx, unsigned seed)

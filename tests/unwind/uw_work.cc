@@ -13,7 +13,8 @@ typedef void (*uw_probe_fn)(void *ctx);
 
 extern "C" int uw_work_run(uw_probe_fn probe, void *ctx, unsigned seed);
 
-namespace {
+namespace
+{
 
 uw_probe_fn the_probe;
 void *the_ctx;
@@ -21,7 +22,9 @@ volatile int sink;
 
 struct Guard {
     int n;
-    explicit Guard(int v) : n(v) {}
+    explicit Guard(int v) : n(v)
+    {
+    }
     ~Guard()
     {
         the_probe(the_ctx);
