@@ -117,8 +117,9 @@ struct thread_info {
 };
 static __thread struct thread_info me __attribute__((tls_model("initial-exec")));
 
-#define MAX_LOOKS 16u /* maps reads per thread (a thread that moves its stack around falls back)   \
-                       */
+#define MAX_LOOKS                                                                                  \
+    16u /* maps reads per thread (a thread that moves its stack around falls back)                 \
+         */
 /* Linux keeps this much unmapped below a growing stack (stack_guard_gap, 256 pages): a stack
  * pointer that far below the lowest page seen is still in the same, grown, mapping. */
 #define GUARD_GAP (256u * 4096u)

@@ -16,9 +16,9 @@ typedef void (*uw_probe_fn)(void *ctx);
 
 int uw_work_run(uw_probe_fn probe, void *ctx, unsigned seed);
 
-static uw_probe_fn the_probe;
-static void *the_ctx;
-static volatile int sink;
+static __thread uw_probe_fn the_probe; /* per thread: several run at once */
+static __thread void *the_ctx;
+static __thread volatile int sink;
 
 __attribute__((noinline)) static int leaf(int x)
 {

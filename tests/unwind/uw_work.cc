@@ -16,9 +16,9 @@ extern "C" int uw_work_run(uw_probe_fn probe, void *ctx, unsigned seed);
 namespace
 {
 
-uw_probe_fn the_probe;
-void *the_ctx;
-volatile int sink;
+thread_local uw_probe_fn the_probe; // per thread: several run at once
+thread_local void *the_ctx;
+thread_local volatile int sink;
 
 struct Guard {
     int n;
