@@ -8,7 +8,8 @@
  * inside the dl_iterate_phdr() callback, with the loader's lock held, so the object cannot be
  * unmapped under the parser, and every read is bounded by the PT_LOAD that holds the table.
  *
- * Cache. One open-addressed table of (key, value) pairs of 64-bit atomics, mapped once. A
+ * Cache. One open-addressed table of (key, value) pairs of 64-bit atomics (growing, see
+ * struct table), and a page of recent rules per thread. A
  * value carries the rule, a ready bit and the generation's tag. dlclose() moves the generation
  * and counts itself in `closing` while the loader works (every walk then falls back), and moves
  * it again afterwards: from then on every older entry is stale and its slot reusable. A walk
@@ -41,10 +42,10 @@
 #include "ag_core.h"
 #include "ag_mem.h"
 
-#define TABLE_BITS  15u
-#define TABLE_SLOTS (1u << TABLE_BITS)
-#define MAX_PROBES  32u
-#define STATE_DEPTH 8u /* DW_CFA_remember_state nesting */
+#define TABLE_MIN_SLOTS 4096u      /* 64 KiB */
+#define TABLE_MAX_SLOTS (1u << 20) /* 16 MiB */
+#define MAX_PROBES      32u
+#define STATE_DEPTH     8u /* DW_CFA_remember_state nesting */
 
 /* A rule, packed into a value word:
  *   bits  0-19 CFA offset (signed)      bits 20-35 rbp's offset from the CFA (signed)
@@ -70,9 +71,18 @@ struct slot {
     _Atomic uint64_t val; /* packed rule | tag | RULE_READY; 0 while being written */
 };
 
-static _Atomic uint64_t generation;             /* moves by 2 before and after every dlclose() */
-static _Atomic int closing;                     /* dlclose() calls under way */
-static struct slot *_Atomic slots;              /* TABLE_SLOTS of them, mapped on first use */
+static _Atomic uint64_t generation; /* moves by 2 before and after every dlclose() */
+static _Atomic int closing;         /* dlclose() calls under way */
+/* The table grows by doubling at half load; the new one starts with the old one's current
+ * entries and replaces it. Old tables are kept (a reader may still be in one); together they are
+ * smaller than the current one. */
+struct table {
+    uint64_t mask;
+    _Atomic uint64_t used; /* slots with a key */
+    struct slot slots[];
+};
+
+static struct table *_Atomic current;           /* mapped on first use */
 static _Atomic unsigned long long unloads_seen; /* dl_iterate_phdr's dlpi_subs */
 
 struct stack_range {
@@ -81,7 +91,7 @@ struct stack_range {
 };
 
 /* The thread's own small copy of the rules it used last, direct-mapped: one page, in the
- * cache and the TLB, where the shared table's slots are spread over 128 pages. */
+ * cache and the TLB, where the shared table's slots are spread over many pages. */
 #define NEAR_SLOTS 256u
 /* Frames whose rule is guessed from the last walk at the same depth (see walk()). */
 #define GUESS_DEPTH 80u
@@ -742,39 +752,86 @@ static uint64_t rule_lookup(uintptr_t ra)
 
 /* ------------------------------------------------------------------ the table */
 
-static uint64_t slot_of(uintptr_t ra)
+static uint64_t slot_of(const struct table *t, uintptr_t ra)
 {
-    return ((uint64_t)ra * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS);
+    return (((uint64_t)ra * 0x9e3779b97f4a7c15ull) >> 32) & t->mask;
+}
+
+static size_t table_size(uint64_t slots)
+{
+    return sizeof(struct table) + slots * sizeof(struct slot);
 }
 
 /* The table, mapped on first use; NULL when it cannot be. */
-static struct slot *table_get(void)
+static struct table *table_get(void)
 {
-    struct slot *t = atomic_load_explicit(&slots, memory_order_acquire);
+    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
     if (AG_LIKELY(t != NULL)) {
         return t;
     }
-    struct slot *nt = ag_mem_map(TABLE_SLOTS * sizeof(*nt));
+    struct table *nt = ag_mem_map(table_size(TABLE_MIN_SLOTS));
     if (!nt) {
         return NULL;
     }
-    if (atomic_compare_exchange_strong_explicit(&slots, &t, nt, memory_order_acq_rel,
+    nt->mask = TABLE_MIN_SLOTS - 1;
+    if (atomic_compare_exchange_strong_explicit(&current, &t, nt, memory_order_acq_rel,
                                                 memory_order_acquire)) {
         return nt;
     }
-    ag_mem_unmap(nt, TABLE_SLOTS * sizeof(*nt)); /* another thread's came first; ours unseen */
+    ag_mem_unmap(nt, table_size(TABLE_MIN_SLOTS)); /* another thread's came first; ours unseen */
     return t;
+}
+
+/* Replaces `t` by a table twice its size holding t's entries of tag `tag`. Quietly does nothing
+ * at the size limit, out of memory, or when another thread replaced t first. */
+static void table_grow(struct table *t, uint64_t tag)
+{
+    uint64_t slots = (t->mask + 1) * 2;
+    if (slots > TABLE_MAX_SLOTS || atomic_load_explicit(&current, memory_order_acquire) != t) {
+        return;
+    }
+    struct table *nt = ag_mem_map(table_size(slots));
+    if (!nt) {
+        return;
+    }
+    nt->mask = slots - 1;
+    uint64_t used = 0;
+    for (uint64_t i = 0; i <= t->mask; i++) {
+        uint64_t k = atomic_load_explicit(&t->slots[i].key, memory_order_acquire);
+        uint64_t v = atomic_load_explicit(&t->slots[i].val, memory_order_acquire);
+        if (k == 0 || !(v & RULE_READY) || (v & RULE_TAG_MASK) != tag ||
+            atomic_load_explicit(&t->slots[i].key, memory_order_acquire) != k) {
+            continue;
+        }
+        uint64_t j = slot_of(nt, k);
+        while (atomic_load_explicit(&nt->slots[j].key, memory_order_relaxed) != 0) {
+            j = (j + 1) & nt->mask;
+        }
+        atomic_store_explicit(&nt->slots[j].key, k, memory_order_relaxed);
+        atomic_store_explicit(&nt->slots[j].val, v, memory_order_relaxed);
+        used++;
+    }
+    atomic_store_explicit(&nt->used, used, memory_order_relaxed);
+    struct table *expected = t;
+    if (!atomic_compare_exchange_strong_explicit(&current, &expected, nt, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        ag_mem_unmap(nt, table_size(slots));
+    }
 }
 
 /* Puts (ra, v) into slot `s`, which was empty (`stale` 0) or held the ready value `stale` of an
  * older generation. Loses quietly to another writer. */
-static void slot_put(struct slot *s, uintptr_t ra, uint64_t v, uint64_t stale)
+static void slot_put(struct table *t, struct slot *s, uintptr_t ra, uint64_t v, uint64_t stale)
 {
     if (stale == 0) {
         uint64_t expected = 0;
         if (atomic_compare_exchange_strong_explicit(&s->key, &expected, ra, memory_order_acq_rel,
                                                     memory_order_relaxed)) {
             atomic_store_explicit(&s->val, v, memory_order_release);
+            uint64_t used = atomic_fetch_add_explicit(&t->used, 1, memory_order_relaxed) + 1;
+            if (used * 2 > t->mask + 1) {
+                table_grow(t, v & RULE_TAG_MASK);
+            }
         }
         return;
     }
@@ -790,13 +847,13 @@ static void slot_put(struct slot *s, uintptr_t ra, uint64_t v, uint64_t stale)
 
 /* The rule of return address `ra` in generation `gen` (its tag `tag`), from the table or
  * looked up and added. */
-static uint64_t rule_get(struct slot *t, uintptr_t ra, uint64_t gen, uint64_t tag)
+static uint64_t rule_get(struct table *t, uintptr_t ra, uint64_t gen, uint64_t tag)
 {
-    uint64_t i = slot_of(ra);
+    uint64_t i = slot_of(t, ra);
     struct slot *free_slot = NULL;
     uint64_t free_val = 0;
-    for (unsigned n = 0; n < MAX_PROBES; n++, i = (i + 1) & (TABLE_SLOTS - 1)) {
-        struct slot *s = &t[i];
+    for (unsigned n = 0; n < MAX_PROBES; n++, i = (i + 1) & t->mask) {
+        struct slot *s = &t->slots[i];
         uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
         if (k == 0) {
             if (!free_slot) {
@@ -823,7 +880,9 @@ static uint64_t rule_get(struct slot *t, uintptr_t ra, uint64_t gen, uint64_t ta
     uint64_t v = rule_lookup(ra) | tag | RULE_READY;
     /* A lookup that saw an unload started a new generation: its rule belongs to no table. */
     if (free_slot && atomic_load_explicit(&generation, memory_order_seq_cst) == gen) {
-        slot_put(free_slot, ra, v, free_val);
+        slot_put(t, free_slot, ra, v, free_val);
+    } else if (!free_slot) {
+        table_grow(t, tag); /* a crowded neighbourhood */
     }
     return v;
 }
@@ -1009,7 +1068,7 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
     if (atomic_load_explicit(&closing, memory_order_seq_cst) != 0) {
         return -1;
     }
-    struct slot *t = table_get();
+    struct table *t = table_get();
     if (!t) {
         return -1;
     }
@@ -1098,6 +1157,12 @@ struct ag_unwind_counts ag_unwind_thread_counts(void)
 {
     struct ag_unwind_counts c = {me.fast, me.fallback};
     return c;
+}
+
+uint64_t ag_unwind_table_slots(void)
+{
+    struct table *t = atomic_load_explicit(&current, memory_order_acquire);
+    return t ? t->mask + 1 : 0;
 }
 
 uint64_t ag_unwind_generation(void)

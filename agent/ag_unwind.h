@@ -38,4 +38,7 @@ struct ag_unwind_counts ag_unwind_thread_counts(void) __attribute__((visibility(
  * rule of an older generation is never used. For tests and diagnostics. Thread-safe. */
 uint64_t ag_unwind_generation(void) __attribute__((visibility("hidden")));
 
+/* Slots of the shared rule table (0 before the first walk). For tests. Thread-safe. */
+uint64_t ag_unwind_table_slots(void) __attribute__((visibility("hidden")));
+
 #endif

@@ -343,6 +343,9 @@ static void test_unwind_matches_on_threads_at_once(void **state)
         assert_int_equal(pthread_join(th[i], NULL), 0);
         add_tally(&w[i].t);
     }
+    print_message("ag_unwind: rule table of %lu slots after the threads\n",
+                  (unsigned long)ag_unwind_table_slots());
+    assert_true(ag_unwind_table_slots() > 4096); /* 16 libraries' call sites at once: it grew */
     for (int i = 0; i < N_LIBS; i++) {
         close_lib(libs[i]);
     }

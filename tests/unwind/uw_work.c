@@ -104,6 +104,37 @@ __attribute__((noinline)) static int via_signal(int n)
     return n;
 }
 
+/* 512 call sites of the probe, each a return address of its own, so that the walker's rule
+ * table has to grow when several libraries run at once. */
+#define SITE(n)                                                                                    \
+    case n:                                                                                        \
+        the_probe(the_ctx);                                                                        \
+        sink += n;                                                                                 \
+        break;
+#define SITES8(n)                                                                                  \
+    SITE(n) SITE(n + 1) SITE(n + 2) SITE(n + 3) SITE(n + 4) SITE(n + 5) SITE(n + 6) SITE(n + 7)
+#define SITES64(n)                                                                                 \
+    SITES8(n)                                                                                      \
+    SITES8(n + 8) SITES8(n + 16) SITES8(n + 24) SITES8(n + 32) SITES8(n + 40) SITES8(n + 48)       \
+        SITES8(n + 56)
+
+__attribute__((noinline)) static int fan_out(int n)
+{
+    for (int k = 0; k < 16; k++) {
+        switch ((n * 131 + k * 37) & 511) {
+            SITES64(0)
+            SITES64(64)
+            SITES64(128)
+            SITES64(192)
+            SITES64(256)
+            SITES64(320)
+            SITES64(384)
+            SITES64(448)
+        }
+    }
+    return sink;
+}
+
 typedef int (*shape_fn)(int);
 
 static int shape_recurse(int n)
@@ -136,8 +167,9 @@ static int shape_realigned(int n)
     return realigned(n);
 }
 
-static const shape_fn shapes[] = {shape_recurse, shape_alloca, shape_big,  shape_args,
-                                  shape_mutual,  via_qsort,    via_signal, shape_realigned};
+static const shape_fn shapes[] = {shape_recurse, shape_alloca,    shape_big,
+                                  shape_args,    shape_mutual,    via_qsort,
+                                  via_signal,    shape_realigned, fan_out};
 
 int uw_work_run(uw_probe_fn probe, void *ctx, unsigned seed)
 {
