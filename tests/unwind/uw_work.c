@@ -115,8 +115,13 @@ __attribute__((noinline)) static int via_signal(int n)
     SITE(n) SITE(n + 1) SITE(n + 2) SITE(n + 3) SITE(n + 4) SITE(n + 5) SITE(n + 6) SITE(n + 7)
 #define SITES64(n)                                                                                 \
     SITES8(n)                                                                                      \
-    SITES8(n + 8) SITES8(n + 16) SITES8(n + 24) SITES8(n + 32) SITES8(n + 40) SITES8(n + 48)       \
-        SITES8(n + 56)
+    SITES8(n + 8)                                                                                  \
+    SITES8(n + 16)                                                                                 \
+    SITES8(n + 24)                                                                                 \
+    SITES8(n + 32)                                                                                 \
+    SITES8(n + 40)                                                                                 \
+    SITES8(n + 48)                                                                                 \
+    SITES8(n + 56)
 
 __attribute__((noinline)) static int fan_out(int n)
 {
