@@ -93,7 +93,7 @@ struct stack_range {
 /* The thread's own small copy of the rules it used last, direct-mapped: one page, in the
  * cache and the TLB, where the shared table's slots are spread over many pages. */
 #define NEAR_SLOTS 256u
-/* Frames whose rule is guessed from the last walk at the same depth (see walk()). */
+/* Depths at which the last walk's address and rule are remembered (see walk()). */
 #define GUESS_DEPTH 80u
 
 struct frame_rule {
@@ -123,7 +123,7 @@ struct thread_info {
     uint64_t fast, fallback;
     uint64_t near_gen; /* the generation the near slots belong to */
     struct near_slot near[NEAR_SLOTS];
-    union rule_word guess[GUESS_DEPTH]; /* the rule met at each depth by the last walk */
+    struct near_slot last[GUESS_DEPTH]; /* the address and rule the last walk met at each depth */
 };
 static __thread struct thread_info me __attribute__((tls_model("initial-exec")));
 
@@ -1046,13 +1046,14 @@ static void near_fill(struct near_slot *ns, uintptr_t ra, uint64_t v)
     ns->ra = ra;
 }
 
-/* a != b, computed where the compiler cannot see it: after `if (differ(g, r)) g = r;` it must
- * keep using g as loaded, not r (see walk()). */
-static inline bool words_differ(uint64_t a, uint64_t b)
+/* Copies an address and its rule word into a slot, as near_fill() does. */
+static void near_copy(struct near_slot *dst, uintptr_t ra, union rule_word rule)
 {
-    bool d;
-    __asm__("cmpq %2, %1" : "=@ccne"(d) : "r"(a), "r"(b));
-    return d;
+    dst->ra = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+    dst->rule = rule;
+    atomic_signal_fence(memory_order_seq_cst);
+    dst->ra = ra;
 }
 
 /* The walk itself; -1 to fall back. */
@@ -1076,6 +1077,7 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
     struct thread_info *self = &me;
     if (AG_UNLIKELY(self->near_gen != gen)) {
         memset(self->near, 0, sizeof(self->near));
+        memset(self->last, 0, sizeof(self->last));
         self->near_gen = gen;
     }
     int n = 0;
@@ -1084,22 +1086,22 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
             break;
         }
         pcs[n++] = pc;
-        struct near_slot *ns = &self->near[(pc ^ (pc >> 8)) & (NEAR_SLOTS - 1)];
-        if (AG_UNLIKELY(ns->ra != pc)) {
-            near_fill(ns, pc, rule_get(t, pc, gen, tag));
-        }
-        /* The rule is checked against the one the last walk met at this depth before it is
-         * used, and the guess is what the step below computes with: when they agree (the
-         * branch is predicted), the processor steps on without waiting for this frame's
-         * lookup, so a walk costs about what a frame-pointer walk does. Exact either way. */
-        union rule_word rule = ns->rule;
+        /* Stacks repeat: the last walk's frame at this depth, when it had the same address,
+         * gives the rule with one compare, and the step below does not wait on a lookup that
+         * depends on the address just read. Its entries belong to this generation, like the
+         * near slots', so the rule is the one the tables hold. */
+        union rule_word rule;
         unsigned d = (unsigned)n - 1;
-        if (AG_LIKELY(d < GUESS_DEPTH)) {
-            union rule_word g = self->guess[d];
-            if (AG_UNLIKELY(words_differ(g.w, rule.w))) {
-                self->guess[d] = rule;
-            } else {
-                rule = g;
+        if (AG_LIKELY(d < GUESS_DEPTH) && self->last[d].ra == pc) {
+            rule = self->last[d].rule;
+        } else {
+            struct near_slot *ns = &self->near[(pc ^ (pc >> 8)) & (NEAR_SLOTS - 1)];
+            if (AG_UNLIKELY(ns->ra != pc)) {
+                near_fill(ns, pc, rule_get(t, pc, gen, tag));
+            }
+            rule = ns->rule;
+            if (d < GUESS_DEPTH) {
+                near_copy(&self->last[d], pc, rule);
             }
         }
         unsigned flags = rule.r.flags;
