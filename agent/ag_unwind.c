@@ -9,7 +9,7 @@
  * unmapped under the parser, and every read is bounded by the PT_LOAD that holds the table.
  *
  * Cache. One open-addressed table of (key, value) pairs of 64-bit atomics (growing, see
- * struct table), and a page of recent rules per thread. A
+ * struct table); per thread, a page of recent rules and the last walk's frames (walk()). A
  * value carries the rule, a ready bit and the generation's tag. dlclose() moves the generation
  * and counts itself in `closing` while the loader works (every walk then falls back), and moves
  * it again afterwards: from then on every older entry is stale and its slot reusable. A walk

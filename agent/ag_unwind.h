@@ -10,9 +10,9 @@
  * constant offset from it or rbp is unchanged. Anything else - DWARF expressions, signal
  * frames, realigned stacks, code without an FDE, an address outside every loaded object - is
  * remembered as "fall back". Every stack read is checked against the calling thread's stack
- * mapping. dlclose() (interposed here) and any drop in the loader's unload count start a new
- * table, so a rule never outlives the code it describes. Hook-safe: no heap, no locks but the
- * loader's (dl_iterate_phdr, on a first sight only), memory from ag_mem.
+ * mapping. dlclose() (interposed here) and any change in the loader's unload count start a new
+ * rule generation, so a rule never outlives the code it describes. Hook-safe: no heap, no locks but
+ * the loader's (dl_iterate_phdr, on a first sight only), memory from ag_mem.
  */
 #ifndef AGENT_AG_UNWIND_H
 #define AGENT_AG_UNWIND_H
