@@ -93,8 +93,10 @@ struct stack_range {
 /* The thread's own small copy of the rules it used last, direct-mapped: one page, in the
  * cache and the TLB, where the shared table's slots are spread over many pages. */
 #define NEAR_SLOTS 256u
-/* Depths at which the last walk's address and rule are remembered (see walk()). */
-#define GUESS_DEPTH 80u
+/* Depths at which the last walks' addresses and rules are remembered (see walk()), and how
+ * many per depth. */
+#define GUESS_DEPTH 72u
+#define GUESS_WAYS  4u
 
 struct frame_rule {
     int32_t cfa_off; /* for a frame that is not a step: its enum rule_kind */
@@ -123,7 +125,9 @@ struct thread_info {
     uint64_t fast, fallback;
     uint64_t near_gen; /* the generation the near slots belong to */
     struct near_slot near[NEAR_SLOTS];
-    struct near_slot last[GUESS_DEPTH]; /* the address and rule the last walk met at each depth */
+    /* the addresses and rules the last walks met at each depth, and where the next one goes */
+    struct near_slot last[GUESS_DEPTH][GUESS_WAYS];
+    uint8_t victim[GUESS_DEPTH];
 };
 static __thread struct thread_info me __attribute__((tls_model("initial-exec")));
 
@@ -1078,6 +1082,7 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
     if (AG_UNLIKELY(self->near_gen != gen)) {
         memset(self->near, 0, sizeof(self->near));
         memset(self->last, 0, sizeof(self->last));
+        memset(self->victim, 0, sizeof(self->victim));
         self->near_gen = gen;
     }
     int n = 0;
@@ -1086,22 +1091,30 @@ __attribute__((noinline)) static int walk(uintptr_t *pcs, int max, uintptr_t pc,
             break;
         }
         pcs[n++] = pc;
-        /* Stacks repeat: the last walk's frame at this depth, when it had the same address,
-         * gives the rule with one compare, and the step below does not wait on a lookup that
-         * depends on the address just read. Its entries belong to this generation, like the
-         * near slots', so the rule is the one the tables hold. */
+        /* Stacks repeat: the last walks' frames at this depth (four kept), when one had the
+         * same address, give the rule with a compare, and the step below does not wait on a
+         * lookup that depends on the address just read. Their entries belong to this
+         * generation, like the near slots', so the rule is the one the tables hold. */
         union rule_word rule;
         unsigned d = (unsigned)n - 1;
-        if (AG_LIKELY(d < GUESS_DEPTH) && self->last[d].ra == pc) {
-            rule = self->last[d].rule;
-        } else {
+        rule.w = 0;
+        if (AG_LIKELY(d < GUESS_DEPTH)) {
+            /* four compares; which one matches varies from walk to walk */
+            const struct near_slot *m = self->last[d];
+            rule.w = m[0].ra == pc ? m[0].rule.w : rule.w;
+            rule.w = m[1].ra == pc ? m[1].rule.w : rule.w;
+            rule.w = m[2].ra == pc ? m[2].rule.w : rule.w;
+            rule.w = m[3].ra == pc ? m[3].rule.w : rule.w;
+        }
+        if (AG_UNLIKELY(rule.w == 0)) { /* every rule word of a filled slot is non-zero */
             struct near_slot *ns = &self->near[(pc ^ (pc >> 8)) & (NEAR_SLOTS - 1)];
             if (AG_UNLIKELY(ns->ra != pc)) {
                 near_fill(ns, pc, rule_get(t, pc, gen, tag));
             }
             rule = ns->rule;
             if (d < GUESS_DEPTH) {
-                near_copy(&self->last[d], pc, rule);
+                unsigned way = self->victim[d]++ % GUESS_WAYS;
+                near_copy(&self->last[d][way], pc, rule);
             }
         }
         unsigned flags = rule.r.flags;
