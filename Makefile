@@ -131,6 +131,15 @@ $(B)/targets/kvuser: $(B)/targets/libkvstore.so
 TARGET_CFLAGS_inline_o2 := -O2 -finline
 TARGET_CXXFLAGS_inline_o2_cxx := -O2 -finline
 
+# The stack walker's differential test (agent/ag_unwind_test.c) dlopens one workload built
+# sixteen ways: C (tests/unwind/uw_work.c) and C++ (uw_work.cc), -O0..-O3, with and without
+# frame pointers. Plain compiler flags in every build folder (no sanitizer: they are targets).
+UW_VARIANTS := $(foreach o,O0 O1 O2 O3,$(o)-fp $(o)-nofp)
+UW_LIBS := $(patsubst %,$(B)/unwind/libuw-c-%.so,$(UW_VARIANTS)) \
+           $(patsubst %,$(B)/unwind/libuw-cc-%.so,$(UW_VARIANTS))
+uw_flags = -$(firstword $(subst -, ,$(1))) \
+           $(if $(filter nofp,$(lastword $(subst -, ,$(1)))),-fomit-frame-pointer,-fno-omit-frame-pointer)
+
 # Integration tests: tests/it_*.c, cmocka programs that run real targets under the harness.
 IT_SRC := $(wildcard tests/it_*.c)
 IT_BIN := $(patsubst tests/%.c,$(B)/it/%,$(IT_SRC))
@@ -241,6 +250,16 @@ $(B)/targets/%: tests/targets/%.cc
 
 $(B)/targets/lib%.so: tests/targets/lib/%.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -fPIC -shared -o $@ $<
+
+$(B)/unwind/libuw-c-%.so: tests/unwind/uw_work.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) -std=gnu11 -g $(call uw_flags,$*) -fPIC -shared \
+	    -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $<
+
+$(B)/unwind/libuw-cc-%.so: tests/unwind/uw_work.cc
+	$(call say,CXX,$@)mkdir -p $(@D) && $(CXX) -std=gnu++17 -g $(call uw_flags,$*) -fPIC -shared \
+	    -Wall -Wextra -Werror -o $@ $<
+
+$(B)/unit/agent/ag_unwind_test: $(UW_LIBS)
 
 $(B)/it/%: tests/%.c tests/it_util.h $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $< $(HARNESS_OBJ) $(SAN_LDFLAGS) \
