@@ -64,6 +64,8 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     fork_release();
+    ag_table_fork_child(&ag_state.table);
+    ag_stack_fork_child(&ag_state.stacks);
     int inherited = ag_state.chan_fd;
     ag_state.chan_fd = -1;
     if (inherited >= 0) {

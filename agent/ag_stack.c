@@ -181,59 +181,32 @@ void ag_stack_unlock(struct ag_stack_table *t)
     ag_lock_release(&t->insert_lock);
 }
 
-static __thread unsigned my_slot __attribute__((tls_model("initial-exec"))); /* slot + 1 */
-
 void ag_stack_count_alloc(struct ag_stack_table *t, uint32_t id, uint64_t size)
 {
     if (id == 0) {
         return;
     }
-    unsigned slot = my_slot;
-    if (slot == 0) {
-        slot =
-            atomic_fetch_add_explicit(&t->next_slot, 1, memory_order_relaxed) % AG_STACK_SLOTS + 1;
-        my_slot = slot;
+    struct ag_tally_rec *r = ag_tally_mine(&t->allocs);
+    if (r) {
+        (void)ag_tally_add(r, id, 1, (int64_t)size);
     }
-    uint32_t k = (id - 1) >> AG_STACK_CHUNK_BITS;
-    struct ag_stack_counter *_Atomic *cp = &t->counters[slot - 1][k];
-    struct ag_stack_counter *chunk = atomic_load_explicit(cp, memory_order_acquire);
-    if (!chunk) {
-        struct ag_stack_counter *fresh = ag_mem_map(sizeof(*fresh) << AG_STACK_CHUNK_BITS);
-        if (!fresh) {
-            return;
-        }
-        struct ag_stack_counter *expected = NULL;
-        if (atomic_compare_exchange_strong_explicit(cp, &expected, fresh, memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            chunk = fresh;
-        } else {
-            ag_mem_unmap(fresh, sizeof(*fresh) << AG_STACK_CHUNK_BITS);
-            chunk = expected;
-        }
-    }
-    struct ag_stack_counter *c = &chunk[(id - 1) & ((1u << AG_STACK_CHUNK_BITS) - 1)];
-    atomic_fetch_add_explicit(&c->blocks, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->bytes, size, memory_order_relaxed);
 }
 
 void ag_stack_allocs(struct ag_stack_table *t, uint32_t id, uint64_t *blocks, uint64_t *bytes)
 {
-    *blocks = 0;
-    *bytes = 0;
-    if (id == 0) {
-        return;
-    }
-    uint32_t k = (id - 1) >> AG_STACK_CHUNK_BITS;
-    if (k >= AG_STACK_MAX_CHUNKS) {
-        return;
-    }
-    for (unsigned s = 0; s < AG_STACK_SLOTS; s++) {
-        struct ag_stack_counter *chunk =
-            atomic_load_explicit(&t->counters[s][k], memory_order_acquire);
-        if (chunk) {
-            struct ag_stack_counter *c = &chunk[(id - 1) & ((1u << AG_STACK_CHUNK_BITS) - 1)];
-            *blocks += atomic_load_explicit(&c->blocks, memory_order_relaxed);
-            *bytes += atomic_load_explicit(&c->bytes, memory_order_relaxed);
-        }
-    }
+    int64_t n;
+    int64_t b;
+    ag_tally_sum(&t->allocs, id, &n, &b);
+    *blocks = n > 0 ? (uint64_t)n : 0;
+    *bytes = b > 0 ? (uint64_t)b : 0;
+}
+
+void ag_stack_alloc_sums(struct ag_stack_table *t, uint32_t count, int64_t *blocks, int64_t *bytes)
+{
+    ag_tally_sum_all(&t->allocs, count, blocks, bytes);
+}
+
+void ag_stack_fork_child(struct ag_stack_table *t)
+{
+    ag_tally_fork_child(&t->allocs);
 }
