@@ -301,11 +301,6 @@ int ag_table_insert(struct ag_table *t, uintptr_t ptr, uint64_t size, uint32_t s
     if (!r || !cell) {
         return dropped(r);
     }
-    /* Counted first, so an insert never has to be undone after it became visible: a failure
-     * below takes the count back out. */
-    if (!ag_tally_add(r, cell, 1, (int64_t)size)) {
-        return dropped(r);
-    }
     uint64_t h = hash_ptr(ptr);
     struct ag_shard *s = shard_of(t, ptr);
     uint32_t old_cell = 0;
@@ -337,10 +332,16 @@ int ag_table_insert(struct ag_table *t, uintptr_t ptr, uint64_t size, uint32_t s
     } else {
         s->count++;
     }
+    /* Counted under the shard lock, so a fork (which holds every shard lock) never sees a
+     * block without its count or a count without its block. */
+    if (!ag_tally_add(r, cell, 1, (int64_t)size)) {
+        if (b->ptr != ptr) {
+            s->count--;
+        }
+        goto fail;
+    }
     b->ptr = ptr;
     b->meta = meta_pack(size, cell);
-    ag_lock_release(&s->lock);
-
     if (old_cell) {
         (void)ag_tally_add(r, old_cell, -1, -(int64_t)old_size);
     } else {
@@ -348,10 +349,10 @@ int ag_table_insert(struct ag_table *t, uintptr_t ptr, uint64_t size, uint32_t s
     }
     ag_tally_scalar_add(r, AG_TABLE_LIVE_BYTES, (int64_t)size - (int64_t)old_size);
     ag_tally_scalar_add(r, AG_TABLE_ALLOCS, 1);
+    ag_lock_release(&s->lock);
     return 0;
 fail:
     ag_lock_release(&s->lock);
-    (void)ag_tally_add(r, cell, -1, -(int64_t)size);
     return dropped(r);
 }
 
@@ -382,12 +383,12 @@ bool ag_table_remove(struct ag_table *t, uintptr_t ptr, struct ag_block *out)
 {
     uint64_t h = hash_ptr(ptr);
     struct ag_shard *s = shard_of(t, ptr);
+    struct ag_tally_rec *r = ag_tally_mine(&t->tally);
 
     ag_lock_take(&s->lock);
     uint32_t i = shard_find(s, ptr, h);
     if (i == UINT32_MAX) {
         ag_lock_release(&s->lock);
-        struct ag_tally_rec *r = ag_tally_mine(&t->tally);
         if (r) {
             ag_tally_scalar_add(r, AG_TABLE_UNKNOWN, 1);
         }
@@ -399,15 +400,16 @@ bool ag_table_remove(struct ag_table *t, uintptr_t ptr, struct ag_block *out)
         big_drop(s, ptr);
     }
     shard_delete(s, i);
-    ag_lock_release(&s->lock);
-
-    struct ag_tally_rec *r = ag_tally_mine(&t->tally);
-    if (r) {
-        (void)ag_tally_add(r, cell, -1, -(int64_t)size);
+    /* Under the lock, as in ag_table_insert. The cell's chunk exists in some record, not
+     * necessarily in this thread's: a failure to map it leaves the block counted live. */
+    if (r && ag_tally_add(r, cell, -1, -(int64_t)size)) {
         ag_tally_scalar_add(r, AG_TABLE_LIVE_BLOCKS, -1);
         ag_tally_scalar_add(r, AG_TABLE_LIVE_BYTES, -(int64_t)size);
+    }
+    if (r) {
         ag_tally_scalar_add(r, AG_TABLE_FREES, 1);
     }
+    ag_lock_release(&s->lock);
     if (out) {
         struct ag_table_cell c = {0};
         (void)ag_table_cell(t, cell, &c);

@@ -15,15 +15,11 @@
 
 #include "ag_mem.h"
 
-#define CACHE_WAYS 4u
+#define CACHE_WAYS AG_TALLY_CACHE_WAYS
+#define cache      ag_tally_cache
 
-struct cache_entry {
-    struct ag_tally *t;
-    uint64_t gen;
-    struct ag_tally_rec *r;
-};
-
-static __thread struct cache_entry cache[CACHE_WAYS] __attribute__((tls_model("initial-exec")));
+__thread struct ag_tally_cache ag_tally_cache[AG_TALLY_CACHE_WAYS]
+    __attribute__((tls_model("initial-exec")));
 static __thread unsigned cache_next __attribute__((tls_model("initial-exec")));
 static __thread int exit_hooked __attribute__((tls_model("initial-exec")));
 
@@ -39,7 +35,7 @@ static void release_mine(void *unused)
         if (cache[i].r) {
             atomic_store_explicit(&cache[i].r->owner, 0, memory_order_release);
         }
-        cache[i] = (struct cache_entry){0};
+        cache[i] = (struct ag_tally_cache){0};
     }
     exit_hooked = 0;
 }
@@ -51,8 +47,8 @@ static void hook_exit(void)
     int state = atomic_load_explicit(&key_state, memory_order_acquire);
     if (state == 0) {
         int expected = 0;
-        if (atomic_compare_exchange_strong_explicit(&key_state, &expected, 1,
-                                                    memory_order_acq_rel, memory_order_acquire)) {
+        if (atomic_compare_exchange_strong_explicit(&key_state, &expected, 1, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
             state = pthread_key_create(&exit_key, release_mine) == 0 ? 2 : 3;
             atomic_store_explicit(&key_state, state, memory_order_release);
         } else {
@@ -111,14 +107,8 @@ static struct ag_tally_rec *claim(struct ag_tally *t, uintptr_t self)
     return r;
 }
 
-struct ag_tally_rec *ag_tally_mine(struct ag_tally *t)
+struct ag_tally_rec *ag_tally_mine_slow(struct ag_tally *t)
 {
-    for (unsigned i = 0; i < CACHE_WAYS; i++) {
-        if (cache[i].t == t && cache[i].r &&
-            cache[i].gen == atomic_load_explicit(&t->gen, memory_order_relaxed)) {
-            return cache[i].r;
-        }
-    }
     uint64_t gen = tally_gen(t);
     struct ag_tally_rec *r = claim(t, (uintptr_t)pthread_self());
     if (!r) {
@@ -128,7 +118,7 @@ struct ag_tally_rec *ag_tally_mine(struct ag_tally *t)
         hook_exit();
     }
     unsigned way = cache_next++ % CACHE_WAYS;
-    cache[way] = (struct cache_entry){.t = t, .gen = gen, .r = r};
+    cache[way] = (struct ag_tally_cache){.t = t, .gen = gen, .r = r};
     return r;
 }
 

@@ -50,9 +50,32 @@ struct ag_tally {
     _Atomic uint64_t gen; /* this tally's identity in the threads' caches; 0 until first use */
 };
 
+#define AG_TALLY_CACHE_WAYS 4u
+
+/* A thread's cached record of one tally, with the tally's generation. */
+struct ag_tally_cache {
+    struct ag_tally *t;
+    uint64_t gen;
+    struct ag_tally_rec *r;
+};
+extern __thread struct ag_tally_cache ag_tally_cache[AG_TALLY_CACHE_WAYS]
+    __attribute__((tls_model("initial-exec"))) __attribute__((visibility("hidden")));
+
+/* The calling thread's record in `t` when it is not cached (out of line). */
+struct ag_tally_rec *ag_tally_mine_slow(struct ag_tally *t);
+
 /* The calling thread's record in `t`, claimed or mapped on first use. Returns NULL when no
  * record could be mapped. Thread-safe. Hook-safe. */
-struct ag_tally_rec *ag_tally_mine(struct ag_tally *t);
+static inline struct ag_tally_rec *ag_tally_mine(struct ag_tally *t)
+{
+    uint64_t gen = atomic_load_explicit(&t->gen, memory_order_relaxed);
+    for (unsigned i = 0; i < AG_TALLY_CACHE_WAYS; i++) {
+        if (ag_tally_cache[i].t == t && ag_tally_cache[i].gen == gen && ag_tally_cache[i].r) {
+            return ag_tally_cache[i].r;
+        }
+    }
+    return ag_tally_mine_slow(t);
+}
 
 /* Maps the chunk of `id` in `r`. Returns it, or NULL when out of memory or id is 0 or beyond
  * AG_TALLY_MAX_ID. Called by the record's thread only. Hook-safe. */
@@ -63,10 +86,9 @@ struct ag_tally_pair *ag_tally_chunk_slow(struct ag_tally_rec *r, uint32_t id);
 static inline bool ag_tally_add(struct ag_tally_rec *r, uint32_t id, int64_t n, int64_t bytes)
 {
     uint32_t k = (id - 1) >> AG_TALLY_CHUNK_BITS;
-    struct ag_tally_pair *chunk =
-        id != 0 && k < AG_TALLY_MAX_CHUNKS
-            ? atomic_load_explicit(&r->chunks[k], memory_order_relaxed)
-            : NULL;
+    struct ag_tally_pair *chunk = id != 0 && k < AG_TALLY_MAX_CHUNKS
+                                      ? atomic_load_explicit(&r->chunks[k], memory_order_relaxed)
+                                      : NULL;
     if (__builtin_expect(chunk == NULL, 0)) {
         chunk = ag_tally_chunk_slow(r, id);
         if (!chunk) {
