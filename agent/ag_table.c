@@ -171,10 +171,31 @@ void ag_table_cell_sums(struct ag_table *t, uint32_t count, int64_t *blocks, int
 
 /* ---------------------------------------------------------------- shards */
 
-static inline uint64_t meta_pack(uint64_t size, uint32_t cell)
+#define CELL_MASK 0xffffffu
+#define DIST_FAR  255u
+
+static inline uint64_t meta_pack(uint64_t size, uint32_t dist, uint32_t cell)
 {
     uint64_t s32 = size >= SIZE_BIG ? SIZE_BIG : size;
-    return s32 << 32 | cell;
+    return s32 << 32 | (uint64_t)(dist < DIST_FAR ? dist : DIST_FAR) << 24 | cell;
+}
+
+static inline uint32_t meta_cell(uint64_t meta)
+{
+    return (uint32_t)meta & CELL_MASK;
+}
+
+/* The slot's distance from its home slot in a table of `mask` + 1 slots. */
+static inline uint32_t slot_dist(const struct ag_table_slot *b, uint32_t j, uint32_t mask)
+{
+    uint32_t d = (uint32_t)(b->meta >> 24) & 0xffu;
+    return d != DIST_FAR ? d : (j - (uint32_t)hash_ptr(b->ptr)) & mask;
+}
+
+/* `meta` with its distance set to `dist`. */
+static inline uint64_t meta_with_dist(uint64_t meta, uint32_t dist)
+{
+    return (meta & ~((uint64_t)0xff << 24)) | (uint64_t)(dist < DIST_FAR ? dist : DIST_FAR) << 24;
 }
 
 /* The size of the block in slot `b` of locked shard `s`. */
@@ -243,11 +264,13 @@ static int shard_resize(struct ag_shard *s, uint32_t cap)
         if (!b->ptr) {
             continue;
         }
-        uint32_t j = (uint32_t)hash_ptr(b->ptr) & mask;
+        uint32_t home = (uint32_t)hash_ptr(b->ptr) & mask;
+        uint32_t j = home;
         while (slots[j].ptr) {
             j = (j + 1) & mask;
         }
-        slots[j] = *b;
+        slots[j].ptr = b->ptr;
+        slots[j].meta = meta_with_dist(b->meta, (j - home) & mask);
     }
     ag_mem_unmap(s->slots, (size_t)s->cap * sizeof(*s->slots));
     s->slots = slots;
@@ -277,7 +300,7 @@ static void slot_block(struct ag_table *t, const struct ag_shard *s, const struc
                        struct ag_block *out)
 {
     struct ag_table_cell cell = {0};
-    (void)ag_table_cell(t, (uint32_t)b->meta, &cell);
+    (void)ag_table_cell(t, meta_cell(b->meta), &cell);
     out->ptr = b->ptr;
     out->size = slot_size(s, b);
     out->stack_id = cell.stack_id;
@@ -324,7 +347,7 @@ int ag_table_insert(struct ag_table *t, uintptr_t ptr, uint64_t size, uint32_t s
     struct ag_table_slot *b = &s->slots[i];
     if (b->ptr == ptr) {
         /* A free we never saw (e.g. a block released inside libc); the address is new now. */
-        old_cell = (uint32_t)b->meta;
+        old_cell = meta_cell(b->meta);
         old_size = slot_size(s, b);
         if (old_size >= SIZE_BIG && size < SIZE_BIG) {
             big_drop(s, ptr);
@@ -341,7 +364,7 @@ int ag_table_insert(struct ag_table *t, uintptr_t ptr, uint64_t size, uint32_t s
         goto fail;
     }
     b->ptr = ptr;
-    b->meta = meta_pack(size, cell);
+    b->meta = meta_pack(size, (i - (uint32_t)h) & mask, cell);
     if (old_cell) {
         (void)ag_tally_add(r, old_cell, -1, -(int64_t)old_size);
     } else {
@@ -360,14 +383,15 @@ fail:
 static void shard_delete(struct ag_shard *s, uint32_t i)
 {
     /* Pull later entries of the cluster into the hole when their home slot does not lie
-     * cyclically in (hole, j]. */
+     * cyclically in (hole, j], that is when their distance is at least the hole's from j. */
     uint32_t mask = s->cap - 1;
     uint32_t hole = i;
     for (uint32_t j = (i + 1) & mask; s->slots[j].ptr; j = (j + 1) & mask) {
-        uint32_t home = (uint32_t)hash_ptr(s->slots[j].ptr) & mask;
-        bool stays = (hole <= j) ? (hole < home && home <= j) : (hole < home || home <= j);
-        if (!stays) {
-            s->slots[hole] = s->slots[j];
+        uint32_t dist = slot_dist(&s->slots[j], j, mask);
+        uint32_t gap = (j - hole) & mask;
+        if (dist >= gap) {
+            s->slots[hole].ptr = s->slots[j].ptr;
+            s->slots[hole].meta = meta_with_dist(s->slots[j].meta, dist - gap);
             hole = j;
         }
     }
@@ -394,7 +418,7 @@ bool ag_table_remove(struct ag_table *t, uintptr_t ptr, struct ag_block *out)
         }
         return false;
     }
-    uint32_t cell = (uint32_t)s->slots[i].meta;
+    uint32_t cell = meta_cell(s->slots[i].meta);
     uint64_t size = slot_size(s, &s->slots[i]);
     if (size >= SIZE_BIG) {
         big_drop(s, ptr);

@@ -2,8 +2,9 @@
 /* ag_table.h - the agent's table of live blocks and its counts by site and round of birth.
  *
  * Blocks: sharded by address region; each shard is an open-addressing table of 16-byte slots
- * (address; size and cell packed in one word, sizes from 4 GiB in a small side list of the
- * shard), linear probing with backward-shift deletion (no tombstones), in its own mmap region,
+ * (address; size, probe distance and cell packed in one word, sizes from 4 GiB in a small side
+ * list of the shard), linear probing with backward-shift deletion (no tombstones; the stored
+ * distance spares rehashing the entries it moves), in its own mmap region,
  * behind its own short spin lock. A shard grows when it is 70% full and shrinks when it is under
  * 1/8 full, so the table's memory follows what is live, never what happened.
  *
@@ -24,9 +25,9 @@
 #include "ag_lock.h"
 #include "ag_tally.h"
 
-#define AG_TABLE_SHARDS    256u /* power of two */
-#define AG_TABLE_MIN_CAP   64u  /* entries per shard, power of two */
-#define AG_TABLE_MAX_CELLS AG_TALLY_MAX_ID
+#define AG_TABLE_SHARDS    256u                  /* power of two */
+#define AG_TABLE_MIN_CAP   64u                   /* entries per shard, power of two */
+#define AG_TABLE_MAX_CELLS (AG_TALLY_MAX_ID - 1) /* fits the slot's 24 bits */
 
 /* A live block as the table's users see it. */
 struct ag_block {
@@ -36,10 +37,12 @@ struct ag_block {
     uint32_t epoch;
 };
 
-/* One slot: the address, and the size (UINT32_MAX: in the shard's side list) with the cell. */
+/* One slot: the address; the size (UINT32_MAX: in the shard's side list), the distance from
+ * the slot the address hashes to (255: that far or more, recomputed from the hash), and the
+ * cell. The distance lets a deletion shift the cluster back without hashing its entries. */
 struct ag_table_slot {
     uintptr_t ptr; /* 0 = empty */
-    uint64_t meta; /* size32 << 32 | cell id */
+    uint64_t meta; /* size32 << 32 | distance8 << 24 | cell id */
 };
 
 /* A block of 4 GiB or more: its size, outside the slot. */
@@ -69,8 +72,8 @@ struct ag_table_cell_index {
     _Atomic uint64_t slots[]; /* (stack id, epoch) hash high 32 bits << 32 | cell id; 0 = empty */
 };
 
-#define AG_TABLE_CELL_CHUNK_BITS 14u
-#define AG_TABLE_CELL_CHUNKS     (AG_TABLE_MAX_CELLS >> AG_TABLE_CELL_CHUNK_BITS)
+#define AG_TABLE_CELL_CHUNK_BITS 10u
+#define AG_TABLE_CELL_CHUNKS     (AG_TALLY_MAX_ID >> AG_TABLE_CELL_CHUNK_BITS)
 
 struct ag_table_cells {
     struct ag_lock lock; /* inserts */

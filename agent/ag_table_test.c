@@ -141,6 +141,71 @@ static void test_table_matches_reference_model(void **state)
     free(t);
 }
 
+/* The table's hashes, copied here to build colliding addresses (if the table's hash changes,
+ * the addresses stop colliding and the test below checks less, never wrongly). */
+static uint64_t test_hash_ptr(uintptr_t p)
+{
+    uint64_t h = (uint64_t)p >> 4;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return h;
+}
+
+static unsigned test_shard(uintptr_t p)
+{
+    uint64_t r = ((uint64_t)p >> 20) * 0x9e3779b97f4a7c15ull;
+    return (unsigned)((r >> 56) & (AG_TABLE_SHARDS - 1));
+}
+
+/* Hundreds of addresses of one shard that hash to the same slot in tables up to 4096 slots:
+ * one cluster far longer than the 255 slots a stored distance covers. Removing them in a
+ * scrambled order (each removal shifting the rest back) keeps every answer right. */
+static void test_table_long_clusters(void **state)
+{
+    (void)state;
+    struct ag_table *t = table_new();
+    enum { N = 600 };
+    static uintptr_t ptrs[N];
+    unsigned n = 0;
+    unsigned shard = test_shard(0x7e0000000000ull);
+    for (uintptr_t region = 0x7e0000000000ull >> 20; n < N; region++) {
+        if (test_shard(region << 20) != shard) {
+            continue;
+        }
+        for (uintptr_t off = 0; off < (1u << 20) && n < N; off += 16) {
+            uintptr_t p = (region << 20) + off;
+            if ((test_hash_ptr(p) & 4095) == 77) {
+                ptrs[n++] = p;
+            }
+        }
+    }
+    for (unsigned i = 0; i < N; i++) {
+        assert_int_equal(ag_table_insert(t, ptrs[i], i + 1, 1, 0), 0);
+    }
+    uint64_t seed = 99;
+    static bool gone[N];
+    for (unsigned k = 0; k < N; k++) {
+        unsigned i = (unsigned)(rng(&seed) % N);
+        while (gone[i]) {
+            i = (i + 1) % N;
+        }
+        struct ag_block b;
+        assert_true(ag_table_remove(t, ptrs[i], &b));
+        assert_int_equal(b.size, i + 1);
+        gone[i] = true;
+        if (k % 50 == 0) {
+            for (unsigned j = 0; j < N; j++) {
+                assert_int_equal(ag_table_contains(t, ptrs[j]), !gone[j]);
+            }
+        }
+    }
+    struct ag_table_totals tot;
+    ag_table_totals(t, &tot);
+    assert_int_equal(tot.live_blocks, 0);
+    free(t);
+}
+
 struct walk_sum {
     uint64_t bytes;
     uint64_t blocks;
@@ -613,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_table_unknown_free_is_counted),
         cmocka_unit_test(test_table_duplicate_address_replaces),
         cmocka_unit_test(test_table_matches_reference_model),
+        cmocka_unit_test(test_table_long_clusters),
         cmocka_unit_test(test_table_walk_sees_every_block),
         cmocka_unit_test(test_table_memory_bounded_by_live),
         cmocka_unit_test(test_table_concurrent_threads),

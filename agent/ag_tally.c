@@ -122,19 +122,46 @@ struct ag_tally_rec *ag_tally_mine_slow(struct ag_tally *t)
     return r;
 }
 
+/* Where the pointer to chunk k of `r` lives, or NULL (no directory yet). */
+static struct ag_tally_pair *_Atomic *chunk_slot(struct ag_tally_rec *r, uint32_t k)
+{
+    if (k < AG_TALLY_LOW_CHUNKS) {
+        return &r->low[k];
+    }
+    struct ag_tally_pair *_Atomic *high = atomic_load_explicit(&r->high, memory_order_acquire);
+    return high ? &high[k] : NULL;
+}
+
+/* Chunk k of `r`, or NULL when not mapped. Any thread. */
+static struct ag_tally_pair *chunk_at(struct ag_tally_rec *r, uint32_t k)
+{
+    struct ag_tally_pair *_Atomic *slot = chunk_slot(r, k);
+    return slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+}
+
 struct ag_tally_pair *ag_tally_chunk_slow(struct ag_tally_rec *r, uint32_t id)
 {
     if (id == 0 || id > AG_TALLY_MAX_ID) {
         return NULL;
     }
     uint32_t k = (id - 1) >> AG_TALLY_CHUNK_BITS;
-    struct ag_tally_pair *chunk = atomic_load_explicit(&r->chunks[k], memory_order_relaxed);
+    struct ag_tally_pair *_Atomic *slot = chunk_slot(r, k);
+    if (!slot) {
+        struct ag_tally_pair *_Atomic *high =
+            ag_mem_map(sizeof(*high) * (size_t)AG_TALLY_MAX_CHUNKS);
+        if (!high) {
+            return NULL;
+        }
+        atomic_store_explicit(&r->high, high, memory_order_release);
+        slot = &high[k];
+    }
+    struct ag_tally_pair *chunk = atomic_load_explicit(slot, memory_order_relaxed);
     if (chunk) {
         return chunk;
     }
     chunk = ag_mem_map(sizeof(*chunk) << AG_TALLY_CHUNK_BITS);
     if (chunk) {
-        atomic_store_explicit(&r->chunks[k], chunk, memory_order_release);
+        atomic_store_explicit(slot, chunk, memory_order_release);
     }
     return chunk;
 }
@@ -149,7 +176,7 @@ void ag_tally_sum(struct ag_tally *t, uint32_t id, int64_t *n, int64_t *bytes)
     uint32_t k = (id - 1) >> AG_TALLY_CHUNK_BITS;
     for (struct ag_tally_rec *r = atomic_load_explicit(&t->head, memory_order_acquire); r;
          r = r->next) {
-        struct ag_tally_pair *chunk = atomic_load_explicit(&r->chunks[k], memory_order_acquire);
+        struct ag_tally_pair *chunk = chunk_at(r, k);
         if (chunk) {
             struct ag_tally_pair *p = &chunk[(id - 1) & ((1u << AG_TALLY_CHUNK_BITS) - 1)];
             *n += atomic_load_explicit(&p->n, memory_order_relaxed);
@@ -167,7 +194,7 @@ void ag_tally_sum_all(struct ag_tally *t, uint32_t count, int64_t *n, int64_t *b
     for (struct ag_tally_rec *r = atomic_load_explicit(&t->head, memory_order_acquire); r;
          r = r->next) {
         for (uint32_t k = 0; k < chunks; k++) {
-            struct ag_tally_pair *chunk = atomic_load_explicit(&r->chunks[k], memory_order_acquire);
+            struct ag_tally_pair *chunk = chunk_at(r, k);
             if (!chunk) {
                 continue;
             }

@@ -25,8 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AG_TALLY_CHUNK_BITS 12u
-#define AG_TALLY_MAX_CHUNKS 4096u /* ids 1 .. 16 M */
+#define AG_TALLY_CHUNK_BITS 10u    /* 1024 ids, 16 KiB per chunk */
+#define AG_TALLY_LOW_CHUNKS 256u   /* chunks reached from the record itself: ids 1 .. 256 K */
+#define AG_TALLY_MAX_CHUNKS 16384u /* ids 1 .. 16 M, beyond 256 K through a directory */
 #define AG_TALLY_MAX_ID     (AG_TALLY_MAX_CHUNKS << AG_TALLY_CHUNK_BITS)
 #define AG_TALLY_SCALARS    8u
 
@@ -41,7 +42,10 @@ struct ag_tally_rec {
     struct ag_tally_rec *next; /* written before the record is published, then fixed */
     _Atomic uintptr_t owner;   /* the owning thread (pthread_self), 0 while released */
     _Atomic int64_t scalars[AG_TALLY_SCALARS];
-    struct ag_tally_pair *_Atomic chunks[AG_TALLY_MAX_CHUNKS];
+    struct ag_tally_pair *_Atomic low[AG_TALLY_LOW_CHUNKS];
+    /* AG_TALLY_MAX_CHUNKS chunk pointers (the first AG_TALLY_LOW_CHUNKS unused), mapped when
+     * the first id past the low chunks is counted: a record costs one page until then. */
+    struct ag_tally_pair *_Atomic *_Atomic high;
 };
 
 /* A tally: zero-initialised storage is an empty tally. */
@@ -86,8 +90,8 @@ struct ag_tally_pair *ag_tally_chunk_slow(struct ag_tally_rec *r, uint32_t id);
 static inline bool ag_tally_add(struct ag_tally_rec *r, uint32_t id, int64_t n, int64_t bytes)
 {
     uint32_t k = (id - 1) >> AG_TALLY_CHUNK_BITS;
-    struct ag_tally_pair *chunk = id != 0 && k < AG_TALLY_MAX_CHUNKS
-                                      ? atomic_load_explicit(&r->chunks[k], memory_order_relaxed)
+    struct ag_tally_pair *chunk = id != 0 && k < AG_TALLY_LOW_CHUNKS
+                                      ? atomic_load_explicit(&r->low[k], memory_order_relaxed)
                                       : NULL;
     if (__builtin_expect(chunk == NULL, 0)) {
         chunk = ag_tally_chunk_slow(r, id);
