@@ -41,11 +41,13 @@ static void fork_prepare(void)
     ag_stack_lock(&ag_state.stacks);
     ag_table_lock_all(&ag_state.table);
     ag_region_lock(&ag_state.regions);
+    ag_heap_lock(&ag_state.heap);
 }
 
 /* Releases what fork_prepare took. */
 static void fork_release(void)
 {
+    ag_heap_unlock(&ag_state.heap);
     ag_region_unlock(&ag_state.regions);
     ag_table_unlock_all(&ag_state.table);
     ag_stack_unlock(&ag_state.stacks);

@@ -14,7 +14,6 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
-#include <malloc.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,7 +238,7 @@ static uint64_t rss_bytes(void)
 /* What a snapshot reads right after the counters. */
 struct figures {
     struct ag_table_totals tot;
-    struct mallinfo2 mi;
+    struct ag_heap_figures mi;
     struct timespec ts;
 };
 
@@ -247,7 +246,7 @@ struct figures {
 static void read_figures(struct ag_state *st, struct figures *f)
 {
     ag_table_totals(&st->table, &f->tot);
-    f->mi = mallinfo2();
+    ag_heap_read(&st->heap, AG_HEAP_WAIT_MS, &f->mi);
     clock_gettime(CLOCK_MONOTONIC, &f->ts);
 }
 
