@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include "../common/proto.h"
-#include "ag_heap.h"
 #include "ag_region.h"
 #include "ag_stack.h"
 #include "ag_table.h"
@@ -81,7 +80,6 @@ struct ag_state {
     _Atomic uint64_t unwind_errors;
     _Atomic uint64_t truncated;
     struct ag_regions regions; /* anonymous mappings and break growth the program made */
-    struct ag_heap heap;       /* the allocator's figures, read on a helper thread */
 };
 
 extern struct ag_state ag_state AG_HIDDEN;

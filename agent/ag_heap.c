@@ -20,6 +20,19 @@
 #include "../common/proto.h"
 #include "ag_core.h"
 
+/* The one helper's state. */
+struct heap {
+    _Atomic uint32_t asked;    /* requests made (futex word) */
+    _Atomic uint32_t answered; /* the request the figures in `last` answer (futex word) */
+    _Atomic int helper_pid;    /* the process the helper runs in; 0: none yet */
+    _Atomic int have_last;     /* `last` holds an answer */
+    struct ag_lock lock;       /* guards `last` */
+    struct ag_heap_figures last;
+    _Atomic(ag_heap_read_fn) read; /* NULL: mallinfo2 */
+};
+
+static struct heap heap;
+
 /* mallinfo2 into the figures. */
 static void read_mallinfo(struct ag_heap_figures *out)
 {
@@ -30,9 +43,20 @@ static void read_mallinfo(struct ag_heap_figures *out)
     out->fordblks = mi.fordblks;
 }
 
-static void read_now(struct ag_heap *h, struct ag_heap_figures *out)
+static void read_now(struct heap *h, struct ag_heap_figures *out)
 {
-    (h->read ? h->read : read_mallinfo)(out);
+    ag_heap_read_fn fn = atomic_load_explicit(&h->read, memory_order_acquire);
+    (fn ? fn : read_mallinfo)(out);
+}
+
+void ag_heap_set_reader(ag_heap_read_fn fn)
+{
+    atomic_store_explicit(&heap.read, fn, memory_order_release);
+}
+
+int ag_heap_helper_pid(void)
+{
+    return atomic_load_explicit(&heap.helper_pid, memory_order_acquire);
 }
 
 static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct timespec *timeout)
@@ -44,7 +68,7 @@ static long futex(_Atomic uint32_t *word, int op, uint32_t val, const struct tim
 /* The helper: answers every request with fresh figures. */
 static void *helper(void *arg)
 {
-    struct ag_heap *h = arg;
+    struct heap *h = arg;
     ag_guard = 1;
     prctl(PR_SET_NAME, PROTO_THREAD_NAME, 0, 0, 0);
     for (;;) {
@@ -67,7 +91,7 @@ static void *helper(void *arg)
 }
 
 /* Starts the helper of this process unless it runs. Returns false when it can't. */
-static bool helper_running(struct ag_heap *h)
+static bool helper_running(struct heap *h)
 {
     int pid = (int)getpid();
     if (atomic_load_explicit(&h->helper_pid, memory_order_acquire) == pid) {
@@ -100,8 +124,9 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void ag_heap_read(struct ag_heap *h, unsigned wait_ms, struct ag_heap_figures *out)
+void ag_heap_read(unsigned wait_ms, struct ag_heap_figures *out)
 {
+    struct heap *h = &heap;
     if (!helper_running(h)) {
         read_now(h, out);
         return;
@@ -131,12 +156,12 @@ void ag_heap_read(struct ag_heap *h, unsigned wait_ms, struct ag_heap_figures *o
     ag_lock_release(&h->lock);
 }
 
-void ag_heap_lock(struct ag_heap *h)
+void ag_heap_lock(void)
 {
-    ag_lock_take(&h->lock);
+    ag_lock_take(&heap.lock);
 }
 
-void ag_heap_unlock(struct ag_heap *h)
+void ag_heap_unlock(void)
 {
-    ag_lock_release(&h->lock);
+    ag_lock_release(&heap.lock);
 }

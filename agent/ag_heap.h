@@ -9,16 +9,14 @@
  * helper produced, and the helper's answer serves the next snapshot. The first read of a
  * process waits for its answer. The helper blocks every signal, runs under the channel
  * thread's name (so its CPU time is the agent's, not the program's) and is started on first
- * use in each process (a forked child starts its own). Not hook-safe (it may start a thread):
+ * use in each process (a forked child starts its own). The figures are the process's, so the
+ * state is too: one per process, not per agent state. Not hook-safe (it may start a thread):
  * called from snapshots only, with the guard set.
  */
 #ifndef AGENT_AG_HEAP_H
 #define AGENT_AG_HEAP_H
 
-#include <stdatomic.h>
 #include <stdint.h>
-
-#include "ag_lock.h"
 
 #define AG_HEAP_WAIT_MS 50u
 
@@ -33,24 +31,20 @@ struct ag_heap_figures {
 /* Reads the figures (mallinfo2 unless a test replaces it). */
 typedef void (*ag_heap_read_fn)(struct ag_heap_figures *out);
 
-/* Zero-initialised storage is a ready state. */
-struct ag_heap {
-    _Atomic uint32_t asked;    /* requests made (futex word) */
-    _Atomic uint32_t answered; /* the request the figures in `last` answer (futex word) */
-    _Atomic int helper_pid;    /* the process the helper runs in; 0: none yet */
-    _Atomic int have_last;     /* `last` holds an answer */
-    struct ag_lock lock;       /* guards `last` */
-    struct ag_heap_figures last;
-    ag_heap_read_fn read; /* NULL: mallinfo2; set before first use */
-};
+/* The figures of this process through its helper: fresh when the helper answers within
+ * `wait_ms` (or on the first read of this process), else the last ones it produced. Without a
+ * helper (it could not be started) the figures are read on the calling thread. Can't fail.
+ * One caller at a time (snapshots are serialised by the snapshot lock). */
+void ag_heap_read(unsigned wait_ms, struct ag_heap_figures *out);
 
-/* The allocator's figures: fresh when the helper answers within `wait_ms` (or on the first
- * read of this process), else the last ones it produced. Without a helper (it could not be
- * started) the figures are read on the calling thread. Can't fail. One caller at a time. */
-void ag_heap_read(struct ag_heap *h, unsigned wait_ms, struct ag_heap_figures *out);
+/* Replaces the reader (tests; NULL: mallinfo2). */
+void ag_heap_set_reader(ag_heap_read_fn fn);
+
+/* The process the helper runs in, 0 before the first read (tests). */
+int ag_heap_helper_pid(void);
 
 /* Takes / releases the figures' lock (fork handlers). */
-void ag_heap_lock(struct ag_heap *h);
-void ag_heap_unlock(struct ag_heap *h);
+void ag_heap_lock(void);
+void ag_heap_unlock(void);
 
 #endif

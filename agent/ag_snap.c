@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ag_heap.h"
 #include "ag_mem.h"
 
 #define SITE_FIXED  (4 + 4 + 8 * 4) /* SITE payload before its births */
@@ -246,7 +247,7 @@ struct figures {
 static void read_figures(struct ag_state *st, struct figures *f)
 {
     ag_table_totals(&st->table, &f->tot);
-    ag_heap_read(&st->heap, AG_HEAP_WAIT_MS, &f->mi);
+    ag_heap_read(AG_HEAP_WAIT_MS, &f->mi);
     clock_gettime(CLOCK_MONOTONIC, &f->ts);
 }
 

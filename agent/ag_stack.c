@@ -15,14 +15,28 @@
 #define INDEX_MIN_SLOTS 4096u
 #define PC_ARENA_WORDS  (1u << 17) /* 1 MiB of pcs per region */
 
+/* Two lanes, even and odd frames, so the multiplications of one frame do not wait for the
+ * previous frame's: the hash is on every allocation's path. */
 uint64_t ag_stack_hash(const uintptr_t *pcs, size_t depth)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ depth;
-    for (size_t i = 0; i < depth; i++) {
-        h ^= (uint64_t)pcs[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
+    uint64_t a = 0x9e3779b97f4a7c15ull ^ depth;
+    uint64_t b = 0xc2b2ae3d27d4eb4full;
+    size_t i = 0;
+    for (; i + 1 < depth; i += 2) {
+        a ^= (uint64_t)pcs[i];
+        b ^= (uint64_t)pcs[i + 1];
+        a *= 0xff51afd7ed558ccdull;
+        b *= 0xc4ceb9fe1a85ec53ull;
+        a ^= a >> 32;
+        b ^= b >> 29;
     }
+    if (i < depth) {
+        a ^= (uint64_t)pcs[i];
+        a *= 0xff51afd7ed558ccdull;
+        a ^= a >> 32;
+    }
+    uint64_t h = (a ^ (b >> 1)) * 0x9e3779b97f4a7c15ull;
+    h ^= (h >> 32) ^ b;
     return h | 1; /* never 0 */
 }
 
