@@ -11,6 +11,7 @@
 #include "../common/proto.h"
 #include "../util/arr.h"
 #include "../util/buf.h"
+#include "retainer.h"
 
 #define ROLE_MAX     96
 #define CMDLINE_SHOW 512
@@ -779,6 +780,28 @@ static int annotate_sites(struct merge *m, struct rpt_scenario *out, bool merged
     return 0;
 }
 
+/* How the retainer scan's stacks map to sites: the merged id, or the one measured process's own
+ * stack id. */
+struct site_map {
+    const struct merge *m;
+    bool merged;
+    const struct rec_proc *only;
+};
+
+static uint32_t site_of(void *ctx, const struct rec_proc *p, uint32_t stack_id)
+{
+    const struct site_map *sm = ctx;
+    if (!sm->merged) {
+        return p == sm->only ? stack_id : 0;
+    }
+    const struct pinfo *pi = &sm->m->pi[p->idx];
+    const struct snap_stack *stk = snap_stream_stack(&p->st, stack_id);
+    if (!pi->measured || !pi->mid || !stk) {
+        return 0;
+    }
+    return pi->mid[stk - p->st.stacks];
+}
+
 /* ---------------------------------------------------------------- untracked work */
 
 /* Replaces a no-leak verdict by inconclusive with `why`. */
@@ -932,6 +955,10 @@ int proctree_analyse(const struct analysis_opts *o, const struct rec *rec, const
     }
     if (rc == 0 && (merged || first)) {
         rc = annotate_sites(&m, out, merged, first);
+    }
+    if (rc == 0) {
+        struct site_map sm = {.m = &m, .merged = merged, .only = first};
+        rc = retainer_attach(o, rec, site_of, &sm, out);
     }
     if (rc == 0) {
         rc = list_procs(&m, out);

@@ -26,6 +26,7 @@ static void proc_free(struct rec_proc *p)
     free(p->title);
     free(p->error);
     free(p->cpu);
+    rec_retain_free(p->retain);
     snap_stream_cleanup(&p->st);
     free(p);
 }
@@ -273,6 +274,165 @@ static int parse_untracked(struct rec *r, struct proto_rbuf *rb, uint16_t type, 
     return 0;
 }
 
+void rec_retain_free(struct rec_retain *t)
+{
+    if (!t) {
+        return;
+    }
+    for (size_t i = 0; i < t->n_objs; i++) {
+        free(t->objs[i].path);
+    }
+    free(t->objs);
+    free(t->paths);
+    free(t->hops);
+    free(t->note);
+    free(t);
+}
+
+/* Bytes of one REC_RETAIN object and path without their strings and hops: what a count must
+ * leave room for before anything is allocated for it. */
+#define RETAIN_OBJ_MIN  (8u + 2u)
+#define RETAIN_PATH_MIN (4u + 4u + 8u + 4u + 4u + 8u + 8u + 4u + 4u)
+#define RETAIN_HOP_SIZE 8u
+
+/* Reads the objects table of a REC_RETAIN into t. Returns 0, -EBADMSG (what in *what) or
+ * -ENOMEM. */
+static int retain_objs(struct proto_rbuf *rb, uint32_t n, struct rec_retain *t, const char **what)
+{
+    if ((uint64_t)n * RETAIN_OBJ_MIN > rb->len - rb->pos) {
+        *what = "more objects than the frame holds";
+        return -EBADMSG;
+    }
+    t->objs = calloc(n ? n : 1, sizeof(*t->objs));
+    if (!t->objs) {
+        return -ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (proto_get_u64(rb, &t->objs[i].base) < 0) {
+            *what = "an object cut short";
+            return -EBADMSG;
+        }
+        int rc = get_str(rb, &t->objs[i].path, NULL);
+        if (rc < 0) {
+            *what = "an object's path cut short";
+            return rc;
+        }
+        t->n_objs++;
+    }
+    return 0;
+}
+
+/* Reads one path (its hops appended to t->hops at *n_hops). Returns 0 or -EBADMSG (what in
+ * *what). */
+static int retain_path(struct proto_rbuf *rb, struct rec_retain *t, struct rec_path *pa,
+                       size_t *n_hops, size_t cap_hops, const char **what)
+{
+    if (proto_get_u32(rb, &pa->stack_id) < 0 || proto_get_u32(rb, &pa->epoch) < 0 ||
+        proto_get_u64(rb, &pa->size) < 0 || proto_get_u32(rb, &pa->root_kind) < 0 ||
+        proto_get_u32(rb, &pa->root_obj) < 0 || proto_get_u64(rb, &pa->root_addr) < 0 ||
+        proto_get_u64(rb, &pa->root_pc) < 0 || proto_get_u32(rb, &pa->root_tid) < 0 ||
+        proto_get_u32(rb, &pa->n_hops) < 0) {
+        *what = "a path cut short";
+        return -EBADMSG;
+    }
+    if (pa->root_kind > PROTO_ROOT_REGISTER) {
+        *what = "a path with an unknown root kind (expected 0 to 4)";
+        return -EBADMSG;
+    }
+    if (pa->root_obj != PROTO_NO_OBJ && pa->root_obj >= t->n_objs) {
+        *what = "a path whose root names an object the frame does not list";
+        return -EBADMSG;
+    }
+    if (pa->root_kind == PROTO_ROOT_REGISTER && pa->root_addr >= PROTO_REG_COUNT) {
+        *what = "a register root with an unknown register number";
+        return -EBADMSG;
+    }
+    if ((uint64_t)pa->n_hops > cap_hops - *n_hops) {
+        *what = "a path with more hops than the frame holds";
+        return -EBADMSG;
+    }
+    for (uint32_t h = 0; h < pa->n_hops; h++) {
+        struct rec_hop *hop = &t->hops[*n_hops + h];
+        if (proto_get_u32(rb, &hop->stack_id) < 0 || proto_get_u32(rb, &hop->offset) < 0) {
+            *what = "a path's hops cut short";
+            return -EBADMSG;
+        }
+    }
+    pa->hops = &t->hops[*n_hops];
+    *n_hops += pa->n_hops;
+    return 0;
+}
+
+/* REC_RETAIN: a process's retainer scan; the latest one of a process replaces an earlier one. */
+static int parse_retain(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    struct rec_proc *p = frame_proc(r, rb);
+    if (!p) {
+        BAD(r, d, type, "a retainer scan of a process that never joined");
+    }
+    uint32_t v[5];
+    uint64_t f[6];
+    for (int i = 0; i < 5; i++) {
+        if (proto_get_u32(rb, &v[i]) < 0) {
+            BAD(r, d, type, "retainer scan: payload too short for its header");
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        if (proto_get_u64(rb, &f[i]) < 0) {
+            BAD(r, d, type, "retainer scan: payload too short for its figures");
+        }
+    }
+    struct rec_retain *t = calloc(1, sizeof(*t));
+    if (!t) {
+        return diag_set(d, -ENOMEM, "out of memory");
+    }
+    t->round = v[0];
+    t->flags = v[1];
+    t->stopped_us = f[0];
+    t->scan_us = f[1];
+    t->bytes_read = f[2];
+    t->live_blocks = f[3];
+    t->live_bytes = f[4];
+    t->memory_bytes = f[5];
+    const char *what = "its note cut short";
+    int rc = get_str(rb, &t->note, NULL);
+    if (rc == 0) {
+        rc = retain_objs(rb, v[2], t, &what);
+    }
+    uint32_t n_paths = v[3];
+    if (rc == 0 && (uint64_t)n_paths * RETAIN_PATH_MIN > rb->len - rb->pos) {
+        what = "more paths than the frame holds";
+        rc = -EBADMSG;
+    }
+    /* every hop is 8 bytes of what is left after the paths' fixed parts */
+    size_t cap_hops =
+        rc == 0 ? (rb->len - rb->pos - (size_t)n_paths * RETAIN_PATH_MIN) / RETAIN_HOP_SIZE : 0;
+    if (rc == 0) {
+        t->paths = calloc(n_paths ? n_paths : 1, sizeof(*t->paths));
+        t->hops = calloc(cap_hops ? cap_hops : 1, sizeof(*t->hops));
+        rc = t->paths && t->hops ? 0 : -ENOMEM;
+    }
+    size_t n_hops = 0;
+    for (uint32_t i = 0; rc == 0 && i < n_paths; i++) {
+        rc = retain_path(rb, t, &t->paths[i], &n_hops, cap_hops, &what);
+        t->n_paths += rc == 0;
+    }
+    if (rc == 0 && rb->pos != rb->len) {
+        what = "bytes left over after the last path";
+        rc = -EBADMSG;
+    }
+    if (rc < 0) {
+        rec_retain_free(t);
+        if (rc == -ENOMEM) {
+            return diag_set(d, rc, "out of memory");
+        }
+        BAD(r, d, type, "retainer scan of process %u: %s", p->idx, what);
+    }
+    rec_retain_free(p->retain);
+    p->retain = t;
+    return 0;
+}
+
 static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_t *payload,
                        struct diag *d)
 {
@@ -290,10 +450,15 @@ static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_
         return parse_untracked(r, &rb, h->type, d);
     case PROTO_REC_CPU:
         return parse_cpu(r, &rb, h->type, d);
+    case PROTO_REC_RETAIN:
+        return parse_retain(r, &rb, h->type, d);
     case PROTO_REC_CLOSE:
         r->closed = true; /* its figures are for people reading the file */
         return 0;
     default:
+        if (h->type > PROTO_REC_RETAIN) {
+            return 0; /* a newer harness's frame: skipped */
+        }
         BAD(r, d, h->type, "not a recording frame");
     }
 }
@@ -318,8 +483,8 @@ static int start(struct rec *r, const uint8_t **p, size_t *n, struct diag *d)
     }
     struct proto_header h;
     r->started = true;
-    r->tree =
-        proto_header_parse(r->buf, &h) == 0 && h.type >= PROTO_REC_PROC && h.type <= PROTO_REC_CPU;
+    r->tree = proto_header_parse(r->buf, &h) == 0 && h.type >= PROTO_REC_PROC &&
+              h.type <= PROTO_REC_RETAIN;
     if (r->tree) {
         return 0; /* the header stays in buf for the frame reader */
     }

@@ -2,11 +2,14 @@
 /* rec.h - reading a recording: the channels of every process of a target's tree.
  *
  * The harness records each process's channel inside its own frames (common/proto.h: REC_PROC,
- * REC_DATA, REC_TITLE, REC_END, REC_UNTRACKED); rec_feed() takes those bytes, as they come or
- * read back from snapshots.bin, and keeps one parsed snap_stream per process with who the
- * process was (pid, parent, program, command line, how it joined and ended), and the processes
- * of the tree that never joined. A recording that starts with HELLO is one process's channel as
- * it came (older recordings, the in-process API): it reads as a one-process recording.
+ * REC_DATA, REC_TITLE, REC_END, REC_UNTRACKED, REC_CPU, REC_RETAIN); rec_feed() takes those
+ * bytes, as they come or read back from snapshots.bin, and keeps one parsed snap_stream per
+ * process with who the process was (pid, parent, program, command line, how it joined and
+ * ended), its latest retainer scan (the paths from a root to its sampled survivors, named and
+ * grouped by analysis/retainer.h), and the processes of the tree that never joined. Frame types
+ * this version does not know are skipped, so a newer harness's recording still reads. A
+ * recording that starts with HELLO is one process's channel as it came (older recordings, the
+ * in-process API): it reads as a one-process recording.
  *
  * Like snap.h: fed any number of bytes at a time; malformed input stops it with the byte offset
  * and keeps everything complete before it. Pure computation, no I/O; not thread-safe per object.
@@ -24,6 +27,43 @@
 
 #define REC_MAX_PROCS     65536u
 #define REC_MAX_UNTRACKED 65536u
+
+/* REC_RETAIN: one sampled survivor's shortest path from a root (common/proto.h). */
+struct rec_hop {
+    uint32_t stack_id; /* the block's site */
+    uint32_t offset;   /* byte offset in it of the pointer to the next block */
+};
+
+struct rec_path {
+    uint32_t stack_id; /* the survivor's site */
+    uint32_t epoch;    /* its round of birth */
+    uint64_t size;
+    uint32_t root_kind; /* enum proto_root */
+    uint32_t root_obj;  /* index into rec_retain.objs, or PROTO_NO_OBJ */
+    uint64_t root_addr; /* by kind, as common/proto.h says */
+    uint64_t root_pc;
+    uint32_t root_tid;
+    uint32_t n_hops;
+    const struct rec_hop *hops; /* n_hops, root side first (points into rec_retain.hops) */
+};
+
+struct rec_retain_obj {
+    uint64_t base; /* load bias */
+    char *path;
+};
+
+/* One process's retainer scan, as REC_RETAIN recorded it. */
+struct rec_retain {
+    uint32_t round; /* the last round finished when it ran */
+    uint32_t flags; /* PROTO_RETAIN_* */
+    uint64_t stopped_us, scan_us, bytes_read, live_blocks, live_bytes, memory_bytes;
+    char *note; /* "" when complete */
+    size_t n_objs;
+    struct rec_retain_obj *objs;
+    size_t n_paths;
+    struct rec_path *paths;
+    struct rec_hop *hops; /* every path's hops, one array */
+};
 
 /* One process image that joined (an exec makes a new one with the same pid). */
 struct rec_proc {
@@ -44,6 +84,7 @@ struct rec_proc {
     char *error;        /* its channel was malformed: what was wrong (complete snapshots kept) */
     uint64_t *cpu;      /* ns run on a CPU after round r: cpu[r], or UINT64_MAX unread */
     size_t n_cpu;
+    struct rec_retain *retain; /* its latest retainer scan, or NULL */
     struct snap_stream st;
 };
 
@@ -86,6 +127,9 @@ bool rec_partial(const struct rec *r);
 /* The nanoseconds process `p` had run on a CPU after round `round`, or UINT64_MAX when that was
  * not read then. Can't fail. */
 uint64_t rec_cpu(const struct rec_proc *p, uint32_t round);
+
+/* Frees a retainer scan and what it owns. NULL is a no-op. */
+void rec_retain_free(struct rec_retain *t);
 
 /* Complete snapshots in the recording, over every process. Can't fail. */
 size_t rec_snapshots(const struct rec *r);

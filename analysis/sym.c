@@ -19,6 +19,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <gelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,26 @@ extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *st
 
 #define SYM_MAX_INLINE 32
 
+/* A variable of the DWARF with a fixed address (or TLS offset), for naming data. Strings point
+ * into the debug data (alive as long as the Dwfl). */
+struct sym_var {
+    uint64_t addr; /* absolute (bias added), or the offset in the TLS block */
+    uint64_t size; /* its type's size, 0 when unknown */
+    bool tls;
+    const char *name, *file;
+    int line;
+};
+
 struct sym_object {
     char *path;
     uint64_t bias;
     struct sym_segment *segs;
     size_t n_segs;
     bool reported; /* known to the Dwfl */
+    Dwfl_Module *mod;
+    bool vars_read; /* vars below were collected */
+    struct sym_var *vars;
+    size_t n_vars, cap_vars;
 };
 
 struct sym_cached {
@@ -102,6 +117,7 @@ void sym_free(struct sym *s)
     for (size_t i = 0; i < s->n_objs; i++) {
         free(s->objs[i].path);
         free(s->objs[i].segs);
+        free(s->objs[i].vars);
     }
     free(s->objs);
     dwfl_end(s->dwfl);
@@ -152,6 +168,7 @@ int sym_add_object(struct sym *s, const char *path, uint64_t bias, const struct 
         Dwfl_Module *m = dwfl_report_elf(s->dwfl, path, path, -1, bias, false);
         dwfl_report_end(s->dwfl, NULL, NULL);
         o.reported = m != NULL;
+        o.mod = m;
     }
     s->objs[s->n_objs++] = o;
     return 0;
@@ -482,4 +499,236 @@ int sym_resolve(struct sym *s, uint64_t pc, struct rpt_frame *out, size_t max)
     size_t w = c->n < max ? c->n : max;
     int rc = copy_frames(out, c->frames, w);
     return rc < 0 ? rc : (int)w;
+}
+
+/* ---------------------------------------------------------------- data */
+
+void sym_data_cleanup(struct sym_data *d)
+{
+    free(d->name);
+    free(d->file);
+    free(d->section);
+    memset(d, 0, sizeof(*d));
+}
+
+#define SYM_MAX_DIE_DEPTH 64
+#define SYM_MAX_VARS      (1u << 20)
+
+/* The variable `die`'s fixed location, when it has one: an address (DW_OP_addr) or an offset
+ * in the TLS block (a constant, then DW_OP_GNU_push_tls_address or DW_OP_form_tls_address). */
+static bool var_location(Dwarf_Die *die, uint64_t *addr, bool *tls)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Op *ops = NULL;
+    size_t n = 0;
+    if (!dwarf_attr(die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &ops, &n) != 0) {
+        return false;
+    }
+    if (n == 1 && ops[0].atom == DW_OP_addr) {
+        *addr = ops[0].number;
+        *tls = false;
+        return true;
+    }
+    bool push = n == 2 && (ops[1].atom == DW_OP_GNU_push_tls_address ||
+                           ops[1].atom == DW_OP_form_tls_address);
+    bool konst = n == 2 && (ops[0].atom == DW_OP_const8u || ops[0].atom == DW_OP_const4u ||
+                            ops[0].atom == DW_OP_constu || ops[0].atom == DW_OP_const8s ||
+                            ops[0].atom == DW_OP_const4s || ops[0].atom == DW_OP_consts);
+    if (push && konst) {
+        *addr = ops[0].number;
+        *tls = true;
+        return true;
+    }
+    return false;
+}
+
+/* Adds the variables with a fixed location under `die` (its children, recursively: functions'
+ * static locals, namespaces) to o->vars. Returns 0 or -ENOMEM. */
+static int collect_vars(struct sym_object *o, Dwarf_Die *die, Dwarf_Addr dwbias, int depth)
+{
+    Dwarf_Die child;
+    if (depth > SYM_MAX_DIE_DEPTH || dwarf_child(die, &child) != 0) {
+        return 0;
+    }
+    do {
+        int tag = dwarf_tag(&child);
+        uint64_t addr;
+        bool tls;
+        if (tag == DW_TAG_variable && var_location(&child, &addr, &tls) &&
+            o->n_vars < SYM_MAX_VARS) {
+            if (o->n_vars == o->cap_vars) {
+                size_t nc = o->cap_vars ? o->cap_vars * 2 : 64;
+                struct sym_var *nv = realloc(o->vars, nc * sizeof(*nv));
+                if (!nv) {
+                    return -ENOMEM;
+                }
+                o->vars = nv;
+                o->cap_vars = nc;
+            }
+            struct sym_var *v = &o->vars[o->n_vars++];
+            Dwarf_Attribute attr;
+            Dwarf_Die type;
+            Dwarf_Word size = 0;
+            memset(v, 0, sizeof(*v));
+            v->addr = tls ? addr : addr + dwbias;
+            v->tls = tls;
+            v->name =
+                dwarf_attr_integrate(&child, DW_AT_name, &attr) ? dwarf_formstring(&attr) : NULL;
+            v->file = dwarf_decl_file(&child);
+            if (dwarf_decl_line(&child, &v->line) != 0) {
+                v->line = 0;
+            }
+            if (dwarf_attr_integrate(&child, DW_AT_type, &attr) &&
+                dwarf_formref_die(&attr, &type) && dwarf_aggregate_size(&type, &size) == 0) {
+                v->size = size;
+            }
+        } else if (tag == DW_TAG_subprogram || tag == DW_TAG_namespace ||
+                   tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) {
+            int rc = collect_vars(o, &child, dwbias, depth + 1);
+            if (rc < 0) {
+                return rc;
+            }
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return 0;
+}
+
+/* Collects o's DWARF variables once. Returns 0 or -ENOMEM. */
+static int read_vars(struct sym_object *o)
+{
+    if (o->vars_read || !o->mod) {
+        return 0;
+    }
+    o->vars_read = true;
+    Dwarf_Die *cu = NULL;
+    Dwarf_Addr dwbias = 0;
+    while ((cu = dwfl_module_nextcu(o->mod, cu, &dwbias)) != NULL) {
+        int rc = collect_vars(o, cu, dwbias, 0);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* The DWARF variable of `o` covering `addr` (exactly at its start when its size is unknown),
+ * preferring one that starts there; NULL when none. */
+static const struct sym_var *var_covering(const struct sym_object *o, uint64_t addr, bool tls)
+{
+    const struct sym_var *best = NULL;
+    for (size_t i = 0; i < o->n_vars; i++) {
+        const struct sym_var *v = &o->vars[i];
+        if (v->tls != tls || addr < v->addr) {
+            continue;
+        }
+        bool covers = addr == v->addr || addr - v->addr < v->size;
+        if (covers && (!best || v->addr > best->addr || (v->addr == best->addr && !best->file))) {
+            best = v;
+        }
+    }
+    return best;
+}
+
+/* The symbol covering `addr` (absolute; or the TLS offset when tls): its name, start and size.
+ * Returns the name or NULL. */
+static const char *symbol_covering(Dwfl_Module *mod, uint64_t addr, bool tls, uint64_t *start)
+{
+    GElf_Sym es;
+    if (!tls) {
+        GElf_Off off = 0;
+        const char *name = dwfl_module_addrinfo(mod, addr, &off, &es, NULL, NULL, NULL);
+        int type = GELF_ST_TYPE(es.st_info);
+        if (!name || type == STT_FUNC || type == STT_GNU_IFUNC ||
+            !(off < es.st_size || (es.st_size == 0 && off == 0))) {
+            return NULL;
+        }
+        *start = addr - off;
+        return name;
+    }
+    int n = dwfl_module_getsymtab(mod);
+    for (int i = 1; i < n; i++) {
+        GElf_Addr a;
+        const char *name = dwfl_module_getsym_info(mod, i, &es, &a, NULL, NULL, NULL);
+        if (name && GELF_ST_TYPE(es.st_info) == STT_TLS && es.st_shndx != SHN_UNDEF &&
+            addr >= es.st_value && (addr - es.st_value < es.st_size || addr == es.st_value)) {
+            *start = es.st_value;
+            return name;
+        }
+    }
+    return NULL;
+}
+
+/* The name of the section of `mod` holding absolute `addr`, or NULL. */
+static const char *section_name(Dwfl_Module *mod, uint64_t addr)
+{
+    Dwarf_Addr a = addr;
+    Dwarf_Addr bias = 0;
+    Elf_Scn *scn = dwfl_module_address_section(mod, &a, &bias);
+    Elf *elf = scn ? dwfl_module_getelf(mod, &bias) : NULL;
+    GElf_Shdr sh;
+    size_t shstrndx;
+    if (!elf || !gelf_getshdr(scn, &sh) || elf_getshdrstrndx(elf, &shstrndx) != 0) {
+        return NULL;
+    }
+    return elf_strptr(elf, shstrndx, sh.sh_name);
+}
+
+int sym_resolve_data(struct sym *s, const char *path, uint64_t bias, uint64_t vaddr, bool tls,
+                     struct sym_data *out)
+{
+    if (!s || !path || !out) {
+        return -EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    int rc = sym_add_object(s, path, bias, NULL, 0, NULL, 0);
+    if (rc < 0) {
+        return rc;
+    }
+    struct sym_object *o = NULL;
+    for (size_t i = 0; i < s->n_objs && !o; i++) {
+        if (s->objs[i].bias == bias && strcmp(s->objs[i].path, path) == 0) {
+            o = &s->objs[i];
+        }
+    }
+    uint64_t addr = tls ? vaddr : vaddr + bias;
+    out->offset = vaddr;
+    if (!o || !o->mod) {
+        return 0;
+    }
+    rc = read_vars(o);
+    if (rc < 0) {
+        return rc;
+    }
+    uint64_t start = 0;
+    const char *name = symbol_covering(o->mod, addr, tls, &start);
+    const struct sym_var *v = NULL;
+    if (name) {
+        v = var_covering(o, start, tls);
+        v = v && v->addr == start ? v : NULL;
+    } else {
+        v = var_covering(o, addr, tls);
+        start = v ? v->addr : 0;
+    }
+    char *demangled = name ? sym_demangle(name) : NULL;
+    const char *shown = demangled ? demangled : name;
+    /* GCC names a function's static local "cache.0" in the symbol table; DWARF says "cache" */
+    if ((!shown || strchr(shown, '.')) && v && v->name) {
+        shown = v->name;
+    }
+    const char *sec = tls ? NULL : section_name(o->mod, addr);
+    rc = dup_into(&out->name, shown);
+    if (rc == 0) {
+        rc = dup_into(&out->file, v ? v->file : NULL);
+    }
+    if (rc == 0) {
+        rc = dup_into(&out->section, sec);
+    }
+    free(demangled);
+    if (rc < 0) {
+        sym_data_cleanup(out);
+        return rc;
+    }
+    out->line = v && v->line > 0 ? (uint32_t)v->line : 0;
+    out->offset = out->name ? addr - start : vaddr;
+    return 0;
 }

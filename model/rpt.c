@@ -14,6 +14,7 @@ void rpt_retainers_free(struct rpt_retainer *r, size_t n)
         free(r[i].symbol);
         free(r[i].object);
         free(r[i].file);
+        free(r[i].section);
         for (size_t h = 0; h < r[i].n_via; h++) {
             free(r[i].via[h].function);
             free(r[i].via[h].file);
@@ -21,6 +22,29 @@ void rpt_retainers_free(struct rpt_retainer *r, size_t n)
         free(r[i].via);
     }
     free(r);
+}
+
+static const char *const root_kind_names[] = {
+    [RPT_ROOT_UNREACHABLE] = "unreachable", [RPT_ROOT_GLOBAL] = "global",
+    [RPT_ROOT_STACK] = "thread-stack",      [RPT_ROOT_TLS] = "tls",
+    [RPT_ROOT_REGISTER] = "register",
+};
+
+const char *rpt_root_kind_name(enum rpt_root_kind k)
+{
+    size_t n = sizeof(root_kind_names) / sizeof(root_kind_names[0]);
+    return (size_t)k < n ? root_kind_names[k] : "unreachable";
+}
+
+int rpt_root_kind_parse(const char *name)
+{
+    size_t n = sizeof(root_kind_names) / sizeof(root_kind_names[0]);
+    for (size_t i = 0; name && i < n; i++) {
+        if (strcmp(name, root_kind_names[i]) == 0) {
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
 void rpt_scenario_cleanup(struct rpt_scenario *s)

@@ -102,7 +102,8 @@ struct rpt_hop {
     char *file;     /* or NULL */
     uint32_t line;  /* 0 = unknown */
     uint32_t site;  /* the block's site id (rpt_site.id) */
-    int64_t offset; /* byte offset in this block of the pointer to the next one */
+    int64_t offset; /* byte offset in this block of the pointer to the next one (the most
+                       common one of the group: offsets vary with the slot a block sits in) */
 };
 
 struct rpt_retainer {
@@ -110,11 +111,14 @@ struct rpt_retainer {
     char *symbol;   /* global/tls: the variable; thread-stack: the frame's function; register: its
                        name ("rbx"); NULL when unknown or unreachable */
     char *object;   /* the object holding the root (global, tls), or of the frame (stack) */
-    char *file;     /* the variable's (or frame's) definition file, or NULL */
+    char *file;     /* the variable's definition file (global, tls), or the frame's source file at
+                       its pc (thread-stack), or NULL */
     uint32_t line;  /* 0 = unknown */
+    char *section;  /* global: the ELF section holding the pointer (".bss", ".data"), or NULL */
     int64_t offset; /* global/tls: byte offset of the pointer in the variable (or from the object's
                        base when unnamed); stack: above the frame's stack pointer */
-    uint32_t tid;   /* stack, tls, register: the thread's id (0 otherwise) */
+    uint32_t tid;   /* stack, tls, register: the thread's id (0 otherwise; the most common one of
+                       the group) */
     size_t n_via;
     struct rpt_hop *via; /* root side first, the survivor left out */
     uint64_t blocks;     /* sampled survivors held this way */
@@ -258,6 +262,10 @@ const char *rpt_verdict_name(enum rpt_verdict v);
 const char *rpt_expect_name(enum rpt_expect e);
 const char *rpt_kind_name(enum rpt_kind k);
 const char *rpt_source_name(enum rpt_source s);
+/* "global", "thread-stack", "tls", "register", "unreachable". Can't fail. */
+const char *rpt_root_kind_name(enum rpt_root_kind k);
+/* The root kind from its name, or -1. Can't fail. */
+int rpt_root_kind_parse(const char *name);
 /* The source from its name ("malloc", "mmap", "brk"), or -1. Can't fail. */
 int rpt_source_parse(const char *name);
 

@@ -202,6 +202,47 @@ __attribute__((unused)) static void fix_leaky_sites(struct rpt_scenario *s)
     c->frames[0].skip = RPT_SKIP_LISTED;
 }
 
+/* A retainer scan over the leaky scenario: keep_upload's sampled survivors, 60 held by the
+ * global g_uploads through a block from upload_table_new, 4 lost. */
+__attribute__((unused)) static void fix_retainers(struct rpt_scenario *s)
+{
+    s->retain = (struct rpt_retain_scan){.ran = true,
+                                         .complete = true,
+                                         .round = FIX_ROUNDS,
+                                         .processes = 1,
+                                         .stopped_seconds = 0.012,
+                                         .seconds = 0.034,
+                                         .bytes_read = 12u << 20,
+                                         .live_blocks = 5000,
+                                         .live_bytes = 10u << 20,
+                                         .memory_bytes = 3u << 20};
+    struct rpt_site *a = &s->sites[0];
+    a->retain_sampled = 64;
+    a->n_retainers = 2;
+    a->retainers = fix_calloc(2, sizeof(*a->retainers));
+    struct rpt_retainer *g = &a->retainers[0];
+    g->kind = RPT_ROOT_GLOBAL;
+    g->symbol = fix_strdup("g_uploads");
+    g->object = fix_strdup("/opt/app/bin/server");
+    g->file = fix_strdup("scenarios/uploads/server.c");
+    g->line = 40;
+    g->section = fix_strdup(".bss");
+    g->offset = 8;
+    g->n_via = 1;
+    g->via = fix_calloc(1, sizeof(*g->via));
+    g->via[0].function = fix_strdup("upload_table_new");
+    g->via[0].file = fix_strdup("scenarios/uploads/server.c");
+    g->via[0].line = 30;
+    g->via[0].site = 4;
+    g->via[0].offset = 16;
+    g->blocks = 60;
+    g->bytes = 60 * 32768;
+    struct rpt_retainer *lost = &a->retainers[1];
+    lost->kind = RPT_ROOT_UNREACHABLE;
+    lost->blocks = 4;
+    lost->bytes = 4 * 32768;
+}
+
 /* Builds the fixture run (caller frees with rpt_run_free()). */
 __attribute__((unused)) static struct rpt_run *fix_run(void)
 {
@@ -219,6 +260,7 @@ __attribute__((unused)) static struct rpt_run *fix_run(void)
                  "12 of 12 measured rounds left blocks behind at one site");
     s->file = fix_strdup("scenarios/uploads/leaky.json");
     fix_leaky_sites(s);
+    fix_retainers(s);
     fix_rounds(s, 100000);
     s->growth_bytes_per_round = FIX_LEAK_PER_ROUND;
     s->growth_blocks_per_round = 2;

@@ -229,6 +229,74 @@ static void jw_procs(struct jw *w, cJSON *o, const struct rpt_scenario *s)
     }
 }
 
+/* Builds the "retained_by" array of a site: its retainer groups, most survivors first. */
+static cJSON *jw_retainers(struct jw *w, const struct rpt_site *site)
+{
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) {
+        w->failed = true;
+        return NULL;
+    }
+    for (size_t i = 0; i < site->n_retainers; i++) {
+        const struct rpt_retainer *r = &site->retainers[i];
+        cJSON *o = jw_item(w, arr);
+        cJSON *root = o ? jw_add(w, o, "root", cJSON_CreateObject()) : NULL;
+        if (!root) {
+            break;
+        }
+        jw_str(w, root, "kind", rpt_root_kind_name(r->kind));
+        jw_str(w, root, "symbol", r->symbol);
+        jw_str(w, root, "object", r->object);
+        jw_str(w, root, "file", r->file);
+        jw_num(w, root, "line", r->line);
+        jw_num(w, root, "offset", (double)r->offset);
+        if (r->section) {
+            jw_str(w, root, "section", r->section);
+        }
+        if (r->tid) {
+            jw_num(w, root, "tid", r->tid);
+        }
+        cJSON *via = jw_add(w, o, "via", cJSON_CreateArray());
+        for (size_t h = 0; via && h < r->n_via; h++) {
+            const struct rpt_hop *hop = &r->via[h];
+            cJSON *ho = jw_item(w, via);
+            if (!ho) {
+                break;
+            }
+            jw_str(w, ho, "function", hop->function);
+            jw_str(w, ho, "file", hop->file);
+            jw_num(w, ho, "line", hop->line);
+            jw_num(w, ho, "offset", (double)hop->offset);
+            jw_num(w, ho, "site", hop->site);
+        }
+        jw_num(w, o, "blocks", (double)r->blocks);
+        jw_num(w, o, "bytes", (double)r->bytes);
+    }
+    return arr;
+}
+
+/* Adds the "retainer_scan" object when a retainer scan ran; nothing otherwise. */
+static void jw_retain_scan(struct jw *w, cJSON *obj, const struct rpt_retain_scan *rs)
+{
+    if (!rs->ran) {
+        return;
+    }
+    cJSON *o = jw_add(w, obj, "retainer_scan", cJSON_CreateObject());
+    if (!o) {
+        return;
+    }
+    jw_bool(w, o, "complete", rs->complete);
+    jw_str(w, o, "note", rs->note);
+    jw_num(w, o, "round", rs->round);
+    jw_num(w, o, "processes", rs->processes);
+    jw_num(w, o, "stopped_seconds", rs->stopped_seconds);
+    jw_num(w, o, "seconds", rs->seconds);
+    jw_num(w, o, "bytes_read", (double)rs->bytes_read);
+    jw_num(w, o, "live_blocks", (double)rs->live_blocks);
+    jw_num(w, o, "live_bytes", (double)rs->live_bytes);
+    jw_num(w, o, "memory_bytes", (double)rs->memory_bytes);
+}
+
 /* Adds the "suspects" array of the report contract: the suspect sites, each with its growth
  * and stack. */
 static void jw_suspects(struct jw *w, cJSON *o, const struct rpt_scenario *s)
@@ -249,6 +317,10 @@ static void jw_suspects(struct jw *w, cJSON *o, const struct rpt_scenario *s)
         jw_num(w, so, "culprit_frame", site->culprit_frame);
         jw_str(w, so, "culprit_why", site->culprit_why);
         jw_add(w, so, "stack", jw_stack(w, site));
+        if (s->retain.ran) {
+            jw_num(w, so, "retain_sampled", (double)site->retain_sampled);
+            jw_add(w, so, "retained_by", jw_retainers(w, site));
+        }
     }
 }
 
@@ -371,6 +443,7 @@ static cJSON *jw_scenario(struct jw *w, const struct rpt_scenario *s)
     jw_bool(w, o, "stacks_truncated", s->stacks_truncated);
     jw_argv(w, o, s->argv);
     jw_procs(w, o, s);
+    jw_retain_scan(w, o, &s->retain);
     jw_rounds(w, o, s);
     jw_suspects(w, o, s);
     jw_sites(w, o, s);
@@ -930,6 +1003,188 @@ static int jr_sites(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
     return 0;
 }
 
+/* Reads one retainer group's root. */
+static int jr_root(struct json_ctx *c, const cJSON *o, struct rpt_retainer *r)
+{
+    const cJSON *ro = cJSON_GetObjectItemCaseSensitive(o, "root");
+    if (!cJSON_IsObject(ro)) {
+        return json_bad_type(c, "root", ro, "an object (what holds the blocks)");
+    }
+    size_t mark = json_push(c, "root");
+    int kind = RPT_ROOT_UNREACHABLE;
+    static const char *const kinds[] = {"unreachable", "global", "thread-stack", "tls", "register"};
+    int rc = json_get_enum(c, ro, "kind", kinds, 5, true, &kind);
+    r->kind = (enum rpt_root_kind)kind;
+    if (rc == 0) {
+        rc = jr_str(c, ro, "symbol", &r->symbol);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, ro, "object", &r->object);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, ro, "file", &r->file);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, ro, "line", &r->line);
+    }
+    if (rc == 0) {
+        rc = jr_str(c, ro, "section", &r->section);
+    }
+    if (rc == 0) {
+        rc = jr_i64(c, ro, "offset", &r->offset);
+    }
+    if (rc == 0) {
+        rc = jr_u32(c, ro, "tid", &r->tid);
+    }
+    json_pop(c, mark);
+    return rc;
+}
+
+/* Reads one retainer group (root, via, blocks, bytes). */
+static int jr_retainer(struct json_ctx *c, const cJSON *o, struct rpt_retainer *r)
+{
+    if (!cJSON_IsObject(o)) {
+        return json_bad_type(c, NULL, o, "an object");
+    }
+    int rc = jr_root(c, o, r);
+    const cJSON *arr = NULL;
+    size_t n = 0;
+    if (rc == 0) {
+        rc = json_get_array(c, o, "via", RPT_JSON_MAX_FRAMES, &arr, &n);
+    }
+    if (rc == 0 && n > 0) {
+        r->via = calloc(n, sizeof(*r->via));
+        if (!r->via) {
+            return json_nomem(c);
+        }
+    }
+    const cJSON *ho;
+    cJSON_ArrayForEach(ho, arr)
+    {
+        if (rc != 0) {
+            break;
+        }
+        size_t mark = json_push_index(c, "via", r->n_via);
+        struct rpt_hop *h = &r->via[r->n_via++];
+        if (!cJSON_IsObject(ho)) {
+            return json_bad_type(c, NULL, ho, "an object");
+        }
+        rc = jr_str(c, ho, "function", &h->function);
+        if (rc == 0) {
+            rc = jr_str(c, ho, "file", &h->file);
+        }
+        if (rc == 0) {
+            rc = jr_u32(c, ho, "line", &h->line);
+        }
+        if (rc == 0) {
+            rc = jr_i64(c, ho, "offset", &h->offset);
+        }
+        if (rc == 0) {
+            rc = jr_u32(c, ho, "site", &h->site);
+        }
+        json_pop(c, mark);
+    }
+    if (rc == 0) {
+        rc = jr_u64(c, o, "blocks", &r->blocks);
+    }
+    if (rc == 0) {
+        rc = jr_u64(c, o, "bytes", &r->bytes);
+    }
+    return rc;
+}
+
+/* Reads "retained_by" of one suspect into the site it names. */
+static int jr_retained_by(struct json_ctx *c, const cJSON *so, struct rpt_site *site)
+{
+    const cJSON *arr = NULL;
+    size_t n = 0;
+    int rc = jr_u64(c, so, "retain_sampled", &site->retain_sampled);
+    if (rc == 0) {
+        rc = json_get_array(c, so, "retained_by", RPT_JSON_MAX_RETAINERS, &arr, &n);
+    }
+    if (rc || n == 0 || site->retainers) {
+        return rc;
+    }
+    site->retainers = calloc(n, sizeof(*site->retainers));
+    if (!site->retainers) {
+        return json_nomem(c);
+    }
+    const cJSON *ro;
+    cJSON_ArrayForEach(ro, arr)
+    {
+        size_t mark = json_push_index(c, "retained_by", site->n_retainers);
+        rc = jr_retainer(c, ro, &site->retainers[site->n_retainers++]);
+        if (rc) {
+            return rc;
+        }
+        json_pop(c, mark);
+    }
+    return 0;
+}
+
+/* Reads "retainer_scan" and every suspect's "retained_by" (matched to the sites by id). */
+static int jr_retain(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
+{
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "retainer_scan");
+    int rc = 0;
+    if (rs && !cJSON_IsNull(rs)) {
+        if (!cJSON_IsObject(rs)) {
+            return json_bad_type(c, "retainer_scan", rs, "an object");
+        }
+        size_t mark = json_push(c, "retainer_scan");
+        struct rpt_retain_scan *t = &s->retain;
+        t->ran = true;
+        rc = json_get_bool(c, rs, "complete", &t->complete);
+        if (rc == 0) {
+            rc = jr_str(c, rs, "note", &t->note);
+        }
+        if (rc == 0) {
+            rc = jr_u32(c, rs, "round", &t->round);
+        }
+        if (rc == 0) {
+            rc = jr_u32(c, rs, "processes", &t->processes);
+        }
+        if (rc == 0) {
+            rc = json_get_double(c, rs, "stopped_seconds", 0, &t->stopped_seconds);
+        }
+        if (rc == 0) {
+            rc = json_get_double(c, rs, "seconds", 0, &t->seconds);
+        }
+        uint64_t *u64s[] = {&t->bytes_read, &t->live_blocks, &t->live_bytes, &t->memory_bytes};
+        static const char *const keys[] = {"bytes_read", "live_blocks", "live_bytes",
+                                           "memory_bytes"};
+        for (size_t k = 0; rc == 0 && k < 4; k++) {
+            rc = jr_u64(c, rs, keys[k], u64s[k]);
+        }
+        json_pop(c, mark);
+    }
+    const cJSON *arr = NULL;
+    size_t n = 0;
+    if (rc == 0) {
+        rc = json_get_array(c, o, "suspects", RPT_JSON_MAX_SITES, &arr, &n);
+    }
+    size_t i = 0;
+    const cJSON *so;
+    cJSON_ArrayForEach(so, arr)
+    {
+        if (rc != 0) {
+            break;
+        }
+        uint32_t id = 0;
+        rc = cJSON_IsObject(so) ? jr_u32(c, so, "id", &id) : 0;
+        for (size_t k = 0; rc == 0 && cJSON_IsObject(so) && k < s->n_sites; k++) {
+            if (s->sites[k].id == id && s->sites[k].suspect) {
+                size_t mark = json_push_index(c, "suspects", i);
+                rc = jr_retained_by(c, so, &s->sites[k]);
+                json_pop(c, mark);
+                break;
+            }
+        }
+        i++;
+    }
+    return rc;
+}
+
 /* Reads one scenario into `s` (zeroed by the caller; cleaned up by the caller on failure). */
 static int jr_scenario(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
 {
@@ -951,6 +1206,9 @@ static int jr_scenario(struct json_ctx *c, const cJSON *o, struct rpt_scenario *
     }
     if (rc == 0) {
         rc = jr_sites(c, o, s);
+    }
+    if (rc == 0) {
+        rc = jr_retain(c, o, s);
     }
     return rc;
 }

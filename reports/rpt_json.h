@@ -20,6 +20,7 @@
 #define RPT_JSON_MAX_SITES     100000
 #define RPT_JSON_MAX_FRAMES    1024
 #define RPT_JSON_MAX_STRING    65536
+#define RPT_JSON_MAX_RETAINERS 4096 /* retainer groups of one suspect */
 
 /* Sites written with every field (stack and per-round series): the suspects, and the first
  * sites in report order up to this many. The others get a summary entry (their culprit, kind,

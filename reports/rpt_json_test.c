@@ -121,6 +121,55 @@ static void expect_parse_error(const char *text, const char *want)
     assert_ptr_equal(run, (struct rpt_run *)(uintptr_t)1);
 }
 
+/* A retainer scan's groups go to suspects[].retained_by and its figures to retainer_scan, and
+ * read back; a scenario without a scan has neither key. */
+static void test_rpt_json_retainers(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    char *text = NULL;
+    assert_int_equal(rpt_json_render(run, &text), 0);
+    assert_int_equal(env_count(text, "\"retained_by\""), 1); /* scenario 0 only, not 2 */
+    assert_int_equal(env_count(text, "\"retainer_scan\""), 1);
+    assert_non_null(strstr(text, "\"kind\":\t\"global\""));
+    assert_non_null(strstr(text, "\"symbol\":\t\"g_uploads\""));
+    assert_non_null(strstr(text, "\"kind\":\t\"unreachable\""));
+    assert_non_null(strstr(text, "\"function\":\t\"upload_table_new\""));
+    struct rpt_run *back = NULL;
+    struct diag dg = {{0}};
+    assert_int_equal(rpt_json_parse(text, "r.json", &back, &dg), 0);
+    const struct rpt_scenario *s = &back->scenarios[0];
+    assert_true(s->retain.ran);
+    assert_true(s->retain.complete);
+    assert_int_equal(s->retain.memory_bytes, 3u << 20);
+    assert_true(s->retain.stopped_seconds == 0.012);
+    const struct rpt_site *a = &s->sites[0];
+    assert_int_equal(a->retain_sampled, 64);
+    assert_int_equal(a->n_retainers, 2);
+    assert_int_equal(a->retainers[0].kind, RPT_ROOT_GLOBAL);
+    assert_string_equal(a->retainers[0].symbol, "g_uploads");
+    assert_string_equal(a->retainers[0].section, ".bss");
+    assert_int_equal(a->retainers[0].offset, 8);
+    assert_int_equal(a->retainers[0].line, 40);
+    assert_int_equal(a->retainers[0].n_via, 1);
+    assert_int_equal(a->retainers[0].via[0].offset, 16);
+    assert_int_equal(a->retainers[0].via[0].site, 4);
+    assert_int_equal(a->retainers[0].blocks, 60);
+    assert_int_equal(a->retainers[1].kind, RPT_ROOT_UNREACHABLE);
+    assert_null(a->retainers[1].symbol);
+    assert_false(back->scenarios[2].retain.ran);
+    assert_int_equal(back->scenarios[2].sites[0].n_retainers, 0);
+    rpt_run_free(back);
+    free(text);
+    rpt_run_free(run);
+    // A root of an unknown kind is refused with its path.
+    expect_parse_error(
+        "{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\",\"ok\":true,"
+        "\"verdict\":\"leak\",\"suspects\":[{\"id\":1,\"retained_by\":[{\"root\":"
+        "{\"kind\":\"heap\"}}]}]}]}",
+        "scenarios[0].suspects[0].retained_by[0].root.kind");
+}
+
 /* Malformed reports are rejected with file and JSON path. */
 static void test_rpt_json_read_errors(void **state)
 {
@@ -366,6 +415,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_json_round_trip),
         cmocka_unit_test(test_rpt_json_contract_keys),
+        cmocka_unit_test(test_rpt_json_retainers),
         cmocka_unit_test(test_rpt_json_size_many_sites),
         cmocka_unit_test(test_rpt_json_output_is_utf8),
         cmocka_unit_test(test_rpt_json_read_errors),
