@@ -13,7 +13,8 @@
 #include "ag_mem.h"
 
 #define INDEX_MIN_SLOTS 4096u
-#define PC_ARENA_WORDS  (1u << 17) /* 1 MiB of pcs per region */
+#define PC_ARENA_FIRST  (1u << 13) /* 64 KiB of pcs in the first region */
+#define PC_ARENA_WORDS  (1u << 17) /* each next region twice the last, up to 1 MiB */
 
 /* Two lanes, even and odd frames, so the multiplications of one frame do not wait for the
  * previous frame's: the hash is on every allocation's path. */
@@ -152,12 +153,19 @@ uint32_t ag_stack_intern(struct ag_stack_table *t, const uintptr_t *pcs, size_t 
         atomic_store_explicit(&t->chunks[k], chunk, memory_order_release);
     }
     if (depth > 0 && t->pc_left < depth) {
-        uintptr_t *arena = ag_mem_map(PC_ARENA_WORDS * sizeof(*arena));
+        /* Small programs keep a small region: the agent's mapped bytes are subtracted from
+         * the program's RSS by the analysis, so untouched reserve would hide RSS growth. */
+        size_t words = t->pc_region ? t->pc_region * 2 : PC_ARENA_FIRST;
+        if (words > PC_ARENA_WORDS) {
+            words = PC_ARENA_WORDS;
+        }
+        uintptr_t *arena = ag_mem_map(words * sizeof(*arena));
         if (!arena) {
             goto out;
         }
         t->pc_arena = arena;
-        t->pc_left = PC_ARENA_WORDS;
+        t->pc_left = words;
+        t->pc_region = words;
     }
     ix = index_reserve(t, n);
     if (!ix) {

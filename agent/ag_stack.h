@@ -45,6 +45,7 @@ struct ag_stack_table {
     struct ag_tally allocs;
     uintptr_t *pc_arena; /* bump region for pcs, under insert_lock */
     size_t pc_left;      /* words left in pc_arena */
+    size_t pc_region;    /* words in the last region mapped (0: none yet) */
 };
 
 /* Hashes a stack. Can't fail. Hook-safe. */
