@@ -3,6 +3,7 @@
 #include "retainer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,8 +237,34 @@ static int name_root(struct sym *sy, const struct rec_retain *t, const struct re
     }
 }
 
-/* The grouping key of a named path: kind, root name, object, section, and the sites on the way.
- * Returns a new string or NULL. */
+/* True when hops a and b name the same culprit (function, file and line). */
+static bool same_culprit(const struct rpt_hop *a, const struct rpt_hop *b)
+{
+    return a->function && b->function && strcmp(a->function, b->function) == 0 &&
+           a->line == b->line &&
+           (a->file == b->file || (a->file && b->file && strcmp(a->file, b->file) == 0));
+}
+
+/* Folds each run of consecutive hops with the same culprit (a list's nodes, a library's chain of
+ * objects allocated for one call) into its last hop: the pointer out of the run. */
+static void fold_runs(struct rpt_retainer *r)
+{
+    size_t k = 0;
+    for (size_t h = 0; h < r->n_via; h++) {
+        if (k > 0 && same_culprit(&r->via[k - 1], &r->via[h])) {
+            free(r->via[k - 1].function);
+            free(r->via[k - 1].file);
+            r->via[k - 1] = r->via[h];
+        } else {
+            r->via[k++] = r->via[h];
+        }
+    }
+    r->n_via = k;
+}
+
+/* The grouping key of a named path: kind, root name, object, section, and the way: each step by
+ * its culprit (as the report names sites), or by its site id when it has no name. Returns a new
+ * string or NULL. */
 static char *make_key(const struct rpt_retainer *r)
 {
     struct {
@@ -251,7 +278,12 @@ static char *make_key(const struct rpt_retainer *r)
     fprintf(f, "%d\x1f%s\x1f%s\x1f%s", (int)r->kind, r->symbol ? r->symbol : "",
             r->object ? r->object : "", r->section ? r->section : "");
     for (size_t i = 0; i < r->n_via; i++) {
-        fprintf(f, "\x1f%u", r->via[i].site);
+        const struct rpt_hop *h = &r->via[i];
+        if (h->function) {
+            fprintf(f, "\x1f%s\x1e%s\x1e%u", h->function, h->file ? h->file : "", h->line);
+        } else {
+            fprintf(f, "\x1f#%u", h->site);
+        }
     }
     if (fclose(f) != 0) {
         free(b.p);
@@ -291,6 +323,9 @@ static int add_path(struct work *w, struct sym *sy, const struct rec_proc *p,
             rc = name_stack(w, sy, snap_stream_stack(&p->st, pa->hops[h].stack_id), hop);
         }
     }
+    if (rc == 0) {
+        fold_runs(&r);
+    }
     char *key = rc == 0 ? make_key(&r) : NULL;
     if (rc == 0 && key && arr_grow((void **)&w->e, &w->cap_e, w->n_e, sizeof(*w->e)) == 0) {
         w->e[w->n_e++] = (struct entry){.site = (size_t)si, .key = key, .r = r};
@@ -328,8 +363,9 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The most common of v[0..n) (the smallest among equals); sorts v. n > 0. */
-static int64_t mode(int64_t *v, size_t n)
+/* The most common of v[0..n) (the smallest among equals); sorts v. n > 0. *varies (may be
+ * NULL) tells whether the values differ. */
+static int64_t mode(int64_t *v, size_t n, bool *varies)
 {
     qsort(v, n, sizeof(*v), cmp_i64);
     int64_t best = v[0];
@@ -344,6 +380,9 @@ static int64_t mode(int64_t *v, size_t n)
             best_n = j - i;
         }
         i = j;
+    }
+    if (varies) {
+        *varies = best_n < n;
     }
     return best;
 }
@@ -394,22 +433,24 @@ static void fold(struct entry *e, size_t n, int64_t *tmp, struct rpt_retainer *g
     for (size_t i = 0; i < n; i++) {
         tmp[i] = e[i].r.offset;
     }
-    int64_t offset = mode(tmp, n);
+    bool varies = false;
+    int64_t offset = mode(tmp, n, &varies);
     for (size_t i = 0; i < n; i++) {
         tmp[i] = e[i].r.tid;
     }
-    uint32_t tid = (uint32_t)mode(tmp, n);
+    uint32_t tid = (uint32_t)mode(tmp, n, NULL);
     for (size_t h = 0; h < e[0].r.n_via; h++) {
         for (size_t i = 0; i < n; i++) {
             tmp[i] = e[i].r.via[h].offset;
         }
-        e[0].r.via[h].offset = mode(tmp, n);
+        e[0].r.via[h].offset = mode(tmp, n, &e[0].r.via[h].offset_varies);
     }
     *g = e[0].r;
     memset(&e[0].r, 0, sizeof(e[0].r));
     g->blocks = blocks;
     g->bytes = bytes;
     g->offset = offset;
+    g->offset_varies = varies;
     g->tid = tid;
 }
 
@@ -417,7 +458,9 @@ static void fold(struct entry *e, size_t n, int64_t *tmp, struct rpt_retainer *g
  * -ENOMEM. */
 static int attach(struct work *w)
 {
-    qsort(w->e, w->n_e, sizeof(*w->e), cmp_entry);
+    if (w->n_e > 1) { /* a scan that sampled nothing has no entries (w->e NULL) */
+        qsort(w->e, w->n_e, sizeof(*w->e), cmp_entry);
+    }
     int64_t *tmp = calloc(w->n_e ? w->n_e : 1, sizeof(*tmp));
     if (!tmp) {
         return -ENOMEM;

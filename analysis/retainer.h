@@ -7,7 +7,9 @@
  * the offset into it, or object+offset and section when unnamed; thread-local storage by its
  * variable or module; a stack root by the function of the frame holding it; a register by its
  * name; no root at all is `unreachable` (lost). Each block on the way is named by its site's
- * culprit. A site's paths are grouped by (root kind, root name, the sites on the way): offsets
+ * culprit, and a run of consecutive blocks with the same culprit (a list's nodes, the objects a
+ * library chains for one call) is one step, its last block. A site's paths are grouped by (root
+ * kind, root name, the way: each step's culprit, or its site when it has no name): offsets
  * vary with the slot a block sits in, so a group keeps the most common offset of each step
  * rather than splitting on it. Groups are ranked by survivors, then bytes, and attached to the
  * sites (rpt_site.retainers); the scan's figures fill rpt_scenario.retain.

@@ -355,12 +355,14 @@ static void test_retainer_global_through_a_block(void **state)
     assert_int_equal(r->line, g_test_buckets_line);
     assert_string_equal(r->section, ".bss");
     assert_int_equal(r->offset, 8);
+    assert_true(r->offset_varies); /* 8, 16, 8 */
     assert_int_equal(r->blocks, 3);
     assert_int_equal(r->bytes, 3 * 64);
     assert_int_equal(r->n_via, 1);
     assert_string_equal(r->via[0].function, "cache_new_buckets");
     assert_true(ends_with(r->via[0].file, "retainer_test.c"));
     assert_int_equal(r->via[0].offset, 16);
+    assert_true(r->via[0].offset_varies); /* 16, 24, 16 */
     assert_int_equal(r->via[0].site, HOLD_ID);
     const struct rpt_retainer *lost = &leak->retainers[1];
     assert_int_equal(lost->kind, RPT_ROOT_UNREACHABLE);
@@ -464,12 +466,44 @@ static void test_retainer_merged_processes(void **state)
     assert_string_equal(leak->retainers[0].symbol, "g_test_buckets");
     assert_int_equal(leak->retainers[0].blocks, 2);
     assert_int_equal(leak->retainers[0].n_via, 1);
+    assert_false(leak->retainers[0].offset_varies); /* both at g + 0 */
+    assert_false(leak->retainers[0].via[0].offset_varies);
     assert_true(s.retain.ran);
     assert_false(s.retain.complete);
     assert_string_equal(s.retain.note, "process 101: time bound reached");
     assert_int_equal(s.retain.processes, 2);
     assert_true(s.retain.seconds == 0.008);
     assert_int_equal(s.retain.live_blocks, 22);
+    rpt_scenario_cleanup(&s);
+}
+
+/* A run of blocks with one culprit on the way (a list's nodes) is one step, its last block:
+ * paths through runs of different lengths group together. */
+static void test_retainer_runs_fold(void **state)
+{
+    (void)state;
+    struct self me;
+    self_init(&me);
+    uint64_t g = (uint64_t)(uintptr_t)&g_test_buckets[0] - me.bias;
+    const struct t_path paths[] = {
+        {LEAK_ID, PROTO_ROOT_GLOBAL, 0, g, 0, 0, 3, {{HOLD_ID, 16}, {HOLD_ID, 0}, {HOLD_ID, 24}}},
+        {LEAK_ID, PROTO_ROOT_GLOBAL, 0, g, 0, 0, 1, {{HOLD_ID, 24}}},
+        {LEAK_ID, PROTO_ROOT_GLOBAL, 0, g, 0, 0, 2, {{HOLD_ID, 8}, {HOLD_ID, 24}}},
+    };
+    const struct t_scan sc = {.note = "", .n_paths = 3, .paths = paths};
+    const struct t_scan *scans[] = {&sc};
+    size_t n = recording(&me, 1, scans);
+    struct rpt_scenario s;
+    analyse(rec_buf, n, &s);
+    const struct rpt_site *leak = find_site(&s, "cache_put_node");
+    assert_non_null(leak);
+    assert_int_equal(leak->n_retainers, 1);
+    const struct rpt_retainer *r = &leak->retainers[0];
+    assert_int_equal(r->blocks, 3);
+    assert_int_equal(r->n_via, 1);
+    assert_string_equal(r->via[0].function, "cache_new_buckets");
+    assert_int_equal(r->via[0].offset, 24); /* the pointer out of the run */
+    assert_false(r->via[0].offset_varies);
     rpt_scenario_cleanup(&s);
 }
 
@@ -585,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_retainer_global_through_a_block),
         cmocka_unit_test(test_retainer_tls_register_stack),
         cmocka_unit_test(test_retainer_merged_processes),
+        cmocka_unit_test(test_retainer_runs_fold),
         cmocka_unit_test(test_retainer_absent),
         cmocka_unit_test(test_retainer_malformed),
         cmocka_unit_test(test_retainer_reg_names),

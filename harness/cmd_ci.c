@@ -20,6 +20,7 @@
 
 #include "../model/rpt.h"
 #include "../reports/rpt_name.h"
+#include "../reports/rpt_retain.h"
 #include "../reports/rpt_write.h"
 #include "../reports/rpt_json.h"
 #include "../util/fmt.h"
@@ -198,6 +199,11 @@ static void ci_print_note(const struct ci_note *n, const char *level, const char
           "rounds left "
           "blocks behind here (limit %s per round for the scenario)",
           where, bytes, s->blocks_per_round, s->rounds_with_survivors, s->measured_rounds, limit);
+    char held[1536];
+    if (rpt_retain_line(sc, s, false, held, sizeof(held))) {
+        size_t used = strlen(msg);
+        fmt_c(msg + used, sizeof(msg) - used, "; %s", held);
+    }
     char safe[sizeof(msg)];
     cli_one_line(safe, sizeof(safe), msg);
     ci_print_command(level, have ? rel : NULL, have ? line : 0, title, safe);

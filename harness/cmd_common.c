@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../reports/rpt_name.h"
+#include "../reports/rpt_retain.h"
 #include "../reports/rpt_write.h"
 #include "../util/clock.h"
 #include "../util/file.h"
@@ -522,6 +523,15 @@ void cmd_render_stacks(struct buf *b, const struct rpt_run *run)
             if (site->culprit_why) {
                 buf_printf(b, "  why: %s\n", site->culprit_why);
             }
+            for (size_t g = 0; g < site->n_retainers; g++) {
+                const struct rpt_retainer *r = &site->retainers[g];
+                char path[4096];
+                char line[4096];
+                rpt_retain_path(r, run->full_names, path, sizeof(path));
+                buf_printf(b, "  %s (%llu of %llu sampled survivors)\n",
+                           cli_one_line(line, sizeof(line), path), (unsigned long long)r->blocks,
+                           (unsigned long long)site->retain_sampled);
+            }
         }
     }
 }
@@ -548,6 +558,19 @@ static void render_warnings(struct buf *b, const struct rpt_scenario *sc)
     if (n > CMD_MAX_WARNINGS) {
         buf_printf(b, "    warning: %zu more sites leak under the threshold (report.json)\n",
                    n - CMD_MAX_WARNINGS);
+    }
+}
+
+/* Appends "    held by ... → these blocks (...)" (or "    lost: ...") for the top suspect when a
+ * retainer scan ran (rpt_retain.h has the wording). */
+static void render_retainers(struct buf *b, const struct rpt_scenario *sc, bool full_names)
+{
+    const struct rpt_site *t = top_site(sc);
+    char text[4096];
+    char line[4096];
+    if (t && t->suspect && sc->verdict != RPT_VERDICT_ERROR &&
+        rpt_retain_line(sc, t, full_names, text, sizeof(text))) {
+        buf_printf(b, "    %s\n", cli_one_line(line, sizeof(line), text));
     }
 }
 
@@ -597,6 +620,7 @@ void cmd_render_table(struct buf *b, const struct rpt_run *run, const char *repo
         if (sc->reason && sc->verdict != RPT_VERDICT_ERROR) {
             buf_printf(b, "    %s\n", sc->reason);
         }
+        render_retainers(b, sc, run->full_names);
         render_warnings(b, sc);
         if (sc->rss_warning) {
             buf_printf(b, "    warning: %s\n", sc->rss_warning);

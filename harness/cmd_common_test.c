@@ -178,6 +178,9 @@ static void test_cmd_render_table_of_the_fixture(void **state)
                 "(scenarios/uploads/server.c:88) "
                 "+32.0 KiB/round, +2.0 blocks/round\n"
                 "    12 of 12 measured rounds left blocks behind at one site\n"
+                "    held by g_uploads +8 (scenarios/uploads/server.c:40) \u2192 block from "
+                "upload_table_new (scenarios/uploads/server.c:30) +16 \u2192 these blocks (60 of "
+                "64 sampled survivors; 1 other path)\n"
                 "cache fixed | \"q\" </script>?&amp; *x* no-leak      yes            +0 B  -\n"
                 "    live heap flat over 12 measured rounds\n"
                 "uploads-expected         leak         yes       +32.0 KiB  keep_upload "
@@ -243,6 +246,37 @@ static void test_cmd_render_table_of_the_fixture(void **state)
     rpt_run_free(run);
 }
 
+/* Who holds the survivors: one line under the culprit in the table (the lost case, a scan cut
+ * short), every group with -v; a scenario without a scan has neither. */
+static void test_cmd_render_retainers(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct buf b;
+    buf_init(&b);
+    cmd_render_stacks(&b, run);
+    const char *held = "  held by g_uploads +8 (scenarios/uploads/server.c:40)";
+    assert_non_null(strstr(b.data, held));
+    assert_null(
+        strstr(strstr(b.data, held) + strlen(held), "held by")); /* uploads-expected: no scan */
+    assert_non_null(
+        strstr(b.data, "  lost: no pointer to these blocks remains (4 of 64 sampled survivors)\n"));
+    buf_cleanup(&b);
+    struct rpt_scenario *sc = &run->scenarios[0];
+    struct rpt_retainer t = sc->sites[0].retainers[0];
+    sc->sites[0].retainers[0] = sc->sites[0].retainers[1];
+    sc->sites[0].retainers[1] = t;
+    sc->retain.complete = false;
+    sc->retain.note = strdup("process 7: the process ended during the scan");
+    buf_init(&b);
+    cmd_render_table(&b, run, NULL);
+    assert_non_null(strstr(b.data, "    lost: no pointer to these blocks remains (4 of 64 sampled "
+                                   "survivors; 1 other path; scan cut short: process 7: the "
+                                   "process ended during the scan)\n"));
+    buf_cleanup(&b);
+    rpt_run_free(run);
+}
+
 /* --suppress FUNCTION and object:GLOB become rules added after a scenario's own; --threshold-blocks
  * sets the blocks threshold. */
 static void test_cmd_quick_suppress_and_threshold_blocks(void **state)
@@ -299,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_cmd_quick_suppress_and_threshold_blocks),
         cmocka_unit_test(test_cmd_exit_code_worst_wins),
         cmocka_unit_test(test_cmd_render_table_of_the_fixture),
+        cmocka_unit_test(test_cmd_render_retainers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

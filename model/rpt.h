@@ -98,12 +98,13 @@ enum rpt_root_kind {
 
 /* One block on the way from the root to the survivors. */
 struct rpt_hop {
-    char *function; /* the culprit function of the block's allocation site, or NULL */
-    char *file;     /* or NULL */
-    uint32_t line;  /* 0 = unknown */
-    uint32_t site;  /* the block's site id (rpt_site.id) */
-    int64_t offset; /* byte offset in this block of the pointer to the next one (the most
-                       common one of the group: offsets vary with the slot a block sits in) */
+    char *function;     /* the culprit function of the block's allocation site, or NULL */
+    char *file;         /* or NULL */
+    uint32_t line;      /* 0 = unknown */
+    uint32_t site;      /* the block's site id (rpt_site.id) */
+    int64_t offset;     /* byte offset in this block of the pointer to the next one (the most
+                           common one of the group: offsets vary with the slot a block sits in) */
+    bool offset_varies; /* the group's paths do not all have that offset */
 };
 
 struct rpt_retainer {
@@ -116,9 +117,11 @@ struct rpt_retainer {
     uint32_t line;  /* 0 = unknown */
     char *section;  /* global: the ELF section holding the pointer (".bss", ".data"), or NULL */
     int64_t offset; /* global/tls: byte offset of the pointer in the variable (or from the object's
-                       base when unnamed); stack: above the frame's stack pointer */
-    uint32_t tid;   /* stack, tls, register: the thread's id (0 otherwise; the most common one of
-                       the group) */
+                       base when unnamed); stack: above the frame's stack pointer (the group's most
+                       common one) */
+    bool offset_varies; /* the group's paths do not all have that offset (an array's slots) */
+    uint32_t tid; /* stack, tls, register: the thread's id (0 otherwise; the most common one of
+                     the group) */
     size_t n_via;
     struct rpt_hop *via; /* root side first, the survivor left out */
     uint64_t blocks;     /* sampled survivors held this way */

@@ -15,6 +15,7 @@
 #include "../util/json.h"
 #include "rpt_esc.h"
 #include "rpt_name.h"
+#include "rpt_retain.h"
 #include "rpt_layout.h"
 #include "rpt_summary.h"
 #include "rpt_svg.h"
@@ -213,6 +214,37 @@ static void index_sites(struct buf *b, const struct rpt_scenario *s, bool full)
     buf_puts(b, "</table>\n");
 }
 
+/* Appends who holds the culprit's survivors when a retainer scan ran: the line every report
+ * shows (rpt_retain.h), then every path folded under it; nothing otherwise. */
+static void index_retainers(struct buf *b, const struct rpt_scenario *s, bool full)
+{
+    const struct rpt_site *c = rpt_summary_culprit(s);
+    char line[4096];
+    if (!c || !rpt_retain_line(s, c, full, line, sizeof(line))) {
+        return;
+    }
+    buf_puts(b, "<p class=\"retainers\"><strong>Who holds it:</strong> ");
+    rpt_esc_xml(b, line, "");
+    buf_puts(b, "</p>\n");
+    if (c->n_retainers < 2) {
+        return;
+    }
+    buf_printf(b, "<details><summary>all %zu paths</summary>\n<ul class=\"retainers\">\n",
+               c->n_retainers);
+    for (size_t g = 0; g < c->n_retainers; g++) {
+        const struct rpt_retainer *r = &c->retainers[g];
+        char path[4096];
+        char bytes[48];
+        rpt_retain_path(r, full, path, sizeof(path));
+        fmt_bytes(bytes, sizeof(bytes), (double)r->bytes);
+        buf_puts(b, "<li>");
+        rpt_esc_xml(b, path, "");
+        buf_printf(b, ": %llu of %llu sampled survivors, %s</li>\n", (unsigned long long)r->blocks,
+                   (unsigned long long)c->retain_sampled, bytes);
+    }
+    buf_puts(b, "</ul></details>\n");
+}
+
 /* Appends the section of scenario `i`: error and reason, the chart inlined, the sites. */
 static void index_section(struct buf *b, const struct rpt_run *run, size_t i)
 {
@@ -227,6 +259,7 @@ static void index_section(struct buf *b, const struct rpt_run *run, size_t i)
     html_opt(b, "<strong>Error:</strong> ", s->error, "<br>");
     rpt_esc_xml(b, s->reason, "");
     buf_puts(b, "</p>\n");
+    index_retainers(b, s, run->full_names);
     rpt_svg_render(s, false, b);
     buf_puts(b, "<p>");
     html_link(b, dir, RPT_LAYOUT_HEAP_SVG, "open the chart on its own");

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "rpt_fixture.h"
+#include "rpt_layout.h"
 #include "rpt_testenv.h"
 
 #define HOSTILE_ESCAPED "cache fixed | &quot;q&quot; &lt;/script&gt;&#10;&amp;amp; *x*"
@@ -37,6 +38,36 @@ static char *section_of(const char *page, const char *dir)
     const char *end = strstr(start, "</section>");
     assert_non_null(end);
     return strndup(start, (size_t)(end - start));
+}
+
+/* Who holds the culprit's survivors: the line and every path in the scenario with a scan
+ * (the lost one too), escaped; nothing in the one without; a scan cut short says so. */
+static void test_rpt_html_index_retainers(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    char *page = render_index(run);
+    char dir[RPT_LAYOUT_DIR_MAX];
+    rpt_layout_dirname(run, 0, dir, sizeof(dir));
+    char *sec = section_of(page, dir);
+    assert_non_null(strstr(sec, "<p class=\"retainers\"><strong>Who holds it:</strong> held by "
+                                "g_uploads +8 (scenarios/uploads/server.c:40) \u2192 block from "
+                                "upload_table_new"));
+    assert_non_null(strstr(sec, "<details><summary>all 2 paths</summary>"));
+    assert_non_null(strstr(sec, "<li>lost: no pointer to these blocks remains: 4 of 64 sampled "
+                                "survivors, 128.0 KiB</li>"));
+    free(sec);
+    rpt_layout_dirname(run, 2, dir, sizeof(dir));
+    sec = section_of(page, dir);
+    assert_null(strstr(sec, "retainers"));
+    free(sec);
+    free(page);
+    run->scenarios[0].retain.complete = false;
+    run->scenarios[0].retain.note = strdup("process 9: <gone>");
+    page = render_index(run);
+    assert_non_null(strstr(page, "scan cut short: process 9: &lt;gone&gt;)</p>"));
+    free(page);
+    rpt_run_free(run);
 }
 
 /* The header states the counts, the commit and its message escaped, and when the run started;
@@ -188,6 +219,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_html_index_header),
+        cmocka_unit_test(test_rpt_html_index_retainers),
         cmocka_unit_test(test_rpt_html_index_rows),
         cmocka_unit_test(test_rpt_html_index_sections),
         cmocka_unit_test(test_rpt_html_index_empty),

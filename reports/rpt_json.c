@@ -250,6 +250,9 @@ static cJSON *jw_retainers(struct jw *w, const struct rpt_site *site)
         jw_str(w, root, "file", r->file);
         jw_num(w, root, "line", r->line);
         jw_num(w, root, "offset", (double)r->offset);
+        if (r->offset_varies) {
+            jw_bool(w, root, "offset_varies", true);
+        }
         if (r->section) {
             jw_str(w, root, "section", r->section);
         }
@@ -267,6 +270,9 @@ static cJSON *jw_retainers(struct jw *w, const struct rpt_site *site)
             jw_str(w, ho, "file", hop->file);
             jw_num(w, ho, "line", hop->line);
             jw_num(w, ho, "offset", (double)hop->offset);
+            if (hop->offset_varies) {
+                jw_bool(w, ho, "offset_varies", true);
+            }
             jw_num(w, ho, "site", hop->site);
         }
         jw_num(w, o, "blocks", (double)r->blocks);
@@ -1034,6 +1040,9 @@ static int jr_root(struct json_ctx *c, const cJSON *o, struct rpt_retainer *r)
         rc = jr_i64(c, ro, "offset", &r->offset);
     }
     if (rc == 0) {
+        rc = json_get_bool(c, ro, "offset_varies", &r->offset_varies);
+    }
+    if (rc == 0) {
         rc = jr_u32(c, ro, "tid", &r->tid);
     }
     json_pop(c, mark);
@@ -1078,6 +1087,9 @@ static int jr_retainer(struct json_ctx *c, const cJSON *o, struct rpt_retainer *
         }
         if (rc == 0) {
             rc = jr_i64(c, ho, "offset", &h->offset);
+        }
+        if (rc == 0) {
+            rc = json_get_bool(c, ho, "offset_varies", &h->offset_varies);
         }
         if (rc == 0) {
             rc = jr_u32(c, ho, "site", &h->site);

@@ -127,9 +127,11 @@ static void test_rpt_json_retainers(void **state)
 {
     (void)state;
     struct rpt_run *run = fix_run();
+    run->scenarios[0].sites[0].retainers[0].via[0].offset_varies = true;
     char *text = NULL;
     assert_int_equal(rpt_json_render(run, &text), 0);
     assert_int_equal(env_count(text, "\"retained_by\""), 1); /* scenario 0 only, not 2 */
+    assert_int_equal(env_count(text, "\"offset_varies\":\ttrue"), 1);
     assert_int_equal(env_count(text, "\"retainer_scan\""), 1);
     assert_non_null(strstr(text, "\"kind\":\t\"global\""));
     assert_non_null(strstr(text, "\"symbol\":\t\"g_uploads\""));
@@ -154,6 +156,8 @@ static void test_rpt_json_retainers(void **state)
     assert_int_equal(a->retainers[0].n_via, 1);
     assert_int_equal(a->retainers[0].via[0].offset, 16);
     assert_int_equal(a->retainers[0].via[0].site, 4);
+    assert_true(a->retainers[0].via[0].offset_varies);
+    assert_false(a->retainers[0].offset_varies);
     assert_int_equal(a->retainers[0].blocks, 60);
     assert_int_equal(a->retainers[1].kind, RPT_ROOT_UNREACHABLE);
     assert_null(a->retainers[1].symbol);

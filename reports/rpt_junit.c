@@ -9,6 +9,7 @@
 
 #include "../util/fmt.h"
 #include "rpt_esc.h"
+#include "rpt_retain.h"
 #include "rpt_name.h"
 #include "rpt_summary.h"
 
@@ -26,7 +27,8 @@ static void junit_rounds(struct buf *b, const struct rpt_scenario *s)
     buf_puts(b, "\n");
 }
 
-/* Appends the failure/error text: reason, top sites with stacks, per-round figures. */
+/* Appends the failure/error text: reason, top sites with stacks (and who holds a suspect's
+ * survivors when a retainer scan ran), per-round figures. */
 static void junit_detail(struct buf *b, const struct rpt_scenario *s, bool full)
 {
     struct buf t;
@@ -62,6 +64,10 @@ static void junit_detail(struct buf *b, const struct rpt_scenario *s, bool full)
         }
         if (site->culprit_why) {
             buf_printf(&t, "      why not the wrappers: %s\n", site->culprit_why);
+        }
+        char held[4096];
+        if (site->suspect && rpt_retain_line(s, site, full, held, sizeof(held))) {
+            buf_printf(&t, "    %s\n", held);
         }
     }
     junit_rounds(&t, s);

@@ -27,6 +27,40 @@ static int find_xsd(char *out)
     return -1;
 }
 
+/* The failure text says who holds the suspect's survivors (the lost case and a scan cut short
+ * too, escaped); the scenario without a scan says nothing of it. */
+static void test_rpt_junit_retainers(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct buf b;
+    buf_init(&b);
+    rpt_junit_render(run, &b);
+    assert_int_equal(b.err, 0);
+    const char *fail = strstr(b.data, "<failure type=\"leak\"");
+    assert_non_null(fail);
+    const char *end = strstr(fail, "</failure>");
+    const char *held = strstr(fail, "    held by g_uploads +8 (scenarios/uploads/server.c:40) "
+                                    "\u2192 block from upload_table_new");
+    assert_non_null(held);
+    assert_true(held < end);
+    assert_int_equal(env_count(b.data, "held by"), 1); /* not in uploads-expected */
+    buf_cleanup(&b);
+    struct rpt_scenario *sc = &run->scenarios[0];
+    struct rpt_retainer t = sc->sites[0].retainers[0];
+    sc->sites[0].retainers[0] = sc->sites[0].retainers[1];
+    sc->sites[0].retainers[1] = t;
+    sc->retain.complete = false;
+    sc->retain.note = strdup("process 4: stopped for <1 s>");
+    buf_init(&b);
+    rpt_junit_render(run, &b);
+    assert_non_null(strstr(b.data, "    lost: no pointer to these blocks remains (4 of 64 sampled "
+                                   "survivors; 1 other path; scan cut short: process 4: stopped "
+                                   "for &lt;1 s&gt;)\n"));
+    buf_cleanup(&b);
+    rpt_run_free(run);
+}
+
 /* Counts, failure message and text, expected-leak note, error, properties. */
 static void test_rpt_junit_content(void **state)
 {
@@ -116,6 +150,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_junit_content),
+        cmocka_unit_test(test_rpt_junit_retainers),
         cmocka_unit_test(test_rpt_junit_warns_under_threshold),
         cmocka_unit_test(test_rpt_junit_xsd),
     };

@@ -10,6 +10,7 @@
 #include "../util/fmt.h"
 #include "rpt_esc.h"
 #include "rpt_name.h"
+#include "rpt_retain.h"
 #include "rpt_summary.h"
 #include "rpt_text.h"
 
@@ -175,6 +176,19 @@ static void md_stack(struct buf *b, const struct rpt_site *c, bool full)
     }
 }
 
+/* Appends "Retainers: held by ... → these blocks (...)" for the culprit when a retainer scan
+ * ran (rpt_retain.h has the wording); nothing otherwise. */
+static void md_retainers(struct buf *b, const struct rpt_scenario *s, bool full)
+{
+    const struct rpt_site *c = rpt_summary_culprit(s);
+    char text[4096];
+    if (c && rpt_retain_line(s, c, full, text, sizeof(text))) {
+        buf_puts(b, "\nRetainers: ");
+        rpt_esc_md(b, text, "");
+        buf_puts(b, "\n");
+    }
+}
+
 /* Appends a warning paragraph for each site of `s` that leaks under the threshold. */
 static void md_warnings(struct buf *b, const struct rpt_scenario *s)
 {
@@ -222,6 +236,7 @@ static void md_section(struct buf *b, const struct rpt_scenario *s, bool full)
     md_chart(b, s);
     md_sites(b, s, full);
     md_stack(b, rpt_summary_culprit(s), full);
+    md_retainers(b, s, full);
     buf_puts(b, "\n</details>\n\n");
 }
 

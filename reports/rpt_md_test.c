@@ -12,6 +12,35 @@
 #include "rpt_fixture.h"
 #include "rpt_testenv.h"
 
+/* The culprit's retainers: one line in the scenario with a scan (the lost case too, and a scan
+ * cut short), none in the one without; hostile names are escaped. */
+static void test_rpt_md_retainers(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    struct buf b;
+    buf_init(&b);
+    rpt_md_render(run, &b);
+    assert_int_equal(env_count(b.data, "\nRetainers: "), 1);
+    assert_non_null(strstr(b.data, "\nRetainers: held by g\\_uploads \\+8 "
+                                   "\\(scenarios/uploads/server\\.c:40\\) \u2192 block from "
+                                   "upload\\_table\\_new"));
+    assert_non_null(strstr(b.data, "60 of 64 sampled survivors; 1 other path"));
+    buf_cleanup(&b);
+    struct rpt_scenario *sc = &run->scenarios[0];
+    struct rpt_retainer t = sc->sites[0].retainers[0];
+    sc->sites[0].retainers[0] = sc->sites[0].retainers[1];
+    sc->sites[0].retainers[1] = t;
+    sc->retain.complete = false;
+    sc->retain.note = strdup("process 3: memory bound <64 MiB>");
+    buf_init(&b);
+    rpt_md_render(run, &b);
+    assert_non_null(strstr(b.data, "\nRetainers: lost: no pointer to these blocks remains "));
+    assert_non_null(strstr(b.data, "scan cut short: process 3: memory bound &lt;64 MiB&gt;"));
+    buf_cleanup(&b);
+    rpt_run_free(run);
+}
+
 /* The table names the culprit, verdicts are words, hostile names cannot break a row. */
 static void test_rpt_md_table(void **state)
 {
@@ -157,6 +186,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_md_table),
+        cmocka_unit_test(test_rpt_md_retainers),
         cmocka_unit_test(test_rpt_md_cap),
         cmocka_unit_test(test_rpt_md_warns_under_threshold),
         cmocka_unit_test(test_rpt_md_cmark_renders_summary),
