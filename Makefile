@@ -131,6 +131,15 @@ $(B)/targets/kvuser: $(B)/targets/libkvstore.so
 TARGET_CFLAGS_inline_o2 := -O2 -finline
 TARGET_CXXFLAGS_inline_o2_cxx := -O2 -finline
 
+# The stack walker's differential test (agent/ag_unwind_test.c) dlopens one workload built
+# sixteen ways: C (tests/unwind/uw_work.c) and C++ (uw_work.cc), -O0..-O3, with and without
+# frame pointers. Plain compiler flags in every build folder (no sanitizer: they are targets).
+UW_VARIANTS := $(foreach o,O0 O1 O2 O3,$(o)-fp $(o)-nofp)
+UW_LIBS := $(patsubst %,$(B)/unwind/libuw-c-%.so,$(UW_VARIANTS)) \
+           $(patsubst %,$(B)/unwind/libuw-cc-%.so,$(UW_VARIANTS))
+uw_flags = -$(firstword $(subst -, ,$(1))) \
+           $(if $(filter nofp,$(lastword $(subst -, ,$(1)))),-fomit-frame-pointer,-fno-omit-frame-pointer)
+
 # Integration tests: tests/it_*.c, cmocka programs that run real targets under the harness.
 IT_SRC := $(wildcard tests/it_*.c)
 IT_BIN := $(patsubst tests/%.c,$(B)/it/%,$(IT_SRC))
@@ -242,6 +251,16 @@ $(B)/targets/%: tests/targets/%.cc
 $(B)/targets/lib%.so: tests/targets/lib/%.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(TGT_CFLAGS) -fPIC -shared -o $@ $<
 
+$(B)/unwind/libuw-c-%.so: tests/unwind/uw_work.c
+	$(call say,CC,$@)mkdir -p $(@D) && $(CC) -std=gnu11 -g $(call uw_flags,$*) -fPIC -shared \
+	    -D_GNU_SOURCE -Wall -Wextra -Werror -o $@ $<
+
+$(B)/unwind/libuw-cc-%.so: tests/unwind/uw_work.cc
+	$(call say,CXX,$@)mkdir -p $(@D) && $(CXX) -std=gnu++17 -g $(call uw_flags,$*) -fPIC -shared \
+	    -Wall -Wextra -Werror -o $@ $<
+
+$(B)/unit/agent/ag_unwind_test: $(UW_LIBS)
+
 $(B)/it/%: tests/%.c tests/it_util.h $(HARNESS_OBJ)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(CFLAGS) -o $@ $< $(HARNESS_OBJ) $(SAN_LDFLAGS) \
 	    -lcmocka $(HARNESS_LIBS)
@@ -292,8 +311,13 @@ example: $(AGENT_SO) $(LEAKCHECK) $(EX_BIN)
 	@echo '== without the agent both cmocka tests skip'
 	$(Q)$(B)/examples/hdr_test
 
-bench: deps
-	$(Q)$(MAKE) --no-print-directory build OPT=-O2
+# `make bench` installs what it compares with (ci/install-deps.sh --bench), builds the agent
+# and the bench programs optimised (-O2, whatever OPT says), and runs bench/run.sh; its
+# variables (RUNS, PAIRS, THREADS, WORKLOADS, TOOLS, CAP, ...; BENCH_MD=FILE for Markdown
+# tables) pass through the environment: `make bench RUNS=5 BENCH_MD=/tmp/bench.md`.
+bench:
+	$(Q)bash ci/install-deps.sh --runtime --build --bench
+	$(Q)$(MAKE) --no-print-directory OPT=-O2 $(AGENT_SO) $(BENCH_BIN)
 	$(Q)bash bench/run.sh $(B)
 
 # The unit tests and the harness, sanitized (the agent is tested by its own unit tests here:

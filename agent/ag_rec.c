@@ -16,8 +16,32 @@
 #include <libunwind.h>
 
 #include "../common/proto.h"
+#include "ag_unwind.h"
 
 #define SKIP_MAX 4u /* the agent's own frames at the top of a capture */
+
+/* unw_backtrace() without its fast path: every frame through unw_step(). libunwind's fast path
+ * keeps rules per address in a per-thread cache that nothing flushes, so once code has been
+ * unloaded (and other code may sit at its addresses) the fallback takes this way, whose rules
+ * come from the DWARF cache that the dlclose() hook flushes. Same addresses, same first frame
+ * (the return address into the caller). */
+__attribute__((noinline)) static int step_backtrace(void **raw, int want)
+{
+    unw_context_t uc;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&uc) != 0 || unw_init_local(&cursor, &uc) != 0) {
+        return 0;
+    }
+    int n = 0;
+    while (n < want && unw_step(&cursor) > 0) {
+        unw_word_t ip;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0) {
+            break;
+        }
+        raw[n++] = (void *)(uintptr_t)ip;
+    }
+    return n;
+}
 
 /* Captures the caller's stack (the agent's own frames dropped) and interns it with `kind` among
  * its flags. Returns the stack id, or 0 when it could not be stored. Called with the guard set. */
@@ -26,7 +50,12 @@ static uint32_t capture(uint16_t kind)
     AG_ASSERT_GUARDED();
     void *raw[AG_STACK_MAX_DEPTH + SKIP_MAX];
     unsigned want = ag_state.depth + SKIP_MAX;
-    int n = unw_backtrace(raw, (int)want);
+    /* The cached-rule walk gives what unw_backtrace() would; it says when it cannot. */
+    int n = ag_unwind_backtrace((uintptr_t *)raw, (int)want);
+    if (n < 0) {
+        n = ag_unwind_generation() == 0 ? unw_backtrace(raw, (int)want)
+                                        : step_backtrace(raw, (int)want);
+    }
     if (n <= 0) {
         atomic_fetch_add_explicit(&ag_state.unwind_errors, 1, memory_order_relaxed);
         return ag_stack_intern(&ag_state.stacks, NULL, 0, kind);

@@ -922,6 +922,30 @@ static void merge_cleanup(struct merge *m)
     snap_stream_cleanup(&m->out);
 }
 
+/* Fills out->snapshot_seconds from the recording's snapshot times (REC_SNAP_TIME), one per
+ * round of `out`; leaves it NULL when the recording has none for any of them. Returns 0 or
+ * -ENOMEM. */
+static int snap_times(const struct analysis_opts *o, const struct rec *rec,
+                      struct rpt_scenario *out)
+{
+    bool any = false;
+    for (size_t i = 0; i < out->n_rounds && !any; i++) {
+        any = rec_snapshot_seconds(rec, o->round_base + out->rounds[i].round) >= 0;
+    }
+    if (!any) {
+        return 0;
+    }
+    free(out->snapshot_seconds);
+    out->snapshot_seconds = malloc(out->n_rounds * sizeof(*out->snapshot_seconds));
+    if (!out->snapshot_seconds) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < out->n_rounds; i++) {
+        out->snapshot_seconds[i] = rec_snapshot_seconds(rec, o->round_base + out->rounds[i].round);
+    }
+    return 0;
+}
+
 int proctree_analyse(const struct analysis_opts *o, const struct rec *rec, const double *seconds,
                      const char *run_error, struct rpt_scenario *out)
 {
@@ -962,6 +986,9 @@ int proctree_analyse(const struct analysis_opts *o, const struct rec *rec, const
     }
     if (rc == 0) {
         rc = list_procs(&m, out);
+    }
+    if (rc == 0) {
+        rc = snap_times(o, rec, out);
     }
     if (rc == 0 && !run_error) {
         judge_untracked(&m, o, out, last);

@@ -26,8 +26,10 @@
 #include "rec.h"
 
 /* Analyses `rec` into `out` as analysis_run() does (same contract: `out` zeroed by the caller,
- * `seconds` one entry per round or NULL, `run_error` non-NULL makes the verdict `error`). A
- * one-process recording is analysed as it is. Returns 0 or -ENOMEM. */
+ * `seconds` one entry per round or NULL, `run_error` non-NULL makes the verdict `error`), and
+ * takes each round's snapshot time from the recording (out->snapshot_seconds, NULL when it has
+ * none; a round without one is negative). A one-process recording is analysed as it is.
+ * Returns 0 or -ENOMEM. */
 int proctree_analyse(const struct analysis_opts *o, const struct rec *rec, const double *seconds,
                      const char *run_error, struct rpt_scenario *out);
 

@@ -43,6 +43,7 @@ void rec_cleanup(struct rec *r)
         free(r->untracked[i].why);
     }
     free(r->untracked);
+    free(r->snap_seconds);
     free(r->buf);
     memset(r, 0, sizeof(*r));
 }
@@ -240,6 +241,39 @@ static int parse_cpu(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct
 uint64_t rec_cpu(const struct rec_proc *p, uint32_t round)
 {
     return round < p->n_cpu ? p->cpu[round] : UINT64_MAX;
+}
+
+static int parse_snap_time(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
+{
+    uint32_t round;
+    uint32_t zero;
+    uint64_t ns;
+    if (proto_get_u32(rb, &round) < 0 || proto_get_u32(rb, &zero) < 0 ||
+        proto_get_u64(rb, &ns) < 0) {
+        BAD(r, d, type, "payload too short");
+    }
+    if (round >= REC_MAX_CPU_ROUNDS) {
+        return 0;
+    }
+    if (round >= r->n_snap_seconds) {
+        size_t n = round + 1 > r->n_snap_seconds * 2 ? round + 1 : r->n_snap_seconds * 2;
+        double *t = realloc(r->snap_seconds, n * sizeof(*t));
+        if (!t) {
+            return diag_set(d, -ENOMEM, "out of memory");
+        }
+        for (size_t i = r->n_snap_seconds; i < n; i++) {
+            t[i] = -1;
+        }
+        r->snap_seconds = t;
+        r->n_snap_seconds = n;
+    }
+    r->snap_seconds[round] = (double)ns / 1e9;
+    return 0;
+}
+
+double rec_snapshot_seconds(const struct rec *r, uint32_t round)
+{
+    return round < r->n_snap_seconds ? r->snap_seconds[round] : -1;
 }
 
 static int parse_untracked(struct rec *r, struct proto_rbuf *rb, uint16_t type, struct diag *d)
@@ -452,11 +486,13 @@ static int parse_frame(struct rec *r, const struct proto_header *h, const uint8_
         return parse_cpu(r, &rb, h->type, d);
     case PROTO_REC_RETAIN:
         return parse_retain(r, &rb, h->type, d);
+    case PROTO_REC_SNAP_TIME:
+        return parse_snap_time(r, &rb, h->type, d);
     case PROTO_REC_CLOSE:
         r->closed = true; /* its figures are for people reading the file */
         return 0;
     default:
-        if (h->type > PROTO_REC_RETAIN) {
+        if (h->type > PROTO_REC_SNAP_TIME) {
             return 0; /* a newer harness's frame: skipped */
         }
         BAD(r, d, h->type, "not a recording frame");

@@ -2,14 +2,14 @@
 /* rec.h - reading a recording: the channels of every process of a target's tree.
  *
  * The harness records each process's channel inside its own frames (common/proto.h: REC_PROC,
- * REC_DATA, REC_TITLE, REC_END, REC_UNTRACKED, REC_CPU, REC_RETAIN); rec_feed() takes those
- * bytes, as they come or read back from snapshots.bin, and keeps one parsed snap_stream per
- * process with who the process was (pid, parent, program, command line, how it joined and
- * ended), its latest retainer scan (the paths from a root to its sampled survivors, named and
- * grouped by analysis/retainer.h), and the processes of the tree that never joined. Frame types
- * this version does not know are skipped, so a newer harness's recording still reads. A
- * recording that starts with HELLO is one process's channel as it came (older recordings, the
- * in-process API): it reads as a one-process recording.
+ * REC_DATA, REC_TITLE, REC_END, REC_UNTRACKED, REC_CPU, REC_RETAIN, REC_SNAP_TIME); rec_feed()
+ * takes those bytes, as they come or read back from snapshots.bin, and keeps one parsed
+ * snap_stream per process with who the process was (pid, parent, program, command line, how it
+ * joined and ended), its latest retainer scan (the paths from a root to its sampled survivors,
+ * named and grouped by analysis/retainer.h), the processes of the tree that never joined, and how
+ * long each round's snapshot took. Frame types this version does not know are skipped, so a newer
+ * harness's recording still reads. A recording that starts with HELLO is one process's channel as
+ * it came (older recordings, the in-process API): it reads as a one-process recording.
  *
  * Like snap.h: fed any number of bytes at a time; malformed input stops it with the byte offset
  * and keeps everything complete before it. Pure computation, no I/O; not thread-safe per object.
@@ -102,6 +102,9 @@ struct rec {
     struct rec_proc **procs; /* in the order they joined */
     size_t n_untracked;
     struct rec_untracked *untracked;
+    double *snap_seconds; /* snap_seconds[r]: the snapshot closing round r took (REC_SNAP_TIME),
+                             or < 0 when not recorded; n_snap_seconds entries */
+    size_t n_snap_seconds;
     /* private parsing state */
     bool started;
     uint8_t *buf;
@@ -127,6 +130,11 @@ bool rec_partial(const struct rec *r);
 /* The nanoseconds process `p` had run on a CPU after round `round`, or UINT64_MAX when that was
  * not read then. Can't fail. */
 uint64_t rec_cpu(const struct rec_proc *p, uint32_t round);
+
+/* The seconds the snapshot closing round `round` took (request to the last byte of the last
+ * answer, all processes), or a negative value when the recording does not say (older
+ * recordings, one-process recordings, a snapshot that failed). Can't fail. */
+double rec_snapshot_seconds(const struct rec *r, uint32_t round);
 
 /* Frees a retainer scan and what it owns. NULL is a no-op. */
 void rec_retain_free(struct rec_retain *t);

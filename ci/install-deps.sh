@@ -3,7 +3,7 @@
 # ci/install-deps.sh - install the packages leakcheck needs, in sets, on Debian 12, Ubuntu 22.04
 # and Ubuntu 24.04.
 #
-#   ci/install-deps.sh [--runtime] [--build] [--scenarios] [--test] [--list]
+#   ci/install-deps.sh [--runtime] [--build] [--scenarios] [--test] [--bench] [--list]
 #
 #   --runtime    the shared libraries the installed `leakcheck` and its agent load
 #   --build      a C compiler, make, pkg-config and the -dev packages to build leakcheck and its
@@ -13,9 +13,11 @@
 #                report consumers (xmllint, go tool pprof, chromium, cmark, Node.js for the JSON
 #                Schema and workflow validators), clang for the fuzzers, debootstrap for
 #                `make test-package`
+#   --bench      what `make bench` compares the agent with and runs it on: heaptrack (and zstd,
+#                which it compresses with), valgrind, the sqlite3 CLI, jq, gcc (its cc1)
 #   --list       print the packages of the chosen sets, one a line, and install nothing
 #
-# No set named: all four (what `make test` needs). Sets combine: `--runtime --build`.
+# No set named: the first four (what `make test` needs; --bench only when named). Sets combine: `--runtime --build`.
 # Sizes measured on a fresh Debian 12 root (docs/CI.md: "What each set costs").
 #
 # Idempotent and non-interactive: installs only what is missing, runs 'apt-get update' only
@@ -25,16 +27,17 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: ci/install-deps.sh [--runtime] [--build] [--scenarios] [--test] [--list]" >&2
+    echo "usage: ci/install-deps.sh [--runtime] [--build] [--scenarios] [--test] [--bench] [--list]" >&2
 }
 
-want_runtime=0 want_build=0 want_scenarios=0 want_test=0 list=0
+want_runtime=0 want_build=0 want_scenarios=0 want_test=0 want_bench=0 list=0
 for a in "$@"; do
     case $a in
     --runtime) want_runtime=1 ;;
     --build) want_build=1 ;;
     --scenarios) want_scenarios=1 ;;
     --test) want_test=1 ;;
+    --bench) want_bench=1 ;;
     --list) list=1 ;;
     -h | --help)
         usage
@@ -47,7 +50,7 @@ for a in "$@"; do
         ;;
     esac
 done
-if [ $((want_runtime + want_build + want_scenarios + want_test)) -eq 0 ]; then
+if [ $((want_runtime + want_build + want_scenarios + want_test + want_bench)) -eq 0 ]; then
     want_runtime=1 want_build=1 want_scenarios=1 want_test=1
 fi
 
@@ -86,11 +89,14 @@ ubuntu2204) test+=(libclang-common-14-dev) ;; # chromium is a snap on Ubuntu: no
 ubuntu2404) test+=(libclang-rt-18-dev) ;;
 esac
 
+bench=(heaptrack zstd valgrind sqlite3 jq gcc)
+
 pkgs=()
 [ $want_runtime = 1 ] && pkgs+=("${runtime[@]}")
 [ $want_build = 1 ] && pkgs+=("${build[@]}")
 [ $want_scenarios = 1 ] && pkgs+=("${scenarios[@]}")
 [ $want_test = 1 ] && pkgs+=("${test[@]}")
+[ $want_bench = 1 ] && pkgs+=("${bench[@]}")
 
 if [ $list = 1 ]; then
     printf '%s\n' "${pkgs[@]}"

@@ -53,6 +53,11 @@
  *   REC_CPU      u32 proc, u32 round, u64 nanoseconds the program's threads have run on a CPU
  *                (/proc/PID/task/TID/schedstat, the agent's channel thread left out), read
  *                after the snapshot closing `round`
+ *   REC_SNAP_TIME u32 round, u32 0, u64 nanoseconds the snapshot closing `round` took: from the
+ *                 request to the last byte of the last answer, all processes of the tree;
+ *                 written after that snapshot (recordings before it have none: no time shown;
+ *                 readers since REC_RETAIN skip frame types newer than they know, so they read
+ *                 a recording with it and show no time)
  *   REC_RETAIN   u32 proc, u32 round (the last round finished when the scan ran), u32 flags
  *                (PROTO_RETAIN_*), u32 n_objs, u32 n_paths, u32 0,
  *                u64 microseconds the process stayed stopped, u64 microseconds the whole scan took,
@@ -127,6 +132,7 @@ enum proto_type {
     PROTO_REC_CLOSE = 21,
     PROTO_REC_CPU = 22,
     PROTO_REC_RETAIN = 23,
+    PROTO_REC_SNAP_TIME = 24,
 };
 
 /* What holds a sampled survivor (REC_RETAIN root_kind). */

@@ -232,6 +232,19 @@ static void record_cpu(struct chan *c, uint32_t idx, uint64_t ticks)
     frame_done(c, &w);
 }
 
+/* Records how long the snapshot closing `round` took. */
+static void record_snap_time(struct chan *c, uint32_t round, double seconds)
+{
+    struct proto_wbuf w;
+    if (!frame_new(&w, PROTO_REC_SNAP_TIME, 16)) {
+        return;
+    }
+    proto_put_u32(&w, round);
+    proto_put_u32(&w, 0);
+    proto_put_u64(&w, seconds > 0 ? (uint64_t)(seconds * 1e9 + 0.5) : 0);
+    frame_done(c, &w);
+}
+
 static void rec_end(struct chan *c, struct chan_conn *k, uint32_t how, int status)
 {
     if (k->ended) {
@@ -724,8 +737,10 @@ int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d
 {
     double deadline = clock_s() + timeout_ms / 1000.0;
     double waiting_since = 0; /* since when only a process that may join again is awaited */
+    double t_done = 0;        /* when the last answer had come in whole */
     /* Take whatever arrived since the last wait first (joins, data, ends). */
     int rc = serve_once(c, 0, false, 0, d);
+    double t_asked = clock_s();
     for (size_t i = 0; rc == 0 && i < c->n_conns; i++) {
         c->conns[i].asked = false;
         if (c->conns[i].fd >= 0) {
@@ -745,6 +760,7 @@ int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d
         pid_t one;
         if (all && (any || chan_tree_pids(c, &one, 1) == 0 ||
                     (waiting_since > 0 && clock_s() - waiting_since > REJOIN_S))) {
+            t_done = clock_s();
             break;
         }
         if (all && waiting_since == 0) {
@@ -780,6 +796,9 @@ int chan_snapshot(struct chan *c, uint32_t round, int timeout_ms, struct diag *d
     }
     if (!any && broken) {
         return diag_set(d, -EBADMSG, "process %u: %s", broken->pid, broken->error);
+    }
+    if (any) {
+        record_snap_time(c, round, t_done - t_asked);
     }
     return any ? 0 : -EPIPE;
 }

@@ -6,6 +6,7 @@
 #include "chan.h"
 
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +177,34 @@ static void test_chan_join_record_and_read_back(void **state)
     assert_int_equal(back.procs[0]->st.n_snaps, want);
     assert_true(back.procs[0]->ended);
     assert_false(rec_partial(&back));
+    assert_true(rec_snapshot_seconds(&back, 1) < 0); /* no snapshot was asked for */
+    rec_cleanup(&back);
+}
+
+/* A snapshot that was answered has its time recorded (request to last byte), and the recording
+ * read back gives the same figure; one that timed out has none. */
+static void test_chan_snapshot_time_is_recorded(void **state)
+{
+    struct fixture *f = *state;
+    struct diag d = {{0}};
+    pid_t pid = peer(f, PEER_ALL);
+    f->c.main_pid = pid;
+    assert_int_equal(chan_wait_hello(&f->c, pid, 5000, NULL, NULL, &d), 0);
+    assert_true(recorded_snaps(f) >= 2);
+    assert_int_equal(chan_snapshot(&f->c, 1, 5000, &d), 0);
+    double t = rec_snapshot_seconds(&f->rec, 1);
+    assert_true(t >= 0 && t < 5);
+    assert_int_equal(chan_snapshot(&f->c, 77, 200, &d), -ETIMEDOUT);
+    assert_true(rec_snapshot_seconds(&f->rec, 77) < 0);
+    assert_true(rec_snapshot_seconds(&f->rec, 2) < 0);
+    chan_close(&f->c);
+    reap(pid);
+    fflush(f->bin);
+    struct rec back;
+    rec_init(&back);
+    assert_int_equal(rec_feed(&back, (const uint8_t *)f->bin_data, f->bin_len, &d), 0);
+    assert_true(fabs(rec_snapshot_seconds(&back, 1) - t) < 1e-9);
+    assert_true(rec_snapshot_seconds(&back, 77) < 0);
     rec_cleanup(&back);
 }
 
@@ -314,6 +343,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_chan_join_record_and_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_snapshot_asks_every_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chan_snapshot_time_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_wrong_key_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_end_is_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chan_silence_is_etimedout, setup, teardown),

@@ -87,8 +87,8 @@ struct progress {
 static void progress_header(const struct progress *p)
 {
     if (p->cli->verbose > 0) {
-        fprintf(stderr, "%-7s %-6s %12s %12s %12s %10s\n", "round", "phase", "live bytes",
-                "live blocks", "rss", "work (ms)");
+        fprintf(stderr, "%-7s %-6s %12s %12s %12s %10s %10s\n", "round", "phase", "live bytes",
+                "live blocks", "rss", "work (ms)", "snap (ms)");
     }
 }
 
@@ -123,7 +123,7 @@ static void progress_heap(char *out, size_t len, const struct rpt_round *rounds,
 /* session_progress_fn: a table row (verbose), a status line redrawn in place (terminal), or a
  * line every 10 rounds and at the end (log). */
 static void progress_cb(void *arg, const struct scn *s, const struct rpt_round *rounds,
-                        size_t n_done)
+                        const double *snapshot_seconds, size_t n_done)
 {
     struct progress *p = arg;
     if (p->cli->verbose < 0) {
@@ -141,9 +141,13 @@ static void progress_cb(void *arg, const struct scn *s, const struct rpt_round *
     if (p->cli->verbose > 0) {
         char rss[32];
         fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
-        fprintf(stderr, "%-7u %-6s %12llu %12llu %12s %10.1f\n", r->round,
+        char snap[32] = "-";
+        if (snapshot_seconds[round_idx] >= 0) {
+            fmt_c(snap, sizeof(snap), "%.1f", snapshot_seconds[round_idx] * 1000.0);
+        }
+        fprintf(stderr, "%-7u %-6s %12llu %12llu %12s %10.1f %10s\n", r->round,
                 r->warmup ? "warmup" : "", (unsigned long long)r->live_bytes,
-                (unsigned long long)r->live_blocks, rss, r->seconds * 1000.0);
+                (unsigned long long)r->live_blocks, rss, r->seconds * 1000.0, snap);
         fflush(stderr);
         return;
     }

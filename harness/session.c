@@ -51,6 +51,7 @@ struct session {
     char **argv, **env;
     char *cwd;
     double *seconds;          /* per round */
+    double *snap_seconds;     /* per round: its snapshot's time, or < 0 */
     struct rpt_round *rounds; /* per round, for progress */
     size_t n_done;            /* rounds completed */
     uint32_t answered;        /* requests the target answered in the last round driven */
@@ -578,7 +579,7 @@ static int rounds(struct session *ss)
                             .port = ss->port,
                             .pid = (int)target_pid(ss->t)};
     if (o->progress) {
-        o->progress(o->progress_arg, s, ss->rounds, 0);
+        o->progress(o->progress_arg, s, ss->rounds, ss->snap_seconds, 0);
     }
     for (uint32_t r = 1; r <= ss->total; r++) {
         if (sig_caught()) {
@@ -605,9 +606,10 @@ static int rounds(struct session *ss)
         }
         chan_scan_untracked(&ss->ch);
         rec_round(&ss->rec, r, r <= s->warmup, ss->seconds[r - 1], &ss->rounds[r - 1]);
+        ss->snap_seconds[r - 1] = rec_snapshot_seconds(&ss->rec, r);
         ss->n_done = r;
         if (o->progress) {
-            o->progress(o->progress_arg, s, ss->rounds, ss->n_done);
+            o->progress(o->progress_arg, s, ss->rounds, ss->snap_seconds, ss->n_done);
         }
     }
     return 0;
@@ -676,6 +678,7 @@ static void session_cleanup(struct session *ss)
     free(ss->cwd);
     free(ss->ports);
     free(ss->seconds);
+    free(ss->snap_seconds);
     free(ss->rounds);
     chan_close(&ss->ch);
     rec_cleanup(&ss->rec);
@@ -692,8 +695,9 @@ int session_run(const struct scn *s, const struct session_opts *o, struct rpt_sc
         return -EINVAL;
     }
     ss.seconds = calloc((size_t)ss.total + 1, sizeof(*ss.seconds));
+    ss.snap_seconds = calloc((size_t)ss.total + 1, sizeof(*ss.snap_seconds));
     ss.rounds = calloc((size_t)ss.total + 1, sizeof(*ss.rounds));
-    if (!ss.seconds || !ss.rounds) {
+    if (!ss.seconds || !ss.snap_seconds || !ss.rounds) {
         session_cleanup(&ss);
         return diag_set(d, -ENOMEM, "out of memory");
     }

@@ -23,9 +23,11 @@
 #include "scn.h"
 
 /* Called once before the first round with n_done == 0, then after each completed round with
- * rounds[0..n_done-1] (the totals of every round so far, borrowed for the call). */
+ * rounds[0..n_done-1] (the totals of every round so far) and snapshot_seconds[0..n_done-1] (how
+ * long each round's snapshot took, request to last byte; negative when not measured), both
+ * borrowed for the call. */
 typedef void (*session_progress_fn)(void *arg, const struct scn *s, const struct rpt_round *rounds,
-                                    size_t n_done);
+                                    const double *snapshot_seconds, size_t n_done);
 
 struct session_opts {
     const char *agent_path; /* the agent to preload */

@@ -31,6 +31,7 @@ struct seen {
     size_t last_done;
     bool in_order;
     bool rounds_numbered;
+    bool snapshots_timed; /* every round came with a positive snapshot time */
     size_t warmup_rounds;
 };
 
@@ -47,7 +48,7 @@ static void build_file(char *out, size_t len, const char *rel)
 
 /* session_progress_fn: checks that rounds come one at a time, numbered from 1. */
 static void on_progress(void *arg, const struct scn *s, const struct rpt_round *rounds,
-                        size_t n_done)
+                        const double *snapshot_seconds, size_t n_done)
 {
     (void)s;
     struct seen *v = arg;
@@ -57,6 +58,7 @@ static void on_progress(void *arg, const struct scn *s, const struct rpt_round *
     if (n_done > 0) {
         const struct rpt_round *r = &rounds[n_done - 1];
         v->rounds_numbered &= r->round == n_done && r->live_blocks > 0;
+        v->snapshots_timed &= snapshot_seconds[n_done - 1] > 0;
         v->warmup_rounds += r->warmup;
     }
     v->last_done = n_done;
@@ -132,7 +134,7 @@ static long file_size(const char *dir, const char *name)
 static void check_full_run(bool leak)
 {
     struct scn *s = kv_scenario(NULL, leak ? ", \"--leak\"" : "", 6, leak ? "leak" : "no-leak");
-    struct seen seen = {.in_order = true, .rounds_numbered = true};
+    struct seen seen = {.in_order = true, .rounds_numbered = true, .snapshots_timed = true};
     struct rpt_scenario out;
     char dir[64];
     assert_int_equal(run_in_tmp(s, &seen, &out, dir, sizeof(dir)), 0);
@@ -150,7 +152,13 @@ static void check_full_run(bool leak)
     assert_int_equal(seen.last_done, 7);
     assert_true(seen.in_order);
     assert_true(seen.rounds_numbered);
+    assert_true(seen.snapshots_timed);
     assert_int_equal(seen.warmup_rounds, 1);
+    /* the report has each round's snapshot time, as the progress saw it */
+    assert_non_null(out.snapshot_seconds);
+    for (size_t i = 0; i < out.n_rounds; i++) {
+        assert_true(out.snapshot_seconds[i] > 0);
+    }
     assert_int_equal(out.exit_code, 0);
     assert_non_null(out.argv);
     assert_non_null(strstr(out.argv[0], "stdio_kv"));
@@ -186,7 +194,7 @@ static void test_session_target_not_found(void **state)
 {
     (void)state;
     struct scn *s = kv_scenario("/nonexistent/leakcheck-target", "", 4, "no-leak");
-    struct seen seen = {.in_order = true, .rounds_numbered = true};
+    struct seen seen = {.in_order = true, .rounds_numbered = true, .snapshots_timed = true};
     struct rpt_scenario out;
     char dir[64];
     assert_int_equal(run_in_tmp(s, &seen, &out, dir, sizeof(dir)), 0);
@@ -207,7 +215,7 @@ static void test_session_target_exits_mid_run(void **state)
 {
     (void)state;
     struct scn *s = kv_scenario(NULL, ", \"--exit-at\", \"30\"", 4, "no-leak");
-    struct seen seen = {.in_order = true, .rounds_numbered = true};
+    struct seen seen = {.in_order = true, .rounds_numbered = true, .snapshots_timed = true};
     struct rpt_scenario out;
     char dir[64];
     assert_int_equal(run_in_tmp(s, &seen, &out, dir, sizeof(dir)), 0);

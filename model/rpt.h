@@ -237,7 +237,7 @@ struct rpt_scenario {
     size_t n_roles; /* distinct roles measured */
     struct rpt_retain_scan retain;
     /* Rounds' snapshot time: request sent to last byte received, all processes (n_rounds
-     * entries, index = round - 1; NULL when not measured). */
+     * entries, index = round - 1; NULL when not measured; negative for a round without one). */
     double *snapshot_seconds;
 };
 

@@ -177,6 +177,9 @@ static void jw_rounds(struct jw *w, cJSON *o, const struct rpt_scenario *s)
         jw_num(w, ro, "heap_free_bytes", (double)r->heap_free_bytes);
         jw_num(w, ro, "agent_bytes", (double)r->agent_bytes);
         jw_num(w, ro, "seconds", r->seconds);
+        if (s->snapshot_seconds && s->snapshot_seconds[i] >= 0) {
+            jw_num(w, ro, "snapshot_seconds", s->snapshot_seconds[i]);
+        }
     }
 }
 
@@ -917,8 +920,10 @@ static int jr_argv(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
     return 0;
 }
 
-/* Reads one round of the series; rounds must be numbered 1, 2, 3... */
-static int jr_round(struct json_ctx *c, const cJSON *ro, size_t i, struct rpt_round *rd)
+/* Reads one round of the series; rounds must be numbered 1, 2, 3... Its snapshot time, when
+ * given, goes to *snap_s (left as it is otherwise). */
+static int jr_round(struct json_ctx *c, const cJSON *ro, size_t i, struct rpt_round *rd,
+                    double *snap_s)
 {
     if (!cJSON_IsObject(ro)) {
         return json_bad_type(c, NULL, ro, "an object");
@@ -944,6 +949,9 @@ static int jr_round(struct json_ctx *c, const cJSON *ro, size_t i, struct rpt_ro
     if (rc == 0) {
         rc = json_get_num_or_null(c, ro, "seconds", &rd->seconds);
     }
+    if (rc == 0) {
+        rc = json_get_double(c, ro, "snapshot_seconds", 0, snap_s);
+    }
     return rc;
 }
 
@@ -961,17 +969,28 @@ static int jr_rounds(struct json_ctx *c, const cJSON *o, struct rpt_scenario *s)
         return json_nomem(c);
     }
     s->n_rounds = n;
+    s->snapshot_seconds = malloc(n * sizeof(*s->snapshot_seconds));
+    if (!s->snapshot_seconds) {
+        return json_nomem(c);
+    }
+    bool timed = false;
     size_t i = 0;
     const cJSON *ro;
     cJSON_ArrayForEach(ro, arr)
     {
         size_t mark = json_push_index(c, "rounds", i);
-        rc = jr_round(c, ro, i, &s->rounds[i]);
+        s->snapshot_seconds[i] = -1;
+        rc = jr_round(c, ro, i, &s->rounds[i], &s->snapshot_seconds[i]);
         if (rc) {
             return rc;
         }
+        timed |= s->snapshot_seconds[i] >= 0;
         json_pop(c, mark);
         i++;
+    }
+    if (!timed) { /* a report without snapshot times reads as one */
+        free(s->snapshot_seconds);
+        s->snapshot_seconds = NULL;
     }
     return 0;
 }

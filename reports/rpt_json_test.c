@@ -107,6 +107,49 @@ static void test_rpt_json_contract_keys(void **state)
     rpt_run_free(run);
 }
 
+/* Gives scenario 0 of `run` a snapshot time for every round but the second (not measured). */
+static void add_snapshot_times(struct rpt_run *run)
+{
+    struct rpt_scenario *s = &run->scenarios[0];
+    assert_true(s->n_rounds >= 3);
+    s->snapshot_seconds = malloc(s->n_rounds * sizeof(*s->snapshot_seconds));
+    assert_non_null(s->snapshot_seconds);
+    for (size_t i = 0; i < s->n_rounds; i++) {
+        s->snapshot_seconds[i] = 0.001 * (double)(i + 1);
+    }
+    s->snapshot_seconds[1] = -1;
+}
+
+/* rounds[].snapshot_seconds: written for each measured round, absent for a round without one
+ * and for a scenario without any; read back as written (absent everywhere reads as NULL). */
+static void test_rpt_json_snapshot_seconds(void **state)
+{
+    (void)state;
+    struct rpt_run *run = fix_run();
+    add_snapshot_times(run);
+    char *text = NULL;
+    assert_int_equal(rpt_json_render(run, &text), 0);
+    size_t n = run->scenarios[0].n_rounds;
+    assert_int_equal(env_count(text, "\"snapshot_seconds\""), n - 1);
+    assert_non_null(strstr(text, "\"snapshot_seconds\":\t0.003"));
+    struct rpt_run *back = NULL;
+    struct diag dg = {{0}};
+    assert_int_equal(rpt_json_parse(text, "r.json", &back, &dg), 0);
+    const struct rpt_scenario *b = &back->scenarios[0];
+    assert_non_null(b->snapshot_seconds);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(fabs(b->snapshot_seconds[i] - run->scenarios[0].snapshot_seconds[i]) < 1e-12);
+    }
+    assert_null(back->scenarios[1].snapshot_seconds);
+    char *again = NULL;
+    assert_int_equal(rpt_json_render(back, &again), 0);
+    assert_string_equal(text, again);
+    free(again);
+    free(text);
+    rpt_run_free(back);
+    rpt_run_free(run);
+}
+
 /* Parses text expecting failure; checks the message mentions `want`. */
 static void expect_parse_error(const char *text, const char *want)
 {
@@ -203,6 +246,10 @@ static void test_rpt_json_read_errors(void **state)
     expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
                        "\"verdict\":\"leak\"}]}",
                        "scenarios[0].ok: expected true or false");
+    expect_parse_error("{\"format\":\"leakcheck-report/1\",\"scenarios\":[{\"name\":\"a\","
+                       "\"verdict\":\"leak\",\"ok\":true,\"rounds\":[{\"round\":1,"
+                       "\"snapshot_seconds\":-0.5}]}]}",
+                       "scenarios[0].rounds[0].snapshot_seconds: expected a number >= 0");
 }
 
 /* A report with only the contract's minimum keys (suspects, no sites) is read. */
@@ -296,6 +343,7 @@ static void test_rpt_json_schema_ajv(void **state)
     struct rpt_run *run = fix_run();
     run->interrupted_signal = 2; /* the optional "interrupted" objects validate too */
     run->scenarios[0].interrupted_signal = 2;
+    add_snapshot_times(run); /* and rounds' snapshot times */
     assert_int_equal(rpt_write_all(run, dir, &dg), 0);
     rpt_run_free(run);
     char *out = NULL;
@@ -418,6 +466,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rpt_json_round_trip),
+        cmocka_unit_test(test_rpt_json_snapshot_seconds),
         cmocka_unit_test(test_rpt_json_contract_keys),
         cmocka_unit_test(test_rpt_json_retainers),
         cmocka_unit_test(test_rpt_json_size_many_sites),

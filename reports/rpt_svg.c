@@ -404,15 +404,18 @@ static void svg_series(struct buf *b, const struct svg_plot *p)
     buf_puts(b, "\"/>\n");
     for (size_t i = 0; i < p->n; i++) {
         const struct rpt_round *r = &s->rounds[i];
-        char live[48], rss[48];
+        char live[48], rss[48], snap[64] = "";
         fmt_bytes(live, sizeof(live), (double)r->live_bytes);
         fmt_bytes(rss, sizeof(rss), (double)r->rss_bytes);
+        if (s->snapshot_seconds && s->snapshot_seconds[i] >= 0) {
+            fmt_c(snap, sizeof(snap), ", snapshot %.1f ms", s->snapshot_seconds[i] * 1000.0);
+        }
         buf_printf(b,
                    "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#212121\"><title>round "
-                   "%u%s: %s live in %llu blocks, RSS %s</title></circle>\n",
+                   "%u%s: %s live in %llu blocks, RSS %s%s</title></circle>\n",
                    rpt_svg_px(&p->ax, (double)r->round), rpt_svg_py(&p->ax, (double)r->live_bytes),
                    r->round, r->warmup ? " (warm-up)" : "", live,
-                   (unsigned long long)r->live_blocks, rss);
+                   (unsigned long long)r->live_blocks, rss, snap);
     }
 }
 

@@ -52,6 +52,18 @@ static void test_rpt_svg_content(void **state)
     assert_non_null(strstr(b.data, "class=\"rss\""));
     assert_non_null(strstr(b.data, "class=\"live\""));
     assert_int_equal(env_count(b.data, "class=\"site\""), 1);
+    assert_null(strstr(b.data, "snapshot")); /* no snapshot times: no word of them */
+    buf_cleanup(&b);
+    /* each round's tooltip gives its snapshot time when measured */
+    struct rpt_scenario *s = &run->scenarios[1];
+    s->snapshot_seconds = malloc(s->n_rounds * sizeof(*s->snapshot_seconds));
+    assert_non_null(s->snapshot_seconds);
+    for (size_t i = 0; i < s->n_rounds; i++) {
+        s->snapshot_seconds[i] = i == 0 ? -1 : 0.0125;
+    }
+    buf_init(&b);
+    rpt_svg_render(s, true, &b);
+    assert_int_equal(env_count(b.data, ", snapshot 12.5 ms</title>"), s->n_rounds - 1);
     buf_cleanup(&b);
     buf_init(&b);
     rpt_svg_render(&run->scenarios[0], true, &b);

@@ -4,7 +4,8 @@
 # line "N passed, N failed" over all of them:
 #   1. checks: the agent's exports (check-agent), the include arrows between layers
 #      (check-layers, and its own self-test), the package sets of ci/install-deps.sh
-#      (tests/install-deps-test.sh), source formatting (format-check)
+#      (tests/install-deps-test.sh), `make bench`'s script on tiny sizes (tests/bench-smoke-test.sh,
+#      never its figures), source formatting (format-check)
 #   2. unit and integration tests (tests/run-all.sh)
 #   3. unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer
 #   4. unit tests under valgrind memcheck (the agent is never run under valgrind)
@@ -54,6 +55,9 @@ bash tests/check-layers-test.sh >"$log" 2>&1
 count "$log"
 grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
 bash tests/install-deps-test.sh >"$log" 2>&1
+count "$log"
+grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
+B="$B" bash tests/bench-smoke-test.sh >"$log" 2>&1
 count "$log"
 grep -E '^(FAIL|ok) ' "$log" | grep -v '^ok ' || true
 if [ -f .clang-format ]; then

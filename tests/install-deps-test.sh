@@ -3,7 +3,7 @@
 # tests/install-deps-test.sh - ci/install-deps.sh's package sets, listed (--list installs
 # nothing) for Debian 12, Ubuntu 22.04 and 24.04 through LEAKCHECK_OS_RELEASE: the runtime set
 # has no -dev package and no compiler, the build set no test tool, every set is non-empty, no
-# option means all four sets, Ubuntu 24.04 gets its t64 names, a bad option is a usage error.
+# option means all four sets (the bench set only when named), Ubuntu 24.04 gets its t64 names, a bad option is a usage error.
 # Prints "N passed, N failed" and exits 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -32,6 +32,9 @@ for os in "debian 12" "ubuntu 22.04" "ubuntu 24.04"; do
     check "$os: test set has nodejs, npm, cmark and debootstrap" \
         bash -c 'for p in nodejs npm cmark debootstrap; do grep -qx $p <<<"$0" || exit 1; done' "$ts"
     check "$os: no option lists all four sets" [ "$all" = "$four" ]
+    check "$os: bench set has the tools make bench compares with, and only with --bench" \
+        bash -c 'for p in heaptrack valgrind sqlite3 jq gcc; do grep -qx $p <<<"$0" || exit 1; done; ! grep -qx heaptrack <<<"$1"' \
+        "$(list "$1" "$2" --bench)" "$all"
 done
 check "ubuntu 24.04: the t64 runtime names" \
     bash -c 'grep -qx libcurl4t64 <<<"$0" && grep -qx libdw1t64 <<<"$0"' "$(list ubuntu 24.04 --runtime)"

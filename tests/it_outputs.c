@@ -7,6 +7,8 @@
  *     glibc's own mapping of a 1 MiB malloc block is counted once, as malloc;
  *   - RSS growing with a flat heap gives a warning with its figure in the terminal, report.json,
  *     summary.md and the annotations, and is not a leak;
+ *   - every round's snapshot time is in the verbose table and report.json, and `analyze` of the
+ *     recording gives the same figures;
  *   - bad scenario files (a NUL in argv, a duplicate key, invalid UTF-8) exit 2 naming the file
  *     and the key, and a FIFO as requests file is refused at once;
  *   - every file a run and `history add` write is valid UTF-8, and every JSON file parses with a
@@ -168,6 +170,65 @@ static void test_rss_warning(void **state)
                    "grows::RSS grows +");
     free(r.out);
     cJSON_Delete(rep);
+}
+
+/* ---------------------------------------------------------------- snapshot times */
+
+/* rounds[].snapshot_seconds of report `path`, one per round, into t[0..cap); returns the count
+ * of rounds (a round without the key gives -1). */
+static size_t snap_times(const char *path, double *t, size_t cap)
+{
+    char *text = it_read_file(path, NULL);
+    assert_non_null(text);
+    cJSON *rep = cJSON_Parse(text);
+    free(text);
+    assert_non_null(rep);
+    size_t n = 0;
+    const cJSON *ro;
+    cJSON_ArrayForEach(ro, cJSON_GetObjectItem(scenario0(rep), "rounds"))
+    {
+        const cJSON *v = cJSON_GetObjectItem(ro, "snapshot_seconds");
+        if (n < cap) {
+            t[n] = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        }
+        n++;
+    }
+    cJSON_Delete(rep);
+    return n;
+}
+
+/* A run of a process tree (a shell and the program it starts) times every round's snapshot:
+ * the verbose table shows it, report.json has a positive snapshot_seconds for each round, and
+ * `analyze` of the recording gives the same figures. */
+static void test_snapshot_seconds(void **state)
+{
+    (void)state;
+    struct it_result r;
+    const char *args[] = {
+        "run", "-v", "--report-dir", OUT_ROOT "/snaptime", "tests/cases/exec-spawn-leak.json",
+        NULL};
+    run_lc(args, &r);
+    assert_int_equal(r.exit_code, 0);
+    expect_out(&r, "work (ms)  snap (ms)");
+    free(r.out);
+    double run_t[64], back_t[64];
+    size_t n = snap_times(OUT_ROOT "/snaptime/report.json", run_t, 64);
+    assert_int_equal(n, 10); /* 2 warm-up + 8 measured */
+    for (size_t i = 0; i < n; i++) {
+        if (!(run_t[i] > 0 && run_t[i] < 30)) {
+            print_error("round %zu: snapshot_seconds %g\n", i + 1, run_t[i]);
+        }
+        assert_true(run_t[i] > 0 && run_t[i] < 30);
+    }
+    const char *again[] = {"analyze", "--report-dir", OUT_ROOT "/snaptime-analyze",
+                           OUT_ROOT "/snaptime/exec-spawn-leak/snapshots.bin", NULL};
+    run_lc(again, &r);
+    assert_int_equal(r.exit_code, 0);
+    free(r.out);
+    assert_int_equal(snap_times(OUT_ROOT "/snaptime-analyze/report.json", back_t, 64), n);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(fabs(back_t[i] - run_t[i]) < 1e-9);
+    }
 }
 
 /* ---------------------------------------------------------------- bad inputs */
@@ -459,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_sources),
         cmocka_unit_test(test_glibc_mappings_not_counted_twice),
         cmocka_unit_test(test_rss_warning),
+        cmocka_unit_test(test_snapshot_seconds),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_fifo_requests_refused),
         cmocka_unit_test(test_outputs_strict),
