@@ -27,6 +27,7 @@
 #include "ag_chan.h"
 #include "ag_core.h"
 #include "ag_fd.h"
+#include "ag_heap.h"
 
 #define SELF_NAME "libleakcheck-agent.so"
 
@@ -41,11 +42,13 @@ static void fork_prepare(void)
     ag_stack_lock(&ag_state.stacks);
     ag_table_lock_all(&ag_state.table);
     ag_region_lock(&ag_state.regions);
+    ag_heap_lock();
 }
 
 /* Releases what fork_prepare took. */
 static void fork_release(void)
 {
+    ag_heap_unlock();
     ag_region_unlock(&ag_state.regions);
     ag_table_unlock_all(&ag_state.table);
     ag_stack_unlock(&ag_state.stacks);
@@ -64,6 +67,8 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     fork_release();
+    ag_table_fork_child(&ag_state.table);
+    ag_stack_fork_child(&ag_state.stacks);
     int inherited = ag_state.chan_fd;
     ag_state.chan_fd = -1;
     if (inherited >= 0) {

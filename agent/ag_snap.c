@@ -1,23 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* ag_snap.c - one snapshot: copy the live table, sort it, encode the frames.
+/* ag_snap.c - one snapshot: read the counters, sort them by site and round, encode the frames.
  *
- * The live table is copied shard by shard (each shard locked only while it is copied) into a
- * scratch region sized from the table's totals with room to spare; if blocks arrive faster than
- * that, the copy is retried a few times with a bigger region. The copy is sorted by (stack id,
- * round of birth) with a radix sort into a second scratch region, so each site's records are
- * contiguous and already in birth order. Both regions are unmapped before returning, so the
- * agent's memory between snapshots is the tables alone.
+ * Nothing here walks or locks the live blocks: the table counts every block in its cell (stack
+ * id, round of birth) as it is inserted and removed (ag_table.h), so a snapshot sums the
+ * threads' counters per cell and per stack into one scratch region, adds one record per region
+ * the program mapped, sorts the records by (stack id, round of birth) with a radix sort so each
+ * site's records are contiguous and in birth order, and encodes them. The scratch region is
+ * O(cells + stacks), not O(blocks), and is unmapped before returning, so the agent's memory
+ * between snapshots is the tables alone; the threads that allocate meanwhile are never stopped.
  */
 #include "ag_snap.h"
 
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
-#include <malloc.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ag_heap.h"
 #include "ag_mem.h"
 
 #define SITE_FIXED  (4 + 4 + 8 * 4) /* SITE payload before its births */
@@ -25,18 +26,24 @@
 #define COPY_TRIES  4
 #define OBJECT_HEAD (16u + 4u) /* OBJECT payload without segments, path and build id */
 
-/* One live block in the sorted copy. */
+/* The live blocks of one (stack, round of birth): a cell's counter sums, or a region. */
 struct rec {
     uint64_t key; /* stack id << 32 | epoch */
-    uint64_t size;
+    int64_t blocks;
+    int64_t bytes;
 };
 
-/* The copy of the live table. */
+/* What a snapshot reads: the cells' and stacks' counter sums, and the sorted records. */
 struct collect {
-    struct rec *recs;
+    struct rec *recs; /* after merge_recs: one per (stack, epoch) with live blocks, sorted */
     size_t n;
     size_t cap;
     bool overflow;
+    int64_t *alloc_blocks; /* per stack id - 1 */
+    int64_t *alloc_bytes;
+    uint32_t n_stacks;
+    void *map;       /* one scratch mapping for all of the above */
+    size_t map_size; /* its size */
     uintptr_t canary;
     bool canary_seen;
 };
@@ -61,26 +68,9 @@ static void reserve(struct ag_snap_out *o, size_t need)
     }
 }
 
-/* ---------------------------------------------------------------- collecting the table */
+/* ---------------------------------------------------------------- collecting the counters */
 
-/* ag_table_walk callback: copies one block (the canary is only noted). */
-static void collect_visit(void *ctx, const struct ag_block *b)
-{
-    struct collect *c = ctx;
-    if (b->ptr == c->canary) {
-        c->canary_seen = true;
-        return;
-    }
-    if (c->n == c->cap) {
-        c->overflow = true;
-        return;
-    }
-    c->recs[c->n].key = ((uint64_t)b->stack_id << 32) | b->epoch;
-    c->recs[c->n].size = b->size;
-    c->n++;
-}
-
-/* ag_region_walk callback: copies one region as a block of its stack. */
+/* ag_region_walk callback: one record per region. */
 static void collect_region(void *ctx, const struct ag_region *g)
 {
     struct collect *c = ctx;
@@ -89,38 +79,80 @@ static void collect_region(void *ctx, const struct ag_region *g)
         return;
     }
     c->recs[c->n].key = ((uint64_t)g->stack_id << 32) | g->epoch;
-    c->recs[c->n].size = g->end - g->start;
+    c->recs[c->n].blocks = 1;
+    c->recs[c->n].bytes = (int64_t)(g->end - g->start);
     c->n++;
 }
 
-/* Copies the live table and the regions into c->recs, with *tmp as room for the sort; both regions
- * are map_size bytes. On failure (no memory, or the table outgrew every try) c->recs and *tmp are
- * NULL. */
-static void collect_table(struct ag_state *st, struct collect *c, struct rec **tmp,
-                          size_t *map_size)
+/* Bytes of `n` elements of `size`, rounded up to 16. */
+static size_t scratch_len(size_t n, size_t size)
 {
+    return (n * size + 15) & ~(size_t)15;
+}
+
+/* Reads the counters into one scratch mapping: per cell, the live blocks and bytes summed over
+ * the threads, made into one record per cell with live blocks (the canary taken out), plus one
+ * record per region; per stack 1..n_stacks, the allocations. The records have room for the
+ * sort after them (*tmp). On failure (no memory, or the regions outgrew every try) c->map and
+ * c->recs are NULL. */
+static void collect_counters(struct ag_state *st, struct collect *c, struct rec **tmp)
+{
+    uint32_t n_cells = ag_table_cell_count(&st->table);
+    /* Read after the cells: every cell's stack is at or below it. */
+    c->n_stacks = ag_stack_count(&st->stacks);
+    struct ag_block canary;
+    c->canary_seen = c->canary && ag_table_find(&st->table, c->canary, &canary);
     for (int attempt = 0; attempt < COPY_TRIES; attempt++) {
-        struct ag_table_totals pre;
-        ag_table_totals(&st->table, &pre);
         size_t regions = ag_region_count(&st->regions);
-        c->cap = pre.live_blocks + regions + (pre.live_blocks + regions) / 4 + 1024;
-        *map_size = c->cap * sizeof(struct rec);
-        c->recs = ag_mem_map(*map_size);
-        *tmp = ag_mem_map(*map_size);
+        c->cap = (size_t)n_cells + regions + regions / 4 + 64;
+        size_t sums = scratch_len(n_cells, sizeof(int64_t));
+        size_t allocs = scratch_len(c->n_stacks, sizeof(int64_t));
+        size_t recs = scratch_len(c->cap, sizeof(struct rec));
+        c->map_size = 2 * sums + 2 * allocs + 2 * recs;
+        uint8_t *m = ag_mem_map(c->map_size);
+        if (!m) {
+            break;
+        }
+        c->map = m;
+        int64_t *cell_blocks = (int64_t *)(void *)m;
+        int64_t *cell_bytes = (int64_t *)(void *)(m + sums);
+        c->alloc_blocks = (int64_t *)(void *)(m + 2 * sums);
+        c->alloc_bytes = (int64_t *)(void *)(m + 2 * sums + allocs);
+        c->recs = (struct rec *)(void *)(m + 2 * sums + 2 * allocs);
+        *tmp = (struct rec *)(void *)(m + 2 * sums + 2 * allocs + recs);
         c->n = 0;
         c->overflow = false;
-        c->canary_seen = false;
-        if (c->recs && *tmp) {
-            ag_table_walk(&st->table, collect_visit, c);
-            ag_region_walk(&st->regions, collect_region, c);
-            if (!c->overflow) {
-                return;
+        ag_table_cell_sums(&st->table, n_cells, cell_blocks, cell_bytes);
+        ag_stack_alloc_sums(&st->stacks, c->n_stacks, c->alloc_blocks, c->alloc_bytes);
+        for (uint32_t id = 1; id <= n_cells; id++) {
+            struct ag_table_cell cell;
+            if ((cell_blocks[id - 1] == 0 && cell_bytes[id - 1] == 0) ||
+                !ag_table_cell(&st->table, id, &cell)) {
+                continue;
             }
+            c->recs[c->n].key = ((uint64_t)cell.stack_id << 32) | cell.epoch;
+            c->recs[c->n].blocks = cell_blocks[id - 1];
+            c->recs[c->n].bytes = cell_bytes[id - 1];
+            c->n++;
         }
-        ag_mem_unmap(c->recs, *map_size);
-        ag_mem_unmap(*tmp, *map_size);
-        c->recs = *tmp = NULL;
+        if (c->canary_seen) {
+            /* Counted like any block; taken back out here (its record merges with its cell's). */
+            c->recs[c->n].key = ((uint64_t)canary.stack_id << 32) | canary.epoch;
+            c->recs[c->n].blocks = -1;
+            c->recs[c->n].bytes = -(int64_t)canary.size;
+            c->n++;
+        }
+        ag_region_walk(&st->regions, collect_region, c);
+        if (!c->overflow) {
+            return;
+        }
+        ag_mem_unmap(c->map, c->map_size);
+        c->map = NULL;
     }
+    c->map = NULL;
+    c->recs = NULL;
+    *tmp = NULL;
+    c->n = 0;
 }
 
 /* LSD radix sort of recs by key, 8 bits at a time, skipping bytes every key shares.
@@ -149,6 +181,28 @@ static struct rec *radix_sort(struct rec *a, struct rec *tmp, size_t n)
         tmp = swap;
     }
     return a;
+}
+
+/* Folds the records of one key in sorted r[0..n) into one and drops those with no live block
+ * (a sum read while threads count may even dip below 0). Returns the new count. */
+static size_t merge_recs(struct rec *r, size_t n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        struct rec m = r[i++];
+        while (i < n && r[i].key == m.key) {
+            m.blocks += r[i].blocks;
+            m.bytes += r[i].bytes;
+            i++;
+        }
+        if (m.blocks > 0) {
+            if (m.bytes < 0) {
+                m.bytes = 0;
+            }
+            r[out++] = m;
+        }
+    }
+    return out;
 }
 
 /* ---------------------------------------------------------------- counters */
@@ -182,35 +236,35 @@ static uint64_t rss_bytes(void)
     return pages * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* What a snapshot reads right after the copy of the table, before sorting it. */
+/* What a snapshot reads right after the counters. */
 struct figures {
     struct ag_table_totals tot;
-    uint32_t n_stacks; /* after the walk: covers every id seen */
-    struct mallinfo2 mi;
+    struct ag_heap_figures mi;
     struct timespec ts;
 };
 
-/* Reads the table totals, the stack count, the allocator's figures and the clock. */
+/* Reads the table totals, the allocator's figures and the clock. */
 static void read_figures(struct ag_state *st, struct figures *f)
 {
     ag_table_totals(&st->table, &f->tot);
-    f->n_stacks = ag_stack_count(&st->stacks);
-    f->mi = mallinfo2();
+    ag_heap_read(AG_HEAP_WAIT_MS, &f->mi);
     clock_gettime(CLOCK_MONOTONIC, &f->ts);
 }
 
-/* Fills the SNAP_BEGIN counters. `c` is the copy (c->recs NULL when it failed), `sorted` the
- * sorted records, `agent_bytes` the agent's memory before the scratch regions. */
+/* Fills the SNAP_BEGIN counters. `c` is what was collected (c->recs NULL when that failed),
+ * `sorted` its merged records, `agent_bytes` the agent's memory before the scratch region. */
 static void fill_counters(struct ag_state *st, const struct collect *c, const struct rec *sorted,
                           const struct figures *f, uint64_t agent_bytes, uint64_t *counters)
 {
     uint64_t live_bytes = 0;
+    uint64_t live_blocks = 0;
     for (size_t i = 0; sorted && i < c->n; i++) {
-        live_bytes += sorted[i].size;
+        live_bytes += (uint64_t)sorted[i].bytes;
+        live_blocks += (uint64_t)sorted[i].blocks;
     }
     memset(counters, 0, PROTO_NCOUNTERS * sizeof(*counters));
     counters[PROTO_C_LIVE_BYTES] = live_bytes;
-    counters[PROTO_C_LIVE_BLOCKS] = sorted ? c->n : 0;
+    counters[PROTO_C_LIVE_BLOCKS] = live_blocks;
     counters[PROTO_C_RSS_BYTES] = rss_bytes();
     counters[PROTO_C_HEAP_ARENA] = f->mi.arena;
     counters[PROTO_C_HEAP_MMAP] = f->mi.hblkhd;
@@ -284,38 +338,28 @@ static uint32_t put_new_stacks(struct ag_state *st, struct ag_snap_out *o, uint3
     return sent;
 }
 
-/* Number of distinct epochs in r[0..n) (sorted), capped to what one frame of the buffer holds. */
-static uint32_t count_births(const struct ag_snap_out *o, const struct rec *r, size_t n)
+/* One SITE for stack `id` from its merged records r[0..n) (one per epoch, ascending). The
+ * births list is capped to what fits in the buffer; epochs beyond the cap are folded into the
+ * last entry. */
+static void put_site(const struct collect *c, struct ag_snap_out *o, uint32_t id,
+                     const struct rec *r, size_t n)
 {
-    uint32_t births = 0;
+    uint64_t alloc_blocks = c->alloc_blocks[id - 1] > 0 ? (uint64_t)c->alloc_blocks[id - 1] : 0;
+    uint64_t alloc_bytes = c->alloc_bytes[id - 1] > 0 ? (uint64_t)c->alloc_bytes[id - 1] : 0;
+    uint64_t live_bytes = 0;
+    uint64_t live_blocks = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || (uint32_t)r[i].key != (uint32_t)r[i - 1].key) {
-            births++;
-        }
+        live_bytes += (uint64_t)r[i].bytes;
+        live_blocks += (uint64_t)r[i].blocks;
     }
     uint32_t max_births = (uint32_t)((o->buf.cap - PROTO_HEADER_SIZE - SITE_FIXED) / BIRTH_SIZE);
-    return births > max_births ? max_births : births;
-}
-
-/* One SITE for stack `id` from its sorted records r[0..n). The births list is capped to what
- * fits in the buffer; epochs beyond the cap are folded into the last entry. */
-static void put_site(struct ag_state *st, struct ag_snap_out *o, uint32_t id, const struct rec *r,
-                     size_t n)
-{
-    uint64_t alloc_blocks;
-    uint64_t alloc_bytes;
-    ag_stack_allocs(&st->stacks, id, &alloc_blocks, &alloc_bytes);
-    uint64_t live_bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        live_bytes += r[i].size;
-    }
-    uint32_t births = count_births(o, r, n);
+    uint32_t births = n > max_births ? max_births : (uint32_t)n;
     reserve(o, PROTO_HEADER_SIZE + SITE_FIXED + (size_t)births * BIRTH_SIZE);
     proto_frame_begin(&o->buf, PROTO_SITE);
     proto_put_u32(&o->buf, id);
     proto_put_u32(&o->buf, births);
     proto_put_u64(&o->buf, live_bytes);
-    proto_put_u64(&o->buf, n);
+    proto_put_u64(&o->buf, live_blocks);
     proto_put_u64(&o->buf, alloc_blocks);
     proto_put_u64(&o->buf, alloc_bytes);
     size_t i = 0;
@@ -325,8 +369,8 @@ static void put_site(struct ag_state *st, struct ag_snap_out *o, uint32_t id, co
         uint64_t bytes = 0;
         bool last = b + 1 == births;
         while (i < n && (last || (uint32_t)r[i].key == epoch)) {
-            blocks++;
-            bytes += r[i].size;
+            blocks += (uint64_t)r[i].blocks;
+            bytes += (uint64_t)r[i].bytes;
             i++;
         }
         proto_put_u32(&o->buf, epoch);
@@ -337,23 +381,23 @@ static void put_site(struct ag_state *st, struct ag_snap_out *o, uint32_t id, co
     proto_frame_end(&o->buf);
 }
 
-/* One SITE per stack 1..n_stacks that has live records in r[0..n) or allocated anything.
+/* One SITE per stack 1..c->n_stacks that has live records in r[0..n) or allocated anything.
  * Returns how many were sent. */
-static uint32_t put_sites(struct ag_state *st, struct ag_snap_out *o, const struct rec *r, size_t n,
-                          uint32_t n_stacks)
+static uint32_t put_sites(const struct collect *c, struct ag_snap_out *o, const struct rec *r,
+                          size_t n)
 {
     uint32_t sites = 0;
     size_t i = 0;
-    for (uint32_t id = 1; id <= n_stacks; id++) {
+    while (i < n && (uint32_t)(r[i].key >> 32) == 0) {
+        i++; /* blocks whose stack could not be stored: counted, no site */
+    }
+    for (uint32_t id = 1; id <= c->n_stacks; id++) {
         size_t start = i;
         while (i < n && (uint32_t)(r[i].key >> 32) == id) {
             i++;
         }
-        uint64_t alloc_blocks;
-        uint64_t alloc_bytes;
-        ag_stack_allocs(&st->stacks, id, &alloc_blocks, &alloc_bytes);
-        if (i > start || alloc_blocks > 0) {
-            put_site(st, o, id, r + start, i - start);
+        if (i > start || c->alloc_blocks[id - 1] > 0) {
+            put_site(c, o, id, r + start, i - start);
             sites++;
         }
     }
@@ -476,23 +520,25 @@ void ag_snap_write(struct ag_state *st, struct ag_snap_out *out, uint32_t round)
     uint64_t agent_bytes = ag_mem_mapped();
     struct collect col = {.canary = st->canary};
     struct rec *tmp = NULL;
-    size_t map_size = 0;
-    collect_table(st, &col, &tmp, &map_size);
+    collect_counters(st, &col, &tmp);
     struct figures fig;
     read_figures(st, &fig);
-    struct rec *sorted = col.recs ? radix_sort(col.recs, tmp, col.n) : NULL;
+    struct rec *sorted = NULL;
+    if (col.recs) {
+        sorted = radix_sort(col.recs, tmp, col.n);
+        col.n = merge_recs(sorted, col.n);
+    }
 
     uint64_t counters[PROTO_NCOUNTERS];
     fill_counters(st, &col, sorted, &fig, agent_bytes, counters);
     put_begin(out, round, snap_flags(st, &col, counters), counters);
-    uint32_t stacks = put_new_stacks(st, out, fig.n_stacks);
-    uint32_t sites = sorted ? put_sites(st, out, sorted, col.n, fig.n_stacks) : 0;
+    uint32_t stacks = put_new_stacks(st, out, col.n_stacks);
+    uint32_t sites = sorted ? put_sites(&col, out, sorted, col.n) : 0;
     struct objects objs = {.o = out};
     dl_iterate_phdr(object_visit, &objs);
     put_end(out, round, stacks, sites, objs.n);
     flush(out);
 
-    ag_mem_unmap(col.recs, map_size);
-    ag_mem_unmap(tmp, map_size);
+    ag_mem_unmap(col.map, col.map_size);
     ag_lock_release(&st->snap_lock);
 }

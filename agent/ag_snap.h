@@ -5,8 +5,8 @@
  * before, one SITE per stack that has live blocks or allocated anything, one OBJECT per loaded
  * object, and SNAP_END. The frames are built in a caller-owned buffer and handed to the caller's
  * flush function whenever the next frame might not fit, and once at the end; where the bytes go
- * (the channel socket, a pipe, a test's buffer) is the caller's business. No heap: the sorted
- * copy of the table lives in scratch mappings made for the occasion and unmapped after.
+ * (the channel socket, a pipe, a test's buffer) is the caller's business. No heap: the counter
+ * sums live in a scratch mapping made for the occasion and unmapped after.
  * Hook-safe; called with the recursion guard set.
  */
 #ifndef AGENT_AG_SNAP_H

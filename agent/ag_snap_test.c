@@ -2,9 +2,12 @@
 /* ag_snap_test.c - snapshots encoded from a live table and stack store filled by the test, then
  * decoded with common/proto.h's readers: exact sites, bytes, blocks and births by round, the
  * canary left out, counters and flags, stacks sent once, births folded at the buffer's cap,
- * frames spread over many flushes, and the guard assertion in checked builds. */
+ * frames spread over many flushes, snapshots taken while threads allocate and free (each one
+ * whole, the last one equal to a recount of the blocks), and the guard assertion in checked
+ * builds. */
 #include "ag_snap.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -357,6 +360,136 @@ static void test_snap_flags_passthrough_and_truncated(void **state)
     free(s);
 }
 
+/* ---------------------------------------------------------------- snapshots during churn */
+
+enum { SNAP_THREADS = 4, SNAP_SLOTS = 2048, SNAP_STACKS = 8 };
+
+struct snap_churner {
+    struct ag_state *st;
+    unsigned id;
+    _Atomic int *stop;
+    _Atomic uintptr_t *slots;
+    uint64_t allocs[SNAP_STACKS + 1]; /* this thread's allocations per stack */
+};
+
+static uint64_t snap_rng(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Allocates and frees as the hooks do: count at the stack, insert born in the current round;
+ * blocks are freed by whichever thread takes their slot. */
+static void *snap_churn(void *arg)
+{
+    struct snap_churner *c = arg;
+    uint64_t seed = 0x2545f4914f6cdd1dull * (c->id + 1);
+    for (uint64_t step = 0; !atomic_load(c->stop); step++) {
+        uint64_t r = snap_rng(&seed);
+        unsigned k = (unsigned)(r % SNAP_SLOTS);
+        uintptr_t old = atomic_exchange(&c->slots[k], 0);
+        if (old) {
+            (void)ag_table_remove(&c->st->table, old, NULL);
+            continue;
+        }
+        uintptr_t p = 0x600000000ull + ((step % (1u << 24)) * SNAP_THREADS + c->id) * 16;
+        uint32_t id = 1 + (uint32_t)((r >> 20) % SNAP_STACKS);
+        uint64_t size = 1 + (r >> 40) % 500;
+        ag_stack_count_alloc(&c->st->stacks, id, size);
+        c->allocs[id]++;
+        (void)ag_table_insert(&c->st->table, p, size, id,
+                              atomic_load_explicit(&c->st->epoch, memory_order_relaxed));
+        uintptr_t expected = 0;
+        if (!atomic_compare_exchange_strong(&c->slots[k], &expected, p)) {
+            (void)ag_table_remove(&c->st->table, p, NULL);
+        }
+    }
+    return NULL;
+}
+
+struct stack_recount {
+    uint64_t blocks[SNAP_STACKS + 1];
+    uint64_t bytes[SNAP_STACKS + 1];
+};
+
+static void stack_recount_visit(void *ctx, const struct ag_block *b)
+{
+    struct stack_recount *r = ctx;
+    if (b->stack_id <= SNAP_STACKS) {
+        r->blocks[b->stack_id]++;
+        r->bytes[b->stack_id] += b->size;
+    }
+}
+
+/* Snapshots taken while four threads allocate and free (each freeing blocks others made) are
+ * whole: sites add up to the live counters, births to their site, no round is later than the
+ * next one (blocks made during a snapshot are born in the next round). Once the threads stop, a
+ * snapshot equals a recount of the table by walking, and every site's allocations equal what the
+ * threads counted. */
+static void test_snap_while_threads_churn(void **state)
+{
+    struct fixture *f = *state;
+    static const uintptr_t base_pcs[] = {0x401000, 0x402000};
+    for (uint32_t i = 1; i <= SNAP_STACKS; i++) {
+        uintptr_t pcs[2] = {base_pcs[0] + i, base_pcs[1]};
+        assert_int_equal(ag_stack_intern(&f->st->stacks, pcs, 2, 0), i);
+    }
+    static _Atomic uintptr_t slots[SNAP_SLOTS];
+    _Atomic int stop = 0;
+    struct snap_churner c[SNAP_THREADS];
+    pthread_t tid[SNAP_THREADS];
+    for (unsigned i = 0; i < SNAP_THREADS; i++) {
+        c[i] = (struct snap_churner){.st = f->st, .id = i, .stop = &stop, .slots = slots};
+        assert_int_equal(pthread_create(&tid[i], NULL, snap_churn, &c[i]), 0);
+    }
+    /* Checked after the threads are joined: a failed assertion here would leave them running. */
+    bool whole = true;
+    for (uint32_t round = 1; round <= 8; round++) {
+        usleep(5000);
+        struct ag_test_snap *s = write_and_decode(f, round);
+        uint64_t blocks = 0;
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < s->n_sites; i++) {
+            const struct ag_test_site *site = &s->sites[i];
+            whole = whole && site->stack_id >= 1 && site->stack_id <= SNAP_STACKS;
+            whole = whole && site->birth_blocks == site->live_blocks;
+            whole = whole && site->birth_bytes == site->live_bytes;
+            /* Blocks made while the snapshot ran are born in the next round. */
+            whole = whole && (site->n_births == 0 || site->last.epoch <= round + 1);
+            blocks += site->live_blocks;
+            bytes += site->live_bytes;
+        }
+        whole = whole && blocks == s->counters[PROTO_C_LIVE_BLOCKS];
+        whole = whole && bytes == s->counters[PROTO_C_LIVE_BYTES];
+        free(s);
+    }
+    atomic_store(&stop, 1);
+    for (unsigned i = 0; i < SNAP_THREADS; i++) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+    }
+    assert_true(whole);
+    struct stack_recount r = {0};
+    ag_table_walk(&f->st->table, stack_recount_visit, &r);
+    struct ag_test_snap *s = write_and_decode(f, 9);
+    uint64_t total = 0;
+    for (uint32_t id = 1; id <= SNAP_STACKS; id++) {
+        const struct ag_test_site *site = ag_test_site(s, id);
+        assert_non_null(site);
+        assert_int_equal(site->live_blocks, r.blocks[id]);
+        assert_int_equal(site->live_bytes, r.bytes[id]);
+        uint64_t allocs = 0;
+        for (unsigned i = 0; i < SNAP_THREADS; i++) {
+            allocs += c[i].allocs[id];
+        }
+        assert_int_equal(site->alloc_blocks, allocs);
+        total += r.blocks[id];
+    }
+    assert_int_equal(s->counters[PROTO_C_LIVE_BLOCKS], total);
+    free(s);
+}
+
 /* In checked builds (sanitizers, AG_DEBUG) writing a snapshot without the guard set traps. */
 static void test_snap_guard_is_asserted(void **state)
 {
@@ -390,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snap_births_folded_at_buffer_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snap_large_snapshot_spans_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snap_flags_passthrough_and_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snap_while_threads_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snap_guard_is_asserted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,16 +13,31 @@
 #include "ag_mem.h"
 
 #define INDEX_MIN_SLOTS 4096u
-#define PC_ARENA_WORDS  (1u << 17) /* 1 MiB of pcs per region */
+#define PC_ARENA_FIRST  (1u << 13) /* 64 KiB of pcs in the first region */
+#define PC_ARENA_WORDS  (1u << 17) /* each next region twice the last, up to 1 MiB */
 
+/* Two lanes, even and odd frames, so the multiplications of one frame do not wait for the
+ * previous frame's: the hash is on every allocation's path. */
 uint64_t ag_stack_hash(const uintptr_t *pcs, size_t depth)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ depth;
-    for (size_t i = 0; i < depth; i++) {
-        h ^= (uint64_t)pcs[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
+    uint64_t a = 0x9e3779b97f4a7c15ull ^ depth;
+    uint64_t b = 0xc2b2ae3d27d4eb4full;
+    size_t i = 0;
+    for (; i + 1 < depth; i += 2) {
+        a ^= (uint64_t)pcs[i];
+        b ^= (uint64_t)pcs[i + 1];
+        a *= 0xff51afd7ed558ccdull;
+        b *= 0xc4ceb9fe1a85ec53ull;
+        a ^= a >> 32;
+        b ^= b >> 29;
     }
+    if (i < depth) {
+        a ^= (uint64_t)pcs[i];
+        a *= 0xff51afd7ed558ccdull;
+        a ^= a >> 32;
+    }
+    uint64_t h = (a ^ (b >> 1)) * 0x9e3779b97f4a7c15ull;
+    h ^= (h >> 32) ^ b;
     return h | 1; /* never 0 */
 }
 
@@ -138,12 +153,19 @@ uint32_t ag_stack_intern(struct ag_stack_table *t, const uintptr_t *pcs, size_t 
         atomic_store_explicit(&t->chunks[k], chunk, memory_order_release);
     }
     if (depth > 0 && t->pc_left < depth) {
-        uintptr_t *arena = ag_mem_map(PC_ARENA_WORDS * sizeof(*arena));
+        /* Small programs keep a small region: the agent's mapped bytes are subtracted from
+         * the program's RSS by the analysis, so untouched reserve would hide RSS growth. */
+        size_t words = t->pc_region ? t->pc_region * 2 : PC_ARENA_FIRST;
+        if (words > PC_ARENA_WORDS) {
+            words = PC_ARENA_WORDS;
+        }
+        uintptr_t *arena = ag_mem_map(words * sizeof(*arena));
         if (!arena) {
             goto out;
         }
         t->pc_arena = arena;
-        t->pc_left = PC_ARENA_WORDS;
+        t->pc_left = words;
+        t->pc_region = words;
     }
     ix = index_reserve(t, n);
     if (!ix) {
@@ -181,59 +203,32 @@ void ag_stack_unlock(struct ag_stack_table *t)
     ag_lock_release(&t->insert_lock);
 }
 
-static __thread unsigned my_slot __attribute__((tls_model("initial-exec"))); /* slot + 1 */
-
 void ag_stack_count_alloc(struct ag_stack_table *t, uint32_t id, uint64_t size)
 {
     if (id == 0) {
         return;
     }
-    unsigned slot = my_slot;
-    if (slot == 0) {
-        slot =
-            atomic_fetch_add_explicit(&t->next_slot, 1, memory_order_relaxed) % AG_STACK_SLOTS + 1;
-        my_slot = slot;
+    struct ag_tally_rec *r = ag_tally_mine(&t->allocs);
+    if (r) {
+        (void)ag_tally_add(r, id, 1, (int64_t)size);
     }
-    uint32_t k = (id - 1) >> AG_STACK_CHUNK_BITS;
-    struct ag_stack_counter *_Atomic *cp = &t->counters[slot - 1][k];
-    struct ag_stack_counter *chunk = atomic_load_explicit(cp, memory_order_acquire);
-    if (!chunk) {
-        struct ag_stack_counter *fresh = ag_mem_map(sizeof(*fresh) << AG_STACK_CHUNK_BITS);
-        if (!fresh) {
-            return;
-        }
-        struct ag_stack_counter *expected = NULL;
-        if (atomic_compare_exchange_strong_explicit(cp, &expected, fresh, memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            chunk = fresh;
-        } else {
-            ag_mem_unmap(fresh, sizeof(*fresh) << AG_STACK_CHUNK_BITS);
-            chunk = expected;
-        }
-    }
-    struct ag_stack_counter *c = &chunk[(id - 1) & ((1u << AG_STACK_CHUNK_BITS) - 1)];
-    atomic_fetch_add_explicit(&c->blocks, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->bytes, size, memory_order_relaxed);
 }
 
 void ag_stack_allocs(struct ag_stack_table *t, uint32_t id, uint64_t *blocks, uint64_t *bytes)
 {
-    *blocks = 0;
-    *bytes = 0;
-    if (id == 0) {
-        return;
-    }
-    uint32_t k = (id - 1) >> AG_STACK_CHUNK_BITS;
-    if (k >= AG_STACK_MAX_CHUNKS) {
-        return;
-    }
-    for (unsigned s = 0; s < AG_STACK_SLOTS; s++) {
-        struct ag_stack_counter *chunk =
-            atomic_load_explicit(&t->counters[s][k], memory_order_acquire);
-        if (chunk) {
-            struct ag_stack_counter *c = &chunk[(id - 1) & ((1u << AG_STACK_CHUNK_BITS) - 1)];
-            *blocks += atomic_load_explicit(&c->blocks, memory_order_relaxed);
-            *bytes += atomic_load_explicit(&c->bytes, memory_order_relaxed);
-        }
-    }
+    int64_t n;
+    int64_t b;
+    ag_tally_sum(&t->allocs, id, &n, &b);
+    *blocks = n > 0 ? (uint64_t)n : 0;
+    *bytes = b > 0 ? (uint64_t)b : 0;
+}
+
+void ag_stack_alloc_sums(struct ag_stack_table *t, uint32_t count, int64_t *blocks, int64_t *bytes)
+{
+    ag_tally_sum_all(&t->allocs, count, blocks, bytes);
+}
+
+void ag_stack_fork_child(struct ag_stack_table *t)
+{
+    ag_tally_fork_child(&t->allocs);
 }

@@ -17,23 +17,17 @@
 #include <stdint.h>
 
 #include "ag_lock.h"
+#include "ag_tally.h"
 
 #define AG_STACK_MAX_DEPTH  64u
 #define AG_STACK_CHUNK_BITS 12u
 #define AG_STACK_MAX_CHUNKS 4096u /* 16 M distinct stacks at most */
-#define AG_STACK_SLOTS      4u    /* counter copies: threads spread over them */
 
 struct ag_stack_entry {
     uint64_t hash;
     const uintptr_t *pcs;
     uint16_t depth;
     uint16_t flags; /* PROTO_STACK_TRUNCATED */
-};
-
-/* Cumulative allocations of one stack, in one counter slot. */
-struct ag_stack_counter {
-    _Atomic uint64_t blocks;
-    _Atomic uint64_t bytes;
 };
 
 struct ag_stack_index {
@@ -46,12 +40,12 @@ struct ag_stack_table {
     _Atomic(struct ag_stack_index *) index;
     _Atomic uint32_t count; /* ids 1..count are complete */
     struct ag_stack_entry *_Atomic chunks[AG_STACK_MAX_CHUNKS];
-    /* Counters live apart from the entries, one copy per slot, so threads that allocate from
-     * the same stack do not fight over one cache line. Chunks are mapped on first use. */
-    struct ag_stack_counter *_Atomic counters[AG_STACK_SLOTS][AG_STACK_MAX_CHUNKS];
-    _Atomic unsigned next_slot;
+    /* Cumulative allocations per stack, counted by each thread in its own record (no locked
+     * instruction), summed when read. */
+    struct ag_tally allocs;
     uintptr_t *pc_arena; /* bump region for pcs, under insert_lock */
     size_t pc_left;      /* words left in pc_arena */
+    size_t pc_region;    /* words in the last region mapped (0: none yet) */
 };
 
 /* Hashes a stack. Can't fail. Hook-safe. */
@@ -68,15 +62,23 @@ struct ag_stack_entry *ag_stack_get(struct ag_stack_table *t, uint32_t id);
 /* Ids 1..N are complete and readable. Thread-safe. */
 uint32_t ag_stack_count(struct ag_stack_table *t);
 
-/* Counts an allocation of `size` bytes at stack `id`, in the calling thread's counter slot.
- * Silently skipped if the counter chunk cannot be mapped. Thread-safe. Hook-safe. */
+/* Counts an allocation of `size` bytes at stack `id`, in the calling thread's own counters.
+ * Silently skipped if they cannot be mapped. Thread-safe. Hook-safe. */
 void ag_stack_count_alloc(struct ag_stack_table *t, uint32_t id, uint64_t size);
 
 /* Cumulative allocations of stack `id` over all slots. Thread-safe. */
 void ag_stack_allocs(struct ag_stack_table *t, uint32_t id, uint64_t *blocks, uint64_t *bytes);
 
+/* Adds the cumulative allocations of stacks 1..count into blocks[]/bytes[] (index id - 1,
+ * zeroed by the caller). Thread-safe; never blocks the threads that count. */
+void ag_stack_alloc_sums(struct ag_stack_table *t, uint32_t count, int64_t *blocks, int64_t *bytes);
+
 /* Takes / releases the insert lock (fork handlers). */
 void ag_stack_lock(struct ag_stack_table *t);
 void ag_stack_unlock(struct ag_stack_table *t);
+
+/* In a forked child, after unlock: the parent's other threads' counts stay, their records go
+ * back to the pool. */
+void ag_stack_fork_child(struct ag_stack_table *t);
 
 #endif
