@@ -23,24 +23,6 @@ struct copy {
     bool overflow;
 };
 
-/* Hands the buffer to the flush function and empties it. */
-static void flush(struct ag_snap_out *o)
-{
-    if (o->buf.len > 0) {
-        o->flush(o->ctx, o->buf.data, o->buf.len);
-    }
-    o->buf.len = 0;
-    o->buf.overflow = false;
-}
-
-/* Makes sure `need` more bytes fit. */
-static void reserve(struct ag_snap_out *o, size_t need)
-{
-    if (o->buf.cap - o->buf.len < need) {
-        flush(o);
-    }
-}
-
 /* ag_table_walk callback: copies one block (quick: the shard is locked). */
 static void copy_visit(void *ctx, const struct ag_block *b)
 {
@@ -144,7 +126,7 @@ static int object_visit(struct dl_phdr_info *info, size_t size, void *ctx)
         path = exe;
         path_len = n > 0 ? (size_t)n : 0;
     }
-    reserve(o, PROTO_HEADER_SIZE + OBJECT_HEAD + 16u * n_ranges + 2 + path_len);
+    ag_snap_out_reserve(o, PROTO_HEADER_SIZE + OBJECT_HEAD + 16u * n_ranges + 2 + path_len);
     proto_frame_begin(&o->buf, PROTO_BLOCKS_OBJECT);
     proto_put_u64(&o->buf, (uint64_t)info->dlpi_addr);
     proto_put_u32(&o->buf, flags);
@@ -176,7 +158,7 @@ static void put_blocks(struct ag_snap_out *o, const struct copy *c)
     }
     for (size_t i = 0; i < c->n;) {
         size_t n = c->n - i < per ? c->n - i : per;
-        reserve(o, PROTO_HEADER_SIZE + 8 + n * BLOCK_WIRE);
+        ag_snap_out_reserve(o, PROTO_HEADER_SIZE + 8 + n * BLOCK_WIRE);
         proto_frame_begin(&o->buf, PROTO_BLOCKS);
         proto_put_u32(&o->buf, (uint32_t)n);
         proto_put_u32(&o->buf, 0);
@@ -201,7 +183,7 @@ void ag_blocks_write(struct ag_state *st, struct ag_snap_out *out)
     size_t map_size = 0;
     copy_table(st, &c, &map_size);
 
-    reserve(out, PROTO_HEADER_SIZE + 16);
+    ag_snap_out_reserve(out, PROTO_HEADER_SIZE + 16);
     proto_frame_begin(&out->buf, PROTO_BLOCKS_BEGIN);
     proto_put_u32(&out->buf, (uint32_t)syscall(SYS_gettid));
     proto_put_u32(&out->buf, 0);
@@ -214,13 +196,13 @@ void ag_blocks_write(struct ag_state *st, struct ag_snap_out *out)
     if (c.b) {
         put_blocks(out, &c);
     }
-    reserve(out, PROTO_HEADER_SIZE + 16);
+    ag_snap_out_reserve(out, PROTO_HEADER_SIZE + 16);
     proto_frame_begin(&out->buf, PROTO_BLOCKS_END);
     proto_put_u64(&out->buf, c.n);
     proto_put_u32(&out->buf, c.b ? 0 : PROTO_BLOCKS_PARTIAL);
     proto_put_u32(&out->buf, 0);
     proto_frame_end(&out->buf);
-    flush(out);
+    ag_snap_out_flush(out);
     ag_mem_unmap(c.b, map_size);
     ag_lock_release(&st->snap_lock);
 }

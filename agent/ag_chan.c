@@ -298,18 +298,7 @@ static void *serve_thread(void *arg)
 
 int ag_chan_start(struct ag_state *st)
 {
-    sigset_t all;
-    sigset_t old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t tid;
-    int rc = pthread_create(&tid, &attr, serve_thread, st);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return -rc;
+    return ag_thread_start(serve_thread, st, 0);
 }
 
 int ag_chan_snapshot_to(struct ag_state *st, int fd, uint32_t round)

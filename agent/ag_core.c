@@ -3,6 +3,9 @@
  * assertion report (see ag_core.h). */
 #include "ag_core.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <link.h>
 
 #include <string.h>
@@ -82,4 +85,23 @@ bool ag_core_code_range(const void *probe, uintptr_t *lo, uintptr_t *hi)
     *lo = r.lo;
     *hi = r.hi;
     return true;
+}
+
+int ag_thread_start(void *(*fn)(void *), void *arg, size_t stack_size)
+{
+    sigset_t all;
+    sigset_t old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (stack_size) {
+        pthread_attr_setstacksize(&attr, stack_size);
+    }
+    pthread_t tid;
+    int rc = pthread_create(&tid, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return -rc;
 }

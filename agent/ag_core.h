@@ -112,4 +112,9 @@ bool ag_core_code_range(const void *probe, uintptr_t *lo, uintptr_t *hi) AG_HIDD
 /* The in-process entry point, exported (see ag_hook.c and include/leakcheck.h). */
 int leakcheck_agent_snapshot(int fd, unsigned round) AG_EXPORT;
 
+/* Starts a detached thread running fn(arg) with every signal blocked in it (the program's
+ * handlers never run on the agent's threads); stack_size 0 keeps the default. Returns 0 or
+ * -errno. Hook-safe. */
+int ag_thread_start(void *(*fn)(void *), void *arg, size_t stack_size) AG_HIDDEN;
+
 #endif

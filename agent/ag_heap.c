@@ -97,18 +97,7 @@ static bool helper_running(struct heap *h)
     if (atomic_load_explicit(&h->helper_pid, memory_order_acquire) == pid) {
         return true;
     }
-    sigset_t all;
-    sigset_t old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256u << 10);
-    pthread_t tid;
-    int rc = pthread_create(&tid, &attr, helper, h);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = ag_thread_start(helper, h, 256u << 10);
     if (rc != 0) {
         return false;
     }

@@ -50,8 +50,7 @@ struct collect {
 
 /* ---------------------------------------------------------------- output */
 
-/* Hands what the buffer holds to the flush function and empties it. */
-static void flush(struct ag_snap_out *o)
+void ag_snap_out_flush(struct ag_snap_out *o)
 {
     if (o->buf.len > 0) {
         o->flush(o->ctx, o->buf.data, o->buf.len);
@@ -60,11 +59,10 @@ static void flush(struct ag_snap_out *o)
     o->buf.overflow = false;
 }
 
-/* Makes sure `need` more bytes fit in the buffer. */
-static void reserve(struct ag_snap_out *o, size_t need)
+void ag_snap_out_reserve(struct ag_snap_out *o, size_t need)
 {
     if (o->buf.cap - o->buf.len < need) {
-        flush(o);
+        ag_snap_out_flush(o);
     }
 }
 
@@ -304,7 +302,7 @@ static uint32_t snap_flags(struct ag_state *st, const struct collect *c, const u
 static void put_begin(struct ag_snap_out *o, uint32_t round, uint32_t flags,
                       const uint64_t *counters)
 {
-    reserve(o, PROTO_HEADER_SIZE + 8 + 8 * PROTO_NCOUNTERS);
+    ag_snap_out_reserve(o, PROTO_HEADER_SIZE + 8 + 8 * PROTO_NCOUNTERS);
     proto_frame_begin(&o->buf, PROTO_SNAP_BEGIN);
     proto_put_u32(&o->buf, round);
     proto_put_u32(&o->buf, flags);
@@ -323,7 +321,7 @@ static uint32_t put_new_stacks(struct ag_state *st, struct ag_snap_out *o, uint3
         if (!e) {
             break;
         }
-        reserve(o, PROTO_HEADER_SIZE + 8 + 8u * e->depth);
+        ag_snap_out_reserve(o, PROTO_HEADER_SIZE + 8 + 8u * e->depth);
         proto_frame_begin(&o->buf, PROTO_STACK);
         proto_put_u32(&o->buf, id);
         proto_put_u16(&o->buf, e->depth);
@@ -354,7 +352,7 @@ static void put_site(const struct collect *c, struct ag_snap_out *o, uint32_t id
     }
     uint32_t max_births = (uint32_t)((o->buf.cap - PROTO_HEADER_SIZE - SITE_FIXED) / BIRTH_SIZE);
     uint32_t births = n > max_births ? max_births : (uint32_t)n;
-    reserve(o, PROTO_HEADER_SIZE + SITE_FIXED + (size_t)births * BIRTH_SIZE);
+    ag_snap_out_reserve(o, PROTO_HEADER_SIZE + SITE_FIXED + (size_t)births * BIRTH_SIZE);
     proto_frame_begin(&o->buf, PROTO_SITE);
     proto_put_u32(&o->buf, id);
     proto_put_u32(&o->buf, births);
@@ -472,7 +470,7 @@ static int object_visit(struct dl_phdr_info *info, size_t size, void *ctx)
     }
     const uint8_t *bid = NULL;
     size_t bid_len = build_id(info, &bid);
-    reserve(o, PROTO_HEADER_SIZE + OBJECT_HEAD + 24u * segs + path_len + bid_len);
+    ag_snap_out_reserve(o, PROTO_HEADER_SIZE + OBJECT_HEAD + 24u * segs + path_len + bid_len);
     proto_frame_begin(&o->buf, PROTO_OBJECT);
     proto_put_u64(&o->buf, (uint64_t)info->dlpi_addr);
     proto_put_u16(&o->buf, segs);
@@ -499,7 +497,7 @@ static int object_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 static void put_end(struct ag_snap_out *o, uint32_t round, uint32_t stacks, uint32_t sites,
                     uint32_t objects)
 {
-    reserve(o, PROTO_HEADER_SIZE + 16);
+    ag_snap_out_reserve(o, PROTO_HEADER_SIZE + 16);
     proto_frame_begin(&o->buf, PROTO_SNAP_END);
     proto_put_u32(&o->buf, round);
     proto_put_u32(&o->buf, stacks);
@@ -537,7 +535,7 @@ void ag_snap_write(struct ag_state *st, struct ag_snap_out *out, uint32_t round)
     struct objects objs = {.o = out};
     dl_iterate_phdr(object_visit, &objs);
     put_end(out, round, stacks, sites, objs.n);
-    flush(out);
+    ag_snap_out_flush(out);
 
     ag_mem_unmap(col.map, col.map_size);
     ag_lock_release(&st->snap_lock);

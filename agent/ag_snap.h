@@ -32,6 +32,11 @@ struct ag_snap_out {
     uint32_t stacks_sent;   /* ids 1..stacks_sent went out before; updated as stacks are sent */
 };
 
+/* Hands what out's buffer holds to its flush function and empties the buffer. Hook-safe. */
+void ag_snap_out_flush(struct ag_snap_out *out);
+/* Flushes first unless `need` more bytes fit in out's buffer. Hook-safe. */
+void ag_snap_out_reserve(struct ag_snap_out *out, size_t need);
+
 /* Writes one complete snapshot of `st` to `out`, closing round `round`: blocks allocated from
  * the start of the call on are born in round + 1 (st->epoch). Stacks with ids above
  * out->stacks_sent are sent and out->stacks_sent moves up; set it to 0 for every stack. The live

@@ -82,8 +82,7 @@ static void symbolize_site(struct sym *sy, const struct snap_stack *stk, struct 
     w->n_frames = n;
 }
 
-/* A symbolizer over every object any snapshot listed, or NULL when out of memory. */
-static struct sym *sym_for_stream(const struct snap_stream *st)
+struct sym *analysis_sym_for_stream(const struct snap_stream *st)
 {
     struct sym *sy = sym_new();
     for (size_t i = 0; sy && i < st->n_snaps; i++) {
@@ -123,7 +122,7 @@ static void pick_culprit(struct work *wk, const struct culprit_rules *rules,
  * matches suppressions. */
 static void name_sites(struct work *wk, const struct culprit_rules *rules)
 {
-    struct sym *sy = sym_for_stream(wk->st);
+    struct sym *sy = analysis_sym_for_stream(wk->st);
     size_t symbolized = 0;
     for (size_t k = 0; k < wk->ser.n_sites; k++) {
         if (wk->ser.sites[k].peak == 0) {

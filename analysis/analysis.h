@@ -20,6 +20,8 @@
 #include "snap.h"
 #include "supp.h"
 
+struct sym;
+
 /* A rule naming a role: processes whose command line (the title a program gave itself, else its
  * arguments joined with spaces) or executable path matches the glob `match` are role `name`. */
 struct analysis_role {
@@ -53,6 +55,10 @@ struct analysis_opts {
  * or -ENOMEM (then `out` may hold part of the result; rpt_scenario_cleanup() frees it). */
 int analysis_run(const struct analysis_opts *o, const struct snap_stream *st, const double *seconds,
                  const char *run_error, struct rpt_scenario *out);
+
+/* A symbolizer over every object any snapshot of `st` listed (sym.h), or NULL when out of
+ * memory. */
+struct sym *analysis_sym_for_stream(const struct snap_stream *st);
 
 /* Decides `ok` for a filled scenario from its verdict, o->expect and o->expect_culprit; appends
  * a culprit mismatch to the reason. Can't fail (except leaving the reason as it was). */

@@ -11,6 +11,7 @@
 #include "../common/proto.h"
 #include "../util/arr.h"
 #include "../util/strv.h"
+#include "analysis.h"
 #include "culprit.h"
 #include "sym.h"
 
@@ -102,21 +103,6 @@ static long site_index(const struct work *w, uint32_t id)
     const uint32_t *hit =
         id ? bsearch(key, w->ids, w->out->n_sites, 2 * sizeof(uint32_t), cmp_pair) : NULL;
     return hit ? (long)hit[1] : -1;
-}
-
-/* A symbolizer over the objects process p listed and those its scan names, or NULL. */
-static struct sym *sym_for_proc(const struct rec_proc *p)
-{
-    struct sym *sy = sym_new();
-    const struct snap_stream *st = &p->st;
-    for (size_t i = 0; sy && i < st->n_snaps; i++) {
-        for (size_t j = 0; j < st->snaps[i].n_objects; j++) {
-            const struct snap_object *ob = &st->snaps[i].objects[j];
-            sym_add_object(sy, ob->path, ob->base, ob->segs, ob->n_segs, ob->build_id,
-                           ob->build_id_len);
-        }
-    }
-    return sy;
 }
 
 static void frames_free(struct rpt_frame *f, size_t n)
@@ -548,7 +534,7 @@ int retainer_attach(const struct analysis_opts *o, const struct rec *rec, retain
         if (!t || t->n_paths == 0) {
             continue;
         }
-        struct sym *sy = sym_for_proc(p);
+        struct sym *sy = analysis_sym_for_stream(&p->st);
         for (size_t k = 0; rc == 0 && k < t->n_paths; k++) {
             rc = add_path(&w, sy, p, t, &t->paths[k], site_of, ctx);
         }
