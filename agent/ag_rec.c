@@ -68,7 +68,7 @@ static uint32_t capture(uint16_t kind)
     unsigned depth = (unsigned)n - first;
     uint16_t flags = kind;
     if ((unsigned)n == want) {
-        flags = PROTO_STACK_TRUNCATED;
+        flags |= PROTO_STACK_TRUNCATED;
         atomic_fetch_add_explicit(&ag_state.truncated, 1, memory_order_relaxed);
     }
     if (depth > ag_state.depth) {

@@ -149,6 +149,21 @@ static void test_rec_deep_stack_is_cut_and_flagged(void **state)
     assert_int_equal(atomic_load(&ag_state.truncated), 1);
 }
 
+/* A cut stack that mapped memory keeps its kind beside the truncation flag. */
+static void test_rec_deep_region_stack_keeps_its_kind(void **state)
+{
+    (void)state;
+    skip_under_memcheck();
+    ag_state.depth = 2;
+    ag_rec_region(0x50000, 4096, PROTO_STACK_MMAP);
+    struct ag_region_cut cut;
+    assert_true(ag_rec_unregion(0x50000, 4096, &cut));
+    const struct ag_stack_entry *e = ag_stack_get(&ag_state.stacks, cut.stack_id);
+    assert_non_null(e);
+    assert_int_equal(e->depth, 2);
+    assert_int_equal(e->flags, PROTO_STACK_MMAP | PROTO_STACK_TRUNCATED);
+}
+
 static void test_rec_free_known_and_unknown(void **state)
 {
     (void)state;
@@ -228,6 +243,7 @@ int main(void)
         cmocka_unit_test_setup(test_rec_alloc_records_block_at_callers_stack, reset_state),
         cmocka_unit_test_setup(test_rec_drops_the_agents_own_frames, reset_state),
         cmocka_unit_test_setup(test_rec_deep_stack_is_cut_and_flagged, reset_state),
+        cmocka_unit_test_setup(test_rec_deep_region_stack_keeps_its_kind, reset_state),
         cmocka_unit_test_setup(test_rec_free_known_and_unknown, reset_state),
         cmocka_unit_test_setup(test_rec_take_and_restore, reset_state),
         cmocka_unit_test_setup(test_rec_untracked_counts_only_while_tracking, reset_state),
