@@ -19,6 +19,7 @@
 #include "../common/proto.h"
 #include "../util/clock.h"
 #include "../util/io.h"
+#include "procfs.h"
 #include "sig.h"
 #include "target.h"
 #include "tree.h"
@@ -43,77 +44,6 @@ struct chan_conn {
 
 /* ---------------------------------------------------------------- /proc */
 
-/* Reads /proc/PID/FILE into buf (at most cap - 1 bytes, NUL-terminated). Returns the length, or
- * -1 when unreadable. */
-static ssize_t proc_read(pid_t pid, const char *file, char *buf, size_t cap)
-{
-    char path[400];
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return -1;
-    }
-    size_t len = 0;
-    while (len + 1 < cap) {
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break;
-        }
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
-    return (ssize_t)len;
-}
-
-/* What /proc/PID/stat says: state, parent, start time (clock ticks after boot) and, for a zombie,
- * its exit status. Returns 0, or -1 when the process is gone. */
-struct pstat {
-    char state;
-    pid_t ppid;
-    unsigned long long start;
-    int exit_code;
-};
-
-static int proc_stat(pid_t pid, struct pstat *ps)
-{
-    char buf[1024];
-    if (proc_read(pid, "stat", buf, sizeof(buf)) <= 0) {
-        return -1;
-    }
-    const char *p = strrchr(buf, ')'); /* the command name may hold anything */
-    if (!p) {
-        return -1;
-    }
-    /* Fields after the name: 3 state, 4 ppid, ..., 22 starttime, ..., 52 exit_code. */
-    char *end = NULL;
-    p += 2;
-    ps->state = *p;
-    p += 2;
-    ps->ppid = (pid_t)strtol(p, &end, 10);
-    ps->start = 0;
-    ps->exit_code = -1;
-    int field = 4;
-    for (p = end; *p && field < 52;) {
-        while (*p == ' ') {
-            p++;
-        }
-        field++;
-        unsigned long long v = strtoull(p, &end, 10);
-        if (field == 22) {
-            ps->start = v;
-        }
-        if (field == 52) {
-            ps->exit_code = (int)v;
-        }
-        p = end;
-    }
-    return 0;
-}
-
 /* True when `pid` is the harness or descends from it through its parent links. */
 static bool descends_from_us(pid_t pid)
 {
@@ -122,8 +52,8 @@ static bool descends_from_us(pid_t pid)
         if (pid == self) {
             return true;
         }
-        struct pstat ps;
-        if (proc_stat(pid, &ps) < 0) {
+        struct procfs_stat ps;
+        if (procfs_stat(pid, "stat", &ps) < 0) {
             return false;
         }
         pid = ps.ppid;
@@ -134,8 +64,8 @@ static bool descends_from_us(pid_t pid)
 /* True while the process exists and is not a zombie. */
 static bool proc_running(pid_t pid)
 {
-    struct pstat ps;
-    return proc_stat(pid, &ps) == 0 && ps.state != 'Z' && ps.state != 'X';
+    struct procfs_stat ps;
+    return procfs_stat(pid, "stat", &ps) == 0 && ps.state != 'Z' && ps.state != 'X';
 }
 
 /* ---------------------------------------------------------------- the recording */
@@ -422,12 +352,12 @@ static void refuse(struct chan *c, int fd, pid_t pid, const char *why)
     snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(path, exe, sizeof(exe) - 1);
     exe[n > 0 ? n : 0] = '\0';
-    ssize_t m = proc_read(pid, "cmdline", cmd, sizeof(cmd));
+    ssize_t m = procfs_read(pid, "cmdline", cmd, sizeof(cmd));
     for (ssize_t i = 0; i + 1 < m; i++) {
         cmd[i] = cmd[i] ? cmd[i] : ' ';
     }
-    struct pstat ps = {0};
-    proc_stat(pid, &ps);
+    struct procfs_stat ps = {0};
+    procfs_stat(pid, "stat", &ps);
     rec_untracked(c, pid, ps.ppid, exe, cmd, why);
 }
 
@@ -498,10 +428,10 @@ static bool accept_one(struct chan *c, bool collecting, uint32_t round)
         }
         rec_end(c, old, origin == PROTO_ORIGIN_EXEC ? PROTO_END_EXEC : PROTO_END_CLOSED, -1);
     }
-    struct pstat ps = {0};
-    proc_stat(cr.pid, &ps);
+    struct procfs_stat ps = {0};
+    procfs_stat(cr.pid, "stat", &ps);
     char cmd[8192];
-    ssize_t cmd_len = proc_read(cr.pid, "cmdline", cmd, sizeof(cmd));
+    ssize_t cmd_len = procfs_read(cr.pid, "cmdline", cmd, sizeof(cmd));
     char exe[4096];
     char path[64];
     snprintf(path, sizeof(path), "/proc/%d/exe", (int)cr.pid);
@@ -529,8 +459,8 @@ static void on_eof(struct chan *c, struct chan_conn *k)
     close(k->fd);
     k->fd = -1;
     k->eof_at = clock_s();
-    struct pstat ps;
-    if (proc_stat(k->pid, &ps) < 0) {
+    struct procfs_stat ps;
+    if (procfs_stat(k->pid, "stat", &ps) < 0) {
         rec_end(c, k, PROTO_END_EXIT, -1);
     } else if (ps.state == 'Z' || ps.state == 'X') {
         rec_end(c, k, PROTO_END_EXIT, ps.exit_code);
@@ -543,8 +473,8 @@ static void settle_ends(struct chan *c)
     for (size_t i = 0; i < c->n_conns; i++) {
         struct chan_conn *k = &c->conns[i];
         if (k->fd < 0 && !k->ended) {
-            struct pstat ps;
-            if (proc_stat(k->pid, &ps) < 0) {
+            struct procfs_stat ps;
+            if (procfs_stat(k->pid, "stat", &ps) < 0) {
                 rec_end(c, k, PROTO_END_EXIT, -1);
             } else if (ps.state == 'Z' || ps.state == 'X') {
                 rec_end(c, k, PROTO_END_EXIT, ps.exit_code);
@@ -679,12 +609,12 @@ static bool program_cpu(pid_t pid, uint64_t *ns)
         char file[300];
         char text[128];
         snprintf(file, sizeof(file), "task/%s/comm", e->d_name);
-        if (proc_read(pid, file, text, sizeof(text)) > 0 &&
+        if (procfs_read(pid, file, text, sizeof(text)) > 0 &&
             strncmp(text, PROTO_THREAD_NAME, strlen(PROTO_THREAD_NAME)) == 0) {
             continue;
         }
         snprintf(file, sizeof(file), "task/%s/schedstat", e->d_name);
-        if (proc_read(pid, file, text, sizeof(text)) > 0) {
+        if (procfs_read(pid, file, text, sizeof(text)) > 0) {
             sum += strtoull(text, NULL, 10);
         }
     }
@@ -707,7 +637,7 @@ static void note_titles(struct chan *c)
             record_cpu(c, k->proc, ns);
         }
         char cmd[8192];
-        ssize_t n = proc_read(k->pid, "cmdline", cmd, sizeof(cmd));
+        ssize_t n = procfs_read(k->pid, "cmdline", cmd, sizeof(cmd));
         if (n <= 0) {
             continue;
         }
@@ -853,7 +783,7 @@ static bool why_untracked(pid_t pid, char *why, size_t cap)
         return true;
     }
     char env[65536];
-    ssize_t n = proc_read(pid, "environ", env, sizeof(env));
+    ssize_t n = procfs_read(pid, "environ", env, sizeof(env));
     bool preload = false;
     for (ssize_t i = 0; i < n; i += (ssize_t)strlen(env + i) + 1) {
         if (strncmp(env + i, "LD_PRELOAD=", 11) == 0 && strstr(env + i, "libleakcheck-agent")) {
@@ -903,8 +833,8 @@ size_t chan_scan_untracked(struct chan *c)
     double hz = (double)sysconf(_SC_CLK_TCK);
     size_t found = 0;
     for (size_t i = 0; i < n; i++) {
-        struct pstat ps;
-        if (proc_stat(all[i], &ps) < 0 || ps.state == 'Z' || ps.state == 'X') {
+        struct procfs_stat ps;
+        if (procfs_stat(all[i], "stat", &ps) < 0 || ps.state == 'Z' || ps.state == 'X') {
             continue;
         }
         struct chan_conn *k = conn_of(c, all[i]);

@@ -20,6 +20,7 @@
 #include "../common/proto.h"
 #include "../util/arr.h"
 #include "../util/clock.h"
+#include "procfs.h"
 #include "sig.h"
 
 #define BLOCKS_TIMEOUT_MS 30000
@@ -200,18 +201,10 @@ static bool known_tid(const struct rproc *rp, pid_t tid)
  * stop, and has no stack or registers to speak of. */
 static bool thread_ended(pid_t pid, pid_t tid)
 {
-    char path[96];
-    snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        return true;
-    }
-    char buf[512];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *rp = strrchr(buf, ')');
-    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+    char file[48];
+    snprintf(file, sizeof(file), "task/%d/stat", (int)tid);
+    struct procfs_stat ps;
+    return procfs_stat(pid, file, &ps) < 0 || ps.state == 'Z' || ps.state == 'X';
 }
 
 /* Seizes and interrupts the threads of /proc/PID/task not seen yet. Returns how many were new,
