@@ -269,7 +269,7 @@ $(B)/it/%: tests/%.c tests/it_util.h $(HARNESS_OBJ)
 $(B)/scenarios/%: $$(wildcard scenarios/$$*/*.c) $$(wildcard scenarios/$$*/*.h)
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) $(SCN_CFLAGS) -o $@ $(filter %.c,$^) $(SCN_LIBS_$*)
 
-$(B)/bench/%: bench/%.c common/proto.c
+$(B)/bench/%: bench/%.c common/proto.c harness/procfs.c
 	$(call say,CC,$@)mkdir -p $(@D) && $(CC) -std=gnu11 -g -O2 -fno-omit-frame-pointer \
 	    -D_GNU_SOURCE -Wall -Wextra -pthread -o $@ $^
 

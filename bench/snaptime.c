@@ -13,15 +13,14 @@
  * Prints one line:
  *   snapshots=N median_ms=M min_ms=M max_ms=M live_blocks=N agent_bytes=N bytes_per_block=B
  *   busy_cores=C
- * where busy_cores is the CPU time of the program's own threads (/proc/PID/task/TID/stat, the
- * agent's channel thread that makes the snapshot left out) over the snapshots' wall time ("-"
- * when they took under 0.2 s in all, too short for its 10 ms ticks): about 0 when the program's
+ * where busy_cores is the CPU time of the program's own threads (/proc/PID/task/TID/schedstat,
+ * the agent's threads left out) over the snapshots' wall time ("-" when they took under 10 ms
+ * in all, too short to judge): about 0 when the program's
  * threads stood still while the agent worked, up to the cores the snapshot leaves them when
  * they kept running.
  * Exits 0 after printing, 1 when the program ended, the channel broke or --timeout (default
  * 120 s) passed first, 2 on a usage error.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "../common/proto.h"
+#include "../harness/procfs.h"
 
 #define MAX_COUNT 1000
 
@@ -52,57 +52,6 @@ static uint64_t le64(const uint8_t *p)
         v = (v << 8) | p[i];
     }
     return v;
-}
-
-/* Reads at most cap - 1 bytes of a small file into buf. Returns the length, or -1. */
-static long read_small(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        return -1;
-    }
-    size_t n = fread(buf, 1, cap - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return (long)n;
-}
-
-/* CPU ticks (user + system) of the program's own threads of process pid (the agent's channel
- * thread, which makes the snapshot, left out), or -1. */
-static long long cpu_ticks(pid_t pid)
-{
-    char path[96];
-    char text[2048];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *dir = opendir(path);
-    if (!dir) {
-        return -1;
-    }
-    long long sum = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%d/task/%.20s/comm", (int)pid, e->d_name);
-        if (read_small(path, text, sizeof(text)) > 0 &&
-            strncmp(text, PROTO_THREAD_NAME, strlen(PROTO_THREAD_NAME)) == 0) {
-            continue;
-        }
-        snprintf(path, sizeof(path), "/proc/%d/task/%.20s/stat", (int)pid, e->d_name);
-        if (read_small(path, text, sizeof(text)) <= 0) {
-            continue; /* the thread ended */
-        }
-        const char *p = strrchr(text, ')'); /* the name may hold spaces */
-        unsigned long long ut = 0, st = 0;
-        /* after ")": state, then utime and stime are fields 14 and 15 of the line */
-        if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                        &st) == 2) {
-            sum += (long long)(ut + st);
-        }
-    }
-    closedir(dir);
-    return sum;
 }
 
 struct answer {
@@ -259,26 +208,28 @@ int main(int argc, char **argv)
     }
     double t[MAX_COUNT];
     double total = 0;
-    long long ticks = 0;
+    uint64_t cpu_ns = 0;
     for (long i = 0; i < count; i++) {
         poll(NULL, 0, 50);
-        long long c0 = cpu_ticks(pid);
+        /* The program's own threads: the agent's channel thread makes the snapshot. */
+        uint64_t c0 = 0, c1 = 0;
+        bool c0_ok = procfs_cpu_ns(pid, PROTO_THREAD_NAME, &c0);
         t[i] = snapshot(fd, round++, deadline, &a);
-        long long c1 = cpu_ticks(pid);
+        bool c1_ok = procfs_cpu_ns(pid, PROTO_THREAD_NAME, &c1);
         if (t[i] < 0) {
             fprintf(stderr, "snaptime: snapshot %ld of %ld did not come\n", i + 1, count);
             stop(pid);
             return 1;
         }
         total += t[i];
-        ticks += c0 >= 0 && c1 >= c0 ? c1 - c0 : 0;
+        cpu_ns += c0_ok && c1_ok && c1 >= c0 ? c1 - c0 : 0;
     }
     stop(pid);
     qsort(t, (size_t)count, sizeof(t[0]), cmp_double);
     double median = count % 2 ? t[count / 2] : (t[count / 2 - 1] + t[count / 2]) / 2;
     char busy[32] = "-";
-    if (total >= 0.2) {
-        snprintf(busy, sizeof(busy), "%.2f", (double)ticks / (double)sysconf(_SC_CLK_TCK) / total);
+    if (total >= 0.01) {
+        snprintf(busy, sizeof(busy), "%.2f", (double)cpu_ns / 1e9 / total);
     }
     printf("snapshots=%ld median_ms=%.2f min_ms=%.2f max_ms=%.2f live_blocks=%llu "
            "agent_bytes=%llu bytes_per_block=%.1f busy_cores=%s\n",

@@ -590,39 +590,6 @@ static bool answered(const struct chan *c, const struct chan_conn *k, uint32_t r
     return p->st.error != 0 || p->error || snap_stream_find(&p->st, round) != NULL;
 }
 
-/* The nanoseconds the program's own threads of process `pid` have run on a CPU (the agent's
- * channel thread left out), into *ns. Returns false when they can't be read. */
-static bool program_cpu(pid_t pid, uint64_t *ns)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *dir = opendir(path);
-    if (!dir) {
-        return false;
-    }
-    uint64_t sum = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
-            continue;
-        }
-        char file[300];
-        char text[128];
-        snprintf(file, sizeof(file), "task/%s/comm", e->d_name);
-        if (procfs_read(pid, file, text, sizeof(text)) > 0 &&
-            strncmp(text, PROTO_THREAD_NAME, strlen(PROTO_THREAD_NAME)) == 0) {
-            continue;
-        }
-        snprintf(file, sizeof(file), "task/%s/schedstat", e->d_name);
-        if (procfs_read(pid, file, text, sizeof(text)) > 0) {
-            sum += strtoull(text, NULL, 10);
-        }
-    }
-    closedir(dir);
-    *ns = sum;
-    return true;
-}
-
 /* Records each joined process's CPU time, and the command lines that changed since last
  * recorded (programs retitle themselves). */
 static void note_titles(struct chan *c)
@@ -633,7 +600,7 @@ static void note_titles(struct chan *c)
             continue;
         }
         uint64_t ns;
-        if (program_cpu(k->pid, &ns)) {
+        if (procfs_cpu_ns(k->pid, PROTO_THREAD_NAME, &ns)) {
             record_cpu(c, k->proc, ns);
         }
         char cmd[8192];

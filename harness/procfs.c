@@ -2,6 +2,7 @@
 /* procfs.c - reading /proc/PID files. */
 #include "procfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,4 +68,35 @@ int procfs_stat(pid_t pid, const char *file, struct procfs_stat *ps)
         p = end;
     }
     return 0;
+}
+
+bool procfs_cpu_ns(pid_t pid, const char *skip_name, uint64_t *ns)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (!dir) {
+        return false;
+    }
+    uint64_t sum = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
+        }
+        char file[300];
+        char text[128];
+        snprintf(file, sizeof(file), "task/%s/comm", e->d_name);
+        if (skip_name && procfs_read(pid, file, text, sizeof(text)) > 0 &&
+            strncmp(text, skip_name, strlen(skip_name)) == 0) {
+            continue;
+        }
+        snprintf(file, sizeof(file), "task/%s/schedstat", e->d_name);
+        if (procfs_read(pid, file, text, sizeof(text)) > 0) {
+            sum += strtoull(text, NULL, 10);
+        }
+    }
+    closedir(dir);
+    *ns = sum;
+    return true;
 }
